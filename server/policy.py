@@ -1,0 +1,46 @@
+"""Every retry, polling, timeout and size number of the project, in one place.
+
+Modules import these names rather than writing numbers inline, so that a policy change is one edit
+and tests can shrink timings by passing explicit values instead of patching internals.
+"""
+
+from __future__ import annotations
+
+# --- MVSep service facts -------------------------------------------------------------------------
+DEFAULT_BASE_URL = "https://mvsep.com/api"
+RESULT_RETENTION_HOURS = 72  # MVSep keeps result files about this long
+FREE_CONCURRENT_JOBS = 1  # jobs in flight for an account without premium
+PREMIUM_CONCURRENT_JOBS = 10  # older pages say 10, newer say unlimited: 10 is the safe side
+
+# --- HTTP client ---------------------------------------------------------------------------------
+CONNECT_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 60.0
+WRITE_TIMEOUT_S = 300.0  # uploads of large files over slow links
+POOL_TIMEOUT_S = 10.0
+UPLOAD_CHUNK_BYTES = 1 << 20  # uploads are streamed from disk in chunks of this size
+DOWNLOAD_CHUNK_BYTES = 1 << 20
+
+# --- retries (idempotent calls only; create is never re-sent blindly) ----------------------------
+MAX_RETRIES = 4  # attempts after the first one
+RETRY_BACKOFF_INITIAL_S = 0.5
+RETRY_BACKOFF_MAX_S = 8.0
+RETRY_BACKOFF_MULTIPLIER = 2.0
+RETRY_JITTER_FRACTION = 0.25
+RETRY_AFTER_MAX_S = 60.0  # a Retry-After larger than this is reported instead of slept through
+
+# --- polling a job ------------------------------------------------------------------------------
+POLL_INTERVAL_S = 5.0  # the norm while waiting
+POLL_INTERVAL_MAX_S = 20.0  # back-off ceiling while a job sits in the queue
+POLL_BACKOFF_MULTIPLIER = 1.5
+UNKNOWN_STATUS_MAX_S = 600.0  # an unknown status is "not finished" only for this long
+
+# --- MCP tool calls -------------------------------------------------------------------------------
+WAIT_CALL_BUDGET_S = 45.0  # a status/wait tool blocks at most this long (hosts cut calls at ~60 s)
+PROGRESS_INTERVAL_S = 5.0
+
+# --- catalogue cache ------------------------------------------------------------------------------
+CATALOG_TTL_S = 6 * 3600  # served from disk this long; stale copies still served when MVSep is down
+
+# --- output files --------------------------------------------------------------------------------
+MAX_PATH_CHARS = 240  # stay under Windows' 260 with room for a suffix and temp name
+MAX_NAME_CHARS = 120  # one path component
