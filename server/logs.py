@@ -1,0 +1,57 @@
+"""Logging to stderr (stdout is the MCP protocol stream), with every API token redacted.
+
+The client never logs a token, but third-party loggers might (httpx logs request URLs, which carry ``api_token`` as a
+query parameter on GET): their level is raised and a filter on the handler rewrites any ``api_token=…`` and any
+registered secret value to ``***`` as a last line of defence.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+
+_TOKEN_PARAM = re.compile(r"(api_token[\"']?\s*[=:]\s*[\"']?)[^&\s\"',}]+", re.IGNORECASE)
+_secrets: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Make ``value`` disappear from every log record from now on."""
+    if value and len(value) >= 6:
+        _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    text = _TOKEN_PARAM.sub(r"\1***", text)
+    for secret in _secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and record.exc_info[1] is not None:
+            # tracebacks are formatted later from exc_info: keep the type, redact the text
+            exc = record.exc_info[1]
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+            del exc
+        return True
+
+
+def setup_logging(level: str = "INFO") -> None:
+    """Log to stderr through the redacting filter; quiet chatty libraries that would log URLs."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        root.removeHandler(existing)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    for noisy in ("httpx", "httpx2", "httpcore", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
