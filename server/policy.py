@@ -44,3 +44,12 @@ CATALOG_TTL_S = 6 * 3600  # served from disk this long; stale copies still serve
 # --- output files --------------------------------------------------------------------------------
 MAX_PATH_CHARS = 240  # stay under Windows' 260 with room for a suffix and temp name
 MAX_NAME_CHARS = 120  # one path component
+
+# --- catalogue search and matching (server/catalog) ----------------------------------------------
+# Ratings are ranked by a Bayesian average: each model's votes are blended with this many phantom votes
+# of this mean, so "5.0 from 1 vote" does not outrank "4.5 from 40 votes".
+CATALOG_RATING_PRIOR_MEAN = 3.0
+CATALOG_RATING_PRIOR_VOTES = 5
+CATALOG_SEARCH_LIMIT_MAX = 100  # one page of search results at most
+CATALOG_SUGGESTIONS = 5  # closest names offered when a model is not found
+CATALOG_FUZZY_CUTOFF = 0.8  # difflib ratio a lone fuzzy name match must reach to be accepted
