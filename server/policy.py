@@ -45,6 +45,22 @@ CATALOG_TTL_S = 6 * 3600  # served from disk this long; stale copies still serve
 MAX_PATH_CHARS = 240  # stay under Windows' 260 with room for a suffix and temp name
 MAX_NAME_CHARS = 120  # one path component
 
+# --- MVSep client (server/mvsep) -----------------------------------------------------------------
+ERROR_BODY_MAX_CHARS = 2000  # an error keeps at most this much of a non-JSON body (HTML 5xx pages)
+ERROR_MESSAGE_MAX_CHARS = 300  # MVSep's message as shown in an error sentence
+
+# --- job runner (server/jobs) --------------------------------------------------------------------
+RECONCILE_SLACK_S = 300.0  # a history entry this long before a job's submitted_at may still be that job
+RECONCILE_HISTORY_PAGES = 5  # pages of 20 history entries searched when reconciling an uncertain create
+RECONCILE_ATTEMPTS = 3  # history lookups before an uncertain job is declared failed (the create may lag)
+RECONCILE_RETRY_S = 5.0  # pause between those lookups
+CREATE_BACKOFF_INITIAL_S = 2.0  # an account's creates pause this long after a 429 or transport error, doubling
+CREATE_BACKOFF_MAX_S = 120.0
+DOWNLOAD_CONCURRENCY = 4  # stem files downloaded at once across the runner
+DOWNLOAD_MAX_ATTEMPTS = 5  # a job whose downloads fail this many times in a row is failed (the files stay on MVSep)
+DOWNLOAD_RETRY_S = 5.0  # pause before a failed download is tried again
+JOB_ID_HEX_CHARS = 7  # job ids look like "j7f3a9c2"
+
 # --- catalogue search and matching (server/catalog) ----------------------------------------------
 # Ratings are ranked by a Bayesian average: each model's votes are blended with this many phantom votes
 # of this mean, so "5.0 from 1 vote" does not outrank "4.5 from 40 votes".

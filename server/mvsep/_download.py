@@ -1,0 +1,138 @@
+"""Streaming a result file to disk, resuming with ``Range`` after a broken connection.
+
+The token is never sent (result files are public static URLs); redirects are followed. When ``dest`` already holds
+N bytes the request asks for ``bytes=N-``: a 206 whose ``Content-Range`` starts at N is appended, a 200 restarts the
+file from 0, a 416 means the file was already complete (when the sizes agree) or restarts it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+
+from server.mvsep import errors
+from server.mvsep._engine import Engine, transport_error
+from server.mvsep._envelope import build_error, decode_body
+from server.mvsep.retry import Idempotency, exception_is_retryable, status_is_retryable
+from server.policy import DOWNLOAD_CHUNK_BYTES
+
+logger = logging.getLogger("server.mvsep")
+
+Progress = Callable[[int, "int | None"], Any]  # (bytes on disk, expected total or None); may be async
+
+_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.IGNORECASE)
+_UNSATISFIED_RANGE = re.compile(r"bytes\s+\*/(\d+)", re.IGNORECASE)
+
+
+class _Truncated(Exception):
+    """The body ended before the announced length: resume like a network failure."""
+
+
+def _url_for_errors(url: str) -> str:
+    return httpx.URL(url).path or "/"
+
+
+async def _report(progress: Progress | None, done: int, total: int | None) -> None:
+    if progress is None:
+        return
+    result = progress(done, total)
+    if inspect.isawaitable(result):
+        await result
+
+
+async def download(engine: Engine, url: str, dest: Path, progress: Progress | None = None) -> int:
+    """Stream ``url`` into ``dest`` (appending to a partial file when the server supports ranges); total bytes."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    path = _url_for_errors(url)
+    retry_no = 0
+    while True:
+        have = dest.stat().st_size if dest.exists() else 0
+        headers = {"Range": f"bytes={have}-"} if have else {}
+        engine.stats.requests["download"] += 1
+        try:
+            done = await _attempt(engine, url, dest, have, headers, progress)
+        except (httpx.TransportError, _Truncated) as exc:
+            retryable = isinstance(exc, _Truncated) or exception_is_retryable(exc, Idempotency.SAFE)
+            if retryable and retry_no < engine.policy.max_retries:
+                await _wait(engine, retry_no, None, type(exc).__name__)
+                retry_no += 1
+                continue
+            if isinstance(exc, _Truncated):
+                raise errors.TransportError(f"the download stopped early: {exc}", method="GET", path=path) from None
+            raise transport_error(exc, method="GET", path=path, redactor=engine.redactor) from None
+        except errors.APIError as exc:
+            if status_is_retryable(exc.status_code, Idempotency.SAFE) and retry_no < engine.policy.max_retries:
+                retry_after = exc.retry_after if isinstance(exc, errors.RateLimitError) else None
+                if engine.policy.retry_after_acceptable(retry_after):
+                    await _wait(engine, retry_no, retry_after, f"HTTP {exc.status_code}")
+                    retry_no += 1
+                    continue
+            raise
+        engine.stats.downloads += 1
+        return done
+
+
+async def _wait(engine: Engine, retry_no: int, retry_after: float | None, why: str) -> None:
+    delay = engine.policy.delay(retry_no, retry_after)
+    engine.stats.retries += 1
+    logger.info("download: retrying after %s in %.1f s", why, delay)
+    await engine.sleep(delay)
+
+
+async def _attempt(
+    engine: Engine, url: str, dest: Path, have: int, headers: dict[str, str], progress: Progress | None
+) -> int:
+    request = engine.client.build_request("GET", url, headers=headers)
+    response = await engine.client.send(request, stream=True, follow_redirects=True)
+    try:
+        status = response.status_code
+        if status == 416 and have:
+            match = _UNSATISFIED_RANGE.search(response.headers.get("Content-Range", ""))
+            if match and int(match.group(1)) == have:
+                await _report(progress, have, have)
+                return have
+            dest.unlink(missing_ok=True)  # our partial file is not a prefix of theirs: start over
+            raise _Truncated("the partial file did not match the server's; restarting")
+        if status >= 400 or status not in (200, 206):
+            await response.aread()
+            raise build_error(response, decode_body(response), method="GET", path=_url_for_errors(url),
+                              redactor=engine.redactor)
+        start, total = 0, None
+        if status == 206:
+            match = _CONTENT_RANGE.search(response.headers.get("Content-Range", ""))
+            if match and int(match.group(1)) == have:
+                start = have
+                total = int(match.group(3)) if match.group(3) != "*" else None
+            else:
+                dest.unlink(missing_ok=True)
+                raise _Truncated("the server answered a different range; restarting")
+        else:
+            length = response.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() and "Content-Encoding" not in response.headers else None
+        done = start
+        mode = "ab" if start else "wb"
+        async with await anyio.open_file(dest, mode) as handle:
+            await _report(progress, done, total)
+            encoded = "Content-Encoding" in response.headers
+            chunks = response.aiter_bytes(DOWNLOAD_CHUNK_BYTES) if encoded else response.aiter_raw(DOWNLOAD_CHUNK_BYTES)
+            async for chunk in chunks:
+                await handle.write(chunk)
+                done += len(chunk)
+                engine.stats.bytes_downloaded += len(chunk)
+                await _report(progress, done, total)
+        if total is not None and done < total:
+            raise _Truncated(f"{done} of {total} bytes")
+        return done
+    finally:
+        await response.aclose()
+
+
+__all__ = ["download", "Progress"]
