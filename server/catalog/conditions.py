@@ -26,6 +26,12 @@ def fields_by_id(algorithm: Algorithm) -> dict[int, AlgorithmField]:
     return {int(f.id): f for f in algorithm.algorithm_fields if getattr(f, "id", None) is not None}
 
 
+def controlling_field(condition: FieldCondition, by_id: Mapping[int, AlgorithmField]) -> AlgorithmField | None:
+    """The field a condition depends on (None when the condition names no field of this model)."""
+    field_id = getattr(condition, "depends_on_field_id", None)
+    return by_id.get(int(field_id)) if field_id is not None else None
+
+
 def field_conditions(field: AlgorithmField) -> list[FieldCondition]:
     return list(getattr(field, "conditions", None) or [])
 
@@ -63,7 +69,7 @@ def allowed_keys(condition: FieldCondition, other: AlgorithmField) -> list[str]:
 
 def condition_sentence(condition: FieldCondition, algorithm: Algorithm) -> str:
     """`only when "Vocal model type" (add_opt1) is "124 bands (…)" (key 171)`."""
-    other = fields_by_id(algorithm).get(int(condition.depends_on_field_id))
+    other = controlling_field(condition, fields_by_id(algorithm))
     if other is None:
         return f"only when option #{condition.depends_on_field_id} allows it (that option is not in the catalogue)"
     keys = allowed_keys(condition, other)
@@ -87,7 +93,7 @@ def visible_fields(algorithm: Algorithm, chosen: Mapping[str, str]) -> dict[str,
             return result[field.name]
         ok = True
         for condition in field_conditions(field):
-            other = by_id.get(int(condition.depends_on_field_id))
+            other = controlling_field(condition, by_id)
             if other is None or other.name in seen:
                 continue  # unknown or circular dependency: let MVSep decide
             other_value = chosen.get(other.name) if visible(other, seen | {field.name}) else None

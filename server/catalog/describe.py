@@ -11,6 +11,7 @@ from .conditions import condition_sentence, field_conditions
 from .facts import (
     field_label,
     field_options,
+    field_order,
     group_name,
     is_active,
     is_text_field,
@@ -73,8 +74,7 @@ def describe_field(algorithm: Algorithm, field: AlgorithmField) -> FieldDetails:
         name=field.name,
         label=field_label(field),
         server_key=getattr(field, "server_key", None),
-        input_type="text" if is_text_field(field) and not getattr(field, "input_type", None) else
-        str(getattr(field, "input_type", None) or "select"),
+        input_type=str(getattr(field, "input_type", None) or ("text" if is_text_field(field) else "select")),
         required=bool(getattr(field, "required", False)),
         default_key=default,
         default_label=options.get(default) if default is not None else None,
@@ -90,7 +90,7 @@ def describe_field(algorithm: Algorithm, field: AlgorithmField) -> FieldDetails:
 
 
 def describe(algorithm: Algorithm) -> ModelDetails:
-    fields = sorted(algorithm.algorithm_fields, key=lambda f: f.name)
+    fields = sorted(algorithm.algorithm_fields, key=field_order)
     return ModelDetails(
         render_id=algorithm.render_id,
         name=algorithm.name,

@@ -99,6 +99,12 @@ def field_title(field: AlgorithmField) -> str:
     return f'"{field_label(field)}" ({field.name})'
 
 
+def field_order(field: AlgorithmField) -> tuple[int, str]:
+    """Sort key putting add_opt1 … add_opt4 in number order (the catalogue lists fields in no set order)."""
+    suffix = field.name.removeprefix("add_opt")
+    return (int(suffix), field.name) if suffix.isdigit() else (1_000, field.name)
+
+
 def field_options(field: AlgorithmField) -> dict[str, str]:
     return {str(k): str(v) for k, v in (getattr(field, "options", None) or {}).items()}
 

@@ -20,21 +20,16 @@ from collections.abc import Mapping
 from server.mvsep.models import Algorithm, AlgorithmField
 
 from .access import AccountKind
-from .conditions import allowed_keys, field_conditions, fields_by_id, visible_fields
+from .conditions import allowed_keys, controlling_field, field_conditions, fields_by_id, visible_fields
 from .errors import InvalidOption
-from .facts import choice_title, field_label, field_options, field_title, is_text_field
+from .facts import choice_title, field_label, field_options, field_order, field_title, is_text_field
 from .text import fold, loose
 
 OptionValue = str | int | float
 
 
-def _field_sort_key(field: AlgorithmField) -> tuple[int, str]:
-    suffix = field.name.removeprefix("add_opt")
-    return (int(suffix), field.name) if suffix.isdigit() else (1_000, field.name)
-
-
 def _list_fields(algorithm: Algorithm) -> str:
-    return ", ".join(field_title(f) for f in sorted(algorithm.algorithm_fields, key=_field_sort_key))
+    return ", ".join(field_title(f) for f in sorted(algorithm.algorithm_fields, key=field_order))
 
 
 def _list_choices(field: AlgorithmField, keys: list[str] | None = None) -> str:
@@ -149,7 +144,7 @@ def resolve_options(
     """
     chosen: dict[str, str] = {}
     given_as: dict[str, str] = {}
-    fields = sorted(algorithm.algorithm_fields, key=_field_sort_key)
+    fields = sorted(algorithm.algorithm_fields, key=field_order)
     for name, value in given.items():
         field = find_field(algorithm, name)
         if field.name in given_as:
@@ -202,7 +197,7 @@ def _hidden_message(
     algorithm: Algorithm, field: AlgorithmField, chosen: Mapping[str, str], by_id: Mapping[int, AlgorithmField]
 ) -> str:
     for condition in field_conditions(field):
-        other = by_id.get(int(condition.depends_on_field_id))
+        other = controlling_field(condition, by_id)
         if other is None:
             continue
         keys = allowed_keys(condition, other)
