@@ -127,7 +127,8 @@ class NamingFields(BaseModel):
     def values(self) -> dict[str, str]:
         """Every placeholder's text before cleaning, fallbacks applied ("" where nothing fits)."""
         def text(value: str | None) -> str:
-            return (value or "").strip()
+            stripped = (value or "").strip()
+            return "_" if stripped and not stripped.strip(" .") else stripped  # "." and ".." never survive
 
         input_name = text(self.input)
         if Path(input_name).suffix.lower() in _AUDIO_SUFFIXES:
@@ -252,7 +253,8 @@ def render_relative_path(template: str, fields: NamingFields, root_len: int = 0)
     for segments in components:
         for segment in segments:
             if isinstance(segment, _Slot):
-                segment.value = _clean(values[segment.name])
+                value = _clean(values[segment.name])
+                segment.value = "_" if value and not value.strip(" .") else value  # "..", "." never survive
     for _ in range(10_000):
         names = [_render_component(segments) for segments in components]
         over = [(i, _units(n) - MAX_NAME_CHARS, len(n.encode("utf-8")) - NAME_MAX_BYTES) for i, n in enumerate(names)]
