@@ -107,12 +107,12 @@ class Engine:
                 query["api_token"] = self.token
             else:
                 form["api_token"] = self.token
-        request = self.client.build_request(method, self.base_url + path, params=query or None)
-        if method != "GET":
-            body = StreamingMultipart(form, files)
-            request.headers.update(body.headers)
-            request.stream = body
-        return request
+        if method == "GET":
+            return self.client.build_request(method, self.base_url + path, params=query or None)
+        body = StreamingMultipart(form, files)  # a fresh stream per attempt: files are re-opened
+        # an explicit Content-Length keeps httpx from switching to chunked transfer encoding
+        return self.client.build_request(method, self.base_url + path, params=query or None,
+                                         headers=body.headers, content=body)
 
     async def call(
         self,
