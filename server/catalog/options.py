@@ -38,7 +38,7 @@ def _list_choices(field: AlgorithmField, keys: list[str] | None = None) -> str:
 
 def find_field(algorithm: Algorithm, name: str) -> AlgorithmField:
     """The field called `name` (add_optN, server_key or label, loosely); InvalidOption naming the valid ones."""
-    fields = list(algorithm.algorithm_fields)
+    fields = sorted(algorithm.algorithm_fields, key=field_order)
     wanted_fold = fold(name.strip())
     wanted_loose = loose(name)
     for match in (
