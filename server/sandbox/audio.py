@@ -69,9 +69,9 @@ def probe_duration(path: Path) -> float:
         if first is None:
             raise UndecodableAudio(f"{Path(path).name}: no audio frames")
         if reader.frames is not None and reader.frames > 0:
-            return reader.frames / reader.sample_rate
-        total = first.shape[0] + sum(block.shape[0] for block in blocks)
-        return total / reader.sample_rate
+            return float(reader.frames / reader.sample_rate)
+        total = int(first.shape[0]) + sum(int(block.shape[0]) for block in blocks)
+        return float(total / reader.sample_rate)
     finally:
         with contextlib.suppress(Exception):
             blocks.close()

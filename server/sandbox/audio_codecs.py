@@ -22,10 +22,10 @@ MP3 only exists at 8-48 kHz: other rates are the one case that is resampled (to 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import av
 import numpy as np
@@ -157,7 +157,7 @@ def open_reader(path: Path) -> Reader:
         raise UndecodableAudio(f"{path.name}: not decodable audio ({type(exc).__name__})") from exc
 
 
-def guarded_blocks(path: Path, reader: Reader) -> Iterator[np.ndarray]:
+def guarded_blocks(path: Path, reader: Reader) -> Generator[np.ndarray, None, None]:
     """``reader.blocks`` with decoder errors turned into ``UndecodableAudio``."""
     try:
         yield from reader.blocks
@@ -181,13 +181,15 @@ class Writer(Protocol):
 def quantise(block: np.ndarray, bits: int) -> np.ndarray:
     """Float [-1, 1) to integers at ``bits`` depth, as int64 (scale 2**(bits-1), the way libsndfile reads back)."""
     scale = float(2 ** (bits - 1))
-    return np.rint(np.asarray(block, dtype=np.float64) * scale).astype(np.int64)
+    quantised: np.ndarray = np.rint(np.asarray(block, dtype=np.float64) * scale).astype(np.int64)
+    return quantised
 
 
 def clip_int(values: np.ndarray, bits: int) -> np.ndarray:
     """Clip int64 samples to the signed range of ``bits``."""
     top = 2 ** (bits - 1)
-    return np.clip(values, -top, top - 1)
+    clipped: np.ndarray = np.clip(values, -top, top - 1)
+    return clipped
 
 
 class _SoundfileWriter:
@@ -203,7 +205,7 @@ class _SoundfileWriter:
         else:
             fmt, subtype = "FLAC", ("PCM_16" if code == 2 else "PCM_24")
         self._file = sf.SoundFile(str(path), "w", samplerate=rate, channels=channels, format=fmt, subtype=subtype,
-                                  **kwargs)  # type: ignore[arg-type]
+                                  **kwargs)
 
     def write(self, block: np.ndarray) -> None:
         if self._bits == 16:
@@ -219,18 +221,22 @@ class _SoundfileWriter:
         self._file.close()
 
 
+_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
+
+
 class _PyAVWriter:
     """AAC in MP4 (``codec="aac"``), or MP3 through libmp3lame when the rate needs resampling."""
 
     def __init__(self, path: Path, rate: int, channels: int, *, codec: str, container_format: str,
                  bit_rate: int, out_rate: int | None = None) -> None:
-        self._layout = {1: "mono", 2: "stereo"}.get(channels, f"{channels}c")
-        if channels > 2:
-            self._layout = av.AudioLayout(channels).name
+        if channels not in _LAYOUTS:
+            raise ValueError(f"cannot encode {channels} channels")
+        self._layout = _LAYOUTS[channels]
         self._rate = rate
         self._container = av.open(str(path), "w", format=container_format)
-        self._stream = self._container.add_stream(codec, rate=out_rate or rate, layout=self._layout)
-        self._stream.bit_rate = bit_rate
+        stream: Any = self._container.add_stream(codec, rate=out_rate or rate, layout=self._layout)
+        stream.bit_rate = bit_rate
+        self._stream = stream
         self._resampler = (av.AudioResampler(format="fltp", layout=self._layout, rate=out_rate)
                            if out_rate and out_rate != rate else None)
         self._pts = 0

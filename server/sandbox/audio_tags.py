@@ -215,14 +215,14 @@ def read_getid3_tags(path: Path) -> dict[str, Any]:
             getattr(info, "encoder_settings", "") or "VBR")
         audio = {"dataformat": "mp3", "channels": info.channels, "sample_rate": info.sample_rate,
                  "bitrate": round(info.bitrate / 1000) * 1000, "channelmode": _MP3_MODES.get(mode or 0, "stereo"),
-                 "bitrate_mode": bitrate_mode, "lossless": False, "encoder": getattr(info, "encoder_info", None) or None,
-                 "encoder_options": options}
+                 "bitrate_mode": bitrate_mode, "lossless": False,
+                 "encoder": getattr(info, "encoder_info", None) or None, "encoder_options": options}
         with contextlib.suppress(Exception):
             v1 = _id3v1(path)
             if v1:
                 tags["id3v1"] = v1
         with contextlib.suppress(ID3NoHeaderError, Exception):
-            v2 = _id3v2(ID3(str(path), translate=False))
+            v2 = _id3v2(ID3(str(path), translate=False))  # type: ignore[no-untyped-call]
             if v2:
                 tags["id3v2"] = v2
     elif kind == "FLAC":

@@ -375,3 +375,27 @@ def test_id3v1_and_riff_info(tmp_path: Path) -> None:
     riff = read_getid3_tags(wav)["tags"]["riff"]
     assert riff["title"] == ["Riff Title"] and riff["artist"] == ["Riff Artist"]
     assert mutagen.File(str(wav)) is not None
+
+
+@pytest.mark.parametrize(("name", "container", "codec"),
+                         [("clip.webm", "webm", "libopus"), ("clip.aac", "adts", "aac")])
+def test_pyav_only_inputs(tmp_path: Path, name: str, container: str, codec: str) -> None:
+    import av
+
+    from tests.audio_factory import signal
+
+    audio = signal(1.0, 48000)
+    path = tmp_path / name
+    with av.open(str(path), "w", format=container) as output:
+        stream = output.add_stream(codec, rate=48000, layout="stereo")
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio.T), format="fltp", layout="stereo")
+        frame.sample_rate = 48000
+        frame.pts = 0
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            output.mux(packet)
+    decoded, rate = decode(path)
+    assert rate == 48000 and decoded.shape[1] == 2
+    assert abs(decoded.shape[0] - 48000) <= 2048  # raw ADTS carries no length: encoder padding stays
+    assert probe_duration(path) == pytest.approx(1.0, abs=0.05)
+    rendered = render_stems(path, FOUR[:2], 2, tmp_path / "out", "clip")
+    assert sf.info(str(rendered[0].path)).frames == decoded.shape[0]
