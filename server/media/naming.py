@@ -228,13 +228,13 @@ def _render_component(segments: list[str | _Slot]) -> str:
 
 
 def _shrink(candidates: list[_Slot], excess: int) -> bool:
-    """Cut the longest value of the first tier that still has room by ``excess`` characters; False if none can shrink."""
+    """Cut the longest value of the first tier with room by ``excess`` characters; False if none can shrink."""
     for tier in _SHRINK_TIERS:
         slots = [s for s in candidates if s.name in tier and len(s.value) > 1]
         if slots:
             victim = max(slots, key=lambda s: len(s.value))
             keep = max(1, len(victim.value) - max(1, excess))
-            victim.value = victim.value[:keep].rstrip(" .-_,")  or victim.value[:1]
+            victim.value = victim.value[:keep].rstrip(" .-_,") or victim.value[:1]
             return True
     return False
 

@@ -70,7 +70,7 @@ def format_of(audio: Any) -> str:
 
 
 def load_mutagen(path: Path) -> Any | None:
-    """``mutagen.File`` by content, with an MP3 frame-sync fallback (untagged MP3s under odd suffixes); None if unreadable."""
+    """``mutagen.File`` by content, then an MP3 frame-sync fallback (untagged MP3, odd suffix); None if unreadable."""
     try:
         audio = mutagen.File(path)
     except (mutagen.MutagenError, OSError, ValueError, EOFError) as exc:
@@ -79,7 +79,7 @@ def load_mutagen(path: Path) -> Any | None:
     if audio is not None and getattr(audio, "info", None) is not None:
         return audio
     try:
-        return MP3(path)
+        return MP3(path)  # type: ignore[no-untyped-call]
     except (mutagen.MutagenError, OSError, ValueError, EOFError):
         return None
 
@@ -161,7 +161,7 @@ def probe(path: Path) -> AudioInfo:
 
 
 def find_similar_names(missing: Path, limit: int = 3) -> list[str]:
-    """Names in ``missing``'s folder that look like its name, best first (for "did you mean …?"); [] if none or no folder."""
+    """Names in ``missing``'s folder that look like its name, best first ("did you mean …?"); [] without a folder."""
     missing = Path(missing).expanduser()
     parent = missing.parent
     try:
@@ -177,7 +177,7 @@ def find_similar_names(missing: Path, limit: int = 3) -> list[str]:
     matches = difflib.get_close_matches(wanted.casefold(), list(by_folded), n=limit, cutoff=0.6)
     # a same-stem file with another suffix (song.mp3 for song.flac) is a near name even when difflib disagrees
     stem = missing.stem.casefold()
-    for folded, name in by_folded.items():
+    for folded in by_folded:
         if len(matches) >= limit:
             break
         if Path(folded).stem == stem and folded not in matches:

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="no-untyped-call"
 """Read ``TrackTags`` from an audio file: ID3 (mp3, wav, aiff), Vorbis comments (flac, ogg, opus), MP4 atoms (m4a).
 
 WAV files may carry an ``id3 `` chunk (mutagen reads it) and/or a RIFF ``LIST/INFO`` chunk, which mutagen does not
@@ -144,8 +145,8 @@ def from_mp4(atoms: MP4Tags | None) -> TrackTags:
     covers = atoms.get("covr") or []
     if covers:
         cover: MP4Cover = covers[0]
-        mime = {MP4Cover.FORMAT_PNG: "image/png", MP4Cover.FORMAT_JPEG: "image/jpeg"}.get(
-            getattr(cover, "imageformat", None), None)
+        image_format: Any = getattr(cover, "imageformat", None)
+        mime = {MP4Cover.FORMAT_PNG: "image/png", MP4Cover.FORMAT_JPEG: "image/jpeg"}.get(image_format)
         fields["cover"] = CoverArt.from_bytes(bytes(cover), mime)
     return TrackTags(**fields)
 
@@ -164,7 +165,7 @@ def _decode_info(raw: bytes) -> str | None:
 
 def read_riff_info(path: Path) -> TrackTags:
     """Tags from a WAV file's ``LIST/INFO`` chunk (INAM, IART, IPRD, ICRD, IGNR, ICMT, ITRK); empty when absent."""
-    fields: dict[str, str] = {}
+    fields: dict[str, Any] = {}
     try:
         with open(path, "rb") as handle:
             header = handle.read(12)

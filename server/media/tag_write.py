@@ -1,3 +1,4 @@
+# mypy: disable-error-code="no-untyped-call"
 """Put a song's tags on one separated stem: ``write_stem_tags``.
 
 What a stem gets: every ``TrackTags`` field of the song, its front cover, the title ``"<Title> (<Stem>)"``, and two
@@ -209,7 +210,8 @@ def write_stem_tags(
     if isinstance(audio, (MP3, WAVE, AIFF)):
         if audio.tags is None:
             audio.add_tags()
-        _apply_id3(audio.tags, tags, title, comment, stem, model)
+        id3: Any = audio.tags
+        _apply_id3(id3, tags, title, comment, stem, model)
         audio.save(v2_version=ID3_VERSION)
     elif isinstance(audio, (FLAC, OggVorbis, OggOpus, OggFLAC)):
         _apply_vorbis(audio, tags, title, comment, stem, model)

@@ -72,7 +72,8 @@ def test_ext_appended_when_template_lacks_it() -> None:
      "The naming template must contain {stem}, or every stem of a song would get the same name; "
      f"e.g. '{DEFAULT_TEMPLATE}' (placeholders: {PLACEHOLDERS})."),
     ("", f"The naming template is empty; use e.g. '{DEFAULT_TEMPLATE}' (placeholders: {PLACEHOLDERS})."),
-    ("{stem}}.{ext}", f"The naming template has an unmatched brace; write placeholders as {{name}}, one of {PLACEHOLDERS}."),
+    ("{stem}}.{ext}",
+     f"The naming template has an unmatched brace; write placeholders as {{name}}, one of {PLACEHOLDERS}."),
     ("/abs/{stem}.{ext}", "The naming template must be relative to the output folder; remove the leading folder or "
                           f"drive, e.g. '{DEFAULT_TEMPLATE}'."),
     ("C:{stem}.{ext}", "The naming template must be relative to the output folder; remove the leading folder or "
