@@ -47,6 +47,14 @@ def _data(body: Any) -> Any:
     return body
 
 
+def _record(body: Any) -> Any:
+    """The object of a ``{success, data:{..}}`` envelope (``None`` when the envelope has no object)."""
+    if isinstance(body, dict) and ("data" in body or "success" in body):
+        data = body.get("data")
+        return data if isinstance(data, dict) else None
+    return body
+
+
 def _items(body: Any) -> list[Any] | None:
     """A list from a bare array, ``{data:[..]}`` or ``{data:{data:[..]}}``."""
     for candidate in (body, _data(body), _data(_data(body))):
@@ -190,12 +198,12 @@ class MVSepClient:
 
     async def user(self) -> models.UserInfo:
         body = await self._engine.call("GET", "/app/user", auth="required")
-        return self._one(models.UserInfo, _data(body), body, "GET", "/app/user")
+        return self._one(models.UserInfo, _record(body), body, "GET", "/app/user")
 
     async def login(self, email: str, password: str) -> models.LoginResult:
         """Exchange credentials for the account (and its token: ``result.token()``)."""
         body = await self._engine.call("POST", "/app/login", fields={"email": email, "password": password})
-        return self._one(models.LoginResult, _data(body), body, "POST", "/app/login")
+        return self._one(models.LoginResult, _record(body), body, "POST", "/app/login")
 
     async def register(self, name: str, email: str, password: str, password_confirmation: str) -> str:
         body = await self._engine.call(
@@ -292,7 +300,7 @@ class MVSepClient:
                   "ensemble": "1" if ensemble else "0", "password": password}
         body = await self._engine.call("POST", "/quality_checker/add", fields=fields, files=[("zipfile", path)],
                                        auth="required", idempotency=Idempotency.UNSAFE)
-        return self._one(models.QualityAdded, _data(body), body, "POST", "/quality_checker/add")
+        return self._one(models.QualityAdded, _record(body), body, "POST", "/quality_checker/add")
 
     async def quality_delete(self, entry_id: int, password: str) -> str:
         body = await self._engine.call("POST", "/quality_checker/delete", idempotency=Idempotency.UNSAFE,
