@@ -22,16 +22,17 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from server import __version__, policy
-from server.catalog import Catalog, CatalogCache
+from server.catalog import Catalog, CatalogCache, cache_path_for
 from server.config import Settings
 from server.jobs import JobRunner, Journal
 from server.logs import register_secret
 from server.mvsep import MVSepClient
-from server.mvsep.models import UserInfo
+from server.mvsep.models import Algorithm, UserInfo
 
 log = logging.getLogger(__name__)
 
 USER_INFO_TTL_S = 60.0
+CATALOG_SCOPES = ("single_upload", "no_upload", "matchering_upload")  # every model, not just uploads
 
 INSTRUCTIONS = """\
 MVSep separates music into stems (vocals, drums, bass, other, …) and runs related audio models.
@@ -81,20 +82,29 @@ class AppState:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.journal = Journal(settings.journal_path)
-        self.runner = JobRunner(self.journal, poll_interval=settings.poll_interval)
+        self.runner = JobRunner(
+            self.journal,
+            poll_interval=settings.poll_interval,
+            # back-off while queued stays proportionate when a fast poll interval is configured (sandbox, tests)
+            poll_interval_max=min(policy.POLL_INTERVAL_MAX_S, settings.poll_interval * 4),
+        )
         self._public_client = MVSepClient(None, base_url=settings.base_url)
         self.catalogs = CatalogCache(
-            self._public_client.algorithms,
-            settings.cache_dir / f"catalog-{urlsplit(settings.base_url).netloc.replace(':', '_')}.json",
+            self._fetch_catalog,
+            cache_path_for(settings.base_url, settings.cache_dir),
+            base_url=settings.base_url,
         )
         self.session: AccountSession | None = None
         self._task_group: anyio.abc.TaskGroup | None = None
+
+    async def _fetch_catalog(self) -> list[Algorithm]:
+        return await self._public_client.algorithms(scopes=CATALOG_SCOPES)
 
     async def start(self, task_group: anyio.abc.TaskGroup) -> None:
         self._task_group = task_group
         if self.settings.token is not None:
             await self.use_token(self.settings.token.get_secret_value(), source=self.settings.token_source)
-        task_group.start_soon(self.runner.run)
+        await self.runner.start(task_group)
 
     async def use_token(self, token: str, *, source: str) -> AccountSession:
         """Start using ``token`` for this process (from settings at start-up, or after the login tool)."""
@@ -107,7 +117,7 @@ class AppState:
         except Exception as exc:  # the runner retries; a bad token is reported per call
             log.warning("could not read the account yet (%s); assuming the free limit for now", type(exc).__name__)
             concurrency = policy.FREE_CONCURRENT_JOBS
-        self.runner.attach_account(session.account_key, client, concurrency=concurrency)
+        await self.runner.attach_account(session.account_key, client, concurrency=concurrency)
         if self.session is not None and self.session.account_key != session.account_key:
             await self.session.client.aclose()
         self.session = session
@@ -130,7 +140,7 @@ class AppState:
         return await self.catalogs.get(refresh=refresh)
 
     async def aclose(self) -> None:
-        await self.runner.stop()
+        self.runner.stop()
         if self.session is not None:
             await self.session.client.aclose()
         await self._public_client.aclose()
@@ -153,9 +163,17 @@ TOOLSET_MODULES = {
 def create_server(settings: Settings) -> MCPServer[AppState]:
     """The MCP server with the toolsets ``settings`` enables, resources and prompts."""
 
+    running: list[AppState] = []
+
+    def current_state() -> AppState:
+        if not running:
+            raise RuntimeError("the server is not running")
+        return running[-1]
+
     @asynccontextmanager
     async def lifespan(_server: MCPServer[AppState]) -> AsyncIterator[AppState]:
         state = AppState(settings)
+        running.append(state)
         try:
             async with anyio.create_task_group() as tg:
                 await state.start(tg)
@@ -164,6 +182,7 @@ def create_server(settings: Settings) -> MCPServer[AppState]:
                 finally:
                     tg.cancel_scope.cancel()
         finally:
+            running.remove(state)
             with anyio.CancelScope(shield=True):
                 await state.aclose()
 
@@ -177,6 +196,6 @@ def create_server(settings: Settings) -> MCPServer[AppState]:
     )
     for name in settings.toolsets:
         importlib.import_module(TOOLSET_MODULES[name]).register(server)
-    importlib.import_module("tools.resources").register(server)
+    importlib.import_module("tools.resources").register(server, current_state)
     importlib.import_module("tools.prompts").register(server)
     return server

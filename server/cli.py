@@ -73,9 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "serve":
             return _serve(args)
         if command == "sandbox":
-            from server.sandbox.server import run_sandbox
+            from server.sandbox import JobTiming, run_sandbox
 
-            run_sandbox(args.host, args.port, fast=args.fast)
+            run_sandbox(args.host, args.port, job_timing=JobTiming.fast() if args.fast else None)
             return 0
         if command == "demo":
             from server.demo import run_demo

@@ -19,12 +19,15 @@ from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters
 
 from server.media import read_tags
-from server.sandbox import SANDBOX_PREMIUM_TOKEN, SandboxServer
+from server.sandbox import SANDBOX_PREMIUM_TOKEN, JobTiming, SandboxServer, SandboxState
 from server.sandbox.samples import Song, make_audio
 
 DEMO_SONG = Song(title="Midnight Drive", artist="The Loopback Band", album="Sandbox Sessions", date="2026",
                  genre="Synthwave", track="1")
 MAX_WAIT_CALLS = 40
+# A few seconds per phase, so the demo shows the queue, the chunked processing of a long input, and the downloads.
+DEMO_TIMING = JobTiming(queue_s=2.0, queue_positions=3, processing_s=2.0, long_input_s=15.0, distributing_s=3.0,
+                        merging_s=1.0, chunk_s=8.0, remote_download_s=0.5, quality_s=1.0)
 
 
 def server_params(base_url: str, output_dir: Path, data_dir: Path, token: str, toolsets: str = "all",
@@ -53,7 +56,7 @@ async def _demo(args: argparse.Namespace, work: Path) -> int:
     output_dir = Path(args.output_dir).expanduser().resolve() if args.output_dir else work / "stems"
     song = Path(args.input).expanduser().resolve() if args.input else make_audio(
         work / "input", "flac", name="Midnight Drive", seconds=20.0, song=DEMO_SONG)
-    with SandboxServer(fast=True) as sandbox:
+    with SandboxServer(SandboxState(timing=DEMO_TIMING)) as sandbox:
         say(f"Sandbox MVSep API at {sandbox.base_url}")
         say(f"Input: {song}")
         params = server_params(sandbox.base_url, output_dir, work / "data", SANDBOX_PREMIUM_TOKEN)

@@ -1,0 +1,67 @@
+"""How a job looks to the model: one flat, stable shape shared by the separation and jobs toolsets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import PurePath
+
+from pydantic import BaseModel, Field
+
+from server.config import OUTPUT_FORMATS
+from server.jobs.models import JobRecord, JobState
+
+FORMAT_NAMES = {code: name for name, code in OUTPUT_FORMATS.items()}
+
+
+class StemFile(BaseModel):
+    stem: str = Field(description="Stem label, e.g. Vocals")
+    path: str = Field(description="Absolute path of the saved file")
+    size: int
+    sha256: str
+
+
+class JobView(BaseModel):
+    id: str = Field(description="Local job id: pass to wait_for_jobs, cancel_job, fetch_job_results")
+    state: str = Field(description="queued, submitting, uncertain, active, downloading, completed, failed, "
+                                   "cancelled or expired")
+    phase: str = Field(description="Where the job is, in words (queue position, chunks, downloads)")
+    input: str | None = Field(None, description="The input file or URL")
+    model: str
+    model_id: int
+    output_format: str
+    hash: str | None = Field(None, description="MVSep's job hash")
+    estimated_credits: int | None = None
+    outputs: list[StemFile] = Field(default_factory=list)
+    manifest_path: str | None = None
+    error: str | None = None
+    reused_from: str | None = Field(None, description="An earlier job whose result was reused (no new upload)")
+    created_at: str
+
+
+def _iso(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts or 0, tz=UTC).isoformat(timespec="seconds")
+
+
+def job_view(record: JobRecord) -> JobView:
+    spec = record.spec
+    source = spec.url or spec.input_path or spec.target_path
+    return JobView(
+        id=record.id, state=record.state.value, phase=record.phase(), input=source, model=spec.model_name,
+        model_id=spec.sep_type, output_format=FORMAT_NAMES.get(spec.output_format, str(spec.output_format)),
+        hash=record.hash, estimated_credits=spec.estimated_cost,
+        outputs=[StemFile(stem=o.stem, path=o.path, size=o.size, sha256=o.sha256) for o in record.outputs],
+        manifest_path=record.manifest_path, error=record.error, reused_from=record.reused_from,
+        created_at=_iso(record.created_at),
+    )
+
+
+def job_line(view: JobView) -> str:
+    source = view.input or ""
+    name = source if source.startswith(("http://", "https://")) else PurePath(source).name or view.id
+    line = f"- {view.id} {name}: {view.phase}"
+    if view.state == JobState.COMPLETED.value and view.outputs:
+        folder = PurePath(view.outputs[0].path).parent
+        line += f" → {', '.join(o.stem for o in view.outputs)} in {folder}"
+    elif view.error and view.error not in line:
+        line += f" — {view.error}"
+    return line
