@@ -76,3 +76,28 @@ def test_find_similar_names_same_stem_other_suffix(tmp_path: Path) -> None:
 def test_find_similar_names_missing_parent_is_empty(tmp_path: Path) -> None:
     assert find_similar_names(tmp_path / "no such folder" / "song.flac") == []
     assert find_similar_names(tmp_path / "nothing-like-it.flac") == []
+
+
+def test_probe_webm_falls_back_to_pyav(tmp_path: Path) -> None:
+    import av
+    import numpy as np
+
+    from tests.audio_factory import signal
+
+    path = tmp_path / "clip.webm"
+    audio = np.ascontiguousarray(signal(2.0, 48000).T)
+    with av.open(str(path), "w", format="webm") as container:
+        stream = container.add_stream("libopus", rate=48000, layout="stereo")
+        for start in range(0, audio.shape[1], 960):
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio[:, start : start + 960]), format="fltp",
+                                               layout="stereo")
+            frame.sample_rate = 48000
+            frame.pts = start
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    info = probe(path)
+    assert info.format == "webm"
+    assert info.duration_s is not None and 1.9 <= info.duration_s <= 2.2
+    assert info.channels == 2

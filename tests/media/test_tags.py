@@ -207,3 +207,21 @@ def test_track_tags_model() -> None:
     assert "bytes" in repr(cover) and str(COVER[:4]) not in repr(cover)
     assert CoverArt.from_bytes(COVER) == cover
     assert CoverArt.from_bytes(b"") is None
+
+
+def test_write_and_read_opus(tmp_path: Path) -> None:
+    import soundfile as sf
+
+    from server.media import probe
+    from tests.audio_factory import signal
+
+    path = tmp_path / ".stem.opus.0000aaaa.part"
+    try:
+        sf.write(path, signal(1.0, 48000), 48000, format="OGG", subtype="OPUS")
+    except (sf.LibsndfileError, ValueError, TypeError):
+        pytest.skip("libsndfile without Opus")
+    assert probe(path).format == "opus"
+    write_stem_tags(path, song_tags(), stem="Vocals", model=MODEL)
+    back = read_tags(path)
+    assert back.title == "Test Song (Vocals)"
+    assert back.cover is not None and back.cover.data == COVER
