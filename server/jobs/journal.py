@@ -266,7 +266,9 @@ class Journal:
         """
         horizon = now - RESULT_RETENTION_HOURS * 3600
         for record in self.list(account_key, states=_REUSABLE_STATES, request_key=request_key):
-            if not (record.hash or record.remote_hash) or record.request_key.startswith("unique:"):
+            if record.result_gone or not (record.hash or record.remote_hash):
+                continue
+            if record.request_key.startswith("unique:"):
                 continue
             anchor = record.finished_at or record.submitted_at
             if anchor is not None and anchor >= horizon:

@@ -122,6 +122,7 @@ class JobRecord(BaseModel):
     manifest_path: str | None = None
     reused_from: str | None = None  # id of the job whose MVSep result (or files) this one reuses
     refetch: bool = False  # created by refetch(): never creates on MVSep, always downloads
+    result_gone: bool = False  # MVSep answered not_found for this job's hash: never reuse it
 
     @property
     def account_key(self) -> str:

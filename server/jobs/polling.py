@@ -91,7 +91,8 @@ def interpret(
         if record.reused_from and not record.refetch:
             # the earlier result is gone: run it afresh, as a new create
             return PollOutcome(fields={"state": JobState.QUEUED, "hash": None, "remote_hash": None,
-                                       "reused_from": None, "mvsep_status": None, "submitted_at": None})
+                                       "reused_from": None, "mvsep_status": None, "submitted_at": None,
+                                       "result_gone": False})
         return PollOutcome(fields={"state": JobState.EXPIRED, "mvsep_status": status,
                                    "error": expired_message(record)})
     if unknown_for >= unknown_max:

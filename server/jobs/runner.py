@@ -382,6 +382,8 @@ class JobRunner:
         fields = dict(outcome.fields)
         if fields.get("state") in (JobState.FAILED, JobState.EXPIRED):
             fields["finished_at"] = now
+        if status == "not_found":
+            self._mark_result_gone(record)
         updated = self._update(record.id, expect=[JobState.ACTIVE], **fields)
         if updated is None:
             return
@@ -393,6 +395,15 @@ class JobRunner:
             self._later(record.id, outcome.next_interval)
         else:
             self._forget(record.id)
+
+    def _mark_result_gone(self, record: JobRecord) -> None:
+        """MVSep no longer has this hash: no job of the account may reuse it again."""
+        job_hash = record.hash or record.remote_hash
+        if not job_hash:
+            return
+        for other in self.journal.list(record.account_key, hash=record.hash) if record.hash else [record]:
+            if not other.result_gone:
+                self.journal.update(other.id, result_gone=True)
 
     # --- work: download ------------------------------------------------------------------------------------------
 

@@ -1,0 +1,51 @@
+"""Shared pieces of the runner tests: a spec for a real input file, a runner with tiny intervals, running it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from server.jobs import JobRecord, JobRunner, JobSpec, Journal
+from server.media.files import sha256_file
+from tests.audio_factory import make_audio
+from tests.jobs.fake_mvsep import BASE
+
+ACCOUNT = "acct-1"
+FAST = dict(poll_interval=0.01, poll_interval_max=0.03, retry_delay=0.01)
+
+
+def input_file(tmp_path: Path, name: str = "My Song", fmt: str = "flac", **kw: Any) -> Path:
+    return make_audio(tmp_path / "in", fmt, name=name, seconds=0.5, sample_rate=8000, **kw)
+
+
+def make_spec(tmp_path: Path, path: Path, **over: Any) -> JobSpec:
+    values: dict[str, Any] = dict(account_key=ACCOUNT, base_url=BASE, kind="file", input_path=str(path), sep_type=40,
+                                  model_name="BS Roformer", options={"add_opt1": "0"}, output_format=2,
+                                  output_root=str(tmp_path / "out"), input_sha256=sha256_file(path))
+    values.update(over)
+    return JobSpec.model_validate(values)
+
+
+def make_runner(tmp_path: Path, **over: Any) -> JobRunner:
+    journal = Journal(tmp_path / "journal.sqlite3")
+    return JobRunner(journal, **{**FAST, **over})
+
+
+@contextlib.asynccontextmanager
+async def running(runner: JobRunner) -> AsyncIterator[JobRunner]:
+    async with anyio.create_task_group() as tg:
+        await runner.start(tg)
+        try:
+            yield runner
+        finally:
+            runner.stop()
+
+
+async def finish(runner: JobRunner, records: list[JobRecord], timeout: float = 20.0) -> list[JobRecord]:
+    done = await runner.wait(ACCOUNT, [r.id for r in records], timeout=timeout)
+    assert all(r.is_terminal for r in done), [(r.id, r.state, r.error) for r in done]
+    return done
