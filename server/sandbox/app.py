@@ -16,7 +16,8 @@ from starlette.routing import Route
 
 from server.sandbox import views
 from server.sandbox.middleware import PhpJSONResponse, SandboxMiddleware
-from server.sandbox.naming import slugify
+from server.sandbox.naming import date_text, slugify
+from server.sandbox.quality_routes import quality_routes
 from server.sandbox.remote import RemoteFetchError, check_loopback_url, fetch_to_file
 from server.sandbox.state import CreateError, SandboxState
 
@@ -166,7 +167,7 @@ def build_app(state: SandboxState) -> Starlette:
         fields = _text_fields(await request.form())
         account, errors = state.accounts.register(fields.get("name", ""), fields.get("email", ""),
                                                   fields.get("password", ""), fields.get("password_confirmation", ""),
-                                                  views.date_text(state.now()))
+                                                  date_text(state.now()))
         if account is None:
             return _json({"success": False, "message": errors}, 400)
         return _json({"success": True, "message": f"Account verification email sent to {account.email}"})
@@ -202,8 +203,6 @@ def build_app(state: SandboxState) -> Starlette:
         start, limit = _page(request)
         jobs = state.demo_jobs()[start : start + limit]
         return _json([views.demo_item(j, _root(request)) for j in jobs])
-
-    from server.sandbox.quality_routes import quality_routes
 
     async def storage(request: Request) -> Response:
         folder = request.path_params["folder"]

@@ -1,18 +1,19 @@
 """The sandbox's model catalogue: the real 2026 dump plus a few non-upload models, and the rules MVSep applies to it.
 
 The raw dicts are served unchanged by ``GET /api/app/algorithms`` (JSON-in-a-string fields stay strings). This module
-also validates a create request's ``add_optN`` values against ``algorithm_fields`` the way MVSep's Laravel backend would,
-and works out which stems a job produces.
+also validates a create request's ``add_optN`` values against ``algorithm_fields`` the way MVSep's Laravel
+backend would, and works out which stems a job produces.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 DATA_DIR = Path(__file__).parent / "data"
 CATALOG_FILE = DATA_DIR / "algorithms.json"

@@ -227,7 +227,8 @@ def test_matchering_and_text_only_models(api: httpx.Client, song: Path, tmp_path
 
     tts = by_widget["no_upload"]
     text_field = next(f["name"] for f in tts["algorithm_fields"] if f["input_type"] != "select")
-    missing = api.post("/separation/create", data={"api_token": SANDBOX_PREMIUM_TOKEN, "sep_type": str(tts["render_id"])})
+    missing = api.post("/separation/create",
+                       data={"api_token": SANDBOX_PREMIUM_TOKEN, "sep_type": str(tts["render_id"])})
     assert missing.status_code == 400 and missing.json()["errors"] == [f"The {text_field} field is required."]
     spoken = api.post("/separation/create", data={"api_token": SANDBOX_PREMIUM_TOKEN,
                                                   "sep_type": str(tts["render_id"]), text_field: "Hello there"})
