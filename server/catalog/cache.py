@@ -11,7 +11,7 @@ temporary file and renamed. `get()`:
 
 `get(refresh=True)` fetches even when the copy is fresh (still falling back to a stale copy on failure).
 A copy written for another base URL, or unreadable, counts as no copy. A copy dated in the future counts as expired.
-Concurrent `get()`s share one fetch.
+Concurrent `get()`s share one fetch. Disk reads and writes run in a worker thread.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class CatalogCache:
             return self._memo
         async with self._lock:
             if self._memo is None:
-                self._memo = self._read_disk()
+                self._memo = await anyio.to_thread.run_sync(self._read_disk)
             copy = self._memo
             if not refresh and copy is not None and self._is_fresh(copy):
                 return copy
@@ -93,7 +93,7 @@ class CatalogCache:
                 return Catalog(copy.algorithms, fetched_at=copy.fetched_at, stale=True)
             fresh = Catalog(list(algorithms), fetched_at=self._clock())
             self._memo = fresh
-            self._write_disk(fresh)
+            await anyio.to_thread.run_sync(self._write_disk, fresh)
             return fresh
 
     def _is_fresh(self, catalog: Catalog) -> bool:

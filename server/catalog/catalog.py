@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -66,7 +66,7 @@ def _stem_matches(wanted: str, algorithm: Algorithm) -> bool:
     if not target:
         return False
     for candidate in {loose(s) for s in (*output_keys(algorithm), *output_labels(algorithm))}:
-        if candidate == target or candidate.startswith(target) or target == candidate + "s" or candidate == target + "s":
+        if candidate.startswith(target) or target == candidate + "s":  # "drum" ~ "drums", "vocals" ~ "vocal"
             return True
     return False
 
@@ -139,21 +139,23 @@ class Catalog:
         if not query:
             raise self._unknown(query)
         folded, wanted = fold(query), loose(query)
-        for matcher in (
+        exact: list[Callable[[Algorithm], bool]] = [
             lambda a: fold(a.name) == folded,
             lambda a: loose(a.name) == wanted,
-        ):
+        ]
+        for matcher in exact:
             found_all = [a for a in self.algorithms if matcher(a)]
             if len(found_all) == 1:
                 return found_all[0]
         candidates: list[Algorithm] = []
         if wanted:
             query_words = wanted.split()
-            for matcher in (
+            partial: list[Callable[[Algorithm], bool]] = [
                 lambda a: wanted in loose(a.name),
                 lambda a: all(w in loose(a.name).split() for w in query_words),
                 lambda a: all(w in loose(a.name) for w in query_words),
-            ):
+            ]
+            for matcher in partial:
                 candidates = [a for a in self.algorithms if matcher(a)]
                 if len(candidates) == 1:
                     return candidates[0]
@@ -222,7 +224,7 @@ class Catalog:
         return describe(algorithm)
 
 
-_SORTS = {
+_SORTS: dict[str, Callable[[Algorithm], tuple[object, ...]]] = {
     "rating": lambda a: (-rating_score(a), -usage(a), fold(a.name)),
     "usage": lambda a: (-usage(a), -rating_score(a), fold(a.name)),
     "name": lambda a: (fold(a.name), a.render_id),

@@ -15,7 +15,7 @@ whole (8.0) is read as "8".
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from server.mvsep.models import Algorithm, AlgorithmField
 
@@ -38,23 +38,25 @@ def _list_choices(field: AlgorithmField, keys: list[str] | None = None) -> str:
 
 def find_field(algorithm: Algorithm, name: str) -> AlgorithmField:
     """The field called `name` (add_optN, server_key or label, loosely); InvalidOption naming the valid ones."""
-    fields = sorted(algorithm.algorithm_fields, key=field_order)
+    fields: list[AlgorithmField] = sorted(algorithm.algorithm_fields, key=field_order)
     wanted_fold = fold(name.strip())
     wanted_loose = loose(name)
-    for match in (
+    exact: list[Callable[[AlgorithmField], bool]] = [
         lambda f: fold(f.name) == wanted_fold,
         lambda f: fold(getattr(f, "server_key", None) or "") == wanted_fold,
         lambda f: loose(field_label(f)) == wanted_loose,
         lambda f: loose(getattr(f, "server_key", None) or "") == wanted_loose,
-    ):
+    ]
+    for match in exact:
         found = [f for f in fields if match(f)]
         if len(found) == 1:
             return found[0]
     if wanted_loose:
-        for match in (
+        partial: list[Callable[[AlgorithmField], bool]] = [
             lambda f: loose(field_label(f)).startswith(wanted_loose),
             lambda f: wanted_loose in loose(field_label(f)),
-        ):
+        ]
+        for match in partial:
             found = [f for f in fields if match(f)]
             if len(found) == 1:
                 return found[0]
@@ -83,21 +85,23 @@ def find_choice(algorithm: Algorithm, field: AlgorithmField, value: OptionValue)
     if text in options:
         return text
     wanted_fold, wanted_loose = fold(text), loose(text)
-    for match in (
+    exact: list[Callable[[str, str], bool]] = [
         lambda k, label: fold(k) == wanted_fold,
         lambda k, label: fold(label) == wanted_fold,
         lambda k, label: loose(label) == wanted_loose,
-    ):
+    ]
+    for match in exact:
         found = [k for k, label in options.items() if match(k, label)]
         if len(found) == 1:
             return found[0]
     if wanted_fold:
-        for match in (
+        partial: list[Callable[[str, str], bool]] = [
             lambda k, label: fold(label).startswith(wanted_fold),
             lambda k, label: bool(wanted_loose) and loose(label).startswith(wanted_loose),
             lambda k, label: wanted_fold in fold(label),
             lambda k, label: bool(wanted_loose) and wanted_loose in loose(label),
-        ):
+        ]
+        for match in partial:
             found = [k for k, label in options.items() if match(k, label)]
             if len(found) == 1:
                 return found[0]
@@ -144,7 +148,7 @@ def resolve_options(
     """
     chosen: dict[str, str] = {}
     given_as: dict[str, str] = {}
-    fields = sorted(algorithm.algorithm_fields, key=field_order)
+    fields: list[AlgorithmField] = sorted(algorithm.algorithm_fields, key=field_order)
     for name, value in given.items():
         field = find_field(algorithm, name)
         if field.name in given_as:

@@ -79,7 +79,9 @@ def estimate_cost(algorithm: Algorithm, options: Mapping[str, str], duration_s: 
                     notes.append(f"× {value:g} for {field_title(field)} = {choice_title(field, str(chosen))}")
             else:
                 logger.warning("price rule of unknown mode %r on %s not counted", mode, field.name)
-                notes.append(f"a price rule of unknown mode {mode!r} ({value:g}) for {field_title(field)} is not counted")
+                notes.append(
+                    f"a price rule of unknown mode {mode!r} ({value:g}) for {field_title(field)} is not counted"
+                )
     credits = max(1, math.ceil(round(base * multiplier, 6)))
     minutes = max(0.0, duration_s) / 60
     lines = [

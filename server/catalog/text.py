@@ -19,7 +19,7 @@ def fold(text: str) -> str:
 
 
 def loose(text: str) -> str:
-    """`fold` with every run of punctuation/space turned into one space: "Vocals / Instrumental" -> "vocals instrumental"."""
+    """`fold` with punctuation and spaces collapsed: "Vocals / Instrumental" -> "vocals instrumental"."""
     return " ".join(words(text))
 
 

@@ -45,6 +45,10 @@ def _server_error() -> MVSepError:
     return ServerError("Service Temporarily Unavailable", status_code=503)
 
 
+def _names_in(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
 @pytest.fixture
 def fetch(algorithms: list[Algorithm]) -> FakeFetch:
     return FakeFetch(algorithms)
@@ -130,7 +134,7 @@ async def test_copy_for_another_base_url_or_damaged_is_no_copy(tmp_path: Path, f
     await make_cache(fetch, path, clock).get()
     assert fetch.calls == 3
     assert json.loads(path.read_text())["base_url"] == BASE_URL  # rewritten whole
-    assert [p.name for p in tmp_path.iterdir()] == ["catalog.json"]  # no temporary files left
+    assert _names_in(tmp_path) == ["catalog.json"]  # no temporary files left
 
 
 async def test_copy_from_the_future_counts_as_expired(tmp_path: Path, fetch: FakeFetch) -> None:

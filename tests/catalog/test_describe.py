@@ -26,7 +26,8 @@ def test_bs_roformer_details(bs_roformer: Algorithm) -> None:
 def test_fields_options_defaults_and_price_multipliers(bs_roformer: Algorithm) -> None:
     model_type, overlap, stems = describe(bs_roformer).fields
     assert (model_type.label, model_type.input_type, model_type.required) == ("Vocal model type", "select", True)
-    assert (model_type.default_key, model_type.default_label) == ("81", "ver 2025.07 (SDR vocals: 11.89, SDR instrum: 18.20)")
+    assert model_type.default_key == "81"
+    assert model_type.default_label == "ver 2025.07 (SDR vocals: 11.89, SDR instrum: 18.20)"
     assert [o.key for o in model_type.options][:4] == ["3", "4", "5", "29"]  # display order kept
     assert [(o.key, o.label, o.price_multiplier) for o in overlap.options] == [("2", "50%", None), ("8", "87.5%", 2.0)]
     assert overlap.help_link == "https://mvsep.com/faq/11"
@@ -41,7 +42,9 @@ def test_conditions_as_sentences(bs_roformer: Algorithm, polarformer: Algorithm)
     ]
     # a "hide" condition is rendered as the choices under which the field applies
     overlap = describe(polarformer).fields[1]
-    assert overlap.conditions == ['only when "Model type" (add_opt1) is "BS PolarFormer (62 bands, SDR: 11.75)" (key 158)']
+    assert overlap.conditions == [
+        'only when "Model type" (add_opt1) is "BS PolarFormer (62 bands, SDR: 11.75)" (key 158)'
+    ]
 
 
 def test_condition_with_several_choices_and_not_in() -> None:

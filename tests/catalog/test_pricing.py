@@ -78,12 +78,15 @@ def test_unknown_rule_mode_is_listed_not_counted() -> None:
     assert "a price rule of unknown mode 'add' (3) for \"Extra\" (add_opt1) is not counted" in estimate.breakdown
 
 
+def _priced_field(number: int, multiplier: str) -> dict[str, object]:
+    return {
+        "id": number, "name": f"add_opt{number}", "text": f"F{number}", "options": '{"0": "x", "1": "y"}',
+        "default_key": "0", "input_type": "select", "required": 1,
+        "price_rules": [{"option_key": "1", "mode": "multiplier", "value": multiplier}],
+    }
+
+
 def test_several_multipliers_multiply() -> None:
-    algorithm = make_algorithm(algorithm_fields=[
-        {"id": 1, "name": "add_opt1", "text": "A", "options": '{"0": "x", "1": "y"}', "default_key": "0",
-         "input_type": "select", "required": 1, "price_rules": [{"option_key": "1", "mode": "multiplier", "value": "2"}]},
-        {"id": 2, "name": "add_opt2", "text": "B", "options": '{"0": "x", "1": "y"}', "default_key": "0",
-         "input_type": "select", "required": 1, "price_rules": [{"option_key": "1", "mode": "multiplier", "value": "1.5"}]},
-    ])
+    algorithm = make_algorithm(algorithm_fields=[_priced_field(1, "2"), _priced_field(2, "1.5")])
     estimate = estimate_cost(algorithm, {"add_opt1": "1", "add_opt2": "1"}, 180)
     assert (estimate.base_credits, estimate.multiplier, estimate.credits) == (3, 3.0, 9)
