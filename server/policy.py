@@ -66,6 +66,5 @@ JOB_ID_HEX_CHARS = 7  # job ids look like "j7f3a9c2"
 # of this mean, so "5.0 from 1 vote" does not outrank "4.5 from 40 votes".
 CATALOG_RATING_PRIOR_MEAN = 3.0
 CATALOG_RATING_PRIOR_VOTES = 5
-CATALOG_SEARCH_LIMIT_MAX = 100  # one page of search results at most
 CATALOG_SUGGESTIONS = 5  # closest names offered when a model is not found
 CATALOG_FUZZY_CUTOFF = 0.8  # difflib ratio a lone fuzzy name match must reach to be accepted

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from server.mvsep.models import Algorithm
-from server.policy import CATALOG_FUZZY_CUTOFF, CATALOG_SEARCH_LIMIT_MAX, CATALOG_SUGGESTIONS
+from server.policy import CATALOG_FUZZY_CUTOFF, CATALOG_SUGGESTIONS
 
 from .access import AccountKind, can_use
 from .describe import ModelDetails, describe
@@ -117,7 +117,7 @@ class Catalog:
         if usable_only:
             matches = [a for a in matches if can_use(a, account_kind)]
         matches.sort(key=_SORTS.get(sort, _SORTS["rating"]))
-        limit = max(1, min(limit, CATALOG_SEARCH_LIMIT_MAX))
+        limit = max(1, limit)  # no ceiling here: tools cap their page size, resources may list everything
         offset = max(0, offset)
         return SearchPage(items=matches[offset : offset + limit], total=len(matches), offset=offset, limit=limit)
 
