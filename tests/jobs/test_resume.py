@@ -1,0 +1,124 @@
+"""Crash and restart: a new runner on the same journal finishes what the last one started, creating nothing twice."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio
+
+from server.jobs import JobRunner, JobState, Journal
+from server.jobs.creating import build_request
+from server.mvsep import errors
+from tests.jobs.fake_mvsep import FakeMVSep
+from tests.jobs.helpers import ACCOUNT, FAST, finish, input_file, make_runner, make_spec, running
+
+
+async def test_restart_after_create_polls_the_same_job(tmp_path: Path) -> None:
+    fake = FakeMVSep(statuses=["waiting"] * 10_000)
+    runner = make_runner(tmp_path)
+    await runner.attach_account(ACCOUNT, fake)
+    async with running(runner):
+        [record] = await runner.submit([make_spec(tmp_path, input_file(tmp_path))])
+        [record] = await runner.wait(ACCOUNT, [record.id], timeout=10, until="submitted")
+        assert record.state is JobState.ACTIVE and record.hash
+    runner.journal.close()
+
+    fake.jobs[record.hash].statuses = ["processing", "done"]
+    fake.jobs[record.hash].step = 0
+    second = JobRunner(Journal(tmp_path / "journal.sqlite3"), **FAST)
+    await second.attach_account(ACCOUNT, fake)
+    async with running(second):
+        [done] = await finish(second, [record])
+    assert done.state is JobState.COMPLETED and done.hash == record.hash
+    assert fake.creates == 1 and fake.create_calls == 1 and second.stats.creates_sent == 0
+
+
+async def test_restart_mid_download_skips_recorded_files(tmp_path: Path) -> None:
+    fake = FakeMVSep(stems=("Vocals", "Drums", "Bass"))
+    runner = make_runner(tmp_path, download_concurrency=1)
+    await runner.attach_account(ACCOUNT, fake)
+    original = fake.download
+
+    async def slow_after_first(url: str, dest: Path, progress: object = None) -> int:
+        if fake.downloads >= 1:
+            await anyio.sleep(30)
+        return await original(url, dest, progress)
+
+    fake.download = slow_after_first  # type: ignore[method-assign]
+    async with running(runner):
+        [record] = await runner.submit([make_spec(tmp_path, input_file(tmp_path))])
+        with anyio.fail_after(10):
+            while len(runner.get(ACCOUNT, record.id).outputs) < 1:
+                await runner.wait(ACCOUNT, [record.id], timeout=0.05)
+    record = runner.get(ACCOUNT, record.id)
+    assert record.state is JobState.DOWNLOADING and len(record.outputs) == 1
+    assert not list((tmp_path / "out").rglob("*.part"))  # the cancelled download left nothing behind
+    runner.journal.close()
+
+    fake.download = original  # type: ignore[method-assign]
+    second = JobRunner(Journal(tmp_path / "journal.sqlite3"), **FAST)
+    await second.attach_account(ACCOUNT, fake)
+    async with running(second):
+        [done] = await finish(second, [record])
+    assert done.state is JobState.COMPLETED and len(done.outputs) == 3
+    assert fake.downloads == 3 and fake.creates == 1
+    assert len(list((tmp_path / "out").rglob("*.flac"))) == 3
+
+
+async def test_leftover_submitting_is_reconciled_from_history(tmp_path: Path) -> None:
+    fake = FakeMVSep()
+    journal = Journal(tmp_path / "journal.sqlite3")
+    record = journal.add(make_spec(tmp_path, input_file(tmp_path)))
+    record = journal.update(record.id, state=JobState.SUBMITTING, submitted_at=time.time())
+    await fake.create_separation(build_request(record))  # it reached MVSep, then the process died
+    runner = JobRunner(journal, **FAST)
+    await runner.attach_account(ACCOUNT, fake)
+    async with running(runner):
+        [done] = await finish(runner, [record])
+    assert done.state is JobState.COMPLETED, done.error
+    assert done.hash == next(iter(fake.jobs))
+    assert fake.creates == 1 and runner.stats.creates_sent == 0 and fake.history_calls >= 1
+
+
+async def test_leftover_submitting_not_in_history_fails_with_advice(tmp_path: Path) -> None:
+    fake = FakeMVSep()
+    other = FakeMVSep()
+    journal = Journal(tmp_path / "journal.sqlite3")
+    record = journal.add(make_spec(tmp_path, input_file(tmp_path)))
+    journal.update(record.id, state=JobState.SUBMITTING, submitted_at=time.time())
+    await other.create_separation(build_request(record))  # only on another account
+    elsewhere = journal.add(make_spec(tmp_path, input_file(tmp_path, name="Else")))
+    created = await fake.create_separation(build_request(elsewhere))
+    journal.update(elsewhere.id, state=JobState.ACTIVE, hash=created.hash, submitted_at=time.time())
+    runner = JobRunner(journal, **FAST)
+    await runner.attach_account(ACCOUNT, fake)
+    async with running(runner):
+        [done] = await finish(runner, [record])
+    assert done.state is JobState.FAILED
+    assert "may or may not have reached MVSep" in done.error and "history" in done.error
+    assert "call the separation tool again explicitly" in done.error
+    assert fake.create_calls == 1 and runner.stats.creates_sent == 0  # only the one made by the test
+
+
+async def test_ambiguous_create_is_reconciled(tmp_path: Path) -> None:
+    fake = FakeMVSep()
+    fake.ambiguous_after_create = 1
+    runner = make_runner(tmp_path)
+    await runner.attach_account(ACCOUNT, fake)
+    async with running(runner):
+        [done] = await finish(runner, await runner.submit([make_spec(tmp_path, input_file(tmp_path))]))
+    assert done.state is JobState.COMPLETED, done.error
+    assert fake.create_calls == 1 and fake.creates == 1
+
+
+async def test_ambiguous_create_that_never_arrived_fails(tmp_path: Path) -> None:
+    fake = FakeMVSep()
+    fake.create_errors = [errors.AmbiguousCreateError("no answer", sep_type=40, file_name="x", sent_at=datetime.now(UTC))]
+    runner = make_runner(tmp_path)
+    await runner.attach_account(ACCOUNT, fake)
+    async with running(runner):
+        [done] = await finish(runner, await runner.submit([make_spec(tmp_path, input_file(tmp_path))]))
+    assert done.state is JobState.FAILED and "may or may not" in done.error
+    assert fake.create_calls == 1 and fake.history_calls >= 3
