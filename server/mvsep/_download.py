@@ -55,7 +55,10 @@ async def download(engine: Engine, url: str, dest: Path, progress: Progress | No
     retry_no = 0
     while True:
         have = dest.stat().st_size if dest.exists() else 0
-        headers = {"Range": f"bytes={have}-"} if have else {}
+        # identity encoding keeps byte ranges meaningful; the token is never part of a download
+        headers = {"Accept": "*/*", "Accept-Encoding": "identity"}
+        if have:
+            headers["Range"] = f"bytes={have}-"
         engine.stats.requests["download"] += 1
         try:
             done = await _attempt(engine, url, dest, have, headers, progress)
@@ -119,15 +122,24 @@ async def _attempt(
             total = int(length) if length and length.isdigit() and "Content-Encoding" not in response.headers else None
         done = start
         mode = "ab" if start else "wb"
+        pending = bytearray()  # network pieces gathered into DOWNLOAD_CHUNK_BYTES writes
         async with await anyio.open_file(dest, mode) as handle:
             await _report(progress, done, total)
-            encoded = "Content-Encoding" in response.headers
-            chunks = response.aiter_bytes(DOWNLOAD_CHUNK_BYTES) if encoded else response.aiter_raw(DOWNLOAD_CHUNK_BYTES)
-            async for chunk in chunks:
-                await handle.write(chunk)
-                done += len(chunk)
-                engine.stats.bytes_downloaded += len(chunk)
-                await _report(progress, done, total)
+            try:
+                async for piece in response.aiter_bytes():
+                    pending += piece
+                    if len(pending) >= DOWNLOAD_CHUNK_BYTES:
+                        await handle.write(bytes(pending))
+                        done += len(pending)
+                        engine.stats.bytes_downloaded += len(pending)
+                        pending.clear()
+                        await _report(progress, done, total)
+            finally:  # keep what arrived before a break: the next attempt resumes after it
+                if pending:
+                    await handle.write(bytes(pending))
+                    done += len(pending)
+                    engine.stats.bytes_downloaded += len(pending)
+                    await _report(progress, done, total)
         if total is not None and done < total:
             raise _Truncated(f"{done} of {total} bytes")
         return done

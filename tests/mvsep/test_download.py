@@ -1,0 +1,120 @@
+"""Downloads: streamed to disk, resumed with Range after a broken connection, no token, redirects followed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from server.mvsep import errors
+from tests.mvsep.conftest import TOKEN
+
+CONTENT = bytes(range(256)) * 4096  # 1 MiB
+URL = "http://127.0.0.1:9/storage/processed/a_vocals.flac"
+
+
+class BrokenStream(httpx.AsyncByteStream):
+    """Yields ``data`` then fails like a dropped connection."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    async def __aiter__(self):  # type: ignore[override]
+        yield self.data
+        raise httpx.ReadError("connection reset")
+
+
+class FileServer:
+    """A static-file server honouring Range; the first ``breaks`` answers stop after ``cut`` bytes."""
+
+    def __init__(self, *, ranges: bool = True, breaks: int = 1, cut: int = 300_000) -> None:
+        self.ranges, self.breaks, self.cut = ranges, breaks, cut
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if request.url.path.startswith("/old/"):
+            return httpx.Response(302, headers={"Location": URL})
+        start = 0
+        match = re.fullmatch(r"bytes=(\d+)-", request.headers.get("Range", ""))
+        if match and self.ranges:
+            start = int(match.group(1))
+            if start >= len(CONTENT):
+                return httpx.Response(416, headers={"Content-Range": f"bytes */{len(CONTENT)}"})
+        body = CONTENT[start:]
+        status = 206 if match and self.ranges else 200
+        headers = {"Content-Length": str(len(body))}
+        if status == 206:
+            headers["Content-Range"] = f"bytes {start}-{len(CONTENT) - 1}/{len(CONTENT)}"
+        if self.breaks > 0:
+            self.breaks -= 1
+            return httpx.Response(status, headers=headers, stream=BrokenStream(body[: self.cut]))
+        return httpx.Response(status, headers=headers, content=body)
+
+
+async def test_download_resumes_with_range(make_client: Any, tmp_path: Path, sleeps: list[float]) -> None:
+    server = FileServer()
+    dest = tmp_path / "out" / "vocals.flac.part"
+    seen: list[tuple[int, int | None]] = []
+    async with make_client(server) as client:
+        total = await client.download(URL, dest, progress=lambda done, size: seen.append((done, size)))
+        assert client.stats.downloads == 1 and client.stats.retries == 1
+        assert client.stats.bytes_downloaded == len(CONTENT)
+    assert total == len(CONTENT) and dest.read_bytes() == CONTENT
+    assert "Range" not in server.requests[0].headers
+    assert server.requests[1].headers["Range"] == "bytes=300000-"
+    assert len(sleeps) == 1
+    assert seen[-1] == (len(CONTENT), len(CONTENT)) and all(a[0] <= b[0] for a, b in zip(seen, seen[1:][:1]))
+    for request in server.requests:
+        assert "api_token" not in str(request.url) and TOKEN not in str(request.headers)
+
+
+async def test_existing_partial_file_is_resumed(make_client: Any, tmp_path: Path) -> None:
+    dest = tmp_path / "x.part"
+    dest.write_bytes(CONTENT[:1000])
+    server = FileServer(breaks=0)
+    async with make_client(server) as client:
+        assert await client.download(URL, dest) == len(CONTENT)
+    assert server.requests[0].headers["Range"] == "bytes=1000-" and dest.read_bytes() == CONTENT
+
+
+async def test_server_without_ranges_restarts_from_zero(make_client: Any, tmp_path: Path) -> None:
+    dest = tmp_path / "x.part"
+    dest.write_bytes(b"garbage that is not a prefix")
+    server = FileServer(ranges=False, breaks=1)
+    async with make_client(server) as client:
+        assert await client.download(URL, dest) == len(CONTENT)
+    assert dest.read_bytes() == CONTENT and len(server.requests) == 2
+
+
+async def test_complete_file_answered_416(make_client: Any, tmp_path: Path) -> None:
+    dest = tmp_path / "x.part"
+    dest.write_bytes(CONTENT)
+    async with make_client(FileServer(breaks=0)) as client:
+        assert await client.download(URL, dest) == len(CONTENT)
+    assert dest.read_bytes() == CONTENT
+
+
+async def test_redirects_followed(make_client: Any, tmp_path: Path) -> None:
+    server = FileServer(breaks=0)
+    async with make_client(server) as client:
+        assert await client.download("http://127.0.0.1:9/old/a.flac", tmp_path / "a.part") == len(CONTENT)
+    assert [r.url.path for r in server.requests] == ["/old/a.flac", "/storage/processed/a_vocals.flac"]
+
+
+async def test_missing_file_is_an_api_error(make_client: Any, tmp_path: Path, sleeps: list[float]) -> None:
+    async with make_client(lambda r: httpx.Response(404, text="<title>404 Not Found</title>")) as client:
+        with pytest.raises(errors.BadRequestError) as info:
+            await client.download(URL, tmp_path / "a.part")
+    assert info.value.status_code == 404 and info.value.path == "/storage/processed/a_vocals.flac"
+    assert sleeps == []
+
+
+async def test_download_gives_up_after_retries(make_client: Any, tmp_path: Path, sleeps: list[float]) -> None:
+    async with make_client(FileServer(breaks=100, cut=10), max_retries=2) as client:
+        with pytest.raises(errors.TransportError):
+            await client.download(URL, tmp_path / "a.part")
+    assert len(sleeps) == 2
