@@ -60,17 +60,11 @@ async def download(engine: Engine, url: str, dest: Path, progress: Progress | No
         if have:
             headers["Range"] = f"bytes={have}-"
         engine.stats.requests["download"] += 1
+        failure: Exception | None = None
         try:
             done = await _attempt(engine, url, dest, have, headers, progress)
         except (httpx.TransportError, _Truncated) as exc:
-            retryable = isinstance(exc, _Truncated) or exception_is_retryable(exc, Idempotency.SAFE)
-            if retryable and retry_no < engine.policy.max_retries:
-                await _wait(engine, retry_no, None, type(exc).__name__)
-                retry_no += 1
-                continue
-            if isinstance(exc, _Truncated):
-                raise errors.TransportError(f"the download stopped early: {exc}", method="GET", path=path) from None
-            raise transport_error(exc, method="GET", path=path, redactor=engine.redactor) from None
+            failure = exc
         except errors.APIError as exc:
             if status_is_retryable(exc.status_code, Idempotency.SAFE) and retry_no < engine.policy.max_retries:
                 retry_after = exc.retry_after if isinstance(exc, errors.RateLimitError) else None
@@ -79,6 +73,15 @@ async def download(engine: Engine, url: str, dest: Path, progress: Progress | No
                     retry_no += 1
                     continue
             raise
+        if failure is not None:  # handled outside the except block: no httpx exception chained on ours
+            retryable = isinstance(failure, _Truncated) or exception_is_retryable(failure, Idempotency.SAFE)
+            if retryable and retry_no < engine.policy.max_retries:
+                await _wait(engine, retry_no, None, type(failure).__name__)
+                retry_no += 1
+                continue
+            if isinstance(failure, _Truncated):
+                raise errors.TransportError(f"the download stopped early: {failure}", method="GET", path=path)
+            raise transport_error(failure, method="GET", path=path, redactor=engine.redactor)
         engine.stats.downloads += 1
         return done
 

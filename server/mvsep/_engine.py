@@ -138,17 +138,22 @@ class Engine:
             self.stats.requests[path] += 1
             sent_at = datetime.now(timezone.utc)
             logger.debug("MVSep %s %s (attempt %d)", method, path, retry_no + 1)
+            failure: httpx.TransportError | None = None
             try:
                 response = await self.client.send(request)
             except httpx.TransportError as exc:
-                if create is not None and not isinstance(exc, NOT_SENT_ERRORS):
+                failure = exc
+            if failure is not None:
+                # raised outside the except block: httpx's exception (whose request URL holds the token on GETs)
+                # must not travel along as __context__
+                if create is not None and not isinstance(failure, NOT_SENT_ERRORS):
                     self.stats.creates_sent += 1
-                    raise self._ambiguous(create, sent_at, None, exc) from None
-                if exception_is_retryable(exc, idempotency) and retry_no < self.policy.max_retries:
-                    await self._wait(retry_no, None, f"{type(exc).__name__} on {method} {path}")
+                    raise self._ambiguous(create, sent_at, None, failure)
+                if exception_is_retryable(failure, idempotency) and retry_no < self.policy.max_retries:
+                    await self._wait(retry_no, None, f"{type(failure).__name__} on {method} {path}")
                     retry_no += 1
                     continue
-                raise transport_error(exc, method=method, path=path, redactor=self.redactor) from None
+                raise transport_error(failure, method=method, path=path, redactor=self.redactor)
             if create is not None:
                 self.stats.creates_sent += 1
             body = decode_body(response)

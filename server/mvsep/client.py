@@ -123,8 +123,9 @@ class MVSepClient:
             raise self._invalid(f"a JSON object for {model.__name__}", body, method, path)
         try:
             return model.model_validate(value)
-        except ValidationError as exc:
-            raise self._invalid(model.__name__, body, method, path, f"{exc.error_count()} invalid fields") from None
+        except ValidationError as exc:  # its text quotes input values: not chained onto our error
+            count = exc.error_count()
+        raise self._invalid(model.__name__, body, method, path, f"{count} invalid fields")
 
     def _many(self, model: type[M], body: Any, method: str, path: str) -> list[M]:
         items = _items(body)
