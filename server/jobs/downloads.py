@@ -181,26 +181,26 @@ def write_job_manifest(record: JobRecord, result_data: Any, tags: TrackTags) -> 
     if input_path and os.path.isfile(input_path):
         input_size = os.path.getsize(input_path)
     manifest = Manifest(
-        job=ManifestJob(
-            hash=record.hash or record.remote_hash or "",
-            model=spec.model_name or f"model {spec.sep_type}",
-            model_id=spec.sep_type,
-            options=dict(spec.options),
-            output_format=getattr(result_data, "output_format", None) or spec.output_format,
-            base_url_host=host_of(spec.base_url),
-            mvsep_link=getattr(result_data, "link", None),
-            job_id=record.id,
-            kind=spec.kind,
-            reused_from=record.reused_from,
-        ),
-        input=ManifestInput(
-            path=input_path,
-            name=spec.source_name or (strip_secrets(spec.url) if spec.url else None) or "(no input file)",
-            size=input_size,
-            sha256=spec.input_sha256,
-            tags=tags.summary(),
-            url=strip_secrets(spec.url) if spec.url else None,
-        ),
+        job=ManifestJob.model_validate({
+            "hash": record.hash or record.remote_hash or "",
+            "model": spec.model_name or f"model {spec.sep_type}",
+            "model_id": spec.sep_type,
+            "options": dict(spec.options),
+            "output_format": getattr(result_data, "output_format", None) or spec.output_format,
+            "base_url_host": host_of(spec.base_url),
+            "mvsep_link": strip_secrets(getattr(result_data, "link", None)),
+            "job_id": record.id,  # extras: the journal's id, the kind of input, the job whose result was reused
+            "kind": spec.kind,
+            "reused_from": record.reused_from,
+        }),
+        input=ManifestInput.model_validate({
+            "path": input_path,
+            "name": spec.source_name or strip_secrets(spec.url) or "(no input file)",
+            "size": input_size,
+            "sha256": spec.input_sha256,
+            "tags": tags.summary(),
+            "url": strip_secrets(spec.url),
+        }),
         outputs=[
             ManifestOutput(
                 stem=o.stem,

@@ -28,8 +28,8 @@ class PollOutcome:
 
 def expired_message(record: JobRecord) -> str:
     return (
-        f"MVSep no longer has the result of job {record.id} (results are kept about {RESULT_RETENTION_HOURS} hours); "
-        f"submit the file again to run it anew."
+        f"MVSep no longer has the result of job {record.id} (results are kept about {RESULT_RETENTION_HOURS} "
+        f"hours); submit the file again to run it anew."
     )
 
 
@@ -43,8 +43,8 @@ def failed_message(mvsep_message: str | None) -> str:
 
 def unknown_status_message(status: str, seconds: float) -> str:
     return (
-        f"MVSep kept reporting the unknown status {status!r} for {int(seconds)} s, so the job was given up; check it in "
-        f"your MVSep history and submit it again if it did not finish."
+        f"MVSep kept reporting the unknown status {status!r} for {int(seconds)} s, so the job was given up; check it "
+        f"in your MVSep history and submit it again if it did not finish."
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from server.jobs.models import JobRecord
@@ -42,7 +42,7 @@ def hash_timestamp(job_hash: str) -> float | None:
     if not match:
         return None
     try:
-        return datetime.strptime(match.group(1), "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc).timestamp()
+        return datetime.strptime(match.group(1), "%Y%m%d%H%M%S").replace(tzinfo=UTC).timestamp()
     except ValueError:
         return None
 
@@ -50,7 +50,7 @@ def hash_timestamp(job_hash: str) -> float | None:
 def _entry_time(entry: Any) -> float | None:
     value = getattr(entry, "created_at", None)
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str) and value:
@@ -59,7 +59,7 @@ def _entry_time(entry: Any) -> float | None:
         except ValueError:
             parsed = None
         if parsed is not None:
-            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
     job_hash = getattr(entry, "hash", None)
     return hash_timestamp(job_hash) if isinstance(job_hash, str) else None
 

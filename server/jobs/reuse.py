@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 from server.jobs.journal import Journal
 from server.jobs.models import JobRecord, JobSpec, JobState
@@ -22,14 +23,16 @@ def files_unchanged(record: JobRecord) -> bool:
         return False
     for output in record.outputs:
         try:
-            if os.path.getsize(output.path) != output.size or sha256_file(output.path) != output.sha256:
+            if os.path.getsize(output.path) != output.size or sha256_file(Path(output.path)) != output.sha256:
                 return False
         except OSError:
             return False
     return True
 
 
-def reusable_files(journal: Journal, spec: JobSpec, request_key: str, *, exclude: str | None = None) -> JobRecord | None:
+def reusable_files(
+    journal: Journal, spec: JobSpec, request_key: str, *, exclude: str | None = None
+) -> JobRecord | None:
     """The newest completed identical job whose stems are still on disk, unchanged, under the same root/template."""
     if request_key.startswith("unique:"):
         return None

@@ -12,6 +12,7 @@ Tools call ``submit`` (returns at once), ``wait`` (returns when jobs finish or t
 
 from __future__ import annotations
 
+import builtins
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -98,7 +99,8 @@ class JobRunner:
         if concurrency is None:
             try:
                 user = await client.user()
-                concurrency = PREMIUM_CONCURRENT_JOBS if getattr(user, "premium_enabled", False) else FREE_CONCURRENT_JOBS
+                premium = bool(getattr(user, "premium_enabled", False))
+                concurrency = PREMIUM_CONCURRENT_JOBS if premium else FREE_CONCURRENT_JOBS
             except mvsep_errors.MVSepError as exc:
                 log.warning("cannot read the account's plan (%s); assuming %d job at a time", exc,
                             FREE_CONCURRENT_JOBS)
@@ -486,18 +488,18 @@ class JobRunner:
         return self.journal.get(job_id, account_key)
 
     def list(self, account_key: str, states: Iterable[JobState] | None = None, limit: int = 20,
-             batch_id: str | None = None) -> list[JobRecord]:
+             batch_id: str | None = None) -> builtins.list[JobRecord]:
         return self.journal.list(account_key, states=states, batch_id=batch_id, limit=limit)
 
     async def wait(
         self,
         account_key: str,
-        job_ids: list[str],
+        job_ids: builtins.list[str],
         *,
-        timeout: float,
+        timeout: float,  # noqa: ASYNC109 - the time budget of one tool call, not a cancellation mechanism
         until: Literal["finished", "submitted"] = "finished",
         on_progress: ProgressCallback | None = None,
-    ) -> list[JobRecord]:
+    ) -> builtins.list[JobRecord]:
         """Block until every job is finished (or submitted), or ``timeout`` seconds pass; report every change."""
         deadline = anyio.current_time() + max(0.0, timeout)
         seen: dict[str, tuple[JobState, str]] = {}

@@ -6,6 +6,7 @@ concurrency limit the way MVSep does (HTTP 400 on create) and keeps the highest 
 flight. Faults are set per test through the public attributes.
 """
 
+# ruff: noqa: ASYNC240 - the fake writes tiny files synchronously
 from __future__ import annotations
 
 import itertools
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from server.mvsep import errors, models
-from tests.audio_factory import write_audio, signal
+from tests.audio_factory import signal, write_audio
 
 BASE = "http://127.0.0.1:9/api"
 RUNNING = {"waiting", "processing", "distributing", "merging"}

@@ -45,7 +45,7 @@ async def running(runner: JobRunner) -> AsyncIterator[JobRunner]:
             runner.stop()
 
 
-async def finish(runner: JobRunner, records: list[JobRecord], timeout: float = 20.0) -> list[JobRecord]:
-    done = await runner.wait(ACCOUNT, [r.id for r in records], timeout=timeout)
+async def finish(runner: JobRunner, records: list[JobRecord], budget: float = 20.0) -> list[JobRecord]:
+    done = await runner.wait(ACCOUNT, [r.id for r in records], timeout=budget)
     assert all(r.is_terminal for r in done), [(r.id, r.state, r.error) for r in done]
     return done

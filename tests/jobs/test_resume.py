@@ -1,5 +1,6 @@
 """Crash and restart: a new runner on the same journal finishes what the last one started, creating nothing twice."""
 
+# ruff: noqa: ASYNC240 - tests inspect small files on disk directly
 from __future__ import annotations
 
 import time
@@ -115,7 +116,8 @@ async def test_ambiguous_create_is_reconciled(tmp_path: Path) -> None:
 
 async def test_ambiguous_create_that_never_arrived_fails(tmp_path: Path) -> None:
     fake = FakeMVSep()
-    fake.create_errors = [errors.AmbiguousCreateError("no answer", sep_type=40, file_name="x", sent_at=datetime.now(UTC))]
+    fake.create_errors = [
+        errors.AmbiguousCreateError("no answer", sep_type=40, file_name="x", sent_at=datetime.now(UTC))]
     runner = make_runner(tmp_path)
     await runner.attach_account(ACCOUNT, fake)
     async with running(runner):

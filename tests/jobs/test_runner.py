@@ -1,5 +1,6 @@
 """The runner's normal paths: one job end to end, batches within the account limit, result reuse."""
 
+# ruff: noqa: ASYNC240 - tests inspect small files on disk directly
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
-"""The runner when things go wrong: refused creates, failed and expired jobs, cancels, broken downloads, hostile names."""
+"""The runner when things go wrong: refused creates, failed/expired jobs, cancels, broken downloads, hostile names."""
 
+# ruff: noqa: ASYNC240 - tests inspect small files on disk directly
 from __future__ import annotations
 
 from pathlib import Path
