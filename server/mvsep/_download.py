@@ -105,7 +105,7 @@ async def _attempt(
             if match and int(match.group(1)) == have:
                 await _report(progress, have, have)
                 return have
-            dest.unlink(missing_ok=True)  # our partial file is not a prefix of theirs: start over
+            await anyio.Path(dest).unlink(missing_ok=True)  # our partial file is not a prefix of theirs: start over
             raise _Truncated("the partial file did not match the server's; restarting")
         if status >= 400 or status not in (200, 206):
             await response.aread()
@@ -118,15 +118,14 @@ async def _attempt(
                 start = have
                 total = int(match.group(3)) if match.group(3) != "*" else None
             else:
-                dest.unlink(missing_ok=True)
+                await anyio.Path(dest).unlink(missing_ok=True)
                 raise _Truncated("the server answered a different range; restarting")
         else:
             length = response.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() and "Content-Encoding" not in response.headers else None
         done = start
-        mode = "ab" if start else "wb"
         pending = bytearray()  # network pieces gathered into DOWNLOAD_CHUNK_BYTES writes
-        async with await anyio.open_file(dest, mode) as handle:
+        async with await anyio.open_file(dest, "ab" if start else "wb") as handle:
             await _report(progress, done, total)
             try:
                 async for piece in response.aiter_bytes():

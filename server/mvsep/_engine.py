@@ -11,7 +11,7 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -136,7 +136,7 @@ class Engine:
         while True:
             request = self._build(method, path, params, fields, files, auth)
             self.stats.requests[path] += 1
-            sent_at = datetime.now(timezone.utc)
+            sent_at = datetime.now(UTC)
             logger.debug("MVSep %s %s (attempt %d)", method, path, retry_no + 1)
             failure: httpx.TransportError | None = None
             try:

@@ -41,9 +41,10 @@ class StreamingMultipart(httpx.AsyncByteStream):
         self._fields = [(str(k), str(v)) for k, v in fields.items()]
         self._files = [(name, Path(path)) for name, path in files]
         self._sizes = [path.stat().st_size for _, path in self._files]  # raises FileNotFoundError early
-        self.content_length = sum(len(p) for p in self._text_parts()) + sum(
-            len(self._file_head(name, path)) + size + 2 for (name, path), size in zip(self._files, self._sizes)
-        ) + len(self._tail())
+        heads = [len(self._file_head(name, path)) + 2 for name, path in self._files]  # + CRLF after the data
+        self.content_length = (
+            sum(len(p) for p in self._text_parts()) + sum(heads) + sum(self._sizes) + len(self._tail())
+        )
 
     @property
     def headers(self) -> dict[str, str]:
@@ -69,7 +70,7 @@ class StreamingMultipart(httpx.AsyncByteStream):
             f"--{self.boundary}\r\n"
             f'Content-Disposition: form-data; name="{_quote(name)}"; filename="{_quote(path.name)}"\r\n'
             f"Content-Type: {ctype}\r\n\r\n"
-        ).encode("utf-8")
+        ).encode()
 
     def _tail(self) -> bytes:
         return f"--{self.boundary}--\r\n".encode()
@@ -77,7 +78,7 @@ class StreamingMultipart(httpx.AsyncByteStream):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         for part in self._text_parts():
             yield part
-        for (name, path), size in zip(self._files, self._sizes):
+        for (name, path), size in zip(self._files, self._sizes, strict=True):
             yield self._file_head(name, path)
             sent = 0
             async with await anyio.open_file(path, "rb") as handle:

@@ -148,7 +148,7 @@ class MVSepClient:
         """Start a job. Never re-sent blindly: see :class:`~server.mvsep.errors.AmbiguousCreateError`."""
         files = request.upload_files()
         for _, path in files:
-            if not path.is_file():
+            if not await anyio.Path(path).is_file():
                 raise FileNotFoundError(f"input file not found: {path}")
         path_ = "/separation/create"
         body = await self._engine.call(
@@ -294,8 +294,8 @@ class MVSepClient:
         password: str,
     ) -> models.QualityAdded:
         """Submit a zip of separated stems to the public quality checker (not retried once sent)."""
-        path = Path(zipfile).expanduser()
-        if not path.is_file():
+        path = Path(zipfile)
+        if not await anyio.Path(path).is_file():
             raise FileNotFoundError(f"zip file not found: {path}")
         fields = {"algo_name": algo_name, "main_text": main_text, "dataset_type": str(dataset_type),
                   "ensemble": "1" if ensemble else "0", "password": password}

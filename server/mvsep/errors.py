@@ -8,7 +8,7 @@ MVSepError
 │   └── TimeoutError               connected, but the answer did not come (or stopped) in time
 ├── AmbiguousCreateError           a create was sent and no answer came: the job may exist (never re-sent automatically)
 └── APIError                       MVSep answered with an error: .status_code, .message (MVSep's own text), .body
-    ├── BadRequestError            400 and other 4xx (bad option, premium-only model, concurrency limit, bad credentials)
+    ├── BadRequestError            400 and other 4xx (bad option, premium-only model, concurrency limit, ...)
     ├── AuthenticationError        401 / "invalid token" whatever the status
     ├── RateLimitError             429, .retry_after seconds
     ├── ServerError                5xx (including HTML / non-JSON gateway pages)

@@ -257,12 +257,13 @@ class Algorithm(MVSepModel):
 
     def short_description(self, lang: str = "en") -> str | None:
         """The plain-text description in ``lang`` (falls back to ``description`` then any language)."""
-        for d in self.algorithm_descriptions:
+        descriptions: list[AlgorithmDescription] = self.algorithm_descriptions
+        for d in descriptions:
             if d.lang == lang and d.short_description:
                 return d.short_description
         if self.description:
             return self.description
-        return next((d.short_description for d in self.algorithm_descriptions if d.short_description), None)
+        return next((d.short_description for d in descriptions if d.short_description), None)
 
 
 class AlgorithmRef(MVSepModel):

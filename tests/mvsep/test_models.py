@@ -27,9 +27,9 @@ def test_catalogue_2026_parses_fully(catalogue: list[models.Algorithm], raw_cata
     assert len(catalogue) == 117
     assert [a.render_id for a in catalogue] == [r["render_id"] for r in raw_catalogue]
     assert all(a.algorithm_group is not None and a.algorithm_group.name for a in catalogue)
-    for algo, raw in zip(catalogue, raw_catalogue):
+    for algo, raw in zip(catalogue, raw_catalogue, strict=True):
         assert len(algo.algorithm_fields) == len(raw["algorithm_fields"])
-        for field, raw_field in zip(algo.algorithm_fields, raw["algorithm_fields"]):
+        for field, raw_field in zip(algo.algorithm_fields, raw["algorithm_fields"], strict=True):
             assert list(field.options) == list(json.loads(raw_field["options"]))  # display order kept
             assert field.required is bool(raw_field["required"])
         if raw["outputs"]:

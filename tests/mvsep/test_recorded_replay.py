@@ -146,8 +146,8 @@ async def test_quality_add(make_client: Any, fixture: str, tmp_path: Path) -> No
     archive.write_bytes(b"PK\x05\x06" + b"\0" * 18)
     replay = Replay(fixture)
     async with make_client(replay) as client:
-        added = await client.quality_add(archive, algo_name="Test Algorithm Name", main_text="Test Algorithm Description",
-                                         dataset_type=2, ensemble=True, password="pw")
+        added = await client.quality_add(archive, algo_name="Test Algorithm Name", dataset_type=2, ensemble=True,
+                                         main_text="Test Algorithm Description", password="pw")
     assert added.id == 7772 and added.link and added.link.endswith("id=7772")
     form = parse_form(replay.last)
     assert form["zipfile"] == ("stems.zip", archive.read_bytes())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,10 @@ def song(tmp_path: Path) -> Path:
     path = tmp_path / "My Song.mp3"
     path.write_bytes(bytes(range(256)) * 40)
     return path
+
+
+def expected_bytes(path: Path) -> bytes:
+    return path.read_bytes()
 
 
 def ok(body: Any) -> httpx.Response:
@@ -89,7 +93,7 @@ async def test_400_and_401_never_retried(make_client: Any, sleeps: list[float]) 
 
 
 async def test_retry_after_http_date(make_client: Any, sleeps: list[float]) -> None:
-    when = datetime.now(timezone.utc) + timedelta(seconds=30)
+    when = datetime.now(UTC) + timedelta(seconds=30)
     script = Script(httpx.Response(429, headers={"Retry-After": format_datetime(when, usegmt=True)}), ok(NEWS))
     async with make_client(script) as client:
         await client.news()
@@ -98,7 +102,7 @@ async def test_retry_after_http_date(make_client: Any, sleeps: list[float]) -> N
 
 async def test_create_not_resent_after_read_timeout(make_client: Any, sleeps: list[float], song: Path) -> None:
     script = Script(httpx.ReadTimeout, ok(CREATED))
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     async with make_client(script) as client:
         with pytest.raises(errors.AmbiguousCreateError) as info:
             await client.create_separation(SeparationRequest(sep_type=40, audiofile=song))
@@ -106,7 +110,7 @@ async def test_create_not_resent_after_read_timeout(make_client: Any, sleeps: li
     err = info.value
     assert len(script.requests) == 1 and sleeps == []
     assert err.sep_type == 40 and err.file_name == "My Song.mp3" and err.status_code is None
-    assert before - timedelta(seconds=1) <= err.sent_at <= datetime.now(timezone.utc)
+    assert before - timedelta(seconds=1) <= err.sent_at <= datetime.now(UTC)
     assert "separation_history" in str(err)
 
 
@@ -124,13 +128,15 @@ async def test_create_retried_when_never_sent(make_client: Any, song: Path, slee
                                                exc: type[Exception]) -> None:
     script = Script(exc, ok(CREATED))
     async with make_client(script) as client:
-        created = await client.create_separation(SeparationRequest(sep_type=40, audiofile=song, options={"add_opt1": "2"}))
+        request = SeparationRequest(sep_type=40, audiofile=song, options={"add_opt1": "2"})
+        created = await client.create_separation(request)
         assert client.stats.creates_sent == 1 and client.stats.retries == 1
         assert client.stats.requests["/separation/create"] == 2
     assert created.hash == "h9" and len(sleeps) == 1
     # the second attempt re-read the file from the start: a complete, identical upload
-    assert parse_form(script.requests[1])["audiofile"] == ("My Song.mp3", song.read_bytes())
-    assert script.requests[0].content == b"" or parse_form(script.requests[0])["audiofile"][1] == song.read_bytes()
+    content = expected_bytes(song)
+    assert parse_form(script.requests[1])["audiofile"] == ("My Song.mp3", content)
+    assert parse_form(script.requests[0])["audiofile"][1] == content
 
 
 @pytest.mark.parametrize("status", [502, 504, 500])
@@ -164,7 +170,8 @@ async def test_unsafe_calls_not_retried_after_sending(make_client: Any) -> None:
 
 
 async def test_safe_posts_are_retried(make_client: Any) -> None:
-    script = Script(httpx.ReadTimeout, httpx.Response(502, text="x"), ok({"success": True, "message": "successfully enabled"}))
+    done = ok({"success": True, "message": "successfully enabled"})
+    script = Script(httpx.ReadTimeout, httpx.Response(502, text="x"), done)
     async with make_client(script) as client:
         assert await client.enable_long_filenames() == "successfully enabled"
     assert len(script.requests) == 3
@@ -181,7 +188,7 @@ def test_classification_tables() -> None:
 
 
 def test_parse_retry_after() -> None:
-    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
     assert parse_retry_after("12") == 12.0 and parse_retry_after(" 1.5 ") == 1.5
     assert parse_retry_after("Thu, 01 Jan 2026 12:00:40 GMT", now=now) == 40.0
     assert parse_retry_after("Thu, 01 Jan 2026 11:00:00 GMT", now=now) == 0.0
