@@ -19,6 +19,7 @@ from server.policy import RECONCILE_HISTORY_PAGES, RECONCILE_SLACK_S
 log = logging.getLogger(__name__)
 
 HISTORY_PAGE_SIZE = 20
+SLUG_MIN_PREFIX = 40  # a shorter slug than ours counts as truncated only from this length on
 _HASH_PREFIX = re.compile(r"^(\d{14})-[0-9a-fA-F]+-(.*)$")
 
 
@@ -89,8 +90,18 @@ def matches(record: JobRecord, entry: Any, *, slack: float = RECONCILE_SLACK_S) 
         return False
     source = record.spec.source_name
     if source:
-        return hash_slug(job_hash) == slugify(source)
+        return slug_matches(hash_slug(job_hash), slugify(source))
     return True
+
+
+def slug_matches(entry_slug: str | None, ours: str) -> bool:
+    """Equal slugs, allowing MVSep's truncation of long names and a ``-N`` added when the name was taken."""
+    if not entry_slug or not ours:
+        return False
+    if entry_slug == ours:
+        return True
+    base = re.sub(r"-\d+$", "", entry_slug)
+    return base == ours or (len(base) >= SLUG_MIN_PREFIX and ours.startswith(base))
 
 
 async def find_in_history(client: Any, record: JobRecord, taken: set[str], *,
