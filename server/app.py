@@ -25,8 +25,9 @@ from server import __version__, policy
 from server.catalog import Catalog, CatalogCache, cache_path_for
 from server.config import Settings
 from server.jobs import JobRunner, Journal
-from server.logs import register_secret
+from server.logs import protect_logs, register_secret
 from server.mvsep import MVSepClient
+from server.mvsep.errors import MVSepError
 from server.mvsep.models import Algorithm, UserInfo
 
 log = logging.getLogger(__name__)
@@ -111,19 +112,27 @@ class AppState:
         register_secret(token)
         client = MVSepClient(token, base_url=self.settings.base_url)
         session = AccountSession(client=client, account_key=account_key_for(token, self.settings.base_url))
-        concurrency: int | None
-        try:
-            concurrency = session.concurrency(await session.user())
-        except Exception as exc:  # the runner retries; a bad token is reported per call
-            log.warning("could not read the account yet (%s); assuming the free limit for now", type(exc).__name__)
-            concurrency = policy.FREE_CONCURRENT_JOBS
-        await self.runner.attach_account(session.account_key, client, concurrency=concurrency)
+        # Start on the safe side (the free limit) without waiting for MVSep: start-up never blocks on the network.
+        await self.runner.attach_account(session.account_key, client, concurrency=policy.FREE_CONCURRENT_JOBS)
+        if self._task_group is not None:
+            self._task_group.start_soon(self._learn_limit, session)
         if self.session is not None and self.session.account_key != session.account_key:
             await self.session.client.aclose()
         self.session = session
         if source != self.settings.token_source:
             self.settings = self.settings.model_copy(update={"token_source": source})
         return session
+
+    async def _learn_limit(self, session: AccountSession) -> None:
+        """Raise the account's concurrency once MVSep says it is premium (a bad token is reported per call)."""
+        try:
+            limit = session.concurrency(await session.user())
+        except MVSepError as exc:
+            log.warning("could not read the account (%s); keeping %d job at a time", type(exc).__name__,
+                        policy.FREE_CONCURRENT_JOBS)
+            return
+        if limit != self.runner.concurrency(session.account_key):
+            await self.runner.attach_account(session.account_key, session.client, concurrency=limit)
 
     def require_session(self) -> AccountSession:
         if self.session is None:
@@ -162,6 +171,8 @@ TOOLSET_MODULES = {
 
 def create_server(settings: Settings) -> MCPServer[AppState]:
     """The MCP server with the toolsets ``settings`` enables, resources and prompts."""
+    if settings.token is not None:
+        register_secret(settings.token.get_secret_value())
 
     running: list[AppState] = []
 
@@ -194,6 +205,7 @@ def create_server(settings: Settings) -> MCPServer[AppState]:
         website_url="https://mvsep.com",
         lifespan=lifespan,
     )
+    protect_logs()  # after MCPServer() configured logging: the handlers it added get the filter too
     for name in settings.toolsets:
         importlib.import_module(TOOLSET_MODULES[name]).register(server)
     importlib.import_module("tools.resources").register(server, current_state)

@@ -43,6 +43,18 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+def protect_logs() -> None:
+    """Quiet the libraries that log request URLs and redact every handler's records (idempotent).
+
+    Called by ``create_server`` too, so that embedding the server without our CLI cannot leak a token either.
+    """
+    for noisy in ("httpx", "httpx2", "httpcore", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
+
+
 def setup_logging(level: str = "INFO") -> None:
     """Log to stderr through the redacting filter; quiet chatty libraries that would log URLs."""
     handler = logging.StreamHandler(sys.stderr)
@@ -53,5 +65,4 @@ def setup_logging(level: str = "INFO") -> None:
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpx2", "httpcore", "uvicorn.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    protect_logs()

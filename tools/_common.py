@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from server.mvsep import errors as mvsep_errors
 
@@ -34,6 +34,20 @@ TOKEN_HELP = (
     "(in Claude Desktop: the bundle's 'MVSep API token' field), or run `mvsep-mcp login` in a terminal; "
     "get a token at https://mvsep.com/user-api. Then call this tool again."
 )
+
+
+def _compact_schema(schema: dict[str, Any]) -> None:
+    """Drop the auto-generated titles: they repeat property names and cost context in every tools/list."""
+    schema.pop("title", None)
+    for prop in schema.get("properties", {}).values():
+        if isinstance(prop, dict):
+            prop.pop("title", None)
+
+
+class ToolOutput(BaseModel):
+    """Base of every tool's structured output: compact JSON schema."""
+
+    model_config = ConfigDict(json_schema_extra=_compact_schema)
 
 
 def state_of(ctx: Context[Any, Any]) -> AppState:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import PurePath
 
+from tools._common import ToolOutput
 from pydantic import BaseModel, Field
 
 from server.config import OUTPUT_FORMATS
@@ -13,28 +14,27 @@ from server.jobs.models import JobRecord, JobState
 FORMAT_NAMES = {code: name for name, code in OUTPUT_FORMATS.items()}
 
 
-class StemFile(BaseModel):
-    stem: str = Field(description="Stem label, e.g. Vocals")
-    path: str = Field(description="Absolute path of the saved file")
+class StemFile(ToolOutput):
+    stem: str
+    path: str
     size: int
     sha256: str
 
 
-class JobView(BaseModel):
-    id: str = Field(description="Local job id: pass to wait_for_jobs, cancel_job, fetch_job_results")
-    state: str = Field(description="queued, submitting, uncertain, active, downloading, completed, failed, "
-                                   "cancelled or expired")
-    phase: str = Field(description="Where the job is, in words (queue position, chunks, downloads)")
-    input: str | None = Field(None, description="The input file or URL")
+class JobView(ToolOutput):
+    id: str
+    state: str = Field(description="queued|submitting|uncertain|active|downloading|completed|failed|cancelled|expired")
+    phase: str
+    input: str | None = None
     model: str
     model_id: int
     output_format: str
-    hash: str | None = Field(None, description="MVSep's job hash")
+    hash: str | None = None
     estimated_credits: int | None = None
     outputs: list[StemFile] = Field(default_factory=list)
     manifest_path: str | None = None
     error: str | None = None
-    reused_from: str | None = Field(None, description="An earlier job whose result was reused (no new upload)")
+    reused_from: str | None = None
     created_at: str
 
 

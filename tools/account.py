@@ -8,10 +8,10 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
-from tools._common import CHANGES_ACCOUNT, READ_ONLY, mvsep_errors_as_tool_errors, result, state_of
+from tools._common import CHANGES_ACCOUNT, READ_ONLY, ToolOutput, mvsep_errors_as_tool_errors, result, state_of
 
 
-class AccountInfo(BaseModel):
+class AccountInfo(ToolOutput):
     name: str | None = Field(None, description="Account name")
     email: str | None = Field(None, description="Account email")
     credits: float = Field(description="Credit balance (MVSep calls it premium_minutes)")
@@ -23,7 +23,7 @@ class AccountInfo(BaseModel):
     token_source: str = Field(description="Where the token came from (environment, config file, …); never the token")
 
 
-class HistoryItem(BaseModel):
+class HistoryItem(ToolOutput):
     hash: str
     created_at: str | None = None
     algorithm: str | None = None
@@ -33,14 +33,14 @@ class HistoryItem(BaseModel):
     hours_left: float | None = Field(None, description="Hours until MVSep deletes the files (negative: gone)")
 
 
-class HistoryPage(BaseModel):
+class HistoryPage(ToolOutput):
     items: list[HistoryItem]
     start: int
     limit: int
     next_start: int | None = Field(None, description="Pass as start= for the next page; null at the end")
 
 
-class SwitchResult(BaseModel):
+class SwitchResult(ToolOutput):
     setting: str
     enabled: bool
     message: str = Field(description="MVSep's answer")

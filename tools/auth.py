@@ -15,15 +15,15 @@ from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
 from server.config import store_token
-from tools._common import CHANGES_ACCOUNT, SPENDS_AND_WRITES, mvsep_errors_as_tool_errors, result, state_of
+from tools._common import CHANGES_ACCOUNT, SPENDS_AND_WRITES, ToolOutput, mvsep_errors_as_tool_errors, result, state_of
 
 
-class LoginOut(BaseModel):
+class LoginOut(ToolOutput):
     signed_in_as: str | None
     token_stored: bool = Field(description="The token was saved owner-only and is used from now on (never shown)")
 
 
-class RegisterOut(BaseModel):
+class RegisterOut(ToolOutput):
     message: str
 
 

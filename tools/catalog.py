@@ -12,10 +12,10 @@ from pydantic import BaseModel, Field
 from server.catalog import CatalogError, ModelDetails, access_label, describe
 from server.catalog.facts import group_name, output_labels, rating_average, rating_total, short_description
 from server.mvsep.models import Algorithm
-from tools._common import READ_ONLY, mvsep_errors_as_tool_errors, result, state_of
+from tools._common import READ_ONLY, ToolOutput, mvsep_errors_as_tool_errors, result, state_of
 
 
-class ModelSummary(BaseModel):
+class ModelSummary(ToolOutput):
     render_id: int = Field(description="The model's id: pass it as `model` to separate_audio")
     name: str
     group: str
@@ -28,7 +28,7 @@ class ModelSummary(BaseModel):
     summary: str = ""
 
 
-class SearchResult(BaseModel):
+class SearchResult(ToolOutput):
     models: list[ModelSummary]
     total: int = Field(description="How many models matched in all")
     next_offset: int | None = Field(None, description="Pass as offset= for the next page; null on the last page")

@@ -13,18 +13,18 @@ from pydantic import BaseModel, Field
 from server import policy
 from server.jobs import JobError
 from server.jobs.models import NON_TERMINAL_STATES, JobState, ProgressUpdate
-from tools._common import DESTRUCTIVE, LOCAL_READ_ONLY, READ_ONLY, mvsep_errors_as_tool_errors, result, state_of
+from tools._common import DESTRUCTIVE, LOCAL_READ_ONLY, READ_ONLY, ToolOutput, mvsep_errors_as_tool_errors, result, state_of
 from tools._job_view import JobView, job_line, job_view
 
 
-class WaitOut(BaseModel):
+class WaitOut(ToolOutput):
     jobs: list[JobView]
     all_finished: bool = Field(description="True when every job has ended (completed, failed, cancelled, expired)")
     completed: int
     total: int
 
 
-class JobList(BaseModel):
+class JobList(ToolOutput):
     jobs: list[JobView]
 
 

@@ -11,12 +11,12 @@ from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
 from server.mvsep.models import QualityEntry
-from tools._common import DESTRUCTIVE, READ_ONLY, SPENDS_AND_WRITES, mvsep_errors_as_tool_errors, result, state_of
+from tools._common import DESTRUCTIVE, READ_ONLY, SPENDS_AND_WRITES, ToolOutput, mvsep_errors_as_tool_errors, result, state_of
 
 DATASET_TYPES = {0: "Synth", 1: "Multi", 2: "Piano", 3: "Lead/Back vocals", 4: "Guitar"}
 
 
-class EntryOut(BaseModel):
+class EntryOut(ToolOutput):
     id: int | None = None
     algo_name: str | None = None
     dataset_type: int | None = None
@@ -28,7 +28,7 @@ class EntryOut(BaseModel):
     description: str | None = None
 
 
-class EntriesOut(BaseModel):
+class EntriesOut(ToolOutput):
     entries: list[EntryOut]
     dataset_type: int | None = None
     sortables: Any = None
@@ -36,12 +36,12 @@ class EntriesOut(BaseModel):
     next_start: int | None = None
 
 
-class SubmittedOut(BaseModel):
+class SubmittedOut(ToolOutput):
     id: int | None
     link: str | None
 
 
-class DeletedOut(BaseModel):
+class DeletedOut(ToolOutput):
     id: int
     message: str
 

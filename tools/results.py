@@ -11,11 +11,11 @@ from pydantic import BaseModel, Field
 
 from server.jobs import JobError
 from server.planning import PlanError, absolute_path
-from tools._common import READ_ONLY, SPENDS_AND_WRITES, mvsep_errors_as_tool_errors, result, state_of
+from tools._common import READ_ONLY, SPENDS_AND_WRITES, ToolOutput, mvsep_errors_as_tool_errors, result, state_of
 from tools._job_view import JobView, job_line, job_view
 
 
-class HashStatus(BaseModel):
+class HashStatus(ToolOutput):
     hash: str
     status: str = Field(description="waiting, processing, distributing, merging, done, failed, not_found, …")
     message: str | None = None

@@ -25,32 +25,32 @@ from server.planning import (
     expand_inputs,
     output_format_code,
 )
-from tools._common import SPENDS_AND_WRITES, mvsep_errors_as_tool_errors, result, state_of
+from tools._common import SPENDS_AND_WRITES, ToolOutput, mvsep_errors_as_tool_errors, result, state_of
 from tools._job_view import JobView, job_line, job_view
 
 OutputFormatName = Literal["mp3", "wav", "flac", "m4a", "wav32", "flac24"]
 SUBMIT_WAIT_S = 20.0  # how long separate_audio waits for the creates to go through, so refusals show at once
 
 
-class InputEstimate(BaseModel):
+class InputEstimate(ToolOutput):
     input: str
     duration_s: float | None = None
-    estimated_credits: int | None = Field(None, description="Credits if premium mode is on; null when unknown (URL)")
+    estimated_credits: int | None = None
     breakdown: str | None = None
 
 
-class SeparationOut(BaseModel):
+class SeparationOut(ToolOutput):
     dry_run: bool
     model: str
     model_id: int
-    options: dict[str, str] = Field(description="Options as sent: {add_optN: key}")
+    options: dict[str, str]
     output_format: str
     output_dir: str
-    spends_credits: bool = Field(description="True when premium mode is on and jobs are paid with credits")
+    spends_credits: bool
     credits_balance: float | None = None
     estimated_credits_total: int | None = None
     estimates: list[InputEstimate]
-    jobs: list[JobView] = Field(default_factory=list, description="Submitted jobs (empty for a dry run)")
+    jobs: list[JobView] = Field(default_factory=list)
 
 
 def _estimates(plan: Plan) -> list[InputEstimate]:
@@ -131,8 +131,9 @@ def register(server: MCPServer[Any]) -> None:
             estimates=_estimates(plan),
         )
         if spends and plan.total_credits is not None and plan.total_credits > user.premium_minutes:
+            files = "This file needs" if len(planned) == 1 else f"These {len(planned)} files need"
             raise ToolError(
-                f"These {len(planned)} file(s) need about {plan.total_credits} credits and the account has "
+                f"{files} about {plan.total_credits} credits and the account has "
                 f"{user.premium_minutes:g}. Buy credits on mvsep.com, separate fewer files, or turn premium mode off "
                 f"(set_premium_mode, toolset account) to use the free queue.")
         header = (f"{algorithm.name} (model {algorithm.render_id}) on {len(planned)} input(s) → "

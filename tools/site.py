@@ -10,7 +10,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
-from tools._common import READ_ONLY, mvsep_errors_as_tool_errors, result, state_of
+from tools._common import READ_ONLY, ToolOutput, mvsep_errors_as_tool_errors, result, state_of
 
 _TAG = re.compile(r"<[^>]+>")
 
@@ -25,17 +25,17 @@ def plain_text(markup: str | None, limit: int = 600) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-class QueueOut(BaseModel):
+class QueueOut(ToolOutput):
     queue: dict[str, Any] = Field(description="Jobs waiting per plan, as MVSep reports them")
     plan: Any = Field(None, description="This account's plan (only with a token)")
 
 
-class NewsOut(BaseModel):
+class NewsOut(ToolOutput):
     items: list[dict[str, Any]] = Field(description="id, title, date, text (plain)")
     next_start: int | None = None
 
 
-class DemoOut(BaseModel):
+class DemoOut(ToolOutput):
     items: list[dict[str, Any]] = Field(description="hash, date, algorithm, input_audio URL, size")
     next_start: int | None = None
 

@@ -26,13 +26,13 @@ from server.planning import (
     model_widget,
     output_format_code,
 )
-from tools._common import SPENDS_AND_WRITES, mvsep_errors_as_tool_errors, result, state_of
+from tools._common import SPENDS_AND_WRITES, ToolOutput, mvsep_errors_as_tool_errors, result, state_of
 from tools._job_view import JobView, job_line, job_view
 
 OutputFormatName = Literal["mp3", "wav", "flac", "m4a", "wav32", "flac24"]
 
 
-class StudioOut(BaseModel):
+class StudioOut(ToolOutput):
     model: str
     model_id: int
     options: dict[str, str]

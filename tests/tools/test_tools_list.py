@@ -1,0 +1,64 @@
+"""`tools/list` as a model sees it: a snapshot of the default toolsets, compactness, and honest annotations."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from server.config import ALL_TOOLSETS
+
+from .conftest import connect, make_settings
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "tools_list_default.json"
+DEFAULT_CONTEXT_BUDGET_CHARS = 19_000  # ~5k tokens; grows only on purpose  # the default toolsets' whole tools/list, as JSON
+
+READ_ONLY_TOOLS = {"search_models", "get_model", "wait_for_jobs", "list_jobs", "account_info", "separation_history",
+                   "mvsep_queue", "mvsep_news", "mvsep_demos", "quality_leaderboard", "quality_entry", "quality_queue",
+                   "check_mvsep_hash"}
+
+
+async def tool_list(tmp_path: Path, toolsets: str, mode: str = "legacy") -> list[dict[str, object]]:
+    settings = make_settings(tmp_path, "http://127.0.0.1:9/api", toolsets=toolsets)
+    async with connect(settings, mode) as client:
+        listed = await client.list_tools()
+    return [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in listed.tools]
+
+
+async def test_default_tools_list_matches_snapshot(tmp_path: Path, mode: str) -> None:
+    tools = await tool_list(tmp_path, "catalog,separation,jobs", mode)
+    current = json.dumps(tools, indent=1, sort_keys=True, ensure_ascii=False)
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not SNAPSHOT.exists():
+        SNAPSHOT.write_text(current + "\n", encoding="utf-8")
+    assert current + "\n" == SNAPSHOT.read_text(encoding="utf-8"), (
+        "tools/list changed: review the diff, then run with UPDATE_SNAPSHOTS=1 to accept it")
+
+
+async def test_default_toolset_is_compact(tmp_path: Path) -> None:
+    tools = await tool_list(tmp_path, "catalog,separation,jobs")
+    assert [t["name"] for t in tools] == ["search_models", "get_model", "separate_audio", "wait_for_jobs",
+                                          "list_jobs", "cancel_job"]
+    assert len(json.dumps(tools)) < DEFAULT_CONTEXT_BUDGET_CHARS
+
+
+async def test_every_tool_is_described_and_annotated(tmp_path: Path) -> None:
+    tools = await tool_list(tmp_path, ",".join(ALL_TOOLSETS))
+    names = [t["name"] for t in tools]
+    assert len(names) == len(set(names)) == 24
+    for tool in tools:
+        assert len(str(tool.get("description", ""))) > 40, tool["name"]
+        assert "outputSchema" in tool, tool["name"]
+        schema = tool["inputSchema"]
+        for prop, spec in schema.get("properties", {}).items():  # type: ignore[union-attr]
+            assert spec.get("description"), f"{tool['name']}.{prop} has no description"
+        hints = tool["annotations"]
+        read_only = hints.get("readOnlyHint") is True  # type: ignore[union-attr]
+        assert read_only == (tool["name"] in READ_ONLY_TOOLS), tool["name"]
+
+
+@pytest.mark.parametrize("toolsets, absent", [("all", "login"), ("catalog", "separate_audio")])
+async def test_toolsets_select_tools(tmp_path: Path, toolsets: str, absent: str) -> None:
+    names = {t["name"] for t in await tool_list(tmp_path, toolsets)}
+    assert absent not in names
