@@ -139,7 +139,7 @@ def _login(args: argparse.Namespace) -> int:
     except MVSepError as exc:
         sys.stderr.write(f"mvsep-mcp: {exc}\n")
         return 1
-    path = store_token(token)
+    path = store_token(token, settings.credentials_file)
     sys.stderr.write(f"Signed in as {who}. Token stored in {path} (readable by you only).\n")
     return 0
 

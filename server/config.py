@@ -11,6 +11,7 @@ Environment variables (all optional):
     MVSEP_DATA_DIR       where the job journal and catalogue cache live (default: the platform's data dir)
     MVSEP_CONFIG         a TOML config file (default: <platform config dir>/config.toml)
     MVSEP_POLL_INTERVAL  seconds between status polls (default 5; the sandbox demo uses less)
+    MVSEP_CREDENTIALS    where `mvsep-mcp login` stores the token (default: <platform config dir>/credentials.json)
 
 A value that is literally ``${user_config.…}`` — what an MCP bundle passes for a field the user left blank — counts as
 unset. The token is held as a ``SecretStr`` and never appears in a repr, log line or error.
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from server import policy
 
@@ -85,6 +86,7 @@ class Settings(BaseModel):
     output_format: str = "flac"
     poll_interval: float = policy.POLL_INTERVAL_S
     token_source: str = "none"  # "environment", "flag", "config file", "credentials file" or "none": never the value
+    credentials_file: Path = Field(default_factory=credentials_path)
 
     @property
     def has_token(self) -> bool:
@@ -110,9 +112,9 @@ def _read_config_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def read_stored_token() -> str | None:
+def read_stored_token(path: Path | None = None) -> str | None:
     """The token stored by `mvsep-mcp login`, if any."""
-    path = credentials_path()
+    path = path or credentials_path()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -121,9 +123,9 @@ def read_stored_token() -> str | None:
     return None if not isinstance(token, str) or is_unset(token) else token.strip()
 
 
-def store_token(token: str) -> Path:
+def store_token(token: str, path: Path | None = None) -> Path:
     """Write the token to the credentials file, readable by its owner only. Returns the path."""
-    path = credentials_path()
+    path = path or credentials_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, stat.S_IRUSR | stat.S_IWUSR)
@@ -172,9 +174,11 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
     config_path = Path(str(config_path_value)).expanduser() if config_path_value else config_dir() / "config.toml"
     file = _read_config_file(config_path)
 
+    credentials_value, _ = _pick(flags, env, file, "credentials")
+    credentials_file = Path(str(credentials_value)).expanduser() if credentials_value else credentials_path()
     token_value, token_source = _pick(flags, env, file, "api_token")
     if token_value is None:
-        stored = read_stored_token()
+        stored = read_stored_token(credentials_file)
         if stored:
             token_value, token_source = stored, "credentials file"
     token = SecretStr(str(token_value).strip()) if token_value else None
@@ -209,4 +213,5 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
         name_template=str(template) if template else DEFAULT_TEMPLATE,
         output_format=fmt,
         poll_interval=max(0.05, poll_interval),
+        credentials_file=credentials_file,
     )

@@ -41,6 +41,7 @@ def server_params(base_url: str, output_dir: Path, data_dir: Path, token: str, t
         "MVSEP_TOOLSETS": toolsets,
         "MVSEP_POLL_INTERVAL": str(poll_interval),
         "MVSEP_CONFIG": str(data_dir / "no-config.toml"),
+        "MVSEP_CREDENTIALS": str(data_dir / "no-credentials.json"),
         "PYTHONUNBUFFERED": "1",
     }
     return StdioServerParameters(command=sys.executable, args=["-m", "server", "serve"], env=env,

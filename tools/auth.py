@@ -44,7 +44,7 @@ def register(server: MCPServer[Any]) -> None:
         if not token:
             raise ToolError("MVSep signed you in but returned no API token. Copy the token from "
                             "https://mvsep.com/user-api and set MVSEP_API_TOKEN (or run `mvsep-mcp login`).")
-        store_token(token)
+        store_token(token, state.settings.credentials_file)
         await state.use_token(token, source="credentials file")
         who = outcome.name or outcome.email
         return result(LoginOut(signed_in_as=who, token_stored=True),

@@ -142,6 +142,8 @@ class Catalog:
         exact: list[Callable[[Algorithm], bool]] = [
             lambda a: fold(a.name) == folded,
             lambda a: loose(a.name) == wanted,
+            # "BS Roformer" is the name of "BS Roformer (vocals, instrumental)" before its stem list
+            lambda a: loose(a.name.split(" (", 1)[0]) == wanted,
         ]
         for matcher in exact:
             found_all = [a for a in self.algorithms if matcher(a)]

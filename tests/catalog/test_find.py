@@ -89,3 +89,8 @@ def test_exact_message_on_a_small_catalogue() -> None:
         'No model matches "gamma". Closest: Alpha Splitter (render_id 1); Beta Splitter (render_id 2). '
         "Give one of these render_ids, or search the catalogue by name, group or stem."
     )
+
+
+def test_name_before_the_stem_list_is_exact(catalog: Catalog) -> None:
+    assert catalog.find("BS Roformer").render_id == 40
+    assert catalog.find("demucs4 ht").render_id == 20

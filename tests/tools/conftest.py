@@ -32,6 +32,7 @@ def make_settings(tmp_path: Path, base_url: str, token: str | None = SANDBOX_PRE
         "MVSEP_TOOLSETS": toolsets,
         "MVSEP_POLL_INTERVAL": "0.05",
         "MVSEP_CONFIG": str(tmp_path / "absent.toml"),
+        "MVSEP_CREDENTIALS": str(tmp_path / "credentials.json"),
         **{f"MVSEP_{k.upper()}": v for k, v in extra.items()},
     }
     if token:
