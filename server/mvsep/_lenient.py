@@ -121,7 +121,22 @@ def to_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else []
 
 
-JsonValue = Annotated[Any, BeforeValidator(decode_json_string)]
+def decode_json_or_keep(value: Any) -> Any:
+    """Like :func:`decode_json_string`, but a string that is not JSON (``"sdr_vocals"``) is kept as it is."""
+    if isinstance(value, (bytes, bytearray)):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            return json.loads(text)
+        except ValueError:
+            return value
+    return value
+
+
+JsonValue = Annotated[Any, BeforeValidator(decode_json_or_keep)]
 StrDict = Annotated[dict[str, str], BeforeValidator(to_str_dict)]
 StrList = Annotated[list[str], BeforeValidator(to_str_list)]
 OptStrList = Annotated[list[str] | None, BeforeValidator(to_opt_str_list)]
