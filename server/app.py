@@ -27,7 +27,7 @@ from server.config import Settings
 from server.jobs import JobRunner, Journal
 from server.logs import protect_logs, register_secret
 from server.mvsep import MVSepClient
-from server.mvsep.errors import MVSepError
+from server.mvsep.errors import APIError, MVSepError
 from server.mvsep.models import Algorithm, UserInfo
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,11 @@ class AppState:
         self._task_group: anyio.abc.TaskGroup | None = None
 
     async def _fetch_catalog(self) -> list[Algorithm]:
-        return await self._public_client.algorithms(scopes=CATALOG_SCOPES)
+        try:
+            return await self._public_client.algorithms(scopes=CATALOG_SCOPES)
+        except APIError as exc:  # a host that does not know `scopes` still serves the upload models
+            log.warning("the catalogue with scopes was refused (%s); fetching the default scope", exc.status_code)
+            return await self._public_client.algorithms()
 
     async def start(self, task_group: anyio.abc.TaskGroup) -> None:
         self._task_group = task_group

@@ -84,7 +84,7 @@ def register(server: MCPServer[Any]) -> None:
     @server.tool(name="get_model", annotations=READ_ONLY)
     async def get_model(
         ctx: Context[Any, Any],
-        model: Annotated[str, Field(description="The model's render_id (e.g. '40') or its name")],
+        model: Annotated[str | int, Field(description="The model's render_id (e.g. '40') or its name")],
     ) -> Annotated[CallToolResult, ModelDetails]:
         """One model's full details: outputs, who may use it, price coefficient, rating, description, and every
         option with its label, keys, default, price multipliers and conditions. Pass options to separate_audio by

@@ -76,7 +76,7 @@ def register(server: MCPServer[Any]) -> None:
         inputs: Annotated[list[str], Field(min_length=1, description=(
             "Absolute paths of audio files or folders (~ allowed), or http(s) URLs. A folder means every audio "
             "file in it."))],
-        model: Annotated[str, Field(description="Model render_id (e.g. '20') or name, from search_models")],
+        model: Annotated[str | int, Field(description="Model render_id (e.g. '20') or name, from search_models")],
         options: Annotated[dict[str, str | int | float] | None, Field(description=(
             "Model options by label or key, e.g. {\"Model Type\": \"SDR Vocals 11.93\"} or {\"add_opt2\": \"7\"}; "
             "omitted options take their defaults (see get_model)"))] = None,

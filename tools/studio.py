@@ -73,7 +73,7 @@ def register(server: MCPServer[Any]) -> None:
         ctx: Context[Any, Any],
         target: Annotated[str, Field(description="Absolute path of the track to master")],
         reference: Annotated[str, Field(description="Absolute path of a finished track whose sound to match")],
-        model: Annotated[str | None, Field(description="A Matchering model id or name; default: MVSep's Matchering")] = None,
+        model: Annotated[str | int | None, Field(description="A Matchering model id or name; default: MVSep's Matchering")] = None,
         options: Annotated[dict[str, str | int | float] | None, Field(description="Model options by label or key")] = None,
         output_format: Annotated[OutputFormatName | None, Field(description="Output format; default: the setting")] = None,
         output_dir: Annotated[str | None, Field(description="Absolute output folder; default: the setting")] = None,
@@ -109,7 +109,7 @@ def register(server: MCPServer[Any]) -> None:
     @server.tool(name="generate_from_text", annotations=SPENDS_AND_WRITES)
     async def generate_from_text(
         ctx: Context[Any, Any],
-        model: Annotated[str, Field(description="A text-input model's id or name (search_models text='tts')")],
+        model: Annotated[str | int, Field(description="A text-input model's id or name (search_models text='tts')")],
         options: Annotated[dict[str, str | int | float], Field(description=(
             "The model's fields by label or key, including the text prompt, e.g. {\"Text\": \"Hello\"}"))],
         title: Annotated[str | None, Field(description="Title for the saved file(s)")] = None,

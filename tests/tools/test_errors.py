@@ -107,3 +107,11 @@ async def test_not_enough_credits(tmp_path: Path, sandbox: SandboxServer, mode: 
               "Buy credits on mvsep.com, separate fewer files, or turn premium mode off (set_premium_mode, toolset "
               "account) to use the free queue.")
     assert sandbox.state.jobs_of(token) == []
+
+
+async def test_model_id_may_be_a_number(tmp_path: Path, sandbox: SandboxServer, song: Path) -> None:
+    """Clients such as the MCP Inspector CLI send `model=40` as a JSON number."""
+    error, text = await call(tmp_path, sandbox, "legacy", "separate_audio",
+                             {"inputs": [str(song)], "model": 40, "dry_run": True})
+    assert not error, text
+    assert text.startswith("Dry run, nothing sent. BS Roformer (vocals, instrumental) (model 40)")
