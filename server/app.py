@@ -14,7 +14,6 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
@@ -22,7 +21,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from server import __version__, policy
-from server.catalog import Catalog, CatalogCache, cache_path_for
+from server.catalog import AccountKind, Catalog, CatalogCache, cache_path_for
 from server.config import Settings
 from server.jobs import JobRunner, Journal
 from server.logs import protect_logs, register_secret
@@ -71,7 +70,7 @@ class AccountSession:
     def concurrency(user: UserInfo) -> int:
         return policy.PREMIUM_CONCURRENT_JOBS if user.premium_enabled else policy.FREE_CONCURRENT_JOBS
 
-    async def account_kind(self) -> str:
+    async def account_kind(self) -> AccountKind:
         """'premium' when the account has credits and premium mode on, else 'registered' (a token means registered)."""
         user = await self.user()
         return "premium" if user.premium_enabled and user.premium_minutes > 0 else "registered"
@@ -132,8 +131,11 @@ class AppState:
         try:
             limit = session.concurrency(await session.user())
         except MVSepError as exc:
-            log.warning("could not read the account (%s); keeping %d job at a time", type(exc).__name__,
-                        policy.FREE_CONCURRENT_JOBS)
+            log.warning(
+                "could not read the account (%s); keeping %d job at a time",
+                type(exc).__name__,
+                policy.FREE_CONCURRENT_JOBS,
+            )
             return
         if limit != self.runner.concurrency(session.account_key):
             await self.runner.attach_account(session.account_key, session.client, concurrency=limit)

@@ -127,8 +127,10 @@ def _login(args: argparse.Namespace) -> int:
             password = getpass.getpass("MVSep password (not shown): ")
             token = anyio.run(sign_in, args.email, password)
             if not token:
-                sys.stderr.write("MVSep signed you in but returned no API token: copy it from https://mvsep.com/user-api "
-                                 "and run `mvsep-mcp login` again to paste it.\n")
+                sys.stderr.write(
+                    "MVSep signed you in but returned no API token: copy it from https://mvsep.com/user-api "
+                    "and run `mvsep-mcp login` again to paste it.\n"
+                )
                 return 1
         else:
             token = getpass.getpass("Paste your MVSep API token (from https://mvsep.com/user-api; not shown): ").strip()

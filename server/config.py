@@ -108,7 +108,9 @@ def _read_config_file(path: Path) -> dict[str, Any]:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"The config file {path} could not be read ({exc.__class__.__name__}): fix or remove it.") from exc
+        raise ConfigError(
+            f"The config file {path} could not be read ({exc.__class__.__name__}): fix or remove it."
+        ) from exc
     return data
 
 

@@ -22,16 +22,32 @@ from server.media import read_tags
 from server.sandbox import SANDBOX_PREMIUM_TOKEN, JobTiming, SandboxServer, SandboxState
 from server.sandbox.samples import Song, make_audio
 
-DEMO_SONG = Song(title="Midnight Drive", artist="The Loopback Band", album="Sandbox Sessions", date="2026",
-                 genre="Synthwave", track="1")
+DEMO_SONG = Song(
+    title="Midnight Drive",
+    artist="The Loopback Band",
+    album="Sandbox Sessions",
+    date="2026",
+    genre="Synthwave",
+    track="1",
+)
 MAX_WAIT_CALLS = 40
 # A few seconds per phase, so the demo shows the queue, the chunked processing of a long input, and the downloads.
-DEMO_TIMING = JobTiming(queue_s=2.0, queue_positions=3, processing_s=2.0, long_input_s=15.0, distributing_s=3.0,
-                        merging_s=1.0, chunk_s=8.0, remote_download_s=0.5, quality_s=1.0)
+DEMO_TIMING = JobTiming(
+    queue_s=2.0,
+    queue_positions=3,
+    processing_s=2.0,
+    long_input_s=15.0,
+    distributing_s=3.0,
+    merging_s=1.0,
+    chunk_s=8.0,
+    remote_download_s=0.5,
+    quality_s=1.0,
+)
 
 
-def server_params(base_url: str, output_dir: Path, data_dir: Path, token: str, toolsets: str = "all",
-                  poll_interval: float = 0.2) -> StdioServerParameters:
+def server_params(
+    base_url: str, output_dir: Path, data_dir: Path, token: str, toolsets: str = "all", poll_interval: float = 0.2
+) -> StdioServerParameters:
     """How a host launches us: this interpreter, `-m server serve`, and only the variables we set."""
     env = {
         "MVSEP_API_TOKEN": token,
@@ -44,8 +60,9 @@ def server_params(base_url: str, output_dir: Path, data_dir: Path, token: str, t
         "MVSEP_CREDENTIALS": str(data_dir / "no-credentials.json"),
         "PYTHONUNBUFFERED": "1",
     }
-    return StdioServerParameters(command=sys.executable, args=["-m", "server", "serve"], env=env,
-                                 cwd=str(Path(__file__).resolve().parent.parent))
+    return StdioServerParameters(
+        command=sys.executable, args=["-m", "server", "serve"], env=env, cwd=str(Path(__file__).resolve().parent.parent)
+    )
 
 
 def say(text: str = "") -> None:
@@ -55,8 +72,11 @@ def say(text: str = "") -> None:
 
 async def _demo(args: argparse.Namespace, work: Path) -> int:
     output_dir = Path(args.output_dir).expanduser().resolve() if args.output_dir else work / "stems"
-    song = Path(args.input).expanduser().resolve() if args.input else make_audio(
-        work / "input", "flac", name="Midnight Drive", seconds=20.0, song=DEMO_SONG)
+    song = (
+        Path(args.input).expanduser().resolve()
+        if args.input
+        else make_audio(work / "input", "flac", name="Midnight Drive", seconds=20.0, song=DEMO_SONG)
+    )
     with SandboxServer(SandboxState(timing=DEMO_TIMING)) as sandbox:
         say(f"Sandbox MVSep API at {sandbox.base_url}")
         say(f"Input: {song}")
@@ -74,13 +94,14 @@ async def _demo(args: argparse.Namespace, work: Path) -> int:
             say("\n" + _text(submitted))
             job_ids = [job["id"] for job in (submitted.structured_content or {}).get("jobs", [])]
 
-            async def progress(done: float, total: float | None, message: str | None) -> None:
+            async def progress(progress: float, total: float | None, message: str | None) -> None:
                 say(f"  … {message or ''}")
 
             final: dict[str, Any] = {}
             for _ in range(MAX_WAIT_CALLS):
-                waited = await client.call_tool("wait_for_jobs", {"job_ids": job_ids}, progress_callback=progress,
-                                                read_timeout_seconds=90.0)
+                waited = await client.call_tool(
+                    "wait_for_jobs", {"job_ids": job_ids}, progress_callback=progress, read_timeout_seconds=90.0
+                )
                 final = waited.structured_content or {}
                 if final.get("all_finished"):
                     break
@@ -95,8 +116,10 @@ async def _demo(args: argparse.Namespace, work: Path) -> int:
             path = Path(out["path"])
             tags = read_tags(path)
             say(f"  {path}")
-            say(f"    title={tags.title!r} artist={tags.artist!r} album={tags.album!r} "
-                f"cover={'yes' if tags.cover else 'no'} size={path.stat().st_size} bytes")
+            say(
+                f"    title={tags.title!r} artist={tags.artist!r} album={tags.album!r} "
+                f"cover={'yes' if tags.cover else 'no'} size={path.stat().st_size} bytes"
+            )
         manifest = job.get("manifest_path")
         say(f"\nManifest: {manifest}")
         if manifest:

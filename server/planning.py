@@ -33,8 +33,27 @@ from server.media.naming import validate_template
 from server.media.probe import find_similar_names
 from server.mvsep.models import Algorithm
 
-AUDIO_SUFFIXES = frozenset({".mp3", ".wav", ".flac", ".m4a", ".ogg", ".oga", ".opus", ".aac", ".webm", ".aif",
-                            ".aiff", ".wma", ".mp4", ".m4b", ".alac", ".ape", ".wv"})
+AUDIO_SUFFIXES = frozenset(
+    {
+        ".mp3",
+        ".wav",
+        ".flac",
+        ".m4a",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".aac",
+        ".webm",
+        ".aif",
+        ".aiff",
+        ".wma",
+        ".mp4",
+        ".m4b",
+        ".alac",
+        ".ape",
+        ".wv",
+    }
+)
 REMOTE_TYPES = ("direct", "mega", "drive", "dropbox")
 MAX_INPUTS = 200
 HASH_CHUNK = 1 << 20
@@ -88,8 +107,10 @@ def absolute_path(text: str, what: str = "input") -> Path:
     """``~`` expanded; relative paths refused (a host's working directory is often ``/``)."""
     path = Path(text.strip()).expanduser()
     if not path.is_absolute():
-        raise PlanError(f"The {what} {text!r} is not an absolute path: give the full path, e.g. "
-                        f"/Users/me/Music/{Path(text).name or 'song.flac'} or ~/Music/{Path(text).name or 'song.flac'}.")
+        raise PlanError(
+            f"The {what} {text!r} is not an absolute path: give the full path, e.g. "
+            f"/Users/me/Music/{Path(text).name or 'song.flac'} or ~/Music/{Path(text).name or 'song.flac'}."
+        )
     return path
 
 
@@ -115,11 +136,16 @@ def expand_inputs(items: Sequence[str], *, recursive: bool = False) -> list[tupl
         path = absolute_path(item)
         if path.is_dir():
             pattern = "**/*" if recursive else "*"
-            files = sorted(p for p in path.glob(pattern)
-                           if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES and not p.name.startswith("."))
+            files = sorted(
+                p
+                for p in path.glob(pattern)
+                if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES and not p.name.startswith(".")
+            )
             if not files:
-                raise PlanError(f"No audio files in the folder {path}"
-                                f"{'' if recursive else ' (set recursive=true to look in sub-folders)'}.")
+                raise PlanError(
+                    f"No audio files in the folder {path}"
+                    f"{'' if recursive else ' (set recursive=true to look in sub-folders)'}."
+                )
             for file in files:
                 found.setdefault(str(file), "file")
         elif path.is_file():
@@ -153,12 +179,20 @@ def describe_file(path: Path) -> PlannedInput:
         tags = read_tags(path).summary()
     except MediaError:
         tags = {}
-    return PlannedInput(kind="file", source=str(path), duration_s=info.duration_s, size_bytes=info.size_bytes,
-                        format=info.format, sha256=sha256_of(path), tags=tags)
+    return PlannedInput(
+        kind="file",
+        source=str(path),
+        duration_s=info.duration_s,
+        size_bytes=info.size_bytes,
+        format=info.format,
+        sha256=sha256_of(path),
+        tags=tags,
+    )
 
 
-def choose_model(catalog: Catalog, model: str | int, account_kind: AccountKind | None,
-                 widget: str = "single_upload") -> Algorithm:
+def choose_model(
+    catalog: Catalog, model: str | int, account_kind: AccountKind | None, widget: str = "single_upload"
+) -> Algorithm:
     """The model, checked for the account and for the kind of input the calling tool sends."""
     try:
         algorithm = catalog.find(model)
@@ -167,12 +201,17 @@ def choose_model(catalog: Catalog, model: str | int, account_kind: AccountKind |
         raise PlanError(str(exc)) from None
     actual = model_widget(algorithm)
     if actual != widget:
-        where = {"single_upload": "separate_audio", "no_upload": "generate_from_text",
-                 "matchering_upload": "master_audio"}
-        raise PlanError(f"{algorithm.name} (model {algorithm.render_id}) takes "
-                        f"{'no audio upload' if actual == 'no_upload' else 'a target and a reference file' if actual == 'matchering_upload' else 'one audio file'}: "
-                        f"use {where.get(actual, 'another tool')} for it (toolset "
-                        f"{'studio' if actual != 'single_upload' else 'separation'}).")
+        where = {
+            "single_upload": "separate_audio",
+            "no_upload": "generate_from_text",
+            "matchering_upload": "master_audio",
+        }
+        takes = {"no_upload": "no audio upload", "matchering_upload": "a target and a reference file"}
+        raise PlanError(
+            f"{algorithm.name} (model {algorithm.render_id}) takes {takes.get(actual, 'one audio file')}: "
+            f"use {where.get(actual, 'another tool')} for it (toolset "
+            f"{'studio' if actual != 'single_upload' else 'separation'})."
+        )
     return algorithm
 
 
@@ -184,8 +223,9 @@ def model_widget(algorithm: Algorithm) -> str:
     return widget
 
 
-def check_options(algorithm: Algorithm, given: Mapping[str, str | int | float] | None,
-                  account_kind: AccountKind | None) -> dict[str, str]:
+def check_options(
+    algorithm: Algorithm, given: Mapping[str, str | int | float] | None, account_kind: AccountKind | None
+) -> dict[str, str]:
     try:
         return resolve_options(algorithm, dict(given or {}), account_kind=account_kind)
     except CatalogError as exc:
@@ -199,8 +239,9 @@ def check_template(template: str) -> None:
         raise PlanError(str(exc)) from None
 
 
-async def describe_inputs(expanded: Iterable[tuple[JobKind, str]], algorithm: Algorithm,
-                          options: Mapping[str, str]) -> list[PlannedInput]:
+async def describe_inputs(
+    expanded: Iterable[tuple[JobKind, str]], algorithm: Algorithm, options: Mapping[str, str]
+) -> list[PlannedInput]:
     """Probe every local file (in worker threads) and attach cost estimates."""
     planned: list[PlannedInput] = []
     for kind, source in expanded:
@@ -209,24 +250,52 @@ async def describe_inputs(expanded: Iterable[tuple[JobKind, str]], algorithm: Al
             continue
         item = await anyio.to_thread.run_sync(describe_file, Path(source))
         estimate = estimate_cost(algorithm, options, item.duration_s) if item.duration_s else None
-        planned.append(PlannedInput(kind=item.kind, source=item.source, duration_s=item.duration_s,
-                                    size_bytes=item.size_bytes, format=item.format, sha256=item.sha256,
-                                    tags=item.tags, estimate=estimate))
+        planned.append(
+            PlannedInput(
+                kind=item.kind,
+                source=item.source,
+                duration_s=item.duration_s,
+                size_bytes=item.size_bytes,
+                format=item.format,
+                sha256=item.sha256,
+                tags=item.tags,
+                estimate=estimate,
+            )
+        )
     return planned
 
 
-def build_specs(plan: Plan, *, account_key: str, base_url: str, name_template: str, remote_type: str = "direct",
-                is_demo: bool = False, batch_id: str | None = None) -> list[JobSpec]:
+def build_specs(
+    plan: Plan,
+    *,
+    account_key: str,
+    base_url: str,
+    name_template: str,
+    remote_type: str = "direct",
+    is_demo: bool = False,
+    batch_id: str | None = None,
+) -> list[JobSpec]:
     specs = []
     for item in plan.inputs:
-        specs.append(JobSpec(
-            account_key=account_key, base_url=base_url, kind=item.kind,
-            input_path=item.source if item.kind == "file" else None,
-            url=item.source if item.kind == "url" else None,
-            remote_type=remote_type if item.kind == "url" else None,
-            sep_type=plan.algorithm.render_id, model_name=plan.algorithm.name, options=dict(plan.options),
-            output_format=plan.output_format, output_root=str(plan.output_root), name_template=name_template,
-            is_demo=is_demo, estimated_cost=item.estimate.credits if item.estimate else None, batch_id=batch_id,
-            input_sha256=item.sha256, input_tags=dict(item.tags),
-        ))
+        specs.append(
+            JobSpec(
+                account_key=account_key,
+                base_url=base_url,
+                kind=item.kind,
+                input_path=item.source if item.kind == "file" else None,
+                url=item.source if item.kind == "url" else None,
+                remote_type=remote_type if item.kind == "url" else None,
+                sep_type=plan.algorithm.render_id,
+                model_name=plan.algorithm.name,
+                options=dict(plan.options),
+                output_format=plan.output_format,
+                output_root=str(plan.output_root),
+                name_template=name_template,
+                is_demo=is_demo,
+                estimated_cost=item.estimate.credits if item.estimate else None,
+                batch_id=batch_id,
+                input_sha256=item.sha256,
+                input_tags=dict(item.tags),
+            )
+        )
     return specs

@@ -21,12 +21,15 @@ if TYPE_CHECKING:
     from server.app import AppState
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
-LOCAL_READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
-                                  open_world_hint=False)
-SPENDS_AND_WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
-                                    open_world_hint=True)
-CHANGES_ACCOUNT = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
-                                  open_world_hint=True)
+LOCAL_READ_ONLY = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+SPENDS_AND_WRITES = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+)
+CHANGES_ACCOUNT = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+)
 DESTRUCTIVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True)
 
 TOKEN_HELP = (
@@ -68,25 +71,30 @@ def explain(exc: mvsep_errors.MVSepError) -> str:
     if isinstance(exc, mvsep_errors.MissingTokenError):
         return TOKEN_HELP
     if isinstance(exc, mvsep_errors.AuthenticationError):
-        return ("MVSep refused the API token (\"invalid token\"). Copy it again from https://mvsep.com/user-api into "
-                "MVSEP_API_TOKEN (or run `mvsep-mcp login`), restart the server, and call this tool again.")
+        return (
+            'MVSep refused the API token ("invalid token"). Copy it again from https://mvsep.com/user-api into '
+            "MVSEP_API_TOKEN (or run `mvsep-mcp login`), restart the server, and call this tool again."
+        )
     if isinstance(exc, mvsep_errors.RateLimitError):
         wait = f"{exc.retry_after:.0f} seconds" if exc.retry_after else "a minute"
         return f"MVSep is rate-limiting requests (HTTP 429). Wait {wait}, then call this tool again."
     if isinstance(exc, mvsep_errors.ServerError):
-        return (f"MVSep is having trouble (HTTP {exc.status_code}); nothing was lost. "
-                "Call this tool again in a minute.")
+        return f"MVSep is having trouble (HTTP {exc.status_code}); nothing was lost. Call this tool again in a minute."
     if isinstance(exc, mvsep_errors.BadRequestError):
         message = exc.message.rstrip(".")
         if "premium" in message.lower():
-            return (f"MVSep refused: {message}. Choose a model your account may use (search_models with "
-                    "usable_only=true) or buy premium on mvsep.com.")
+            return (
+                f"MVSep refused: {message}. Choose a model your account may use (search_models with "
+                "usable_only=true) or buy premium on mvsep.com."
+            )
         return f"MVSep refused the request: {message}. Fix the request and call again."
     if isinstance(exc, mvsep_errors.InvalidResponseError):
         return "MVSep sent an answer we could not read; it may be under maintenance. Call this tool again in a minute."
     if isinstance(exc, mvsep_errors.TransportError):
-        return (f"Could not reach MVSep ({exc.message}). Check the internet connection or MVSEP_BASE_URL, "
-                "then call this tool again.")
+        return (
+            f"Could not reach MVSep ({exc.message}). Check the internet connection or MVSEP_BASE_URL, "
+            "then call this tool again."
+        )
     if isinstance(exc, mvsep_errors.APIError):
         return f"MVSep answered with an error (HTTP {exc.status_code}): {exc.message}."
     return f"MVSep call failed: {exc.message}"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import PurePath
 
-from tools._common import ToolOutput
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from server.config import OUTPUT_FORMATS
 from server.jobs.models import JobRecord, JobState
+from tools._common import ToolOutput
 
 FORMAT_NAMES = {code: name for name, code in OUTPUT_FORMATS.items()}
 
@@ -46,11 +46,19 @@ def job_view(record: JobRecord) -> JobView:
     spec = record.spec
     source = spec.url or spec.input_path or spec.target_path
     return JobView(
-        id=record.id, state=record.state.value, phase=record.phase(), input=source, model=spec.model_name,
-        model_id=spec.sep_type, output_format=FORMAT_NAMES.get(spec.output_format, str(spec.output_format)),
-        hash=record.hash, estimated_credits=spec.estimated_cost,
+        id=record.id,
+        state=record.state.value,
+        phase=record.phase(),
+        input=source,
+        model=spec.model_name,
+        model_id=spec.sep_type,
+        output_format=FORMAT_NAMES.get(spec.output_format, str(spec.output_format)),
+        hash=record.hash,
+        estimated_credits=spec.estimated_cost,
         outputs=[StemFile(stem=o.stem, path=o.path, size=o.size, sha256=o.sha256) for o in record.outputs],
-        manifest_path=record.manifest_path, error=record.error, reused_from=record.reused_from,
+        manifest_path=record.manifest_path,
+        error=record.error,
+        reused_from=record.reused_from,
         created_at=_iso(record.created_at),
     )
 

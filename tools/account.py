@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from tools._common import CHANGES_ACCOUNT, READ_ONLY, ToolOutput, mvsep_errors_as_tool_errors, result, state_of
 
@@ -57,15 +57,22 @@ def register(server: MCPServer[Any]) -> None:
         async with mvsep_errors_as_tool_errors():
             user = await session.user(refresh=True)
         info = AccountInfo(
-            name=user.name, email=user.email, credits=user.premium_minutes, premium_enabled=user.premium_enabled,
-            long_filenames_enabled=user.long_filenames_enabled, current_queue=user.current_queue,
-            concurrent_jobs_allowed=session.concurrency(user), created_at=user.created_at,
+            name=user.name,
+            email=user.email,
+            credits=user.premium_minutes,
+            premium_enabled=user.premium_enabled,
+            long_filenames_enabled=user.long_filenames_enabled,
+            current_queue=user.current_queue,
+            concurrent_jobs_allowed=session.concurrency(user),
+            created_at=user.created_at,
             token_source=state.settings.token_source,
         )
         mode = "premium mode ON (jobs spend credits)" if user.premium_enabled else "premium mode off (free queue)"
-        text = (f"Signed in as {user.name or user.email or 'this account'}: {user.premium_minutes:g} credits, {mode}, "
-                f"long file names {'on' if user.long_filenames_enabled else 'off'}, "
-                f"{info.concurrent_jobs_allowed} job(s) at once.")
+        text = (
+            f"Signed in as {user.name or user.email or 'this account'}: {user.premium_minutes:g} credits, {mode}, "
+            f"long file names {'on' if user.long_filenames_enabled else 'off'}, "
+            f"{info.concurrent_jobs_allowed} job(s) at once."
+        )
         return result(info, text)
 
     @server.tool(name="separation_history", annotations=READ_ONLY)
@@ -82,23 +89,32 @@ def register(server: MCPServer[Any]) -> None:
             entries = await session.client.separation_history(start=start, limit=limit)
         items = [
             HistoryItem(
-                hash=e.hash, created_at=e.created_at, credits=e.credits, result_available=bool(e.job_exists),
-                hours_left=e.time_left, algorithm=e.algorithm.name if e.algorithm else None,
+                hash=e.hash,
+                created_at=e.created_at,
+                credits=e.credits,
+                result_available=bool(e.job_exists),
+                hours_left=e.time_left,
+                algorithm=e.algorithm.name if e.algorithm else None,
                 render_id=e.algorithm.render_id if e.algorithm else None,
             )
             for e in entries
         ]
-        page = HistoryPage(items=items, start=start, limit=limit,
-                           next_start=start + len(items) if len(items) == limit else None)
-        lines = [f"- {i.created_at or '?'} {i.algorithm or '?'} ({i.hash})"
-                 f"{'' if i.result_available else ' [files gone]'}" for i in items]
+        page = HistoryPage(
+            items=items, start=start, limit=limit, next_start=start + len(items) if len(items) == limit else None
+        )
+        lines = [
+            f"- {i.created_at or '?'} {i.algorithm or '?'} ({i.hash}){'' if i.result_available else ' [files gone]'}"
+            for i in items
+        ]
         more = f"\nMore: call again with start={page.next_start}." if page.next_start is not None else ""
         return result(page, (f"{len(items)} history entries:\n" + "\n".join(lines) if items else "No history.") + more)
 
     @server.tool(name="set_premium_mode", annotations=CHANGES_ACCOUNT)
     async def set_premium_mode(
         ctx: Context[Any, Any],
-        enabled: Annotated[bool, Field(description="true: jobs spend credits to skip the free queue; false: free queue")],
+        enabled: Annotated[
+            bool, Field(description="true: jobs spend credits to skip the free queue; false: free queue")
+        ],
     ) -> Annotated[CallToolResult, SwitchResult]:
         """Turn MVSep's premium mode on or off for this account. While on, every new job spends credits
         (duration × model price) and runs without waiting in the free queue, and several jobs may run at once.

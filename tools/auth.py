@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from server.config import store_token
 from tools._common import CHANGES_ACCOUNT, SPENDS_AND_WRITES, ToolOutput, mvsep_errors_as_tool_errors, result, state_of
@@ -42,13 +42,17 @@ def register(server: MCPServer[Any]) -> None:
             outcome = await state.any_client().login(email, password)
         token = outcome.token()
         if not token:
-            raise ToolError("MVSep signed you in but returned no API token. Copy the token from "
-                            "https://mvsep.com/user-api and set MVSEP_API_TOKEN (or run `mvsep-mcp login`).")
+            raise ToolError(
+                "MVSep signed you in but returned no API token. Copy the token from "
+                "https://mvsep.com/user-api and set MVSEP_API_TOKEN (or run `mvsep-mcp login`)."
+            )
         store_token(token, state.settings.credentials_file)
         await state.use_token(token, source="credentials file")
         who = outcome.name or outcome.email
-        return result(LoginOut(signed_in_as=who, token_stored=True),
-                      f"Signed in as {who}; the token is stored on this machine and used from now on.")
+        return result(
+            LoginOut(signed_in_as=who, token_stored=True),
+            f"Signed in as {who}; the token is stored on this machine and used from now on.",
+        )
 
     @server.tool(name="register_account", annotations=SPENDS_AND_WRITES)
     async def register_account(

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from server.catalog import CatalogError, ModelDetails, access_label, describe
 from server.catalog.facts import group_name, output_labels, rating_average, rating_total, short_description
@@ -37,10 +37,16 @@ class SearchResult(ToolOutput):
 
 def summary_of(algorithm: Algorithm) -> ModelSummary:
     return ModelSummary(
-        render_id=algorithm.render_id, name=algorithm.name, group=group_name(algorithm),
-        outputs=output_labels(algorithm), access=access_label(algorithm),
-        price_coefficient=float(algorithm.price_coefficient or 1), rating=rating_average(algorithm),
-        rating_votes=rating_total(algorithm), usage=algorithm.usage, summary=short_description(algorithm)[:200],
+        render_id=algorithm.render_id,
+        name=algorithm.name,
+        group=group_name(algorithm),
+        outputs=output_labels(algorithm),
+        access=access_label(algorithm),
+        price_coefficient=float(algorithm.price_coefficient or 1),
+        rating=rating_average(algorithm),
+        rating_votes=rating_total(algorithm),
+        usage=algorithm.usage,
+        summary=short_description(algorithm)[:200],
     )
 
 
@@ -48,13 +54,24 @@ def register(server: MCPServer[Any]) -> None:
     @server.tool(name="search_models", annotations=READ_ONLY)
     async def search_models(
         ctx: Context[Any, Any],
-        text: Annotated[str | None, Field(description="Words to find in the name or description, e.g. 'roformer'")] = None,
-        stem: Annotated[str | None, Field(description="An output stem the model must produce, e.g. 'vocals', "
-                                                       "'drums', 'bass', 'piano', 'guitar', 'speech'")] = None,
-        group: Annotated[str | None, Field(description="A model group, e.g. 'Multistem', 'Vocals', 'Drums', "
-                                                        "'Upscale and Restoration'")] = None,
-        sort: Annotated[Literal["rating", "usage", "name", "price"], Field(
-            description="rating: best rated first; usage: most used; price: cheapest first")] = "rating",
+        text: Annotated[
+            str | None, Field(description="Words to find in the name or description, e.g. 'roformer'")
+        ] = None,
+        stem: Annotated[
+            str | None,
+            Field(
+                description="An output stem the model must produce, e.g. 'vocals', "
+                "'drums', 'bass', 'piano', 'guitar', 'speech'"
+            ),
+        ] = None,
+        group: Annotated[
+            str | None,
+            Field(description="A model group, e.g. 'Multistem', 'Vocals', 'Drums', 'Upscale and Restoration'"),
+        ] = None,
+        sort: Annotated[
+            Literal["rating", "usage", "name", "price"],
+            Field(description="rating: best rated first; usage: most used; price: cheapest first"),
+        ] = "rating",
         usable_only: Annotated[bool, Field(description="Only models the configured account may use")] = False,
         include_inactive: Annotated[bool, Field(description="Include models MVSep has switched off")] = False,
         limit: Annotated[int, Field(ge=1, le=50, description="Models per page")] = 10,
@@ -67,16 +84,31 @@ def register(server: MCPServer[Any]) -> None:
         async with mvsep_errors_as_tool_errors():
             catalog = await state.catalog()
             kind = await state.session.account_kind() if (usable_only and state.session) else None
-        page = catalog.search(text=text, group=group, stem=stem, sort=sort, include_inactive=include_inactive,
-                              account_kind=kind, usable_only=usable_only, limit=limit, offset=offset)
-        out = SearchResult(models=[summary_of(a) for a in page.items], total=page.total,
-                           next_offset=page.next_offset, stale=catalog.stale)
+        page = catalog.search(
+            text=text,
+            group=group,
+            stem=stem,
+            sort=sort,
+            include_inactive=include_inactive,
+            account_kind=kind,
+            usable_only=usable_only,
+            limit=limit,
+            offset=offset,
+        )
+        out = SearchResult(
+            models=[summary_of(a) for a in page.items],
+            total=page.total,
+            next_offset=page.next_offset,
+            stale=catalog.stale,
+        )
         if not out.models:
             groups = ", ".join(name for name, _ in catalog.groups()[:15])
             return result(out, f"No model matched. Try fewer words, a stem like 'vocals', or a group: {groups}.")
-        lines = [f"- {m.render_id}: {m.name} → {', '.join(m.outputs) or '?'} "
-                 f"(rating {m.rating if m.rating is not None else '–'}, {m.access}, ×{m.price_coefficient:g})"
-                 for m in out.models]
+        lines = [
+            f"- {m.render_id}: {m.name} → {', '.join(m.outputs) or '?'} "
+            f"(rating {m.rating if m.rating is not None else '–'}, {m.access}, ×{m.price_coefficient:g})"
+            for m in out.models
+        ]
         more = f"\nMore: call again with offset={out.next_offset}." if out.next_offset is not None else ""
         stale = "\n(MVSep unreachable: cached catalogue.)" if out.stale else ""
         return result(out, f"{page.total} models match; showing {len(lines)}:\n" + "\n".join(lines) + more + stale)
@@ -97,13 +129,17 @@ def register(server: MCPServer[Any]) -> None:
         except CatalogError as exc:
             raise ToolError(str(exc)) from exc
         details = describe(algorithm)
-        lines = [f"{details.name} (model {details.render_id}) — {details.group}; {details.access}; "
-                 f"price ×{details.price_coefficient:g}; outputs: {', '.join(details.outputs) or '?'}"]
+        lines = [
+            f"{details.name} (model {details.render_id}) — {details.group}; {details.access}; "
+            f"price ×{details.price_coefficient:g}; outputs: {', '.join(details.outputs) or '?'}"
+        ]
         if details.short_description:
             lines.append(details.short_description)
         for f in details.fields:
-            choices = "; ".join(f"{o.key}={o.label}" + (f" (×{o.price_multiplier:g} price)" if o.price_multiplier
-                                                        else "") for o in f.options[:12])
+            choices = "; ".join(
+                f"{o.key}={o.label}" + (f" (×{o.price_multiplier:g} price)" if o.price_multiplier else "")
+                for o in f.options[:12]
+            )
             more = f" … ({len(f.options)} choices)" if len(f.options) > 12 else ""
             default = f", default {f.default_label or f.default_key}" if f.default_key is not None else ""
             cond = f" [{'; '.join(f.conditions)}]" if f.conditions else ""

@@ -8,12 +8,20 @@ import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from server import policy
 from server.jobs import JobError
 from server.jobs.models import NON_TERMINAL_STATES, JobState, ProgressUpdate
-from tools._common import DESTRUCTIVE, LOCAL_READ_ONLY, READ_ONLY, ToolOutput, mvsep_errors_as_tool_errors, result, state_of
+from tools._common import (
+    DESTRUCTIVE,
+    LOCAL_READ_ONLY,
+    READ_ONLY,
+    ToolOutput,
+    mvsep_errors_as_tool_errors,
+    result,
+    state_of,
+)
 from tools._job_view import JobView, job_line, job_view
 
 
@@ -32,10 +40,18 @@ def register(server: MCPServer[Any]) -> None:
     @server.tool(name="wait_for_jobs", annotations=READ_ONLY)
     async def wait_for_jobs(
         ctx: Context[Any, Any],
-        job_ids: Annotated[list[str] | None, Field(description=(
-            "Job ids from separate_audio; omit to wait for every unfinished job of this account"))] = None,
-        max_wait_s: Annotated[float, Field(ge=0, le=policy.WAIT_CALL_BUDGET_S, description=(
-            "Return after at most this many seconds even if jobs are still running"))] = policy.WAIT_CALL_BUDGET_S,
+        job_ids: Annotated[
+            list[str] | None,
+            Field(description=("Job ids from separate_audio; omit to wait for every unfinished job of this account")),
+        ] = None,
+        max_wait_s: Annotated[
+            float,
+            Field(
+                ge=0,
+                le=policy.WAIT_CALL_BUDGET_S,
+                description=("Return after at most this many seconds even if jobs are still running"),
+            ),
+        ] = policy.WAIT_CALL_BUDGET_S,
     ) -> Annotated[CallToolResult, WaitOut]:
         """Wait for separation jobs and report their status: blocks until they all finish or about 45 seconds pass,
         sending progress notifications (queue position, chunks, downloads). Finished jobs are downloaded and tagged
@@ -56,8 +72,12 @@ def register(server: MCPServer[Any]) -> None:
             if not ids:
                 jobs = [job_view(r) for r in runner.list(session.account_key, limit=5)]
                 out = WaitOut(jobs=jobs, all_finished=True, completed=0, total=0)
-                return result(out, "No unfinished jobs. Recent ones:\n" + "\n".join(job_line(j) for j in jobs)
-                              if jobs else "No jobs yet: start one with separate_audio.")
+                return result(
+                    out,
+                    "No unfinished jobs. Recent ones:\n" + "\n".join(job_line(j) for j in jobs)
+                    if jobs
+                    else "No jobs yet: start one with separate_audio.",
+                )
 
         async def forward(update: ProgressUpdate) -> None:
             await ctx.report_progress(update.done, update.total, update.text)
@@ -65,9 +85,12 @@ def register(server: MCPServer[Any]) -> None:
         deadline = anyio.current_time() + max_wait_s
         while True:
             remaining = deadline - anyio.current_time()
-            records = await runner.wait(session.account_key, ids, timeout=max(0.0, min(policy.PROGRESS_INTERVAL_S,
-                                                                                       remaining)),
-                                        on_progress=forward)
+            records = await runner.wait(
+                session.account_key,
+                ids,
+                timeout=max(0.0, min(policy.PROGRESS_INTERVAL_S, remaining)),
+                on_progress=forward,
+            )
             if all(r.is_terminal for r in records) or anyio.current_time() >= deadline:
                 break
         views = [job_view(r) for r in records]
@@ -79,8 +102,11 @@ def register(server: MCPServer[Any]) -> None:
             manifests = sorted({v.manifest_path for v in views if v.manifest_path})
             tail = f"\nManifest(s): {', '.join(manifests)}" if manifests else ""
             return result(out, f"All {len(views)} job(s) finished, {completed} completed:\n{lines}{tail}")
-        return result(out, f"{completed}/{len(views)} completed so far:\n{lines}\n"
-                           f"Still running: call wait_for_jobs again with job_ids={ids}.")
+        return result(
+            out,
+            f"{completed}/{len(views)} completed so far:\n{lines}\n"
+            f"Still running: call wait_for_jobs again with job_ids={ids}.",
+        )
 
     @server.tool(name="list_jobs", annotations=LOCAL_READ_ONLY)
     async def list_jobs(

@@ -43,7 +43,7 @@ def register(server: MCPServer[Any]) -> None:
     ) -> str:
         """Isolate speech from music and effects (podcasts, film audio, interviews)."""
         return (
-            f"Isolate the dialogue in {path}. Use search_models with text='speech' to find a speech/music/effects model "
-            "(DnR-style) rated well, show the estimate with dry_run=true, separate it as wav, wait_for_jobs until "
-            "completed, and tell me where the speech stem is."
+            f"Isolate the dialogue in {path}. Use search_models with text='speech' to find a speech/music/effects "
+            "model (DnR-style) rated well, show the estimate with dry_run=true, separate it as wav, wait_for_jobs "
+            "until completed, and tell me where the speech stem is."
         )

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from server.mvsep.models import QualityEntry
-from tools._common import DESTRUCTIVE, READ_ONLY, SPENDS_AND_WRITES, ToolOutput, mvsep_errors_as_tool_errors, result, state_of
+from tools._common import (
+    DESTRUCTIVE,
+    READ_ONLY,
+    SPENDS_AND_WRITES,
+    ToolOutput,
+    mvsep_errors_as_tool_errors,
+    result,
+    state_of,
+)
 
 DATASET_TYPES = {0: "Synth", 1: "Multi", 2: "Piano", 3: "Lead/Back vocals", 4: "Guitar"}
 
@@ -51,9 +61,17 @@ def entry_out(entry: QualityEntry) -> EntryOut:
     scores = {k: v for k, v in extras.items() if k.startswith(("sdr", "metric"))}
     if isinstance(entry.metrics, dict):
         scores.update(entry.metrics)
-    return EntryOut(id=entry.id, algo_name=entry.algo_name, dataset_type=entry.dataset_type,
-                    dataset_name=entry.dataset_name, date=entry.date, state=entry.proc, message=entry.msg,
-                    scores=scores, description=entry.main_text)
+    return EntryOut(
+        id=entry.id,
+        algo_name=entry.algo_name,
+        dataset_type=entry.dataset_type,
+        dataset_name=entry.dataset_name,
+        date=entry.date,
+        state=entry.proc,
+        message=entry.msg,
+        scores=scores,
+        description=entry.main_text,
+    )
 
 
 def _summary(entries: list[EntryOut]) -> str:
@@ -68,8 +86,12 @@ def register(server: MCPServer[Any]) -> None:
     @server.tool(name="quality_leaderboard", annotations=READ_ONLY)
     async def quality_leaderboard(
         ctx: Context[Any, Any],
-        dataset_type: Annotated[int, Field(ge=0, le=20, description="0 Synth, 1 Multi, 2 Piano, 3 Lead/Back vocals, "
-                                                                     "4 Guitar, … (up to about 12)")] = 0,
+        dataset_type: Annotated[
+            int,
+            Field(
+                ge=0, le=20, description="0 Synth, 1 Multi, 2 Piano, 3 Lead/Back vocals, 4 Guitar, … (up to about 12)"
+            ),
+        ] = 0,
         algo_name_filter: Annotated[str | None, Field(description="Only entries whose name contains this")] = None,
         sort: Annotated[str | None, Field(description="A sortable column MVSep lists (e.g. sdr_vocals)")] = None,
         start: Annotated[int, Field(ge=0, description="Offset")] = 0,
@@ -78,11 +100,21 @@ def register(server: MCPServer[Any]) -> None:
         """MVSep's quality-checker leaderboard for one dataset: separation algorithms ranked by measured quality
         (SDR per stem). Use it to pick the best model for a stem. Free; read-only."""
         async with mvsep_errors_as_tool_errors():
-            board = await state_of(ctx).any_client().quality_leaderboard(
-                dataset_type=dataset_type, start=start, limit=limit, algo_name_filter=algo_name_filter, sort=sort)
+            board = (
+                await state_of(ctx)
+                .any_client()
+                .quality_leaderboard(
+                    dataset_type=dataset_type, start=start, limit=limit, algo_name_filter=algo_name_filter, sort=sort
+                )
+            )
         entries = [entry_out(e) for e in board.data]
-        out = EntriesOut(entries=entries, dataset_type=board.dataset_type, sortables=board.sortables, sort=board.sort,
-                         next_start=start + len(entries) if len(entries) == limit else None)
+        out = EntriesOut(
+            entries=entries,
+            dataset_type=board.dataset_type,
+            sortables=board.sortables,
+            sort=board.sort,
+            next_start=start + len(entries) if len(entries) == limit else None,
+        )
         name = DATASET_TYPES.get(dataset_type, f"dataset {dataset_type}")
         return result(out, f"Leaderboard ({name}):\n{_summary(entries)}")
 
@@ -121,15 +153,21 @@ def register(server: MCPServer[Any]) -> None:
     ) -> Annotated[CallToolResult, SubmittedOut]:
         """Submit your own algorithm's outputs (a zip) to MVSep's public quality checker; it is evaluated and appears
         on the leaderboard. Publishes data publicly: confirm with the user first."""
-        path = Path(zip_path).expanduser()
+        path = Path(os.path.expanduser(zip_path))  # noqa: ASYNC240 - string manipulation, no I/O
         if not path.is_absolute():
             raise ToolError(f"Give the zip's absolute path (got {zip_path!r}), e.g. /Users/me/outputs.zip.")
-        if not path.is_file():
+        if not await anyio.Path(path).is_file():
             raise ToolError(f"No file at {path}: check the path and call again.")
         session = state_of(ctx).require_session()
         async with mvsep_errors_as_tool_errors():
-            added = await session.client.quality_add(path, algo_name=algo_name, main_text=description,
-                                                     dataset_type=dataset_type, ensemble=ensemble, password=password)
+            added = await session.client.quality_add(
+                path,
+                algo_name=algo_name,
+                main_text=description,
+                dataset_type=dataset_type,
+                ensemble=ensemble,
+                password=password,
+            )
         out = SubmittedOut(id=added.id, link=added.link)
         return result(out, f"Submitted as entry #{added.id}: {added.link or ''}. Check quality_queue for its progress.")
 

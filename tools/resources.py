@@ -22,15 +22,25 @@ if TYPE_CHECKING:
 def register(server: MCPServer[Any], current_state: Callable[[], AppState]) -> None:
     """``current_state`` gives the running server's state (static resources get no context in mcp 2.x)."""
 
-    @server.resource("mvsep://catalog", name="catalog", title="MVSep models", mime_type="application/json",
-                     description="Every active MVSep model: id, name, group, outputs, access, price, rating.")
+    @server.resource(
+        "mvsep://catalog",
+        name="catalog",
+        title="MVSep models",
+        mime_type="application/json",
+        description="Every active MVSep model: id, name, group, outputs, access, price, rating.",
+    )
     async def catalog_resource() -> str:
         catalog = await current_state().catalog()
         page = catalog.search(sort="name", limit=10_000)
         return json.dumps([summary_of(a).model_dump(mode="json") for a in page.items], ensure_ascii=False)
 
-    @server.resource("mvsep://models/{render_id}", name="model", title="One MVSep model", mime_type="application/json",
-                     description="A model's details: options with labels and keys, defaults, conditions, prices.")
+    @server.resource(
+        "mvsep://models/{render_id}",
+        name="model",
+        title="One MVSep model",
+        mime_type="application/json",
+        description="A model's details: options with labels and keys, defaults, conditions, prices.",
+    )
     async def model_resource(render_id: str, ctx: Context[Any, Any]) -> str:
         catalog = await state_of(ctx).catalog()
         try:
@@ -39,8 +49,13 @@ def register(server: MCPServer[Any], current_state: Callable[[], AppState]) -> N
             raise ResourceNotFoundError(str(exc)) from None
         return describe(algorithm).model_dump_json()
 
-    @server.resource("mvsep://jobs/{job_id}", name="job", title="One job", mime_type="application/json",
-                     description="A job from the local journal: state, progress, saved files, manifest.")
+    @server.resource(
+        "mvsep://jobs/{job_id}",
+        name="job",
+        title="One job",
+        mime_type="application/json",
+        description="A job from the local journal: state, progress, saved files, manifest.",
+    )
     async def job_resource(job_id: str, ctx: Context[Any, Any]) -> str:
         state = state_of(ctx)
         if state.session is None:

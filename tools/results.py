@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from server.jobs import JobError
 from server.planning import PlanError, absolute_path
@@ -50,7 +50,9 @@ def register(server: MCPServer[Any]) -> None:
     async def check_mvsep_hash(
         ctx: Context[Any, Any],
         hash: Annotated[str, Field(min_length=5, description="An MVSep job hash (from history, demos or the site)")],
-        remote: Annotated[bool, Field(description="true for a job created from a URL (checks its download first)")] = False,
+        remote: Annotated[
+            bool, Field(description="true for a job created from a URL (checks its download first)")
+        ] = False,
     ) -> Annotated[CallToolResult, HashStatus]:
         """Status of any MVSep job by its hash, including jobs not started through this server, with its result
         file links when done. Read-only and free; to save the files use separate_audio or fetch_job_results."""
@@ -59,10 +61,17 @@ def register(server: MCPServer[Any]) -> None:
             res = await (client.get_remote_separation(hash) if remote else client.get_separation(hash))
         d = res.data
         chunks = f"{d.finished_chunks}/{d.all_chunks}" if d.all_chunks else None
-        out = HashStatus(hash=hash, status=res.status, message=d.message, queue_position=d.current_order,
-                         queue_count=d.queue_count, chunks=chunks, new_hash=d.hash if remote else None,
-                         files=[f.model_dump(include={"type", "url", "size", "download"}) for f in d.files],
-                         algorithm=d.algorithm)
+        out = HashStatus(
+            hash=hash,
+            status=res.status,
+            message=d.message,
+            queue_position=d.current_order,
+            queue_count=d.queue_count,
+            chunks=chunks,
+            new_hash=d.hash if remote else None,
+            files=[f.model_dump(include={"type", "url", "size", "download"}) for f in d.files],
+            algorithm=d.algorithm,
+        )
         text = f"{hash}: {res.status}" + (f" — {d.message}" if d.message else "")
         if out.files:
             text += "\n" + "\n".join(f"- {f.get('type')}: {f.get('url')}" for f in out.files)

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from server import policy
 from server.planning import (
@@ -54,9 +54,15 @@ class SeparationOut(ToolOutput):
 
 
 def _estimates(plan: Plan) -> list[InputEstimate]:
-    return [InputEstimate(input=i.source, duration_s=i.duration_s,
-                          estimated_credits=i.estimate.credits if i.estimate else None,
-                          breakdown=i.estimate.breakdown if i.estimate else None) for i in plan.inputs]
+    return [
+        InputEstimate(
+            input=i.source,
+            duration_s=i.duration_s,
+            estimated_credits=i.estimate.credits if i.estimate else None,
+            breakdown=i.estimate.breakdown if i.estimate else None,
+        )
+        for i in plan.inputs
+    ]
 
 
 def _cost_line(out: SeparationOut) -> str:
@@ -73,26 +79,54 @@ def register(server: MCPServer[Any]) -> None:
     @server.tool(name="separate_audio", annotations=SPENDS_AND_WRITES)
     async def separate_audio(
         ctx: Context[Any, Any],
-        inputs: Annotated[list[str], Field(min_length=1, description=(
-            "Absolute paths of audio files or folders (~ allowed), or http(s) URLs. A folder means every audio "
-            "file in it."))],
+        inputs: Annotated[
+            list[str],
+            Field(
+                min_length=1,
+                description=(
+                    "Absolute paths of audio files or folders (~ allowed), or http(s) URLs. A folder means every audio "
+                    "file in it."
+                ),
+            ),
+        ],
         model: Annotated[str | int, Field(description="Model render_id (e.g. '20') or name, from search_models")],
-        options: Annotated[dict[str, str | int | float] | None, Field(description=(
-            "Model options by label or key, e.g. {\"Model Type\": \"SDR Vocals 11.93\"} or {\"add_opt2\": \"7\"}; "
-            "omitted options take their defaults (see get_model)"))] = None,
-        output_format: Annotated[OutputFormatName | None, Field(description=(
-            "mp3 (320 kbps), wav (16-bit), flac (16-bit), m4a, wav32 (32-bit float), flac24 (24-bit); "
-            "default: the server's setting"))] = None,
-        output_dir: Annotated[str | None, Field(description=(
-            "Absolute folder for the stems; default: the server's output folder"))] = None,
-        name_template: Annotated[str | None, Field(description=(
-            "File naming template, default '{song}/{title} ({stem}).{ext}'; placeholders {title} {artist} "
-            "{album} {song} {stem} {model} {format} {ext} {input} {hash} {date} {track}"))] = None,
-        remote_type: Annotated[Literal["direct", "mega", "drive", "dropbox"], Field(
-            description="For URL inputs: where the link points")] = "direct",
+        options: Annotated[
+            dict[str, str | int | float] | None,
+            Field(
+                description=(
+                    'Model options by label or key, e.g. {"Model Type": "SDR Vocals 11.93"} or {"add_opt2": "7"}; '
+                    "omitted options take their defaults (see get_model)"
+                )
+            ),
+        ] = None,
+        output_format: Annotated[
+            OutputFormatName | None,
+            Field(
+                description=(
+                    "mp3 (320 kbps), wav (16-bit), flac (16-bit), m4a, wav32 (32-bit float), flac24 (24-bit); "
+                    "default: the server's setting"
+                )
+            ),
+        ] = None,
+        output_dir: Annotated[
+            str | None, Field(description=("Absolute folder for the stems; default: the server's output folder"))
+        ] = None,
+        name_template: Annotated[
+            str | None,
+            Field(
+                description=(
+                    "File naming template, default '{song}/{title} ({stem}).{ext}'; placeholders {title} {artist} "
+                    "{album} {song} {stem} {model} {format} {ext} {input} {hash} {date} {track}"
+                )
+            ),
+        ] = None,
+        remote_type: Annotated[
+            Literal["direct", "mega", "drive", "dropbox"], Field(description="For URL inputs: where the link points")
+        ] = "direct",
         recursive: Annotated[bool, Field(description="For folders: include sub-folders")] = False,
-        dry_run: Annotated[bool, Field(description=(
-            "true: only check everything and estimate the cost; nothing is uploaded or spent"))] = False,
+        dry_run: Annotated[
+            bool, Field(description=("true: only check everything and estimate the cost; nothing is uploaded or spent"))
+        ] = False,
         publish_as_demo: Annotated[bool, Field(description="Publish the result on MVSep's public demo page")] = False,
     ) -> Annotated[CallToolResult, SeparationOut]:
         """Separate songs into stems with an MVSep model: local files, whole folders or URLs, in one batch.
@@ -111,23 +145,31 @@ def register(server: MCPServer[Any]) -> None:
                 catalog = await state.catalog()
                 account_kind = await session.account_kind()
                 user = await session.user()
-            algorithm = choose_model(catalog, model, account_kind)  # type: ignore[arg-type]
-            resolved = check_options(algorithm, options, account_kind)  # type: ignore[arg-type]
+            algorithm = choose_model(catalog, model, account_kind)
+            resolved = check_options(algorithm, options, account_kind)
             format_code = output_format_code(output_format or settings.output_format)
             root = absolute_path(output_dir, "output folder") if output_dir else settings.output_dir
             template = name_template or settings.name_template
             check_template(template)
-            planned: list[PlannedInput] = await describe_inputs(expand_inputs(inputs, recursive=recursive),
-                                                                algorithm, resolved)
+            planned: list[PlannedInput] = await describe_inputs(
+                expand_inputs(inputs, recursive=recursive), algorithm, resolved
+            )
         except PlanError as exc:
             raise ToolError(str(exc)) from None
-        plan = Plan(algorithm=algorithm, options=resolved, output_format=format_code, output_root=Path(root),
-                    inputs=planned)
+        plan = Plan(
+            algorithm=algorithm, options=resolved, output_format=format_code, output_root=Path(root), inputs=planned
+        )
         spends = bool(user.premium_enabled)
         out = SeparationOut(
-            dry_run=dry_run, model=algorithm.name, model_id=algorithm.render_id, options=resolved,
-            output_format=output_format or settings.output_format, output_dir=str(root), spends_credits=spends,
-            credits_balance=user.premium_minutes, estimated_credits_total=plan.total_credits,
+            dry_run=dry_run,
+            model=algorithm.name,
+            model_id=algorithm.render_id,
+            options=resolved,
+            output_format=output_format or settings.output_format,
+            output_dir=str(root),
+            spends_credits=spends,
+            credits_balance=user.premium_minutes,
+            estimated_credits_total=plan.total_credits,
             estimates=_estimates(plan),
         )
         if spends and plan.total_credits is not None and plan.total_credits > user.premium_minutes:
@@ -135,22 +177,41 @@ def register(server: MCPServer[Any]) -> None:
             raise ToolError(
                 f"{files} about {plan.total_credits} credits and the account has "
                 f"{user.premium_minutes:g}. Buy credits on mvsep.com, separate fewer files, or turn premium mode off "
-                f"(set_premium_mode, toolset account) to use the free queue.")
-        header = (f"{algorithm.name} (model {algorithm.render_id}) on {len(planned)} input(s) → "
-                  f"{out.output_format} in {root}. {_cost_line(out)}")
+                f"(set_premium_mode, toolset account) to use the free queue."
+            )
+        header = (
+            f"{algorithm.name} (model {algorithm.render_id}) on {len(planned)} input(s) → "
+            f"{out.output_format} in {root}. {_cost_line(out)}"
+        )
         if dry_run:
-            lines = [f"- {Path(e.input).name if not e.input.startswith('http') else e.input}: "
-                     f"{e.duration_s or 0:.0f} s" + (f", ~{e.estimated_credits} credits" if spends and
-                                                     e.estimated_credits is not None else "")
-                     for e in out.estimates]
-            return result(out, f"Dry run, nothing sent. {header}\n" + "\n".join(lines) +
-                          "\nCall separate_audio again without dry_run to start.")
-        specs = build_specs(plan, account_key=session.account_key, base_url=settings.base_url,
-                            name_template=template, remote_type=remote_type, is_demo=publish_as_demo,
-                            batch_id=uuid.uuid4().hex[:12])
+            lines = [
+                f"- {Path(e.input).name if not e.input.startswith('http') else e.input}: "
+                f"{e.duration_s or 0:.0f} s"
+                + (f", ~{e.estimated_credits} credits" if spends and e.estimated_credits is not None else "")
+                for e in out.estimates
+            ]
+            return result(
+                out,
+                f"Dry run, nothing sent. {header}\n"
+                + "\n".join(lines)
+                + "\nCall separate_audio again without dry_run to start.",
+            )
+        specs = build_specs(
+            plan,
+            account_key=session.account_key,
+            base_url=settings.base_url,
+            name_template=template,
+            remote_type=remote_type,
+            is_demo=publish_as_demo,
+            batch_id=uuid.uuid4().hex[:12],
+        )
         records = await state.runner.submit(specs)
-        records = await state.runner.wait(session.account_key, [r.id for r in records],
-                                          timeout=min(SUBMIT_WAIT_S, policy.WAIT_CALL_BUDGET_S), until="submitted")
+        records = await state.runner.wait(
+            session.account_key,
+            [r.id for r in records],
+            timeout=min(SUBMIT_WAIT_S, policy.WAIT_CALL_BUDGET_S),
+            until="submitted",
+        )
         out.jobs = [job_view(r) for r in records]
         ids = [j.id for j in out.jobs]
         failed = [j for j in out.jobs if j.state == "failed"]

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from tools._common import READ_ONLY, ToolOutput, mvsep_errors_as_tool_errors, result, state_of
 
@@ -77,8 +77,16 @@ def register(server: MCPServer[Any]) -> None:
         Their results can be inspected with check_mvsep_hash (toolset results). Free; read-only."""
         async with mvsep_errors_as_tool_errors():
             demos = await state_of(ctx).any_client().demo(start=start, limit=limit)
-        items = [{"hash": d.hash, "date": d.date, "algorithm": d.algorithm.name if d.algorithm else None,
-                  "input_audio": d.input_audio, "size": d.size} for d in demos]
+        items = [
+            {
+                "hash": d.hash,
+                "date": d.date,
+                "algorithm": d.algorithm.name if d.algorithm else None,
+                "input_audio": d.input_audio,
+                "size": d.size,
+            }
+            for d in demos
+        ]
         out = DemoOut(items=items, next_start=start + len(items) if len(items) == limit else None)
         text = "\n".join(f"- {i['date']} {i['algorithm']} ({i['hash']})" for i in items) or "No demos."
         return result(out, text)

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="no-untyped-call"
 """Makes small, real, tagged audio files: mp3, flac, m4a, ogg and wav, with cover art.
 
 Used by `mvsep-mcp demo` (a song to separate when the user has none at hand) and by the tests

@@ -23,8 +23,9 @@ def sandbox() -> Iterator[SandboxServer]:
         yield server
 
 
-def make_settings(tmp_path: Path, base_url: str, token: str | None = SANDBOX_PREMIUM_TOKEN,
-                  toolsets: str = "all", **extra: str) -> Settings:
+def make_settings(
+    tmp_path: Path, base_url: str, token: str | None = SANDBOX_PREMIUM_TOKEN, toolsets: str = "all", **extra: str
+) -> Settings:
     env = {
         "MVSEP_BASE_URL": base_url,
         "MVSEP_OUTPUT_DIR": str(tmp_path / "out"),

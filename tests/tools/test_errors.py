@@ -17,7 +17,7 @@ NO_TOKEN = (
     "`mvsep-mcp login` in a terminal; get a token at https://mvsep.com/user-api. Then call this tool again."
 )
 BAD_TOKEN = (
-    "Error executing tool separate_audio: MVSep refused the API token (\"invalid token\"). Copy it again from "
+    'Error executing tool separate_audio: MVSep refused the API token ("invalid token"). Copy it again from '
     "https://mvsep.com/user-api into MVSEP_API_TOKEN (or run `mvsep-mcp login`), restart the server, and call this "
     "tool again."
 )
@@ -29,41 +29,60 @@ def song(tmp_path: Path) -> Path:
     return make_audio(tmp_path / "music", "flac", name="My Song", seconds=2)
 
 
-async def call(tmp_path: Path, sandbox: SandboxServer, mode: str, tool: str, args: dict[str, object],
-               token: str | None = SANDBOX_PREMIUM_TOKEN) -> tuple[bool, str]:
+async def call(
+    tmp_path: Path,
+    sandbox: SandboxServer,
+    mode: str,
+    tool: str,
+    args: dict[str, object],
+    token: str | None = SANDBOX_PREMIUM_TOKEN,
+) -> tuple[bool, str]:
     async with connect(make_settings(tmp_path / "srv", sandbox.base_url, token=token), mode) as client:
         outcome = await client.call_tool(tool, args)
     return bool(outcome.is_error), text_of(outcome)
 
 
 async def test_no_token(tmp_path: Path, sandbox: SandboxServer, mode: str, song: Path) -> None:
-    assert await call(tmp_path, sandbox, mode, "separate_audio", {"inputs": [str(song)], "model": "40"},
-                      token=None) == (True, NO_TOKEN)
+    assert await call(
+        tmp_path, sandbox, mode, "separate_audio", {"inputs": [str(song)], "model": "40"}, token=None
+    ) == (True, NO_TOKEN)
 
 
 async def test_bundle_placeholder_counts_as_no_token(tmp_path: Path, sandbox: SandboxServer, song: Path) -> None:
-    assert await call(tmp_path, sandbox, "legacy", "separate_audio", {"inputs": [str(song)], "model": "40"},
-                      token="${user_config.api_token}") == (True, NO_TOKEN)
+    assert await call(
+        tmp_path,
+        sandbox,
+        "legacy",
+        "separate_audio",
+        {"inputs": [str(song)], "model": "40"},
+        token="${user_config.api_token}",
+    ) == (True, NO_TOKEN)
 
 
 async def test_bad_token(tmp_path: Path, sandbox: SandboxServer, mode: str, song: Path) -> None:
-    error, text = await call(tmp_path, sandbox, mode, "separate_audio", {"inputs": [str(song)], "model": "40"},
-                             token=WRONG_TOKEN)
+    error, text = await call(
+        tmp_path, sandbox, mode, "separate_audio", {"inputs": [str(song)], "model": "40"}, token=WRONG_TOKEN
+    )
     assert (error, text) == (True, BAD_TOKEN)
     assert WRONG_TOKEN not in text
 
 
-async def test_missing_file_suggests_near_names(tmp_path: Path, sandbox: SandboxServer, mode: str,
-                                                song: Path) -> None:
+async def test_missing_file_suggests_near_names(tmp_path: Path, sandbox: SandboxServer, mode: str, song: Path) -> None:
     missing = song.parent / "My Sng.flac"
     assert await call(tmp_path, sandbox, mode, "separate_audio", {"inputs": [str(missing)], "model": "40"}) == (
-        True, f"Error executing tool separate_audio: No file 'My Sng.flac' in {song.parent}. Did you mean: My Song.flac?")
+        True,
+        f"Error executing tool separate_audio: No file 'My Sng.flac' in {song.parent}. Did you mean: My Song.flac?",
+    )
 
 
 async def test_relative_path(tmp_path: Path, sandbox: SandboxServer, song: Path) -> None:
-    assert await call(tmp_path, sandbox, "legacy", "separate_audio", {"inputs": ["music/My Song.flac"], "model": "40"}) == (
-        True, "Error executing tool separate_audio: The input 'music/My Song.flac' is not an absolute path: give the "
-              "full path, e.g. /Users/me/Music/My Song.flac or ~/Music/My Song.flac.")
+    assert await call(
+        tmp_path, sandbox, "legacy", "separate_audio", {"inputs": ["music/My Song.flac"], "model": "40"}
+    ) == (
+        True,
+        "Error executing tool separate_audio: The input 'music/My Song.flac' is not an absolute path: give the "
+        "full path, e.g. /Users/me/Music/My Song.flac or ~/Music/My Song.flac.",
+    )
 
 
 async def test_unknown_model(tmp_path: Path, sandbox: SandboxServer, mode: str, song: Path) -> None:
@@ -74,26 +93,40 @@ async def test_unknown_model(tmp_path: Path, sandbox: SandboxServer, mode: str, 
 
 
 async def test_bad_option_name(tmp_path: Path, sandbox: SandboxServer, mode: str, song: Path) -> None:
-    assert await call(tmp_path, sandbox, mode, "separate_audio",
-                      {"inputs": [str(song)], "model": "40", "options": {"Bogus": "1"}}) == (
-        True, 'Error executing tool separate_audio: BS Roformer (vocals, instrumental) has no option "Bogus". Use one '
-              'of: "Vocal model type" (add_opt1), "Overlap" (add_opt2), "Set of stems" (add_opt3).')
+    assert await call(
+        tmp_path, sandbox, mode, "separate_audio", {"inputs": [str(song)], "model": "40", "options": {"Bogus": "1"}}
+    ) == (
+        True,
+        'Error executing tool separate_audio: BS Roformer (vocals, instrumental) has no option "Bogus". Use one '
+        'of: "Vocal model type" (add_opt1), "Overlap" (add_opt2), "Set of stems" (add_opt3).',
+    )
 
 
 async def test_bad_option_value(tmp_path: Path, sandbox: SandboxServer, song: Path) -> None:
-    error, text = await call(tmp_path, sandbox, "legacy", "separate_audio",
-                             {"inputs": [str(song)], "model": "40", "options": {"add_opt1": "999"}})
+    error, text = await call(
+        tmp_path,
+        sandbox,
+        "legacy",
+        "separate_audio",
+        {"inputs": [str(song)], "model": "40", "options": {"add_opt1": "999"}},
+    )
     assert error
-    assert text.startswith('Error executing tool separate_audio: "Vocal model type" (add_opt1) has no choice "999". '
-                           'Use one of: "ver. 2024.02 (SDR vocals: 10.42, SDR instrum: 16.73)" (key 3), ')
+    assert text.startswith(
+        'Error executing tool separate_audio: "Vocal model type" (add_opt1) has no choice "999". '
+        'Use one of: "ver. 2024.02 (SDR vocals: 10.42, SDR instrum: 16.73)" (key 3), '
+    )
 
 
-async def test_premium_only_model_on_free_account(tmp_path: Path, sandbox: SandboxServer, mode: str,
-                                                  song: Path) -> None:
-    assert await call(tmp_path, sandbox, mode, "separate_audio", {"inputs": [str(song)], "model": "26"},
-                      token=SANDBOX_FREE_TOKEN) == (
-        True, "Error executing tool separate_audio: Ensemble (vocals, instrum) (render_id 26) is for premium MVSep "
-              "accounts only: buy premium on mvsep.com, or choose a model that your account may use.")
+async def test_premium_only_model_on_free_account(
+    tmp_path: Path, sandbox: SandboxServer, mode: str, song: Path
+) -> None:
+    assert await call(
+        tmp_path, sandbox, mode, "separate_audio", {"inputs": [str(song)], "model": "26"}, token=SANDBOX_FREE_TOKEN
+    ) == (
+        True,
+        "Error executing tool separate_audio: Ensemble (vocals, instrum) (render_id 26) is for premium MVSep "
+        "accounts only: buy premium on mvsep.com, or choose a model that your account may use.",
+    )
 
 
 async def test_not_enough_credits(tmp_path: Path, sandbox: SandboxServer, mode: str) -> None:
@@ -101,17 +134,21 @@ async def test_not_enough_credits(tmp_path: Path, sandbox: SandboxServer, mode: 
     sandbox.state.add_account(token, premium_minutes=1, premium_enabled=1)
     song = make_audio(tmp_path / "music", "flac", name="Long Song", seconds=31)
     # Ensemble All-In costs 6 credits a minute: 31 s -> 3 credits, the account has 1
-    assert await call(tmp_path, sandbox, mode, "separate_audio", {"inputs": [str(song)], "model": "30"},
-                      token=token) == (
-        True, "Error executing tool separate_audio: This file needs about 3 credits and the account has 1. "
-              "Buy credits on mvsep.com, separate fewer files, or turn premium mode off (set_premium_mode, toolset "
-              "account) to use the free queue.")
+    assert await call(
+        tmp_path, sandbox, mode, "separate_audio", {"inputs": [str(song)], "model": "30"}, token=token
+    ) == (
+        True,
+        "Error executing tool separate_audio: This file needs about 3 credits and the account has 1. "
+        "Buy credits on mvsep.com, separate fewer files, or turn premium mode off (set_premium_mode, toolset "
+        "account) to use the free queue.",
+    )
     assert sandbox.state.jobs_of(token) == []
 
 
 async def test_model_id_may_be_a_number(tmp_path: Path, sandbox: SandboxServer, song: Path) -> None:
     """Clients such as the MCP Inspector CLI send `model=40` as a JSON number."""
-    error, text = await call(tmp_path, sandbox, "legacy", "separate_audio",
-                             {"inputs": [str(song)], "model": 40, "dry_run": True})
+    error, text = await call(
+        tmp_path, sandbox, "legacy", "separate_audio", {"inputs": [str(song)], "model": 40, "dry_run": True}
+    )
     assert not error, text
     assert text.startswith("Dry run, nothing sent. BS Roformer (vocals, instrumental) (model 40)")

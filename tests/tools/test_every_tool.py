@@ -48,9 +48,16 @@ async def test_separation_tools(tmp_path: Path, sandbox: SandboxServer, mode: st
         assert dry["dry_run"] and dry["jobs"] == [] and dry["estimated_credits_total"] == 1
         assert not (tmp_path / "out").exists()
 
-        started = await ok(client, "separate_audio", {"inputs": [str(song.parent)], "model": "40",
-                                                      "options": {"Vocal model type": "ver 2024.08"},
-                                                      "output_format": "wav"})
+        started = await ok(
+            client,
+            "separate_audio",
+            {
+                "inputs": [str(song.parent)],
+                "model": "40",
+                "options": {"Vocal model type": "ver 2024.08"},
+                "output_format": "wav",
+            },
+        )
         assert started["options"]["add_opt1"] == "29"
         job_id = started["jobs"][0]["id"]
         done = await wait_done(client, [job_id])
@@ -95,16 +102,25 @@ async def test_cancel_and_studio_tools(tmp_path: Path, sandbox: SandboxServer, m
         assert cancelled["state"] == "cancelled"
 
         mastered = await ok(client, "master_audio", {"target": str(target), "reference": str(reference)})
-        spoken = await ok(client, "generate_from_text", {"model": "115", "title": "Greeting",
-                                                         "options": {"Text prompt": "Hello there"}})
+        spoken = await ok(
+            client,
+            "generate_from_text",
+            {"model": "115", "title": "Greeting", "options": {"Text prompt": "Hello there"}},
+        )
         done = await wait_done(client, [mastered["jobs"][0]["id"], spoken["jobs"][0]["id"]])
         assert [j["state"] for j in done["jobs"]] == ["completed", "completed"], done
 
 
 async def test_account_site_quality_and_auth_tools(tmp_path: Path, sandbox: SandboxServer, mode: str) -> None:
     token = "SandboxTools" + "0" * 17 + ("1" if mode == "auto" else "2")
-    sandbox.state.add_account(token, name="Tool Tester", email=f"tools-{mode}@sandbox.mvsep.test",
-                              password=SANDBOX_PASSWORD, premium_minutes=50, premium_enabled=1)
+    sandbox.state.add_account(
+        token,
+        name="Tool Tester",
+        email=f"tools-{mode}@sandbox.mvsep.test",
+        password=SANDBOX_PASSWORD,
+        premium_minutes=50,
+        premium_enabled=1,
+    )
     settings = make_settings(tmp_path, sandbox.base_url, token=token, toolsets=ALL_WITH_AUTH)
     async with connect(settings, mode) as client:
         info = await ok(client, "account_info")
@@ -130,9 +146,17 @@ async def test_account_site_quality_and_auth_tools(tmp_path: Path, sandbox: Sand
         with zipfile.ZipFile(buffer, "w") as zf:
             zf.writestr("song_vocals.wav", b"RIFF" + bytes(64))
         archive.write_bytes(buffer.getvalue())
-        submitted = await ok(client, "quality_submit", {"zip_path": str(archive), "algo_name": f"My algo {mode}",
-                                                        "description": "test", "dataset_type": 0,
-                                                        "password": "secret-pass"})
+        submitted = await ok(
+            client,
+            "quality_submit",
+            {
+                "zip_path": str(archive),
+                "algo_name": f"My algo {mode}",
+                "description": "test",
+                "dataset_type": 0,
+                "password": "secret-pass",
+            },
+        )
         entry_id = submitted["id"]
         queued = await ok(client, "quality_queue", {"limit": 50})
         assert entry_id in [e["id"] for e in queued["entries"]]
@@ -147,14 +171,18 @@ async def test_account_site_quality_and_auth_tools(tmp_path: Path, sandbox: Sand
         deleted = await ok(client, "quality_delete", {"entry_id": entry_id, "password": "secret-pass"})
         assert deleted["id"] == entry_id
 
-        registered = await ok(client, "register_account", {"name": "New", "email": f"new-{mode}@example.test",
-                                                           "password": "long-enough-pw"})
+        registered = await ok(
+            client,
+            "register_account",
+            {"name": "New", "email": f"new-{mode}@example.test", "password": "long-enough-pw"},
+        )
         assert registered["message"]
     # login through the opt-in toolset: stores the token owner-only, never returns it
     settings = make_settings(tmp_path / "login", sandbox.base_url, token=None, toolsets="account,auth")
     async with connect(settings, mode) as client:
-        login = await client.call_tool("login", {"email": f"tools-{mode}@sandbox.mvsep.test",
-                                                 "password": SANDBOX_PASSWORD})
+        login = await client.call_tool(
+            "login", {"email": f"tools-{mode}@sandbox.mvsep.test", "password": SANDBOX_PASSWORD}
+        )
         assert not login.is_error, text_of(login)
         assert token not in text_of(login) and token not in str(login.structured_content)
         assert (await ok(client, "account_info"))["name"] == "Tool Tester"

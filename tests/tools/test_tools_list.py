@@ -13,11 +13,25 @@ from server.config import ALL_TOOLSETS
 from .conftest import connect, make_settings
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "tools_list_default.json"
-DEFAULT_CONTEXT_BUDGET_CHARS = 19_000  # ~5k tokens; grows only on purpose  # the default toolsets' whole tools/list, as JSON
+DEFAULT_CONTEXT_BUDGET_CHARS = (
+    19_000  # ~5k tokens; grows only on purpose  # the default toolsets' whole tools/list, as JSON
+)
 
-READ_ONLY_TOOLS = {"search_models", "get_model", "wait_for_jobs", "list_jobs", "account_info", "separation_history",
-                   "mvsep_queue", "mvsep_news", "mvsep_demos", "quality_leaderboard", "quality_entry", "quality_queue",
-                   "check_mvsep_hash"}
+READ_ONLY_TOOLS = {
+    "search_models",
+    "get_model",
+    "wait_for_jobs",
+    "list_jobs",
+    "account_info",
+    "separation_history",
+    "mvsep_queue",
+    "mvsep_news",
+    "mvsep_demos",
+    "quality_leaderboard",
+    "quality_entry",
+    "quality_queue",
+    "check_mvsep_hash",
+}
 
 
 async def tool_list(tmp_path: Path, toolsets: str, mode: str = "legacy") -> list[dict[str, object]]:
@@ -33,13 +47,20 @@ async def test_default_tools_list_matches_snapshot(tmp_path: Path, mode: str) ->
     if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not SNAPSHOT.exists():
         SNAPSHOT.write_text(current + "\n", encoding="utf-8")
     assert current + "\n" == SNAPSHOT.read_text(encoding="utf-8"), (
-        "tools/list changed: review the diff, then run with UPDATE_SNAPSHOTS=1 to accept it")
+        "tools/list changed: review the diff, then run with UPDATE_SNAPSHOTS=1 to accept it"
+    )
 
 
 async def test_default_toolset_is_compact(tmp_path: Path) -> None:
     tools = await tool_list(tmp_path, "catalog,separation,jobs")
-    assert [t["name"] for t in tools] == ["search_models", "get_model", "separate_audio", "wait_for_jobs",
-                                          "list_jobs", "cancel_job"]
+    assert [t["name"] for t in tools] == [
+        "search_models",
+        "get_model",
+        "separate_audio",
+        "wait_for_jobs",
+        "list_jobs",
+        "cancel_job",
+    ]
     assert len(json.dumps(tools)) < DEFAULT_CONTEXT_BUDGET_CHARS
 
 
