@@ -6,11 +6,12 @@ plus validated ``structuredContent``. Expected failures become ``ToolError`` who
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import inspect
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict
@@ -19,6 +20,8 @@ from server.mvsep import errors as mvsep_errors
 
 if TYPE_CHECKING:
     from server.app import AppState
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 LOCAL_READ_ONLY = ToolAnnotations(
@@ -51,6 +54,16 @@ class ToolOutput(BaseModel):
     """Base of every tool's structured output: compact JSON schema."""
 
     model_config = ConfigDict(json_schema_extra=_compact_schema)
+
+
+def tool(server: MCPServer[Any], *, name: str, annotations: ToolAnnotations) -> Callable[[F], F]:
+    """``server.tool`` with the docstring, cleaned of its indentation, as the description the model reads."""
+
+    def register(fn: F) -> F:
+        description = inspect.cleandoc(fn.__doc__ or "")
+        return server.tool(name=name, annotations=annotations, description=description)(fn)
+
+    return register
 
 
 def state_of(ctx: Context[Any, Any]) -> AppState:

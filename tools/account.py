@@ -8,7 +8,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
 from pydantic import Field
 
-from tools._common import CHANGES_ACCOUNT, READ_ONLY, ToolOutput, mvsep_errors_as_tool_errors, result, state_of
+from tools._common import CHANGES_ACCOUNT, READ_ONLY, ToolOutput, mvsep_errors_as_tool_errors, result, state_of, tool
 
 
 class AccountInfo(ToolOutput):
@@ -47,7 +47,7 @@ class SwitchResult(ToolOutput):
 
 
 def register(server: MCPServer[Any]) -> None:
-    @server.tool(name="account_info", annotations=READ_ONLY)
+    @tool(server, name="account_info", annotations=READ_ONLY)
     async def account_info(ctx: Context[Any, Any]) -> Annotated[CallToolResult, AccountInfo]:
         """Show the MVSep account behind the configured token: name, credit balance, whether premium (credit-spending)
         mode and long file names are on, and how many jobs may run at once. The token itself is never shown.
@@ -75,7 +75,7 @@ def register(server: MCPServer[Any]) -> None:
         )
         return result(info, text)
 
-    @server.tool(name="separation_history", annotations=READ_ONLY)
+    @tool(server, name="separation_history", annotations=READ_ONLY)
     async def separation_history(
         ctx: Context[Any, Any],
         start: Annotated[int, Field(ge=0, description="Offset into the history (newest first)")] = 0,
@@ -109,7 +109,7 @@ def register(server: MCPServer[Any]) -> None:
         more = f"\nMore: call again with start={page.next_start}." if page.next_start is not None else ""
         return result(page, (f"{len(items)} history entries:\n" + "\n".join(lines) if items else "No history.") + more)
 
-    @server.tool(name="set_premium_mode", annotations=CHANGES_ACCOUNT)
+    @tool(server, name="set_premium_mode", annotations=CHANGES_ACCOUNT)
     async def set_premium_mode(
         ctx: Context[Any, Any],
         enabled: Annotated[
@@ -126,7 +126,7 @@ def register(server: MCPServer[Any]) -> None:
         out = SwitchResult(setting="premium", enabled=enabled, message=message)
         return result(out, f"Premium mode {'enabled' if enabled else 'disabled'}: {message}")
 
-    @server.tool(name="set_long_filenames", annotations=CHANGES_ACCOUNT)
+    @tool(server, name="set_long_filenames", annotations=CHANGES_ACCOUNT)
     async def set_long_filenames(
         ctx: Context[Any, Any],
         enabled: Annotated[bool, Field(description="true: MVSep's file names include algorithm and options")],

@@ -15,7 +15,15 @@ from mcp_types import CallToolResult
 from pydantic import Field
 
 from server.config import store_token
-from tools._common import CHANGES_ACCOUNT, SPENDS_AND_WRITES, ToolOutput, mvsep_errors_as_tool_errors, result, state_of
+from tools._common import (
+    CHANGES_ACCOUNT,
+    SPENDS_AND_WRITES,
+    ToolOutput,
+    mvsep_errors_as_tool_errors,
+    result,
+    state_of,
+    tool,
+)
 
 
 class LoginOut(ToolOutput):
@@ -28,7 +36,7 @@ class RegisterOut(ToolOutput):
 
 
 def register(server: MCPServer[Any]) -> None:
-    @server.tool(name="login", annotations=CHANGES_ACCOUNT)
+    @tool(server, name="login", annotations=CHANGES_ACCOUNT)
     async def login(
         ctx: Context[Any, Any],
         email: Annotated[str, Field(min_length=3, description="MVSep account email")],
@@ -54,7 +62,7 @@ def register(server: MCPServer[Any]) -> None:
             f"Signed in as {who}; the token is stored on this machine and used from now on.",
         )
 
-    @server.tool(name="register_account", annotations=SPENDS_AND_WRITES)
+    @tool(server, name="register_account", annotations=SPENDS_AND_WRITES)
     async def register_account(
         ctx: Context[Any, Any],
         name: Annotated[str, Field(min_length=1, description="Display name")],

@@ -12,7 +12,7 @@ from pydantic import Field
 from server.catalog import CatalogError, ModelDetails, access_label, describe
 from server.catalog.facts import group_name, output_labels, rating_average, rating_total, short_description
 from server.mvsep.models import Algorithm
-from tools._common import READ_ONLY, ToolOutput, mvsep_errors_as_tool_errors, result, state_of
+from tools._common import READ_ONLY, ToolOutput, mvsep_errors_as_tool_errors, result, state_of, tool
 
 
 class ModelSummary(ToolOutput):
@@ -51,7 +51,7 @@ def summary_of(algorithm: Algorithm) -> ModelSummary:
 
 
 def register(server: MCPServer[Any]) -> None:
-    @server.tool(name="search_models", annotations=READ_ONLY)
+    @tool(server, name="search_models", annotations=READ_ONLY)
     async def search_models(
         ctx: Context[Any, Any],
         text: Annotated[
@@ -113,7 +113,7 @@ def register(server: MCPServer[Any]) -> None:
         stale = "\n(MVSep unreachable: cached catalogue.)" if out.stale else ""
         return result(out, f"{page.total} models match; showing {len(lines)}:\n" + "\n".join(lines) + more + stale)
 
-    @server.tool(name="get_model", annotations=READ_ONLY)
+    @tool(server, name="get_model", annotations=READ_ONLY)
     async def get_model(
         ctx: Context[Any, Any],
         model: Annotated[str | int, Field(description="The model's render_id (e.g. '40') or its name")],

@@ -21,6 +21,7 @@ from tools._common import (
     mvsep_errors_as_tool_errors,
     result,
     state_of,
+    tool,
 )
 from tools._job_view import JobView, job_line, job_view
 
@@ -37,7 +38,7 @@ class JobList(ToolOutput):
 
 
 def register(server: MCPServer[Any]) -> None:
-    @server.tool(name="wait_for_jobs", annotations=READ_ONLY)
+    @tool(server, name="wait_for_jobs", annotations=READ_ONLY)
     async def wait_for_jobs(
         ctx: Context[Any, Any],
         job_ids: Annotated[
@@ -108,7 +109,7 @@ def register(server: MCPServer[Any]) -> None:
             f"Still running: call wait_for_jobs again with job_ids={ids}.",
         )
 
-    @server.tool(name="list_jobs", annotations=LOCAL_READ_ONLY)
+    @tool(server, name="list_jobs", annotations=LOCAL_READ_ONLY)
     async def list_jobs(
         ctx: Context[Any, Any],
         unfinished_only: Annotated[bool, Field(description="Only jobs that have not ended")] = False,
@@ -123,7 +124,7 @@ def register(server: MCPServer[Any]) -> None:
         text = "\n".join(job_line(v) for v in views) if views else "No jobs yet."
         return result(JobList(jobs=views), text)
 
-    @server.tool(name="cancel_job", annotations=DESTRUCTIVE)
+    @tool(server, name="cancel_job", annotations=DESTRUCTIVE)
     async def cancel_job(
         ctx: Context[Any, Any],
         job_id: Annotated[str, Field(description="The job id to cancel")],

@@ -21,6 +21,7 @@ from tools._common import (
     mvsep_errors_as_tool_errors,
     result,
     state_of,
+    tool,
 )
 
 DATASET_TYPES = {0: "Synth", 1: "Multi", 2: "Piano", 3: "Lead/Back vocals", 4: "Guitar"}
@@ -83,7 +84,7 @@ def _summary(entries: list[EntryOut]) -> str:
 
 
 def register(server: MCPServer[Any]) -> None:
-    @server.tool(name="quality_leaderboard", annotations=READ_ONLY)
+    @tool(server, name="quality_leaderboard", annotations=READ_ONLY)
     async def quality_leaderboard(
         ctx: Context[Any, Any],
         dataset_type: Annotated[
@@ -118,7 +119,7 @@ def register(server: MCPServer[Any]) -> None:
         name = DATASET_TYPES.get(dataset_type, f"dataset {dataset_type}")
         return result(out, f"Leaderboard ({name}):\n{_summary(entries)}")
 
-    @server.tool(name="quality_entry", annotations=READ_ONLY)
+    @tool(server, name="quality_entry", annotations=READ_ONLY)
     async def quality_entry(
         ctx: Context[Any, Any],
         entry_id: Annotated[int, Field(ge=1, description="The entry's id from a leaderboard or the queue")],
@@ -128,7 +129,7 @@ def register(server: MCPServer[Any]) -> None:
             entry = entry_out(await state_of(ctx).any_client().quality_entry(entry_id))
         return result(entry, _summary([entry]))
 
-    @server.tool(name="quality_queue", annotations=READ_ONLY)
+    @tool(server, name="quality_queue", annotations=READ_ONLY)
     async def quality_queue(
         ctx: Context[Any, Any],
         start: Annotated[int, Field(ge=0, description="Offset")] = 0,
@@ -141,7 +142,7 @@ def register(server: MCPServer[Any]) -> None:
         out = EntriesOut(entries=entries, next_start=start + len(entries) if len(entries) == limit else None)
         return result(out, f"Quality-checker queue:\n{_summary(entries)}")
 
-    @server.tool(name="quality_submit", annotations=SPENDS_AND_WRITES)
+    @tool(server, name="quality_submit", annotations=SPENDS_AND_WRITES)
     async def quality_submit(
         ctx: Context[Any, Any],
         zip_path: Annotated[str, Field(description="Absolute path of a .zip with your separated dataset outputs")],
@@ -171,7 +172,7 @@ def register(server: MCPServer[Any]) -> None:
         out = SubmittedOut(id=added.id, link=added.link)
         return result(out, f"Submitted as entry #{added.id}: {added.link or ''}. Check quality_queue for its progress.")
 
-    @server.tool(name="quality_delete", annotations=DESTRUCTIVE)
+    @tool(server, name="quality_delete", annotations=DESTRUCTIVE)
     async def quality_delete(
         ctx: Context[Any, Any],
         entry_id: Annotated[int, Field(ge=1, description="The entry to delete")],

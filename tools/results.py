@@ -11,7 +11,7 @@ from pydantic import Field
 
 from server.jobs import JobError
 from server.planning import PlanError, absolute_path
-from tools._common import READ_ONLY, SPENDS_AND_WRITES, ToolOutput, mvsep_errors_as_tool_errors, result, state_of
+from tools._common import READ_ONLY, SPENDS_AND_WRITES, ToolOutput, mvsep_errors_as_tool_errors, result, state_of, tool
 from tools._job_view import JobView, job_line, job_view
 
 
@@ -28,7 +28,7 @@ class HashStatus(ToolOutput):
 
 
 def register(server: MCPServer[Any]) -> None:
-    @server.tool(name="fetch_job_results", annotations=SPENDS_AND_WRITES)
+    @tool(server, name="fetch_job_results", annotations=SPENDS_AND_WRITES)
     async def fetch_job_results(
         ctx: Context[Any, Any],
         job_id: Annotated[str, Field(description="A job id from list_jobs")],
@@ -46,7 +46,7 @@ def register(server: MCPServer[Any]) -> None:
         view = job_view(record)
         return result(view, f"{job_line(view)}\nNext: call wait_for_jobs with job_ids=['{view.id}'].")
 
-    @server.tool(name="check_mvsep_hash", annotations=READ_ONLY)
+    @tool(server, name="check_mvsep_hash", annotations=READ_ONLY)
     async def check_mvsep_hash(
         ctx: Context[Any, Any],
         hash: Annotated[str, Field(min_length=5, description="An MVSep job hash (from history, demos or the site)")],

@@ -25,7 +25,7 @@ from server.planning import (
     expand_inputs,
     output_format_code,
 )
-from tools._common import SPENDS_AND_WRITES, ToolOutput, mvsep_errors_as_tool_errors, result, state_of
+from tools._common import SPENDS_AND_WRITES, ToolOutput, mvsep_errors_as_tool_errors, result, state_of, tool
 from tools._job_view import JobView, job_line, job_view
 
 OutputFormatName = Literal["mp3", "wav", "flac", "m4a", "wav32", "flac24"]
@@ -76,7 +76,7 @@ def _cost_line(out: SeparationOut) -> str:
 
 
 def register(server: MCPServer[Any]) -> None:
-    @server.tool(name="separate_audio", annotations=SPENDS_AND_WRITES)
+    @tool(server, name="separate_audio", annotations=SPENDS_AND_WRITES)
     async def separate_audio(
         ctx: Context[Any, Any],
         inputs: Annotated[

@@ -10,7 +10,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
 from pydantic import Field
 
-from tools._common import READ_ONLY, ToolOutput, mvsep_errors_as_tool_errors, result, state_of
+from tools._common import READ_ONLY, ToolOutput, mvsep_errors_as_tool_errors, result, state_of, tool
 
 _TAG = re.compile(r"<[^>]+>")
 
@@ -41,7 +41,7 @@ class DemoOut(ToolOutput):
 
 
 def register(server: MCPServer[Any]) -> None:
-    @server.tool(name="mvsep_queue", annotations=READ_ONLY)
+    @tool(server, name="mvsep_queue", annotations=READ_ONLY)
     async def mvsep_queue(ctx: Context[Any, Any]) -> Annotated[CallToolResult, QueueOut]:
         """How busy MVSep is right now: the number of jobs waiting in each queue (free and premium). Useful to
         tell the user how long a free-queue job may wait. Free; read-only."""
@@ -52,7 +52,7 @@ def register(server: MCPServer[Any]) -> None:
         parts = ", ".join(f"{k}: {v}" for k, v in out.queue.items()) or "no data"
         return result(out, f"MVSep queue — {parts}.")
 
-    @server.tool(name="mvsep_news", annotations=READ_ONLY)
+    @tool(server, name="mvsep_news", annotations=READ_ONLY)
     async def mvsep_news(
         ctx: Context[Any, Any],
         lang: Annotated[Literal["en", "ru"], Field(description="Language of the news")] = "en",
@@ -67,7 +67,7 @@ def register(server: MCPServer[Any]) -> None:
         text = "\n\n".join(f"{i['date'] or ''} — {i['title']}\n{i['text']}" for i in items) or "No news."
         return result(out, text)
 
-    @server.tool(name="mvsep_demos", annotations=READ_ONLY)
+    @tool(server, name="mvsep_demos", annotations=READ_ONLY)
     async def mvsep_demos(
         ctx: Context[Any, Any],
         start: Annotated[int, Field(ge=0, description="Offset (newest first)")] = 0,

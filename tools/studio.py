@@ -26,7 +26,7 @@ from server.planning import (
     model_widget,
     output_format_code,
 )
-from tools._common import SPENDS_AND_WRITES, ToolOutput, mvsep_errors_as_tool_errors, result, state_of
+from tools._common import SPENDS_AND_WRITES, ToolOutput, mvsep_errors_as_tool_errors, result, state_of, tool
 from tools._job_view import JobView, job_line, job_view
 
 OutputFormatName = Literal["mp3", "wav", "flac", "m4a", "wav32", "flac24"]
@@ -95,7 +95,7 @@ def register(server: MCPServer[Any]) -> None:
             + f"\nNext: call wait_for_jobs with job_ids={ids} until completed.",
         )
 
-    @server.tool(name="master_audio", annotations=SPENDS_AND_WRITES)
+    @tool(server, name="master_audio", annotations=SPENDS_AND_WRITES)
     async def master_audio(
         ctx: Context[Any, Any],
         target: Annotated[str, Field(description="Absolute path of the track to master")],
@@ -156,7 +156,7 @@ def register(server: MCPServer[Any]) -> None:
             bool(user.premium_enabled),
         )
 
-    @server.tool(name="generate_from_text", annotations=SPENDS_AND_WRITES)
+    @tool(server, name="generate_from_text", annotations=SPENDS_AND_WRITES)
     async def generate_from_text(
         ctx: Context[Any, Any],
         model: Annotated[str | int, Field(description="A text-input model's id or name (search_models text='tts')")],
