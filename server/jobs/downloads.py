@@ -66,6 +66,11 @@ def song_tags(record: JobRecord, mvsep_tags: Any) -> TrackTags:
     spec = record.spec
     path = spec.target_path if spec.kind == "matchering" else spec.input_path
     tags = TrackTags()
+    if spec.input_tags:  # what was read when the job was planned (the only tags a text-input job has)
+        try:
+            tags = TrackTags.model_validate({k: v for k, v in spec.input_tags.items() if k != "cover"})
+        except ValueError as exc:
+            log.info("job %s: ignoring the planned tags (%s)", record.id, exc)
     if path and os.path.isfile(path):
         try:
             tags = read_tags(Path(path))

@@ -109,6 +109,8 @@ async def test_cancel_and_studio_tools(tmp_path: Path, sandbox: SandboxServer, m
         )
         done = await wait_done(client, [mastered["jobs"][0]["id"], spoken["jobs"][0]["id"]])
         assert [j["state"] for j in done["jobs"]] == ["completed", "completed"], done
+        assert Path(done["jobs"][0]["outputs"][0]["path"]).name.startswith("Test Song (")  # the target's title
+        assert Path(done["jobs"][1]["outputs"][0]["path"]).name.startswith("Greeting (")  # the given title
 
 
 async def test_account_site_quality_and_auth_tools(tmp_path: Path, sandbox: SandboxServer, mode: str) -> None:
