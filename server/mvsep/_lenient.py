@@ -14,8 +14,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator
 
 
-def decode_json_string(value: Any) -> Any:
-    """``'{"a": 1}'`` -> ``{"a": 1}``; already-decoded values pass through; ``""``/invalid JSON -> ``None``."""
+def _decode_json(value: Any, *, keep_text: bool) -> Any:
     if isinstance(value, (bytes, bytearray)):
         value = value.decode("utf-8", "replace")
     if isinstance(value, str):
@@ -25,8 +24,13 @@ def decode_json_string(value: Any) -> Any:
         try:
             return json.loads(text)  # dicts keep the document's key order
         except ValueError:
-            return None
+            return value if keep_text else None
     return value
+
+
+def decode_json_string(value: Any) -> Any:
+    """``'{"a": 1}'`` -> ``{"a": 1}``; already-decoded values pass through; ``""``/invalid JSON -> ``None``."""
+    return _decode_json(value, keep_text=False)
 
 
 def _text(value: Any) -> str:
@@ -123,17 +127,7 @@ def to_list(value: Any) -> list[Any]:
 
 def decode_json_or_keep(value: Any) -> Any:
     """Like :func:`decode_json_string`, but a string that is not JSON (``"sdr_vocals"``) is kept as it is."""
-    if isinstance(value, (bytes, bytearray)):
-        value = value.decode("utf-8", "replace")
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        try:
-            return json.loads(text)
-        except ValueError:
-            return value
-    return value
+    return _decode_json(value, keep_text=True)
 
 
 JsonValue = Annotated[Any, BeforeValidator(decode_json_or_keep)]
