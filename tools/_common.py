@@ -20,6 +20,8 @@ from server.mvsep import errors as mvsep_errors
 
 if TYPE_CHECKING:
     from server.app import AppState
+    from server.catalog import AccountKind, Catalog
+    from server.mvsep.models import UserInfo
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -111,6 +113,13 @@ def explain(exc: mvsep_errors.MVSepError) -> str:
     if isinstance(exc, mvsep_errors.APIError):
         return f"MVSep answered with an error (HTTP {exc.status_code}): {exc.message}."
     return f"MVSep call failed: {exc.message}"
+
+
+async def catalog_and_account(state: AppState) -> tuple[Catalog, AccountKind, UserInfo]:
+    """What planning a job needs from MVSep: the catalogue, the account's kind and its user info."""
+    session = state.require_session()
+    async with mvsep_errors_as_tool_errors():
+        return await state.catalog(), await session.account_kind(), await session.user()
 
 
 @asynccontextmanager

@@ -25,7 +25,14 @@ from server.planning import (
     expand_inputs,
     output_format_code,
 )
-from tools._common import SPENDS_AND_WRITES, ToolOutput, mvsep_errors_as_tool_errors, result, state_of, tool
+from tools._common import (
+    SPENDS_AND_WRITES,
+    ToolOutput,
+    catalog_and_account,
+    result,
+    state_of,
+    tool,
+)
 from tools._job_view import JobView, job_line, job_view
 
 OutputFormatName = Literal["mp3", "wav", "flac", "m4a", "wav32", "flac24"]
@@ -141,10 +148,7 @@ def register(server: MCPServer[Any]) -> None:
         session = state.require_session()
         settings = state.settings
         try:
-            async with mvsep_errors_as_tool_errors():
-                catalog = await state.catalog()
-                account_kind = await session.account_kind()
-                user = await session.user()
+            catalog, account_kind, user = await catalog_and_account(state)
             algorithm = choose_model(catalog, model, account_kind)
             resolved = check_options(algorithm, options, account_kind)
             format_code = output_format_code(output_format or settings.output_format)

@@ -26,7 +26,14 @@ from server.planning import (
     model_widget,
     output_format_code,
 )
-from tools._common import SPENDS_AND_WRITES, ToolOutput, mvsep_errors_as_tool_errors, result, state_of, tool
+from tools._common import (
+    SPENDS_AND_WRITES,
+    ToolOutput,
+    catalog_and_account,
+    result,
+    state_of,
+    tool,
+)
 from tools._job_view import JobView, job_line, job_view
 
 OutputFormatName = Literal["mp3", "wav", "flac", "m4a", "wav32", "flac24"]
@@ -115,12 +122,8 @@ def register(server: MCPServer[Any]) -> None:
         Uploads both files and returns a job id at once; then call wait_for_jobs. Spends credits when premium mode
         is on. The mastered file is saved tagged like the target."""
         state = state_of(ctx)
-        session = state.require_session()
         try:
-            async with mvsep_errors_as_tool_errors():
-                catalog = await state.catalog()
-                kind = await session.account_kind()
-                user = await session.user()
+            catalog, kind, user = await catalog_and_account(state)
             algorithm = (
                 choose_model(catalog, model, kind, widget="matchering_upload")
                 if model
@@ -175,12 +178,8 @@ def register(server: MCPServer[Any]) -> None:
         """Run a model that takes no audio upload (text to speech, generation) with the given text options.
         Returns a job id at once; then call wait_for_jobs. Spends credits when premium mode is on."""
         state = state_of(ctx)
-        session = state.require_session()
         try:
-            async with mvsep_errors_as_tool_errors():
-                catalog = await state.catalog()
-                kind = await session.account_kind()
-                user = await session.user()
+            catalog, kind, user = await catalog_and_account(state)
             algorithm = choose_model(catalog, model, kind, widget="no_upload")
             resolved = check_options(algorithm, options, kind)
             fmt = output_format_code(output_format or state.settings.output_format)
