@@ -68,3 +68,8 @@ CATALOG_RATING_PRIOR_MEAN = 3.0
 CATALOG_RATING_PRIOR_VOTES = 5
 CATALOG_SUGGESTIONS = 5  # closest names offered when a model is not found
 CATALOG_FUZZY_CUTOFF = 0.8  # difflib ratio a lone fuzzy name match must reach to be accepted
+
+# --- sharing one journal between server processes ---------------------------------------------------------------
+LEASE_TTL_S = 30.0  # a runner's claim on an account's jobs lapses this long after its last renewal
+LEASE_RENEW_S = 10.0  # how often the holder renews it (well inside the ttl)
+JOURNAL_RECHECK_S = 1.0  # a waiting call re-reads the journal this often, for work done by another process

@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import secrets
+import socket
 import sqlite3
 import threading
 import time
@@ -47,6 +49,13 @@ CREATE INDEX IF NOT EXISTS jobs_account ON jobs (account_key, created_at);
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state);
 CREATE INDEX IF NOT EXISTS jobs_request ON jobs (request_key);
 CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch_id);
+CREATE TABLE IF NOT EXISTS leases (
+    account_key TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS outputs (
     job_id TEXT NOT NULL REFERENCES jobs (id),
     seq INTEGER NOT NULL,
@@ -109,6 +118,19 @@ def new_job_id() -> str:
     return "j" + secrets.token_hex(JOB_ID_HEX_CHARS // 2 + 1)[:JOB_ID_HEX_CHARS]
 
 
+def _holder_is_gone(pid: int, host: str) -> bool:
+    """True when the lease holder was a process on this machine that no longer runs (POSIX only)."""
+    if host != socket.gethostname() or pid == os.getpid() or os.name == "nt":
+        return False  # another machine, ourselves, or Windows (where os.kill would terminate): trust the expiry
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by someone else
+        return False
+    return False
+
+
 class Journal:
     """The SQLite job journal. ``clock`` stamps created/updated times (tests pass a fake one)."""
 
@@ -131,6 +153,38 @@ class Journal:
             elif row["version"] > SCHEMA_VERSION:
                 log.warning("journal %s has schema %s, newer than this server's %s", self.path, row["version"],
                             SCHEMA_VERSION)
+
+    # --- leases: one runner at a time works on an account's jobs -------------------------------------------------
+
+    def hold_lease(self, account_key: str, owner: str, *, ttl: float) -> bool:
+        """Take or renew the right to work on ``account_key``'s jobs; False while another live runner holds it.
+
+        Two server processes can share one journal (Claude Desktop and Claude Code on one machine): only the lease
+        holder creates, polls and downloads, so nothing is done twice. A lease lapses ``ttl`` seconds after its last
+        renewal, or at once when its holder's process is known to be gone (same host, pid no longer running).
+        """
+        now = self._clock()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute("SELECT owner, pid, host, expires_at FROM leases WHERE account_key = ?",
+                                       (account_key,)).fetchone()
+                mine = (row is None or row["owner"] == owner or row["expires_at"] < now
+                        or _holder_is_gone(row["pid"], row["host"]))
+                if mine:
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO leases (account_key, owner, pid, host, expires_at)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (account_key, owner, os.getpid(), socket.gethostname(), now + ttl))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return mine
+
+    def release_lease(self, account_key: str, owner: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM leases WHERE account_key = ? AND owner = ?", (account_key, owner))
 
     # --- lifecycle ---------------------------------------------------------------------------------------------
 

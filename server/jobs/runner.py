@@ -15,6 +15,7 @@ from __future__ import annotations
 import builtins
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Literal
 
@@ -34,6 +35,9 @@ from server.policy import (
     DOWNLOAD_CONCURRENCY,
     DOWNLOAD_RETRY_S,
     FREE_CONCURRENT_JOBS,
+    JOURNAL_RECHECK_S,
+    LEASE_RENEW_S,
+    LEASE_TTL_S,
     POLL_INTERVAL_MAX_S,
     POLL_INTERVAL_S,
     PREMIUM_CONCURRENT_JOBS,
@@ -62,6 +66,8 @@ class JobRunner(JobWork):
         retry_delay: float | None = None,
         unknown_status_max: float = UNKNOWN_STATUS_MAX_S,
         reconcile_slack: float = RECONCILE_SLACK_S,
+        lease_ttl: float = LEASE_TTL_S,
+        lease_renew: float = LEASE_RENEW_S,
     ) -> None:
         self.journal = journal
         self.poll_interval = poll_interval
@@ -70,10 +76,13 @@ class JobRunner(JobWork):
         self.clock = clock
         self.unknown_status_max = unknown_status_max
         self.reconcile_slack = reconcile_slack
+        self.lease_ttl = lease_ttl
+        self.lease_renew = min(lease_renew, lease_ttl / 2)  # also how soon work queued by another process is seen
         self._reconcile_retry = RECONCILE_RETRY_S if retry_delay is None else retry_delay
         self._download_retry = DOWNLOAD_RETRY_S if retry_delay is None else retry_delay
         self._create_backoff = CREATE_BACKOFF_INITIAL_S if retry_delay is None else retry_delay
         self.stats = RunnerStats()
+        self.owner = uuid.uuid4().hex  # this runner's name in the journal's leases
         self._accounts: dict[str, AccountSlot] = {}
         self._resumed: set[str] = set()
         self._busy: set[str] = set()
@@ -104,8 +113,7 @@ class JobRunner(JobWork):
         self._accounts[account_key] = AccountSlot(account_key, client, max(1, int(concurrency)),
                                                   backoff_initial=self._create_backoff)
         if self.running:
-            self._resume(account_key)
-            self._notify()
+            self._notify()  # the loop resumes the account's jobs once it holds the account's lease
 
     def detach_account(self, account_key: str) -> None:
         """Stop working on an account's jobs (they stay in the journal and resume when it is attached again)."""
@@ -143,8 +151,6 @@ class JobRunner(JobWork):
             async with anyio.create_task_group() as tg:
                 self._task_group = tg
                 self._cancel_scope = tg.cancel_scope
-                for account_key in list(self._accounts):
-                    self._resume(account_key)
                 task_status.started()
                 while True:
                     self._wake = anyio.Event()
@@ -152,6 +158,11 @@ class JobRunner(JobWork):
                     with anyio.move_on_after(delay):
                         await self._wake.wait()
         finally:
+            for account_key in list(self._resumed):
+                try:
+                    self.journal.release_lease(account_key, self.owner)
+                except Exception as exc:  # a closed journal: the lease lapses by itself
+                    log.debug("could not release the lease of %s: %s", account_key, exc)
             self._task_group = None
             self._cancel_scope = None
             self._busy.clear()
@@ -199,6 +210,13 @@ class JobRunner(JobWork):
         now = self.clock()
         next_due = now + _IDLE_WAKE_S
         for account_key, slot in list(self._accounts.items()):
+            next_due = min(next_due, now + self.lease_renew)
+            if not self.journal.hold_lease(account_key, self.owner, ttl=self.lease_ttl):
+                if account_key in self._resumed:  # lost it (we stalled past the ttl): stop starting new work
+                    log.warning("another server process took over this account's jobs")
+                    self._resumed.discard(account_key)
+                continue  # another live server process works on this account's jobs
+            self._resume(account_key)
             records = self.journal.list(account_key, states=NON_TERMINAL_STATES, order="oldest")
             for record in records:
                 if record.id in self._busy or record.state in (JobState.QUEUED, JobState.SUBMITTING):
@@ -329,7 +347,8 @@ class JobRunner(JobWork):
             remaining = deadline - anyio.current_time()
             if remaining <= 0:
                 return records
-            with anyio.move_on_after(remaining):
+            # another server process may be doing the work (see the journal's leases): look again now and then
+            with anyio.move_on_after(min(remaining, JOURNAL_RECHECK_S)):
                 await changed.wait()
 
     def _settled(self, record: JobRecord, until: str) -> bool:
