@@ -47,7 +47,7 @@ def test_login_with_email_and_password(sandbox: SandboxServer, credentials: Path
 
 def test_a_refused_token_is_not_stored(sandbox: SandboxServer, credentials: Path, monkeypatch: pytest.MonkeyPatch,
                                        capsys: pytest.CaptureFixture[str]) -> None:
-    wrong = "WrongToken11111111111111111111"
+    wrong = "WrongToken" + "1" * 20
     monkeypatch.setattr(cli.getpass, "getpass", lambda prompt: wrong)
     assert cli.main(["login", "--base-url", sandbox.base_url]) == 1
     assert not credentials.exists()

@@ -8,6 +8,8 @@ import pytest
 
 from server.config import DEFAULT_TOOLSETS, ConfigError, load_settings, store_token
 
+STORED = "StoredToken" + "0" * 18 + "1"  # shaped like a real one (30 alphanumerics), obviously fake
+
 
 def env_for(tmp_path: Path, **values: str) -> dict[str, str]:
     return {"MVSEP_CONFIG": str(tmp_path / "config.toml"), "MVSEP_CREDENTIALS": str(tmp_path / "cred.json"), **values}
@@ -32,9 +34,9 @@ def test_defaults_and_placeholders(tmp_path: Path) -> None:
 
 
 def test_stored_token_is_used_and_never_shown(tmp_path: Path) -> None:
-    store_token("StoredToken0000000000000000001", tmp_path / "cred.json")
+    store_token(STORED, tmp_path / "cred.json")
     settings = load_settings({}, env_for(tmp_path))
-    assert settings.token is not None and settings.token.get_secret_value() == "StoredToken0000000000000000001"
+    assert settings.token is not None and settings.token.get_secret_value() == STORED
     assert settings.token_source == "credentials file"
     assert "StoredToken" not in repr(settings) and "StoredToken" not in str(settings.model_dump())
 

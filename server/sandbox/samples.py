@@ -126,30 +126,21 @@ def tag_audio(path: Path, song: Song) -> None:
         return
     mapping = {"title": song.title, "artist": song.artist, "album": song.album, "albumartist": song.albumartist,
                "date": song.date, "genre": song.genre, "tracknumber": song.track}
-    if fmt == "flac":
-        flac = FLAC(path)
+    if fmt in ("flac", "ogg"):
+        vorbis = FLAC(path) if fmt == "flac" else OggVorbis(path)
         for key, value in mapping.items():
             if value:
-                flac[key] = [value]
+                vorbis[key] = [value]
         if song.cover:
             picture = Picture()
             picture.type = 3
             picture.mime = "image/png"
             picture.data = song.cover
-            flac.add_picture(picture)
-        flac.save()
-    elif fmt == "ogg":
-        ogg = OggVorbis(path)
-        for key, value in mapping.items():
-            if value:
-                ogg[key] = [value]
-        if song.cover:
-            picture = Picture()
-            picture.type = 3
-            picture.mime = "image/png"
-            picture.data = song.cover
-            ogg["metadata_block_picture"] = [base64.b64encode(picture.write()).decode("ascii")]
-        ogg.save()
+            if isinstance(vorbis, FLAC):
+                vorbis.add_picture(picture)
+            else:  # Ogg carries the FLAC picture block base64-encoded in a comment
+                vorbis["metadata_block_picture"] = [base64.b64encode(picture.write()).decode("ascii")]
+        vorbis.save()
     elif fmt == "m4a":
         mp4 = MP4(path)
         if mp4.tags is None:

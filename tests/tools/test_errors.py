@@ -21,7 +21,7 @@ BAD_TOKEN = (
     "https://mvsep.com/user-api into MVSEP_API_TOKEN (or run `mvsep-mcp login`), restart the server, and call this "
     "tool again."
 )
-WRONG_TOKEN = "WrongToken00000000000000000000"
+WRONG_TOKEN = "WrongToken" + "0" * 20
 
 
 @pytest.fixture
