@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -250,18 +250,7 @@ async def describe_inputs(
             continue
         item = await anyio.to_thread.run_sync(describe_file, Path(source))
         estimate = estimate_cost(algorithm, options, item.duration_s) if item.duration_s else None
-        planned.append(
-            PlannedInput(
-                kind=item.kind,
-                source=item.source,
-                duration_s=item.duration_s,
-                size_bytes=item.size_bytes,
-                format=item.format,
-                sha256=item.sha256,
-                tags=item.tags,
-                estimate=estimate,
-            )
-        )
+        planned.append(replace(item, estimate=estimate))
     return planned
 
 

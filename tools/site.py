@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import html
-import re
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
 from pydantic import Field
 
+from server.catalog.text import html_to_text
 from tools._common import READ_ONLY, ToolOutput, mvsep_errors_as_tool_errors, result, state_of, tool
-
-_TAG = re.compile(r"<[^>]+>")
 
 
 def plain_text(markup: str | None, limit: int = 600) -> str:
-    """HTML to short plain text."""
-    if not markup:
-        return ""
-    text = html.unescape(_TAG.sub(" ", markup.replace("<li>", "\n- ")))
-    text = re.sub(r"[ \t\r\f\v]+", " ", text)
-    text = re.sub(r"\n\s*", "\n", text).strip()
+    """HTML to short plain text (the catalogue's HTML reader, cut at ``limit`` characters)."""
+    text = html_to_text(markup) if markup else ""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
