@@ -84,7 +84,8 @@ class JobRunner(JobWork):
         self.stats = RunnerStats()
         self.owner = uuid.uuid4().hex  # this runner's name in the journal's leases
         self._accounts: dict[str, AccountSlot] = {}
-        self._resumed: set[str] = set()
+        self._resumed: set[str] = set()  # accounts whose lease we hold and whose leftovers we resumed
+        self._lease_renewed_at: dict[str, float] = {}
         self._busy: set[str] = set()
         self._next_at: dict[str, float] = {}
         self._interval: dict[str, float] = {}
@@ -211,10 +212,7 @@ class JobRunner(JobWork):
         next_due = now + _IDLE_WAKE_S
         for account_key, slot in list(self._accounts.items()):
             next_due = min(next_due, now + self.lease_renew)
-            if not self.journal.hold_lease(account_key, self.owner, ttl=self.lease_ttl):
-                if account_key in self._resumed:  # lost it (we stalled past the ttl): stop starting new work
-                    log.warning("another server process took over this account's jobs")
-                    self._resumed.discard(account_key)
+            if not self._hold_lease(account_key, now):
                 continue  # another live server process works on this account's jobs
             self._resume(account_key)
             records = self.journal.list(account_key, states=NON_TERMINAL_STATES, order="oldest")
@@ -230,6 +228,18 @@ class JobRunner(JobWork):
                 self._spawn(tg, work, slot, record)
             next_due = min(next_due, self._schedule_creates(tg, slot, records, now))
         return max(0.0, next_due - now)
+
+    def _hold_lease(self, account_key: str, now: float) -> bool:
+        """Hold the account's lease, writing to the journal only once per renewal interval (not on every pass)."""
+        if account_key in self._resumed and now - self._lease_renewed_at.get(account_key, -1e18) < self.lease_renew:
+            return True
+        if self.journal.hold_lease(account_key, self.owner, ttl=self.lease_ttl):
+            self._lease_renewed_at[account_key] = now
+            return True
+        if account_key in self._resumed:  # lost it (we stalled past the ttl): stop starting new work
+            log.warning("another server process took over this account's jobs")
+            self._resumed.discard(account_key)
+        return False
 
     def _schedule_creates(self, tg: TaskGroup, slot: AccountSlot, records: list[JobRecord], now: float) -> float:
         queued = [r for r in records if r.state is JobState.QUEUED and r.id not in self._busy]
