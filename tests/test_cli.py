@@ -7,10 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from server import cli
-from server.sandbox import SANDBOX_FREE_TOKEN, JobTiming, SandboxServer, SandboxState
-from server.sandbox.accounts import SANDBOX_PASSWORD
+from mvsep_mcp import cli
+from mvsep_mcp.sandbox import SANDBOX_FREE_TOKEN, JobTiming, SandboxServer, SandboxState
+from mvsep_mcp.sandbox.accounts import SANDBOX_PASSWORD
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from server.config import DEFAULT_TOOLSETS, ConfigError, load_settings, store_token
+from mvsep_mcp.config import DEFAULT_TOOLSETS, ConfigError, load_settings, store_token
 
 STORED = "StoredToken" + "0" * 18 + "1"  # shaped like a real one (30 alphanumerics), obviously fake
 

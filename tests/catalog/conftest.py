@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from server.catalog import Catalog
-from server.mvsep.models import Algorithm
+from mvsep_mcp.catalog import Catalog
+from mvsep_mcp.mvsep.models import Algorithm
 
 ROOT = Path(__file__).resolve().parents[2]
-CATALOG_2026 = ROOT / "server" / "sandbox" / "data" / "algorithms.json"
+CATALOG_2026 = ROOT / "server" / "mvsep_mcp" / "sandbox" / "data" / "algorithms.json"
 CATALOG_2024 = ROOT / "tests" / "fixtures" / "recorded" / "algorithms-200-1.json"
 
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from server.catalog import AccessDenied, Catalog, access_error, can_use, check_access
+from mvsep_mcp.catalog import AccessDenied, Catalog, access_error, can_use, check_access
 
 from .conftest import make_algorithm
 

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import anyio
 import pytest
-
-from server.catalog import CatalogCache, cache_path_for, default_cache_dir
-from server.mvsep.errors import MVSepError, ServerError
-from server.mvsep.models import Algorithm
+from mvsep_mcp.catalog import CatalogCache, cache_path_for, default_cache_dir
+from mvsep_mcp.mvsep.errors import MVSepError, ServerError
+from mvsep_mcp.mvsep.models import Algorithm
 
 from .conftest import raw_2026
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from server.catalog import Catalog, describe
-from server.catalog.text import html_to_text
-from server.mvsep.models import Algorithm
+from mvsep_mcp.catalog import Catalog, describe
+from mvsep_mcp.catalog.text import html_to_text
+from mvsep_mcp.mvsep.models import Algorithm
 
 from .conftest import make_algorithm
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from server.catalog import Catalog, CatalogError, UnknownModel
+from mvsep_mcp.catalog import Catalog, CatalogError, UnknownModel
 
 from .conftest import make_algorithm
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from server.catalog import Catalog, describe, resolve_options
-from server.catalog.facts import group_name, output_labels, rating_score
-from server.mvsep.models import Algorithm
+from mvsep_mcp.catalog import Catalog, describe, resolve_options
+from mvsep_mcp.catalog.facts import group_name, output_labels, rating_score
+from mvsep_mcp.mvsep.models import Algorithm
 
 from .conftest import raw_2024, raw_2026
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from server.catalog import Catalog, base_credits, estimate_cost, resolve_options
-from server.mvsep.models import Algorithm
+from mvsep_mcp.catalog import Catalog, base_credits, estimate_cost, resolve_options
+from mvsep_mcp.mvsep.models import Algorithm
 
 from .conftest import make_algorithm
 

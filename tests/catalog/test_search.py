@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from server.catalog import Catalog
-from server.catalog.facts import rating_score
+from mvsep_mcp.catalog import Catalog
+from mvsep_mcp.catalog.facts import rating_score
 
 from .conftest import make_algorithm
 

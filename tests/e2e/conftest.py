@@ -22,9 +22,8 @@ import mcp.client.stdio as mcp_stdio
 import pytest
 from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
-
-from server.sandbox import JobTiming, SandboxServer, SandboxState
-from server.sandbox.state import CreateError, CreateRequest
+from mvsep_mcp.sandbox import JobTiming, SandboxServer, SandboxState
+from mvsep_mcp.sandbox.state import CreateError, CreateRequest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 POLL_INTERVAL = "0.05"
@@ -128,7 +127,7 @@ class ServerEnv:
         }
         if token is not None:
             env["MVSEP_API_TOKEN"] = token
-        args = ["-m", "server"]
+        args = ["-m", "mvsep_mcp"]
         if log_level:
             args += ["--log-level", log_level]
         args.append("serve")

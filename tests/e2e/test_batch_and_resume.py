@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-
-from server.sandbox import SANDBOX_FREE_TOKEN, SANDBOX_PREMIUM_TOKEN, JobTiming, SandboxServer
-from server.sandbox.faults import FaultRule
+from mvsep_mcp.sandbox import SANDBOX_FREE_TOKEN, SANDBOX_PREMIUM_TOKEN, JobTiming, SandboxServer
+from mvsep_mcp.sandbox.faults import FaultRule
 
 from .conftest import (
     ServerEnv,

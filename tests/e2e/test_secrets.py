@@ -8,8 +8,7 @@ import string
 from pathlib import Path
 
 import pytest
-
-from server.sandbox import SandboxServer
+from mvsep_mcp.sandbox import SandboxServer
 
 from .conftest import ServerEnv, make_input, run_server, text_of
 

@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from server.mvsep import errors, models
+from mvsep_mcp.mvsep import errors, models
+
 from tests.audio_factory import signal, write_audio
 
 BASE = "http://127.0.0.1:9/api"

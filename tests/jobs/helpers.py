@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from mvsep_mcp.jobs import JobRecord, JobRunner, JobSpec, Journal
+from mvsep_mcp.media.files import sha256_file
 
-from server.jobs import JobRecord, JobRunner, JobSpec, Journal
-from server.media.files import sha256_file
 from tests.audio_factory import make_audio
 from tests.jobs.fake_mvsep import BASE
 

@@ -6,9 +6,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
-from server.jobs import JobNotFound, JobSpec, JobState, Journal, OutputFile, request_key, request_key_for
-from server.policy import RESULT_RETENTION_HOURS
+from mvsep_mcp.jobs import JobNotFound, JobSpec, JobState, Journal, OutputFile, request_key, request_key_for
+from mvsep_mcp.policy import RESULT_RETENTION_HOURS
 
 
 def spec(tmp_path: Path, **over: object) -> JobSpec:
@@ -125,7 +124,7 @@ def test_request_key_for_specs(tmp_path: Path) -> None:
 
 
 def test_no_field_can_hold_a_token() -> None:
-    from server.jobs import JobRecord
+    from mvsep_mcp.jobs import JobRecord
 
     names = set(JobSpec.model_fields) | set(JobRecord.model_fields)
     assert not [n for n in names if "token" in n or "secret" in n]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from server.jobs import JobSpec, Journal
-from server.jobs.reconcile import hash_slug, matches, slug_matches, slugify
-from server.mvsep import models
+from mvsep_mcp.jobs import JobSpec, Journal
+from mvsep_mcp.jobs.reconcile import hash_slug, matches, slug_matches, slugify
+from mvsep_mcp.mvsep import models
 
 
 def entry(job_hash: str, created: float, render_id: int = 40) -> models.HistoryEntry:

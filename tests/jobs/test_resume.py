@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
+from mvsep_mcp.jobs import JobRunner, JobState, Journal
+from mvsep_mcp.jobs.creating import build_request
+from mvsep_mcp.mvsep import errors
 
-from server.jobs import JobRunner, JobState, Journal
-from server.jobs.creating import build_request
-from server.mvsep import errors
 from tests.jobs.fake_mvsep import FakeMVSep
 from tests.jobs.helpers import ACCOUNT, FAST, finish, input_file, make_runner, make_spec, running
 

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 from mutagen import File as MutagenFile
+from mvsep_mcp.jobs import JobState
+from mvsep_mcp.media.files import sha256_file
 
-from server.jobs import JobState
-from server.media.files import sha256_file
 from tests.jobs.fake_mvsep import FakeMVSep
 from tests.jobs.helpers import ACCOUNT, finish, input_file, make_runner, make_spec, running
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import anyio
 import pytest
+from mvsep_mcp.jobs import JobNotCancellable, JobNotFound, JobState, ProgressUpdate, ResultExpired
+from mvsep_mcp.mvsep import errors
 
-from server.jobs import JobNotCancellable, JobNotFound, JobState, ProgressUpdate, ResultExpired
-from server.mvsep import errors
 from tests.jobs.fake_mvsep import FakeMVSep
 from tests.jobs.helpers import ACCOUNT, finish, input_file, make_runner, make_spec, running
 

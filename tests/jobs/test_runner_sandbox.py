@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from mutagen import File as MutagenFile
+from mvsep_mcp.jobs import JobRunner, JobState, Journal
+from mvsep_mcp.mvsep import MVSepClient
+from mvsep_mcp.sandbox import SANDBOX_FREE_TOKEN, JobTiming, SandboxServer, SandboxState
 
-from server.jobs import JobRunner, JobState, Journal
-from server.mvsep import MVSepClient
-from server.sandbox import SANDBOX_FREE_TOKEN, JobTiming, SandboxServer, SandboxState
 from tests.audio_factory import Song, make_audio
 from tests.jobs.helpers import ACCOUNT, FAST, finish, make_spec, running
 

@@ -6,7 +6,8 @@ import os
 import socket
 from pathlib import Path
 
-from server.jobs import JobRunner, JobState, Journal
+from mvsep_mcp.jobs import JobRunner, JobState, Journal
+
 from tests.audio_factory import Song
 from tests.jobs.fake_mvsep import FakeMVSep
 from tests.jobs.helpers import ACCOUNT, FAST, finish, input_file, make_spec, running

@@ -9,9 +9,8 @@ import threading
 from pathlib import Path
 
 import pytest
-
-from server.media import MediaError, commit_file, ensure_dir, final_name_from_temp, sha256_file, temp_path_for
-from server.media import files as files_module
+from mvsep_mcp.media import MediaError, commit_file, ensure_dir, final_name_from_temp, sha256_file, temp_path_for
+from mvsep_mcp.media import files as files_module
 
 
 def make_tmp(final: Path, content: bytes) -> Path:

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mvsep_mcp.media import TrackTags, tags_from_getid3
 
-from server.media import TrackTags, tags_from_getid3
 from tests.audio_factory import png_cover
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "recorded" / "separation-200-2.json"

@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from server.media import (
+from mvsep_mcp.media import (
     Manifest,
     ManifestInput,
     ManifestJob,
@@ -17,7 +16,8 @@ from server.media import (
     sha256_file,
     write_manifest,
 )
-from server.policy import MAX_NAME_CHARS
+from mvsep_mcp.policy import MAX_NAME_CHARS
+
 from tests.audio_factory import make_audio
 
 

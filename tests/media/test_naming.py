@@ -7,8 +7,7 @@ import unicodedata
 from pathlib import Path, PurePosixPath
 
 import pytest
-
-from server.media import (
+from mvsep_mcp.media import (
     DEFAULT_TEMPLATE,
     NamingFields,
     OutsideOutputRoot,
@@ -19,9 +18,9 @@ from server.media import (
     short_hash,
     validate_template,
 )
-from server.media.errors import PathTooLong
-from server.media.naming import NAME_MAX_BYTES
-from server.policy import MAX_NAME_CHARS, MAX_PATH_CHARS
+from mvsep_mcp.media.errors import PathTooLong
+from mvsep_mcp.media.naming import NAME_MAX_BYTES
+from mvsep_mcp.policy import MAX_NAME_CHARS, MAX_PATH_CHARS
 
 PLACEHOLDERS = "{title}, {artist}, {album}, {song}, {stem}, {model}, {format}, {ext}, {input}, {hash}, {date}, {track}"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from mvsep_mcp.media import AudioInfo, MediaError, UnsupportedAudio, find_similar_names, probe
 
-from server.media import AudioInfo, MediaError, UnsupportedAudio, find_similar_names, probe
 from tests.audio_factory import FORMATS, make_audio
 
 

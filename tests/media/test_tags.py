@@ -12,9 +12,9 @@ from mutagen.id3 import ID3
 from mutagen.mp4 import MP4
 from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
+from mvsep_mcp.media import CoverArt, TrackTags, UnsupportedAudio, read_tags, stem_title, write_stem_tags
+from mvsep_mcp.media.tag_read import read_riff_info
 
-from server.media import CoverArt, TrackTags, UnsupportedAudio, read_tags, stem_title, write_stem_tags
-from server.media.tag_read import read_riff_info
 from tests.audio_factory import FORMATS, Song, make_audio, png_cover
 
 COVER = png_cover(rgb=(10, 200, 30))
@@ -211,8 +211,8 @@ def test_track_tags_model() -> None:
 
 def test_write_and_read_opus(tmp_path: Path) -> None:
     import soundfile as sf
+    from mvsep_mcp.media import probe
 
-    from server.media import probe
     from tests.audio_factory import signal
 
     path = tmp_path / ".stem.opus.0000aaaa.part"

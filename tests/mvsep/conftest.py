@@ -9,11 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
-
-from server.mvsep import MVSepClient
+from mvsep_mcp.mvsep import MVSepClient
 
 RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "recorded"
-CATALOGUE_2026 = Path(__file__).resolve().parents[2] / "server" / "sandbox" / "data" / "algorithms.json"
+CATALOGUE_2026 = Path(__file__).resolve().parents[2] / "server" / "mvsep_mcp" / "sandbox" / "data" / "algorithms.json"
 BASE_URL = "http://127.0.0.1:9/api"
 TOKEN = "SandboxFree0000000000000000001"  # the sandbox's documented free-account test token
 

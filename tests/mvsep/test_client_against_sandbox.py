@@ -21,9 +21,8 @@ import anyio
 import anyio.lowlevel
 import httpx
 import pytest
-
-from server.mvsep import MVSepClient, SeparationRequest, errors, models
-from server.sandbox import (
+from mvsep_mcp.mvsep import MVSepClient, SeparationRequest, errors, models
+from mvsep_mcp.sandbox import (
     SANDBOX_FREE_TOKEN,
     SANDBOX_PREMIUM_TOKEN,
     FaultRule,
@@ -31,7 +30,8 @@ from server.sandbox import (
     SandboxServer,
     SandboxState,
 )
-from server.sandbox.accounts import SANDBOX_FREE_EMAIL, SANDBOX_PASSWORD, SANDBOX_PREMIUM_EMAIL
+from mvsep_mcp.sandbox.accounts import SANDBOX_FREE_EMAIL, SANDBOX_PASSWORD, SANDBOX_PREMIUM_EMAIL
+
 from tests.audio_factory import Song, make_audio
 
 POLL_S = 0.05

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
+from mvsep_mcp.mvsep import errors
 
-from server.mvsep import errors
 from tests.mvsep.conftest import TOKEN
 
 CONTENT = bytes(range(256)) * 4096  # 1 MiB

@@ -6,8 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-
-from server.mvsep import MVSepClient, SeparationRequest, errors
+from mvsep_mcp.mvsep import MVSepClient, SeparationRequest, errors
 
 
 def answer(status: int, body: Any = None, *, text: str | None = None, headers: dict[str, str] | None = None) -> Any:

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
+from mvsep_mcp.mvsep import models
 
-from server.mvsep import models
 from tests.mvsep.conftest import CATALOGUE_2026, TOKEN
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
+from mvsep_mcp.mvsep import SeparationRequest, errors
 
-from server.mvsep import SeparationRequest, errors
 from tests.mvsep.conftest import RECORDED, TOKEN, fixture_response, load_fixture, parse_form
 
 

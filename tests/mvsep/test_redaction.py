@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
+from mvsep_mcp.mvsep import SeparationRequest, errors
+from mvsep_mcp.mvsep._redact import Redactor
 
-from server.mvsep import SeparationRequest, errors
-from server.mvsep._redact import Redactor
 from tests.mvsep.conftest import TOKEN
 
 OTHER = "Zz9OtherToken000000000000000x"
@@ -24,7 +24,7 @@ def _all_text(err: BaseException) -> str:
 
 async def test_500_echoing_the_token(make_client: Any, caplog: pytest.LogCaptureFixture) -> None:
     page = f"<html><title>Error for api_token={TOKEN}</title><body>request {TOKEN} failed</body></html>"
-    caplog.set_level(logging.DEBUG, logger="server.mvsep")
+    caplog.set_level(logging.DEBUG, logger="mvsep_mcp.mvsep")
     async with make_client(lambda r: httpx.Response(500, text=page), max_retries=1) as client:
         with pytest.raises(errors.ServerError) as info:
             await client.separation_history()

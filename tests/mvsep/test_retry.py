@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
+from mvsep_mcp.mvsep import RetryPolicy, SeparationRequest, errors
+from mvsep_mcp.mvsep.retry import Idempotency, exception_is_retryable, parse_retry_after, status_is_retryable
+from mvsep_mcp.policy import MAX_RETRIES, RETRY_BACKOFF_INITIAL_S, RETRY_BACKOFF_MAX_S, RETRY_JITTER_FRACTION
 
-from server.mvsep import RetryPolicy, SeparationRequest, errors
-from server.mvsep.retry import Idempotency, exception_is_retryable, parse_retry_after, status_is_retryable
-from server.policy import MAX_RETRIES, RETRY_BACKOFF_INITIAL_S, RETRY_BACKOFF_MAX_S, RETRY_JITTER_FRACTION
 from tests.mvsep.conftest import parse_form
 
 CREATED = {"success": True, "data": {"link": "https://mvsep.com/api/separation/get?hash=h9", "hash": "h9"}}

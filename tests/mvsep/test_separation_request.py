@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
+from mvsep_mcp.mvsep import SeparationRequest
 from pydantic import ValidationError
 
-from server.mvsep import SeparationRequest
 from tests.mvsep.conftest import TOKEN, parse_form
 
 CREATED = {"success": True, "data": {"link": "l", "hash": "h"}}

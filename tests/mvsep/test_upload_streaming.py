@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
-from server.mvsep import SeparationRequest
-from server.mvsep._forms import StreamingMultipart
-from server.policy import UPLOAD_CHUNK_BYTES
+from mvsep_mcp.mvsep import SeparationRequest
+from mvsep_mcp.mvsep._forms import StreamingMultipart
+from mvsep_mcp.policy import UPLOAD_CHUNK_BYTES
 
 FILE_BYTES = 24 * 1024 * 1024 + 12345  # tens of MB, not a multiple of the chunk size
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from mvsep_mcp.sandbox import SANDBOX_FREE_TOKEN, SANDBOX_PREMIUM_TOKEN, FaultRule, SandboxServer
+from mvsep_mcp.sandbox.jobs import JobTiming
 
-from server.sandbox import SANDBOX_FREE_TOKEN, SANDBOX_PREMIUM_TOKEN, FaultRule, SandboxServer
-from server.sandbox.jobs import JobTiming
 from tests.sandbox.conftest import create, poll, recorded
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from mvsep_mcp.sandbox import SANDBOX_FREE_TOKEN, SANDBOX_PREMIUM_TOKEN, SandboxServer
+from mvsep_mcp.sandbox.audio import OUTPUT_FORMATS
+from mvsep_mcp.sandbox.jobs import JobTiming
 
-from server.sandbox import SANDBOX_FREE_TOKEN, SANDBOX_PREMIUM_TOKEN, SandboxServer
-from server.sandbox.audio import OUTPUT_FORMATS
-from server.sandbox.jobs import JobTiming
 from tests.audio_factory import make_audio
 from tests.sandbox.conftest import create, poll
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from mvsep_mcp.sandbox import SandboxServer
 
-from server.sandbox import SandboxServer
 from tests.audio_factory import make_audio
 
 from .conftest import SANDBOX_FREE_TOKEN, SANDBOX_PREMIUM_TOKEN, connect, make_settings, text_of

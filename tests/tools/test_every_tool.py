@@ -9,9 +9,9 @@ from typing import Any
 
 import anyio
 from mcp.client.client import Client
+from mvsep_mcp.sandbox import JobTiming, SandboxServer
+from mvsep_mcp.sandbox.accounts import SANDBOX_PASSWORD
 
-from server.sandbox import JobTiming, SandboxServer
-from server.sandbox.accounts import SANDBOX_PASSWORD
 from tests.audio_factory import make_audio
 
 from .conftest import SANDBOX_FREE_TOKEN, connect, make_settings, text_of

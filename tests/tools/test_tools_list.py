@@ -7,8 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-
-from server.config import ALL_TOOLSETS
+from mvsep_mcp.config import ALL_TOOLSETS
 
 from .conftest import connect, make_settings
 

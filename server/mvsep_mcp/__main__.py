@@ -1,0 +1,3 @@
+from mvsep_mcp.cli import main
+
+raise SystemExit(main())

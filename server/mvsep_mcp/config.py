@@ -1,0 +1,219 @@
+"""Settings from command-line flags, the environment and an optional config file, in that order of precedence.
+
+Environment variables (all optional):
+
+    MVSEP_API_TOKEN      the MVSep API token (or run `mvsep-mcp login`, which stores it owner-only)
+    MVSEP_BASE_URL       the API's base URL (regional hosts, or the local sandbox)
+    MVSEP_OUTPUT_DIR     where stems are written (default: <your Music folder>/MVSep)
+    MVSEP_TOOLSETS       comma-separated toolsets to enable, or "all" (default: catalog,separation,jobs)
+    MVSEP_NAME_TEMPLATE  file naming template (default: "{song}/{title} ({stem}).{ext}")
+    MVSEP_OUTPUT_FORMAT  default output format: mp3, wav, flac, m4a, wav32, flac24 (default: flac)
+    MVSEP_DATA_DIR       where the job journal and catalogue cache live (default: the platform's data dir)
+    MVSEP_CONFIG         a TOML config file (default: <platform config dir>/config.toml)
+    MVSEP_POLL_INTERVAL  seconds between status polls (default 5; the sandbox demo uses less)
+    MVSEP_CREDENTIALS    where `mvsep-mcp login` stores the token (default: <platform config dir>/credentials.json)
+
+A value that is literally ``${user_config.…}`` — what an MCP bundle passes for a field the user left blank — counts as
+unset. The token is held as a ``SecretStr`` and never appears in a repr, log line or error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from mvsep_mcp import policy
+
+APP_NAME = "mvsep-mcp"
+
+DEFAULT_TOOLSETS = ("catalog", "separation", "jobs")
+ALL_TOOLSETS = ("catalog", "separation", "jobs", "studio", "results", "account", "site", "quality", "auth")
+OPT_IN_TOOLSETS = ("auth",)  # never part of "all": a password should not pass through the model unless asked for
+
+OUTPUT_FORMATS: dict[str, int] = {"mp3": 0, "wav": 1, "flac": 2, "m4a": 3, "wav32": 4, "flac24": 5}
+DEFAULT_TEMPLATE = "{song}/{title} ({stem}).{ext}"
+
+ENV_PREFIX = "MVSEP_"
+
+
+class ConfigError(Exception):
+    """A setting has a value we cannot use; the message names the setting and the fix."""
+
+
+def is_unset(value: str | None) -> bool:
+    """True for None, blank, and an MCP bundle's unfilled ``${user_config.…}`` placeholder."""
+    if value is None:
+        return True
+    text = value.strip()
+    return not text or (text.startswith("${") and text.endswith("}"))
+
+
+def config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_output_dir() -> Path:
+    return Path(platformdirs.user_music_dir()) / "MVSep"
+
+
+def credentials_path() -> Path:
+    return config_dir() / "credentials.json"
+
+
+class Settings(BaseModel):
+    """Everything the server needs to know, resolved once at start-up."""
+
+    model_config = ConfigDict(frozen=True)
+
+    token: SecretStr | None = None
+    base_url: str = policy.DEFAULT_BASE_URL
+    output_dir: Path
+    data_dir: Path
+    toolsets: tuple[str, ...] = DEFAULT_TOOLSETS
+    name_template: str = DEFAULT_TEMPLATE
+    output_format: str = "flac"
+    poll_interval: float = policy.POLL_INTERVAL_S
+    token_source: str = "none"  # "environment", "flag", "config file", "credentials file" or "none": never the value
+    credentials_file: Path = Field(default_factory=credentials_path)
+
+    @property
+    def has_token(self) -> bool:
+        return self.token is not None
+
+    @property
+    def journal_path(self) -> Path:
+        return self.data_dir / "journal.sqlite3"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(
+            f"The config file {path} could not be read ({exc.__class__.__name__}): fix or remove it."
+        ) from exc
+    return data
+
+
+def read_stored_token(path: Path | None = None) -> str | None:
+    """The token stored by `mvsep-mcp login`, if any."""
+    path = path or credentials_path()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    token = data.get("api_token") if isinstance(data, dict) else None
+    return None if not isinstance(token, str) or is_unset(token) else token.strip()
+
+
+def store_token(token: str, path: Path | None = None) -> Path:
+    """Write the token to the credentials file, readable by its owner only. Returns the path."""
+    path = path or credentials_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, stat.S_IRUSR | stat.S_IWUSR)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump({"api_token": token}, fh)
+    os.chmod(tmp, stat.S_IRUSR | stat.S_IWUSR)
+    os.replace(tmp, path)
+    return path
+
+
+def parse_toolsets(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else list(value)
+    names = [item.strip().lower() for item in items if item.strip()]
+    result: list[str] = []
+    for name in names:
+        if name == "all":
+            result.extend(t for t in ALL_TOOLSETS if t not in OPT_IN_TOOLSETS)
+        elif name in ALL_TOOLSETS:
+            result.append(name)
+        else:
+            raise ConfigError(
+                f"Unknown toolset {name!r} in MVSEP_TOOLSETS: choose from {', '.join(ALL_TOOLSETS)} or 'all'."
+            )
+    return tuple(dict.fromkeys(result)) or DEFAULT_TOOLSETS
+
+
+def _pick(flags: Mapping[str, Any], env: Mapping[str, str], file: Mapping[str, Any], key: str) -> tuple[Any, str]:
+    """The first set value for ``key`` from flags, environment, config file, with where it came from."""
+    flag = flags.get(key)
+    if flag is not None and not (isinstance(flag, str) and is_unset(flag)):
+        return flag, "flag"
+    env_value = env.get(ENV_PREFIX + key.upper())
+    if not is_unset(env_value):
+        return env_value, "environment"
+    file_value = file.get(key)
+    if file_value is not None and not (isinstance(file_value, str) and is_unset(file_value)):
+        return file_value, "config file"
+    return None, "none"
+
+
+def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Resolve settings: flags, then environment (``MVSEP_*``), then the config file, then defaults."""
+    flags = dict(flags or {})
+    env = dict(os.environ if env is None else env)
+    config_path_value, _ = _pick(flags, env, {}, "config")
+    config_path = Path(str(config_path_value)).expanduser() if config_path_value else config_dir() / "config.toml"
+    file = _read_config_file(config_path)
+
+    credentials_value, _ = _pick(flags, env, file, "credentials")
+    credentials_file = Path(str(credentials_value)).expanduser() if credentials_value else credentials_path()
+    token_value, token_source = _pick(flags, env, file, "api_token")
+    if token_value is None:
+        stored = read_stored_token(credentials_file)
+        if stored:
+            token_value, token_source = stored, "credentials file"
+    token = SecretStr(str(token_value).strip()) if token_value else None
+
+    base_url, _ = _pick(flags, env, file, "base_url")
+    base_url = str(base_url or policy.DEFAULT_BASE_URL).rstrip("/")
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"MVSEP_BASE_URL must start with http:// or https:// (got {base_url!r}).")
+
+    output_dir, _ = _pick(flags, env, file, "output_dir")
+    data_dir, _ = _pick(flags, env, file, "data_dir")
+    toolsets, _ = _pick(flags, env, file, "toolsets")
+    template, _ = _pick(flags, env, file, "name_template")
+    output_format, _ = _pick(flags, env, file, "output_format")
+    poll, _ = _pick(flags, env, file, "poll_interval")
+
+    fmt = str(output_format or "flac").lower()
+    if fmt not in OUTPUT_FORMATS:
+        raise ConfigError(f"MVSEP_OUTPUT_FORMAT {fmt!r} is not one of {', '.join(OUTPUT_FORMATS)}.")
+    try:
+        poll_interval = float(poll) if poll is not None else policy.POLL_INTERVAL_S
+    except ValueError as exc:
+        raise ConfigError(f"MVSEP_POLL_INTERVAL must be a number of seconds (got {poll!r}).") from exc
+
+    return Settings(
+        token=token,
+        token_source=token_source if token else "none",
+        base_url=base_url,
+        output_dir=Path(str(output_dir)).expanduser() if output_dir else default_output_dir(),
+        data_dir=Path(str(data_dir)).expanduser() if data_dir else default_data_dir(),
+        toolsets=parse_toolsets(toolsets) if toolsets else DEFAULT_TOOLSETS,
+        name_template=str(template) if template else DEFAULT_TEMPLATE,
+        output_format=fmt,
+        poll_interval=max(0.05, poll_interval),
+        credentials_file=credentials_file,
+    )

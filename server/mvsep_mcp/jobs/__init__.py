@@ -1,0 +1,53 @@
+"""Jobs: the SQLite journal and the background runner that submits, polls, downloads and resumes MVSep jobs.
+
+```python
+from mvsep_mcp.jobs import Journal, JobRunner, JobSpec, JobState
+
+journal = Journal(default_journal_path())
+runner = JobRunner(journal)
+await runner.attach_account(account_key, client)       # client: mvsep_mcp.mvsep.MVSepClient
+task_group.start_soon(runner.run)                      # or: await runner.start(task_group)
+[record] = await runner.submit([JobSpec(...)])         # returns at once, state "queued"
+records = await runner.wait(account_key, [record.id], timeout=45, on_progress=report)
+```
+"""
+
+from __future__ import annotations
+
+from mvsep_mcp.jobs.errors import AccountNotAttached, JobError, JobNotCancellable, JobNotFound, ResultExpired
+from mvsep_mcp.jobs.journal import Journal, default_journal_path, request_key, request_key_for
+from mvsep_mcp.jobs.models import (
+    NON_TERMINAL_STATES,
+    TERMINAL_STATES,
+    JobKind,
+    JobRecord,
+    JobSpec,
+    JobState,
+    OutputFile,
+    ProgressUpdate,
+)
+from mvsep_mcp.jobs.runner import JobRunner, ProgressCallback
+from mvsep_mcp.jobs.stats import RunnerStats
+
+__all__ = [
+    "NON_TERMINAL_STATES",
+    "TERMINAL_STATES",
+    "AccountNotAttached",
+    "JobError",
+    "JobKind",
+    "JobNotCancellable",
+    "JobNotFound",
+    "JobRecord",
+    "JobRunner",
+    "JobSpec",
+    "JobState",
+    "Journal",
+    "OutputFile",
+    "ProgressCallback",
+    "ProgressUpdate",
+    "ResultExpired",
+    "RunnerStats",
+    "default_journal_path",
+    "request_key",
+    "request_key_for",
+]

@@ -1,0 +1,230 @@
+"""Downloading a finished job's files: name, fetch to a temp file, tag, hash, commit, record, then the manifest.
+
+Whatever MVSep sends as a stem label or file name, the destination goes through ``render_relative_path`` and
+``safe_destination`` (nothing lands outside the output root); files are written to a temporary name and committed
+without overwriting; a failed file leaves nothing behind and is tried again on the runner's next pass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import anyio
+import anyio.to_thread
+
+from mvsep_mcp.jobs.models import JobRecord, OutputFile
+from mvsep_mcp.media.files import commit_file, ensure_dir, sha256_file, temp_path_for
+from mvsep_mcp.media.manifest import (
+    Manifest,
+    ManifestInput,
+    ManifestJob,
+    ManifestOutput,
+    host_of,
+    strip_secrets,
+    write_manifest,
+)
+from mvsep_mcp.media.naming import NamingFields, render_relative_path, safe_destination
+from mvsep_mcp.media.tags import TrackTags, read_tags, tags_from_getid3, write_stem_tags
+
+log = logging.getLogger(__name__)
+
+OUTPUT_FORMAT_EXT = {0: "mp3", 1: "wav", 2: "flac", 3: "m4a", 4: "wav", 5: "flac"}
+_KNOWN_STEM_SUFFIXES = ("vocals", "instrumental", "instrum", "bass", "drums", "other", "piano", "guitar")
+
+
+def file_ext(url: str, download: str | None, output_format: int) -> str:
+    """The extension of a result file: from its URL, else its download name, else the requested format."""
+    for candidate in (unquote(urlsplit(url).path), download or ""):
+        name = PurePosixPath(candidate.replace("\\", "/")).name
+        if "." in name:
+            ext = name.rsplit(".", 1)[1].lower()
+            if ext.isalnum() and 1 <= len(ext) <= 5:
+                return ext
+    return OUTPUT_FORMAT_EXT.get(output_format, "mp3")
+
+
+def stem_label(file_type: str | None, download: str | None, index: int) -> str:
+    """The stem name: ``files[].type``, else the last ``_word`` of the download name, else ``stem N``."""
+    if file_type and file_type.strip():
+        return file_type.strip()
+    if download:
+        base = PurePosixPath(download.replace("\\", "/")).name.rsplit(".", 1)[0]
+        tail = base.rsplit("_", 1)[-1].strip()
+        if tail:
+            return tail.capitalize() if tail.lower() in _KNOWN_STEM_SUFFIXES else tail
+    return f"stem {index + 1}"
+
+
+def song_tags(record: JobRecord, mvsep_tags: Any) -> TrackTags:
+    """The input's own tags (re-read from disk) filled from MVSep's getID3 tags where missing."""
+    spec = record.spec
+    path = spec.target_path if spec.kind == "matchering" else spec.input_path
+    tags = TrackTags()
+    if spec.input_tags:  # what was read when the job was planned (the only tags a text-input job has)
+        try:
+            tags = TrackTags.model_validate({k: v for k, v in spec.input_tags.items() if k != "cover"})
+        except ValueError as exc:
+            log.info("job %s: ignoring the planned tags (%s)", record.id, exc)
+    if path and os.path.isfile(path):
+        try:
+            tags = read_tags(Path(path))
+        except Exception as exc:  # an unreadable input must not block its stems
+            log.info("job %s: cannot read the input's tags (%s)", record.id, exc)
+    try:
+        return tags.filled_from(tags_from_getid3(mvsep_tags or {}))
+    except Exception as exc:
+        log.info("job %s: cannot read MVSep's tags (%s)", record.id, exc)
+        return tags
+
+
+def fallback_title(record: JobRecord) -> str:
+    name = record.spec.source_name
+    if name:
+        return name.rsplit(".", 1)[0] if "." in name else name
+    return record.hash or record.id
+
+
+def destination(record: JobRecord, tags: TrackTags, stem: str, ext: str) -> Path:
+    """Where a stem goes: the naming template under the output root, never outside it."""
+    spec = record.spec
+    fields = NamingFields(
+        stem=stem,
+        title=tags.title,
+        artist=tags.artist,
+        album=tags.album,
+        model=spec.model_name or f"model {spec.sep_type}",
+        ext=ext,
+        format=ext,
+        input=spec.source_name or fallback_title(record),
+        hash=record.hash,
+        date=tags.date,
+        track=tags.track,
+    )
+    root = Path(spec.output_root).expanduser()
+    relative = render_relative_path(spec.name_template, fields, root_len=len(str(root)))
+    return safe_destination(root, relative)
+
+
+@dataclasses.dataclass
+class FileTask:
+    url: str
+    stem: str
+    ext: str
+
+
+def plan_files(record: JobRecord, files: list[Any]) -> list[FileTask]:
+    """The files still to fetch (those already recorded are skipped)."""
+    have = {o.url for o in record.outputs}
+    tasks = []
+    for index, item in enumerate(files):
+        url = getattr(item, "url", "") or ""
+        if not url or url in have:
+            continue
+        download = getattr(item, "download", None)
+        tasks.append(FileTask(url=url, stem=stem_label(getattr(item, "type", None), download, index),
+                              ext=file_ext(url, download, record.spec.output_format)))
+    return tasks
+
+
+async def fetch_one(
+    client: Any,
+    record: JobRecord,
+    task: FileTask,
+    tags: TrackTags,
+    *,
+    on_bytes: Callable[[int], None] | None = None,
+) -> OutputFile:
+    """Download one file to a temp name, tag it, hash it and commit it; the temp file never outlives a failure."""
+    final = destination(record, tags, task.stem, task.ext)
+    tmp = temp_path_for(final)
+    try:
+        await anyio.to_thread.run_sync(ensure_dir, final.parent)
+        size = await client.download(task.url, tmp)
+        if on_bytes is not None:
+            on_bytes(int(size or 0))
+        model = record.spec.model_name or f"MVSep model {record.spec.sep_type}"
+        try:
+            await anyio.to_thread.run_sync(
+                lambda: write_stem_tags(tmp, tags, stem=task.stem, model=model, fmt=task.ext,
+                                        fallback_title=fallback_title(record)))
+        except Exception as exc:  # an untaggable stem is still a stem
+            log.warning("job %s: could not tag the %s stem (%s)", record.id, task.stem, exc)
+        digest = await anyio.to_thread.run_sync(sha256_file, tmp)
+        size = tmp.stat().st_size
+        committed = await anyio.to_thread.run_sync(commit_file, tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return OutputFile(stem=task.stem, path=str(committed), size=size, sha256=digest, url=task.url)
+
+
+def manifest_folder(record: JobRecord) -> Path:
+    """The folder the stems share (their common parent, never above the output root)."""
+    root = Path(record.spec.output_root)
+    parents = [str(Path(o.path).parent) for o in record.outputs]
+    if not parents:
+        return root
+    common = Path(os.path.commonpath(parents))
+    try:
+        common.relative_to(root)
+    except ValueError:
+        return root
+    return common
+
+
+def write_job_manifest(record: JobRecord, result_data: Any, tags: TrackTags) -> Path:
+    """Write the JSON manifest of a completed job beside its stems; returns its path."""
+    spec = record.spec
+    folder = manifest_folder(record)
+    input_path = spec.target_path if spec.kind == "matchering" else spec.input_path
+    input_size = None
+    if input_path and os.path.isfile(input_path):
+        input_size = os.path.getsize(input_path)
+    manifest = Manifest(
+        job=ManifestJob.model_validate({
+            "hash": record.hash or record.remote_hash or "",
+            "model": spec.model_name or f"model {spec.sep_type}",
+            "model_id": spec.sep_type,
+            "options": dict(spec.options),
+            "output_format": getattr(result_data, "output_format", None) or spec.output_format,
+            "base_url_host": host_of(spec.base_url),
+            "mvsep_link": strip_secrets(getattr(result_data, "link", None)),
+            "job_id": record.id,  # extras: the journal's id, the kind of input, the job whose result was reused
+            "kind": spec.kind,
+            "reused_from": record.reused_from,
+        }),
+        input=ManifestInput.model_validate({
+            "path": input_path,
+            "name": spec.source_name or strip_secrets(spec.url) or "(no input file)",
+            "size": input_size,
+            "sha256": spec.input_sha256,
+            "tags": tags.summary(),
+            "url": strip_secrets(spec.url),
+        }),
+        outputs=[
+            ManifestOutput(
+                stem=o.stem,
+                path=_relative_posix(Path(o.path), folder),
+                absolute_path=o.path,
+                format=Path(o.path).suffix.lstrip(".").lower() or None,
+                size=o.size,
+                sha256=o.sha256,
+            )
+            for o in record.outputs
+        ],
+        cost=spec.estimated_cost,
+    )
+    return write_manifest(folder, manifest)
+
+
+def _relative_posix(file: Path, folder: Path) -> str:
+    try:
+        return PurePosixPath(*Path(os.path.relpath(file, folder)).parts).as_posix()
+    except ValueError:
+        return file.as_posix()
+

@@ -1,0 +1,39 @@
+"""Errors of the jobs package; each message is a sentence that names the fix.
+
+```
+JobError                     anything the journal or the runner refuses
+├── JobNotFound              no job with that id for this account
+├── JobNotCancellable        already processing / uploading / finished
+├── ResultExpired            MVSep no longer keeps the result (about 72 hours)
+└── AccountNotAttached       the runner has no MVSep client for that account
+```
+"""
+
+from __future__ import annotations
+
+
+class JobError(Exception):
+    """Base of every error raised by ``mvsep_mcp.jobs``."""
+
+
+class JobNotFound(JobError, LookupError):
+    def __init__(self, job_id: str) -> None:
+        super().__init__(
+            f"No job {job_id!r} exists for this account; list the jobs to see their ids."
+        )
+        self.job_id = job_id
+
+
+class JobNotCancellable(JobError):
+    """The job cannot be cancelled in its current state."""
+
+
+class ResultExpired(JobError):
+    """MVSep no longer has the job's result files."""
+
+
+class AccountNotAttached(JobError):
+    def __init__(self) -> None:
+        super().__init__(
+            "No MVSep client is attached for this account; set an API token and restart the server."
+        )

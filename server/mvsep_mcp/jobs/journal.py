@@ -1,0 +1,353 @@
+"""The job journal: every job in SQLite, committed before anything is sent to MVSep.
+
+One row per job (indexed columns for queries plus the record as JSON) and one row per committed output file, so a
+resumed job never downloads a file twice. WAL mode and a busy timeout let several processes share the file; a lock
+makes one ``Journal`` safe to use from threads and from the event loop (every call is short).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import secrets
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import platformdirs
+
+from mvsep_mcp.jobs.errors import JobNotFound
+from mvsep_mcp.jobs.models import JobRecord, JobSpec, JobState, OutputFile
+from mvsep_mcp.policy import JOB_ID_HEX_CHARS, RESULT_RETENTION_HOURS
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+_BUSY_TIMEOUT_MS = 10_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    account_key TEXT NOT NULL,
+    state TEXT NOT NULL,
+    request_key TEXT NOT NULL,
+    batch_id TEXT,
+    hash TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_account ON jobs (account_key, created_at);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state);
+CREATE INDEX IF NOT EXISTS jobs_request ON jobs (request_key);
+CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch_id);
+CREATE TABLE IF NOT EXISTS leases (
+    account_key TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outputs (
+    job_id TEXT NOT NULL REFERENCES jobs (id),
+    seq INTEGER NOT NULL,
+    url TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (job_id, url)
+);
+"""
+
+# Columns kept outside the JSON blob (queried) and fields kept in the outputs table.
+_COLUMNS = ("account_key", "state", "request_key", "batch_id", "hash", "created_at", "updated_at")
+_REUSABLE_STATES = (JobState.ACTIVE, JobState.DOWNLOADING, JobState.COMPLETED)
+
+
+def default_journal_path() -> Path:
+    """``<user data dir>/mvsep-mcp/journal.sqlite3`` (the folder is created on open)."""
+    return Path(platformdirs.user_data_dir("mvsep-mcp", appauthor=False)) / "journal.sqlite3"
+
+
+def request_key(
+    source: str, sep_type: int, options: Mapping[str, str], output_format: int, base_url: str
+) -> str:
+    """The identity of a request: canonical JSON of what determines MVSep's result, hashed.
+
+    ``source`` is the input's sha256 (or several joined) or its URL; ``base_url`` contributes only its host.
+    """
+    canonical = json.dumps(
+        {
+            "source": source,
+            "sep_type": int(sep_type),
+            "options": {str(k): str(v) for k, v in sorted(options.items())},
+            "output_format": int(output_format),
+            "host": (urlsplit(base_url).netloc or base_url).lower(),
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def request_key_for(spec: JobSpec) -> str:
+    """The request key of a spec; a file job without ``input_sha256`` gets a unique key (never reused)."""
+    if spec.kind == "url" and spec.url:
+        source = f"url:{spec.url}|{spec.remote_type or 'direct'}"
+    elif spec.kind == "text":
+        source = "text"  # the prompt is in the options
+    elif spec.input_sha256:
+        source = f"sha256:{spec.input_sha256}"
+        if spec.kind == "matchering":
+            if not spec.reference_sha256:
+                return "unique:" + secrets.token_hex(16)
+            source += f"+{spec.reference_sha256}"
+    else:
+        return "unique:" + secrets.token_hex(16)
+    return request_key(source, spec.sep_type, spec.options, spec.output_format, spec.base_url)
+
+
+def new_job_id() -> str:
+    return "j" + secrets.token_hex(JOB_ID_HEX_CHARS // 2 + 1)[:JOB_ID_HEX_CHARS]
+
+
+def _holder_is_gone(pid: int, host: str) -> bool:
+    """True when the lease holder was a process on this machine that no longer runs (POSIX only)."""
+    if host != socket.gethostname() or pid == os.getpid() or os.name == "nt":
+        return False  # another machine, ourselves, or Windows (where os.kill would terminate): trust the expiry
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by someone else
+        return False
+    return False
+
+
+class Journal:
+    """The SQLite job journal. ``clock`` stamps created/updated times (tests pass a fake one)."""
+
+    def __init__(self, path: Path | None = None, *, clock: Any = time.time) -> None:
+        self.path = Path(path) if path is not None else default_journal_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_MS / 1000, check_same_thread=False,
+                                   isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        with self._lock:
+            self._db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.executescript(_SCHEMA)
+            row = self._db.execute("SELECT version FROM schema_version").fetchone()
+            if row is None:
+                self._db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+            elif row["version"] > SCHEMA_VERSION:
+                log.warning("journal %s has schema %s, newer than this server's %s", self.path, row["version"],
+                            SCHEMA_VERSION)
+
+    # --- leases: one runner at a time works on an account's jobs -------------------------------------------------
+
+    def hold_lease(self, account_key: str, owner: str, *, ttl: float) -> bool:
+        """Take or renew the right to work on ``account_key``'s jobs; False while another live runner holds it.
+
+        Two server processes can share one journal (Claude Desktop and Claude Code on one machine): only the lease
+        holder creates, polls and downloads, so nothing is done twice. A lease lapses ``ttl`` seconds after its last
+        renewal, or at once when its holder's process is known to be gone (same host, pid no longer running).
+        """
+        now = self._clock()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute("SELECT owner, pid, host, expires_at FROM leases WHERE account_key = ?",
+                                       (account_key,)).fetchone()
+                mine = (row is None or row["owner"] == owner or row["expires_at"] < now
+                        or _holder_is_gone(row["pid"], row["host"]))
+                if mine:
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO leases (account_key, owner, pid, host, expires_at)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (account_key, owner, os.getpid(), socket.gethostname(), now + ttl))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return mine
+
+    def release_lease(self, account_key: str, owner: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM leases WHERE account_key = ? AND owner = ?", (account_key, owner))
+
+    # --- lifecycle ---------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- writing -----------------------------------------------------------------------------------------------
+
+    def add(self, spec: JobSpec, *, state: JobState = JobState.QUEUED, **fields: Any) -> JobRecord:
+        """Record a new job and commit it; returns the record with its fresh id."""
+        now = self._clock()
+        with self._lock:
+            while True:
+                job_id = new_job_id()
+                if self._db.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone() is None:
+                    break
+            fields.setdefault("request_key", request_key_for(spec))
+            record = JobRecord(id=job_id, spec=spec, state=state, created_at=now, updated_at=now, **fields)
+            self._db.execute(
+                "INSERT INTO jobs (id, account_key, state, request_key, batch_id, hash, created_at, updated_at, data)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (record.id, *self._column_values(record), self._blob(record)),
+            )
+        return record
+
+    def update(self, job_id: str, *, expect: Iterable[JobState] | None = None, **fields: Any) -> JobRecord | None:
+        """Change fields of a job atomically; with ``expect``, only if its state is one of those (else ``None``)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                record = self._get_unlocked(job_id)
+                if expect is not None and record.state not in set(expect):
+                    self._db.execute("ROLLBACK")
+                    return None
+                data = record.model_dump()
+                data.update(fields)
+                data["updated_at"] = self._clock()
+                outputs = data.pop("outputs")
+                updated = JobRecord.model_validate({**data, "outputs": outputs})
+                self._db.execute(
+                    "UPDATE jobs SET account_key = ?, state = ?, request_key = ?, batch_id = ?, hash = ?,"
+                    " created_at = ?, updated_at = ?, data = ? WHERE id = ?",
+                    (*self._column_values(updated), self._blob(updated), job_id),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+        return updated
+
+    def record_output(self, job_id: str, output: OutputFile) -> JobRecord:
+        """Commit one downloaded file of a job (idempotent per URL)."""
+        with self._lock:
+            seq = self._db.execute("SELECT COUNT(*) FROM outputs WHERE job_id = ?", (job_id,)).fetchone()[0]
+            self._db.execute(
+                "INSERT OR REPLACE INTO outputs (job_id, seq, url, data) VALUES (?, ?, ?, ?)",
+                (job_id, seq, output.url, output.model_dump_json()),
+            )
+            self._db.execute("UPDATE jobs SET updated_at = ? WHERE id = ?", (self._clock(), job_id))
+            return self._get_unlocked(job_id)
+
+    def set_outputs(self, job_id: str, outputs: Iterable[OutputFile]) -> JobRecord:
+        """Replace a job's outputs at once (a job completed by pointing at another job's files)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("DELETE FROM outputs WHERE job_id = ?", (job_id,))
+            for seq, output in enumerate(outputs):
+                self._db.execute("INSERT OR REPLACE INTO outputs (job_id, seq, url, data) VALUES (?, ?, ?, ?)",
+                                 (job_id, seq, output.url, output.model_dump_json()))
+            self._db.execute("COMMIT")
+            return self._get_unlocked(job_id)
+
+    # --- reading -----------------------------------------------------------------------------------------------
+
+    def get(self, job_id: str, account_key: str | None = None) -> JobRecord:
+        """The job with that id (scoped to ``account_key`` when given); raises ``JobNotFound``."""
+        with self._lock:
+            record = self._get_unlocked(job_id)
+        if account_key is not None and record.account_key != account_key:
+            raise JobNotFound(job_id)
+        return record
+
+    def list(
+        self,
+        account_key: str | None = None,
+        *,
+        states: Iterable[JobState] | None = None,
+        batch_id: str | None = None,
+        request_key: str | None = None,
+        hash: str | None = None,
+        limit: int | None = None,
+        order: Literal["newest", "oldest"] = "newest",
+    ) -> list[JobRecord]:
+        """Jobs matching every filter given, newest first (or oldest first)."""
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (("account_key", account_key), ("batch_id", batch_id),
+                              ("request_key", request_key), ("hash", hash)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if states is not None:
+            wanted = [JobState(s).value for s in states]
+            if not wanted:
+                return []
+            where.append(f"state IN ({', '.join('?' * len(wanted))})")
+            params.extend(wanted)
+        direction = "DESC" if order == "newest" else "ASC"
+        sql = "SELECT * FROM jobs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY created_at {direction}, rowid {direction}"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        with self._lock:
+            rows = self._db.execute(sql, params).fetchall()
+            return [self._record_from_row(row) for row in rows]
+
+    def find_reusable(self, account_key: str, request_key: str, now: float) -> JobRecord | None:
+        """The newest job of that account and request whose MVSep result should still exist, or ``None``.
+
+        "Should still exist": it has a hash, is active/downloading/completed, and its completion (or, before that, its
+        submission) lies within ``RESULT_RETENTION_HOURS`` of ``now``.
+        """
+        horizon = now - RESULT_RETENTION_HOURS * 3600
+        for record in self.list(account_key, states=_REUSABLE_STATES, request_key=request_key):
+            if record.result_gone or not (record.hash or record.remote_hash):
+                continue
+            if record.request_key.startswith("unique:"):
+                continue
+            anchor = record.finished_at or record.submitted_at
+            if anchor is not None and anchor >= horizon:
+                return record
+        return None
+
+    # --- internals ---------------------------------------------------------------------------------------------
+
+    def _get_unlocked(self, job_id: str) -> JobRecord:
+        row = self._db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise JobNotFound(job_id)
+        return self._record_from_row(row)
+
+    def _record_from_row(self, row: sqlite3.Row) -> JobRecord:
+        data = json.loads(row["data"])
+        outputs = self._db.execute("SELECT data FROM outputs WHERE job_id = ? ORDER BY seq", (row["id"],)).fetchall()
+        data["outputs"] = [json.loads(o["data"]) for o in outputs]
+        return JobRecord.model_validate(data)
+
+    @staticmethod
+    def _column_values(record: JobRecord) -> tuple[Any, ...]:
+        return (record.account_key, record.state.value, record.request_key, record.spec.batch_id, record.hash,
+                record.created_at, record.updated_at)
+
+    @staticmethod
+    def _blob(record: JobRecord) -> str:
+        return record.model_dump_json(exclude={"outputs"})

@@ -1,0 +1,172 @@
+"""What a job is: its state machine, what to run (`JobSpec`) and what happened (`JobRecord`).
+
+All models are pydantic and JSON-serialisable (``record.model_dump(mode="json")``) so the tools layer can hand them
+to the model as structured results. None of them ever holds the API token: jobs are keyed by an account key.
+
+State flow::
+
+    queued ──► submitting ──► active ──► downloading ──► completed
+       ▲            │            │  ▲          │
+       │            ▼            │  └─(reuse)  └──► failed (downloads kept failing)
+       └──(limit)─ uncertain ────┘
+    any non-terminal ──► failed | cancelled | expired
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mvsep_mcp.media.naming import DEFAULT_TEMPLATE
+
+JobKind = Literal["file", "url", "matchering", "text"]
+
+
+class JobState(StrEnum):
+    """Where a job stands, from our side of the wire."""
+
+    QUEUED = "queued"  # recorded, nothing sent, no credits spent
+    SUBMITTING = "submitting"  # the create is being sent
+    UNCERTAIN = "uncertain"  # the create was sent and no answer came: the job may exist on MVSep
+    ACTIVE = "active"  # MVSep has it (waiting / processing / distributing / merging)
+    DOWNLOADING = "downloading"  # MVSep finished; result files are being fetched
+    COMPLETED = "completed"  # files on disk, manifest written
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"  # MVSep no longer has the result
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_STATES
+
+
+TERMINAL_STATES = frozenset({JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED, JobState.EXPIRED})
+NON_TERMINAL_STATES = frozenset(set(JobState) - TERMINAL_STATES)
+
+
+class JobSpec(BaseModel):
+    """Everything needed to run one job. Paths are absolute strings; options are ``{add_optN: key}``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    account_key: str
+    base_url: str
+    kind: JobKind = "file"
+    input_path: str | None = None
+    url: str | None = None
+    remote_type: str | None = None
+    target_path: str | None = None  # matchering
+    reference_path: str | None = None  # matchering
+    sep_type: int
+    model_name: str = ""
+    options: dict[str, str] = Field(default_factory=dict)
+    output_format: int = 0
+    output_root: str
+    name_template: str = DEFAULT_TEMPLATE
+    is_demo: bool = False
+    estimated_cost: int | None = None
+    batch_id: str | None = None
+    input_sha256: str | None = None  # of input_path (or target_path for matchering)
+    reference_sha256: str | None = None  # matchering's second input, part of the request key
+    input_tags: dict[str, Any] = Field(default_factory=dict)  # a JSON summary; the runner re-reads the real tags
+
+    @property
+    def source_name(self) -> str | None:
+        """The file name MVSep slugs into the job hash (the upload's name, or the URL's last segment)."""
+        from pathlib import PurePath
+        from urllib.parse import urlsplit
+
+        if self.kind == "url" and self.url:
+            tail = urlsplit(self.url).path.rstrip("/").rsplit("/", 1)[-1]
+            return tail or None
+        path = self.target_path if self.kind == "matchering" else self.input_path
+        return PurePath(path).name if path else None
+
+
+class OutputFile(BaseModel):
+    """One committed result file."""
+
+    stem: str
+    path: str
+    size: int
+    sha256: str
+    url: str
+
+
+class JobRecord(BaseModel):
+    """A job as the journal holds it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    spec: JobSpec
+    state: JobState = JobState.QUEUED
+    request_key: str = ""
+    hash: str | None = None  # the hash polled with /separation/get
+    remote_hash: str | None = None  # url jobs: the hash polled with /separation/get-remote
+    mvsep_status: str | None = None
+    queue_position: int | None = None
+    queue_count: int | None = None
+    chunks_done: int | None = None
+    chunks_total: int | None = None
+    message: str | None = None  # MVSep's latest message (processing text, failure reason)
+    files_total: int | None = None
+    error: str | None = None  # our sentence when the job failed / expired / was refused
+    created_at: float
+    submitted_at: float | None = None  # when MVSep's job was created (for a reused job: the original's)
+    finished_at: float | None = None
+    updated_at: float
+    outputs: list[OutputFile] = Field(default_factory=list)
+    manifest_path: str | None = None
+    reused_from: str | None = None  # id of the job whose MVSep result (or files) this one reuses
+    refetch: bool = False  # created by refetch(): never creates on MVSep, always downloads
+    result_gone: bool = False  # MVSep answered not_found for this job's hash: never reuse it
+
+    @property
+    def account_key(self) -> str:
+        return self.spec.account_key
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state.is_terminal
+
+    def phase(self) -> str:
+        """A short human text of where the job is, for progress messages."""
+        state = self.state
+        if state is JobState.QUEUED:
+            return "queued locally: waiting for a free slot on the account"
+        if state is JobState.SUBMITTING:
+            return "uploading to MVSep"
+        if state is JobState.UNCERTAIN:
+            return "checking whether MVSep received the job"
+        if state is JobState.ACTIVE:
+            status = self.mvsep_status or "submitted"
+            if status == "waiting":
+                if self.queue_position is not None and self.queue_count is not None:
+                    return f"queued: position {self.queue_position} of {self.queue_count}"
+                return "queued at MVSep"
+            if status == "distributing" and self.chunks_total:
+                return f"chunks {self.chunks_done or 0}/{self.chunks_total}"
+            return status
+        if state is JobState.DOWNLOADING:
+            total = self.files_total if self.files_total is not None else "?"
+            return f"downloading {len(self.outputs)}/{total} files"
+        if state is JobState.COMPLETED:
+            return f"completed: {len(self.outputs)} files"
+        return f"{state.value}: {self.error}" if self.error else state.value
+
+
+class ProgressUpdate(BaseModel):
+    """One progress report from ``JobRunner.wait``: a job changed; ``done``/``total`` count the jobs waited on."""
+
+    job_id: str
+    state: JobState
+    phase: str
+    done: int
+    total: int
+
+    @property
+    def text(self) -> str:
+        return f"{self.job_id}: {self.phase} ({self.done}/{self.total} jobs finished)"

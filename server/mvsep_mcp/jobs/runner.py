@@ -1,0 +1,434 @@
+"""The background job runner: submit within the account's limit, poll, download, resume after a restart.
+
+One ``JobRunner`` runs as a single task (``start(task_group)`` in the MCP server's lifespan, or ``await run()``).
+Its loop is a scheduler: on every change (or when the next poll / retry is due) it looks at the journal's unfinished
+jobs of each attached account and starts at most one piece of work per job (create, reconcile, poll or download) as a
+child task. Everything it does is written to the journal first, so a new runner on the same journal picks up where
+the last one stopped, and never creates a job twice.
+
+Tools call ``submit`` (returns at once), ``wait`` (returns when jobs finish or the time budget runs out), ``cancel``,
+``refetch``, ``get`` and ``list``, each scoped to an account key.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Literal
+
+import anyio
+from anyio.abc import TaskGroup
+
+from mvsep_mcp.jobs.concurrency import AccountSlot, in_flight_count
+from mvsep_mcp.jobs.errors import AccountNotAttached, JobError, JobNotCancellable, ResultExpired
+from mvsep_mcp.jobs.journal import Journal, request_key_for
+from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, JobRecord, JobSpec, JobState, ProgressUpdate
+from mvsep_mcp.jobs.reuse import reusable_files
+from mvsep_mcp.jobs.stats import RunnerStats
+from mvsep_mcp.jobs.work import JobWork
+from mvsep_mcp.mvsep import errors as mvsep_errors
+from mvsep_mcp.policy import (
+    CREATE_BACKOFF_INITIAL_S,
+    DOWNLOAD_CONCURRENCY,
+    DOWNLOAD_RETRY_S,
+    FREE_CONCURRENT_JOBS,
+    JOURNAL_RECHECK_S,
+    LEASE_RENEW_S,
+    LEASE_TTL_S,
+    POLL_INTERVAL_MAX_S,
+    POLL_INTERVAL_S,
+    PREMIUM_CONCURRENT_JOBS,
+    RECONCILE_RETRY_S,
+    RECONCILE_SLACK_S,
+    UNKNOWN_STATUS_MAX_S,
+)
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[ProgressUpdate], Awaitable[None]]
+_IDLE_WAKE_S = 60.0  # with nothing due, the loop still looks around this often
+
+
+class JobRunner(JobWork):
+    """Runs the journal's jobs against MVSep for every attached account."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        *,
+        poll_interval: float = POLL_INTERVAL_S,
+        poll_interval_max: float = POLL_INTERVAL_MAX_S,
+        download_concurrency: int = DOWNLOAD_CONCURRENCY,
+        clock: Callable[[], float] = time.time,
+        retry_delay: float | None = None,
+        unknown_status_max: float = UNKNOWN_STATUS_MAX_S,
+        reconcile_slack: float = RECONCILE_SLACK_S,
+        lease_ttl: float = LEASE_TTL_S,
+        lease_renew: float = LEASE_RENEW_S,
+    ) -> None:
+        self.journal = journal
+        self.poll_interval = poll_interval
+        self.poll_interval_max = max(poll_interval_max, poll_interval)
+        self.download_concurrency = max(1, download_concurrency)
+        self.clock = clock
+        self.unknown_status_max = unknown_status_max
+        self.reconcile_slack = reconcile_slack
+        self.lease_ttl = lease_ttl
+        self.lease_renew = min(lease_renew, lease_ttl / 2)  # also how soon work queued by another process is seen
+        self._reconcile_retry = RECONCILE_RETRY_S if retry_delay is None else retry_delay
+        self._download_retry = DOWNLOAD_RETRY_S if retry_delay is None else retry_delay
+        self._create_backoff = CREATE_BACKOFF_INITIAL_S if retry_delay is None else retry_delay
+        self.stats = RunnerStats()
+        self.owner = uuid.uuid4().hex  # this runner's name in the journal's leases
+        self._accounts: dict[str, AccountSlot] = {}
+        self._resumed: set[str] = set()  # accounts whose lease we hold and whose leftovers we resumed
+        self._lease_renewed_at: dict[str, float] = {}
+        self._busy: set[str] = set()
+        self._next_at: dict[str, float] = {}
+        self._interval: dict[str, float] = {}
+        self._unknown_since: dict[str, float] = {}
+        self._failures: dict[str, int] = {}
+        self._results: dict[str, Any] = {}  # job id -> the `done` SeparationResult, until downloaded
+        self._task_group: TaskGroup | None = None
+        self._cancel_scope: anyio.CancelScope | None = None
+        self._changed: anyio.Event | None = None
+        self._wake: anyio.Event | None = None
+        self._download_slots: anyio.Semaphore | None = None
+
+    # --- accounts ------------------------------------------------------------------------------------------------
+
+    async def attach_account(self, account_key: str, client: Any, *, concurrency: int | None = None) -> None:
+        """Register the MVSep client of an account; the limit defaults from the account's premium status."""
+        if concurrency is None:
+            try:
+                user = await client.user()
+                premium = bool(getattr(user, "premium_enabled", False))
+                concurrency = PREMIUM_CONCURRENT_JOBS if premium else FREE_CONCURRENT_JOBS
+            except mvsep_errors.MVSepError as exc:
+                log.warning("cannot read the account's plan (%s); assuming %d job at a time", exc,
+                            FREE_CONCURRENT_JOBS)
+                concurrency = FREE_CONCURRENT_JOBS
+        self._accounts[account_key] = AccountSlot(account_key, client, max(1, int(concurrency)),
+                                                  backoff_initial=self._create_backoff)
+        if self.running:
+            self._notify()  # the loop resumes the account's jobs once it holds the account's lease
+
+    def detach_account(self, account_key: str) -> None:
+        """Stop working on an account's jobs (they stay in the journal and resume when it is attached again)."""
+        self._accounts.pop(account_key, None)
+        self._resumed.discard(account_key)
+
+    def concurrency(self, account_key: str) -> int:
+        return self._slot(account_key).limit
+
+    def _slot(self, account_key: str) -> AccountSlot:
+        slot = self._accounts.get(account_key)
+        if slot is None:
+            raise AccountNotAttached()
+        return slot
+
+    # --- lifecycle -----------------------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._task_group is not None
+
+    async def start(self, task_group: TaskGroup) -> None:
+        """Start the loop in ``task_group`` (returns once it runs)."""
+        await task_group.start(self._run_started)
+
+    async def _run_started(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+        await self.run(task_status=task_status)
+
+    async def run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+        """Run until ``stop()`` (or cancellation): resume, then schedule work on every change."""
+        if self.running:
+            raise JobError("The job runner is already running; start it only once per process.")
+        self._download_slots = anyio.Semaphore(self.download_concurrency)
+        try:
+            async with anyio.create_task_group() as tg:
+                self._task_group = tg
+                self._cancel_scope = tg.cancel_scope
+                task_status.started()
+                while True:
+                    self._wake = anyio.Event()
+                    delay = self._schedule(tg)
+                    with anyio.move_on_after(delay):
+                        await self._wake.wait()
+        finally:
+            for account_key in list(self._resumed):
+                try:
+                    self.journal.release_lease(account_key, self.owner)
+                except Exception as exc:  # a closed journal: the lease lapses by itself
+                    log.debug("could not release the lease of %s: %s", account_key, exc)
+            self._task_group = None
+            self._cancel_scope = None
+            self._busy.clear()
+            self._resumed.clear()
+
+    def stop(self) -> None:
+        """Stop the loop and its in-progress work (journal rows stay as they are, ready to resume)."""
+        if self._cancel_scope is not None:
+            self._cancel_scope.cancel()
+
+    def _resume(self, account_key: str) -> None:
+        """Jobs left ``submitting`` by a previous run become ``uncertain`` (reconciled from history, never re-sent)."""
+        if account_key in self._resumed:
+            return
+        self._resumed.add(account_key)
+        for record in self.journal.list(account_key, states=[JobState.SUBMITTING]):
+            log.info("job %s was being submitted when the server stopped: checking MVSep's history", record.id)
+            self.journal.update(record.id, expect=[JobState.SUBMITTING], state=JobState.UNCERTAIN)
+
+    # --- change notification -------------------------------------------------------------------------------------
+
+    def _notify(self) -> None:
+        """Wake the scheduler and every ``wait`` call."""
+        if self._changed is not None:
+            self._changed.set()
+        self._changed = anyio.Event()
+        if self._wake is not None:
+            self._wake.set()
+
+    def _changed_event(self) -> anyio.Event:
+        if self._changed is None:
+            self._changed = anyio.Event()
+        return self._changed
+
+    def _update(self, job_id: str, *, expect: Iterable[JobState] | None = None, **fields: Any) -> JobRecord | None:
+        record = self.journal.update(job_id, expect=expect, **fields)
+        if record is not None:
+            self._notify()
+        return record
+
+    # --- scheduling ----------------------------------------------------------------------------------------------
+
+    def _schedule(self, tg: TaskGroup) -> float:
+        """Start every piece of work that is due; return the seconds until the next one."""
+        now = self.clock()
+        next_due = now + _IDLE_WAKE_S
+        for account_key, slot in list(self._accounts.items()):
+            next_due = min(next_due, now + self.lease_renew)
+            if not self._hold_lease(account_key, now):
+                continue  # another live server process works on this account's jobs
+            self._resume(account_key)
+            records = self.journal.list(account_key, states=NON_TERMINAL_STATES, order="oldest")
+            for record in records:
+                if record.id in self._busy or record.state in (JobState.QUEUED, JobState.SUBMITTING):
+                    continue
+                due = self._next_at.get(record.id, 0.0)
+                if due > now:
+                    next_due = min(next_due, due)
+                    continue
+                work = {JobState.UNCERTAIN: self._reconcile, JobState.ACTIVE: self._poll,
+                        JobState.DOWNLOADING: self._download}[record.state]
+                self._spawn(tg, work, slot, record)
+            next_due = min(next_due, self._schedule_creates(tg, slot, records, now))
+        return max(0.0, next_due - now)
+
+    def _hold_lease(self, account_key: str, now: float) -> bool:
+        """Hold the account's lease, writing to the journal only once per renewal interval (not on every pass)."""
+        if account_key in self._resumed and now - self._lease_renewed_at.get(account_key, -1e18) < self.lease_renew:
+            return True
+        if self.journal.hold_lease(account_key, self.owner, ttl=self.lease_ttl):
+            self._lease_renewed_at[account_key] = now
+            return True
+        if account_key in self._resumed:  # lost it (we stalled past the ttl): stop starting new work
+            log.warning("another server process took over this account's jobs")
+            self._resumed.discard(account_key)
+        return False
+
+    def _schedule_creates(self, tg: TaskGroup, slot: AccountSlot, records: list[JobRecord], now: float) -> float:
+        queued = [r for r in records if r.state is JobState.QUEUED and r.id not in self._busy]
+        if not queued:
+            return now + _IDLE_WAKE_S
+        if slot.next_create_at > now:
+            return slot.next_create_at
+        in_flight = in_flight_count(records)
+        pending_keys = {r.request_key for r in records if r.state in (JobState.SUBMITTING, JobState.UNCERTAIN)}
+        for record in queued:
+            if in_flight >= slot.limit:
+                break
+            if record.request_key in pending_keys:
+                continue  # an identical request is being created: reuse its result once it has a hash
+            reused = self._reuse_into(record)
+            if reused is not None:
+                continue
+            claimed = self._update(record.id, expect=[JobState.QUEUED], state=JobState.SUBMITTING,
+                                   submitted_at=self.clock(), error=None)
+            if claimed is None:
+                continue
+            pending_keys.add(record.request_key)
+            in_flight += 1
+            self._spawn(tg, self._create, slot, claimed)
+        return now + _IDLE_WAKE_S
+
+    def _spawn(self, tg: TaskGroup, work: Callable[[AccountSlot, JobRecord], Awaitable[None]],
+               slot: AccountSlot, record: JobRecord) -> None:
+        self._busy.add(record.id)
+
+        async def guarded() -> None:
+            try:
+                await work(slot, record)
+            except Exception:  # one job's surprise must not stop the others
+                log.exception("job %s: unexpected error in %s", record.id, getattr(work, "__name__", work))
+                self._next_at[record.id] = self.clock() + self.poll_interval_max
+            finally:
+                self._busy.discard(record.id)
+                self._notify()
+
+        tg.start_soon(guarded)
+
+    def _later(self, job_id: str, delay: float) -> None:
+        self._next_at[job_id] = self.clock() + delay
+
+    def _forget(self, job_id: str) -> None:
+        for table in (self._next_at, self._interval, self._unknown_since, self._failures, self._results):
+            table.pop(job_id, None)
+
+    # --- reuse ---------------------------------------------------------------------------------------------------
+
+    def _reuse_into(self, record: JobRecord) -> JobRecord | None:
+        """Point a queued job at an earlier identical job's files or MVSep result, if one is still there."""
+        spec, now = record.spec, self.clock()
+        files_from = reusable_files(self.journal, spec, record.request_key, exclude=record.id)
+        if files_from is not None:
+            self.journal.set_outputs(record.id, files_from.outputs)
+            self.stats.reused_files += 1
+            return self._update(record.id, expect=[JobState.QUEUED], state=JobState.COMPLETED,
+                                reused_from=files_from.id, hash=files_from.hash, remote_hash=files_from.remote_hash,
+                                submitted_at=files_from.submitted_at, finished_at=now, mvsep_status="done",
+                                files_total=len(files_from.outputs), manifest_path=files_from.manifest_path)
+        source = self.journal.find_reusable(spec.account_key, record.request_key, now)
+        if source is None or source.id == record.id:
+            return None
+        self.stats.reused_results += 1
+        return self._update(record.id, expect=[JobState.QUEUED], state=JobState.ACTIVE, reused_from=source.id,
+                            hash=source.hash, remote_hash=source.remote_hash, submitted_at=source.submitted_at,
+                            mvsep_status=None)
+
+    # --- the tool-facing API -------------------------------------------------------------------------------------
+
+    async def submit(self, specs: list[JobSpec]) -> list[JobRecord]:
+        """Record each job (``queued``, or reusing an identical earlier job) and return at once."""
+        records = []
+        for spec in specs:
+            record = self.journal.add(spec, request_key=request_key_for(spec))
+            reused = self._reuse_into(record)
+            records.append(reused or record)
+        self._notify()
+        return records
+
+    def get(self, account_key: str, job_id: str) -> JobRecord:
+        return self.journal.get(job_id, account_key)
+
+    def list(self, account_key: str, states: Iterable[JobState] | None = None, limit: int = 20,
+             batch_id: str | None = None) -> builtins.list[JobRecord]:
+        return self.journal.list(account_key, states=states, batch_id=batch_id, limit=limit)
+
+    async def wait(
+        self,
+        account_key: str,
+        job_ids: builtins.list[str],
+        *,
+        timeout: float,  # noqa: ASYNC109 - the time budget of one tool call, not a cancellation mechanism
+        until: Literal["finished", "submitted"] = "finished",
+        on_progress: ProgressCallback | None = None,
+    ) -> builtins.list[JobRecord]:
+        """Block until every job is finished (or submitted), or ``timeout`` seconds pass; report every change."""
+        deadline = anyio.current_time() + max(0.0, timeout)
+        seen: dict[str, tuple[JobState, str]] = {}
+        while True:
+            changed = self._changed_event()
+            records = [self.journal.get(job_id, account_key) for job_id in job_ids]
+            done = sum(1 for r in records if r.is_terminal)
+            for record in records:
+                phase = record.phase()
+                if seen.get(record.id) != (record.state, phase):
+                    seen[record.id] = (record.state, phase)
+                    if on_progress is not None:
+                        await on_progress(ProgressUpdate(job_id=record.id, state=record.state, phase=phase,
+                                                         done=done, total=len(records)))
+            if all(self._settled(r, until) for r in records):
+                return records
+            remaining = deadline - anyio.current_time()
+            if remaining <= 0:
+                return records
+            # another server process may be doing the work (see the journal's leases): look again now and then
+            with anyio.move_on_after(min(remaining, JOURNAL_RECHECK_S)):
+                await changed.wait()
+
+    def _settled(self, record: JobRecord, until: str) -> bool:
+        if record.is_terminal:
+            return True
+        if until == "finished":
+            return False
+        if record.state is JobState.SUBMITTING:
+            return False
+        if record.state is JobState.QUEUED:
+            slot = self._accounts.get(record.account_key)
+            if slot is None:
+                return False
+            others = self.journal.list(record.account_key, states=NON_TERMINAL_STATES)
+            return in_flight_count(others) >= slot.limit  # waiting behind the concurrency limit
+        return True
+
+    async def cancel(self, account_key: str, job_id: str) -> JobRecord:
+        """Cancel a job: locally while queued, on MVSep while it waits there; refuses once processing started."""
+        record = self.journal.get(job_id, account_key)
+        now = self.clock()
+        if record.state is JobState.QUEUED:
+            cancelled = self._update(job_id, expect=[JobState.QUEUED], state=JobState.CANCELLED, finished_at=now)
+            if cancelled is not None:
+                return cancelled
+            record = self.journal.get(job_id, account_key)
+        if record.is_terminal:
+            raise JobNotCancellable(f"Job {job_id} has already ended ({record.state.value}); nothing to cancel.")
+        if record.state in (JobState.SUBMITTING, JobState.UNCERTAIN):
+            raise JobNotCancellable(
+                f"Job {job_id} is being submitted to MVSep right now; wait a few seconds and cancel it again.")
+        if record.state is JobState.DOWNLOADING:
+            raise JobNotCancellable(
+                f"Job {job_id} has already been processed and its files are being downloaded; it cannot be "
+                f"cancelled (delete the files afterwards if you do not want them).")
+        job_hash = record.hash or record.remote_hash
+        shared = [r for r in self.journal.list(account_key, states=NON_TERMINAL_STATES, hash=record.hash)
+                  if r.id != job_id] if record.hash else []
+        if record.reused_from or shared:
+            # the MVSep job belongs to (or is shared with) another record: stop following it here only
+            cancelled = self._update(job_id, expect=[JobState.ACTIVE], state=JobState.CANCELLED, finished_at=now)
+            if cancelled is None:
+                raise JobNotCancellable(f"Job {job_id} changed state while cancelling; look at it again.")
+            self._forget(job_id)
+            return cancelled
+        slot = self._slot(account_key)
+        self.stats.cancels_sent += 1
+        ok = await slot.client.cancel_separation(job_hash)
+        if not ok:
+            raise JobNotCancellable(
+                f"Job {job_id} is already processing on MVSep (or has finished) and can no longer be cancelled; "
+                f"wait for it to finish instead.")
+        cancelled = self._update(job_id, expect=[JobState.ACTIVE], state=JobState.CANCELLED, finished_at=self.clock())
+        self._forget(job_id)
+        return cancelled or self.journal.get(job_id, account_key)
+
+    async def refetch(self, account_key: str, job_id: str, output_root: str) -> JobRecord:
+        """A new job that downloads an earlier job's MVSep result again into ``output_root`` (no create, no upload)."""
+        source = self.journal.get(job_id, account_key)
+        if source.state is JobState.EXPIRED:
+            raise ResultExpired(
+                f"MVSep no longer has the result of job {job_id} (results are kept about 72 hours); submit the "
+                f"file again to run it anew.")
+        if source.state in (JobState.FAILED, JobState.CANCELLED) or not (source.hash or source.remote_hash):
+            raise JobError(
+                f"Job {job_id} has no result on MVSep to download ({source.state.value}); submit the file again.")
+        spec = source.spec.model_copy(update={"output_root": str(output_root)})
+        record = self.journal.add(spec, state=JobState.ACTIVE, request_key=source.request_key, hash=source.hash,
+                                  remote_hash=source.remote_hash, reused_from=source.id, refetch=True,
+                                  submitted_at=source.submitted_at)
+        self._notify()
+        return record
+

@@ -1,0 +1,32 @@
+"""Errors of the media package, each with a message that is a sentence naming the fix.
+
+```
+MediaError                 anything about audio files, names or paths on disk
+├── UnsupportedAudio       mutagen (and PyAV) cannot read the file as audio
+├── TemplateError          a naming template has unknown placeholders or no {stem}
+├── OutsideOutputRoot      a destination would land outside the output root
+└── PathTooLong            the output root alone leaves no room for a file name
+```
+"""
+
+from __future__ import annotations
+
+
+class MediaError(Exception):
+    """Base of every error raised by ``mvsep_mcp.media``."""
+
+
+class UnsupportedAudio(MediaError):
+    """The file is not audio this server can read (duration, tags)."""
+
+
+class TemplateError(MediaError, ValueError):
+    """A naming template is invalid."""
+
+
+class OutsideOutputRoot(MediaError):
+    """A destination path would escape the output root."""
+
+
+class PathTooLong(MediaError):
+    """The output root is so long that no file name fits under the path limit."""

@@ -1,0 +1,165 @@
+"""The JSON manifest written beside a job's stems: what was separated, how, and where every output went.
+
+Machine-readable for automation hosts: each output has its stem label, its path relative to the manifest's folder
+(POSIX separators, portable if the folder moves) and absolute, format, size and SHA-256. The job part records the
+model, options, output format and the MVSep host — never a token: URLs are reduced to their host and
+``api_token`` query parameters are removed from links.
+
+Default file name: ``"<Title> - <model> (mvsep).json"`` (title from the input's tags, else the input's name; cut to fit
+the path limits), and like every file the project writes it never overwrites: a second run gives ``… (mvsep) (2).json``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from mvsep_mcp.media.errors import MediaError
+from mvsep_mcp.media.files import commit_file, ensure_dir, sha256_file, temp_path_for
+from mvsep_mcp.media.naming import sanitize_component
+from mvsep_mcp.policy import MAX_NAME_CHARS, MAX_PATH_CHARS
+
+SCHEMA_VERSION = 1
+MANIFEST_SUFFIX = " (mvsep).json"
+_SECRET_PARAMS = frozenset({"api_token", "token", "access_token", "key", "api_key", "password"})
+
+
+def host_of(url_or_host: str | None) -> str | None:
+    """``"mvsep.com"`` from ``"https://mvsep.com/api?api_token=…"``; a bare host (with port) is kept as is."""
+    if not url_or_host:
+        return None
+    text = url_or_host.strip()
+    parsed = urlsplit(text if "//" in text else f"//{text}")
+    host = parsed.hostname
+    if not host:
+        return None
+    return f"{host}:{parsed.port}" if parsed.port else host
+
+
+def strip_secrets(url: str | None) -> str | None:
+    """``url`` without credentials in its netloc or secret-looking query parameters."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() not in _SECRET_PARAMS]
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), parts.fragment))
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ManifestJob(_Lenient):
+    """The MVSep job: hash, model (name and ``render_id``), options, output format, host and result link."""
+
+    hash: str
+    model: str
+    model_id: int | None = None  # the render_id sent as sep_type
+    options: dict[str, str] = Field(default_factory=dict)
+    output_format: str | int | None = None
+    base_url_host: str | None = None
+    mvsep_link: str | None = None
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _option_text(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): "" if v is None else str(v) for k, v in value.items()}
+        return value
+
+    @field_validator("base_url_host", mode="before")
+    @classmethod
+    def _host_only(cls, value: Any) -> str | None:
+        return host_of(value) if isinstance(value, str) else None
+
+    @field_validator("mvsep_link", mode="before")
+    @classmethod
+    def _no_secrets(cls, value: Any) -> str | None:
+        return strip_secrets(value) if isinstance(value, str) else None
+
+
+class ManifestInput(_Lenient):
+    """The input: where it was, its size, hash, duration and a summary of its tags."""
+
+    path: str | None = None
+    name: str
+    size: int | None = None
+    sha256: str | None = None
+    duration_s: float | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class ManifestOutput(_Lenient):
+    """One stem file."""
+
+    stem: str
+    path: str  # relative to the manifest's folder, POSIX separators
+    absolute_path: str
+    format: str | None = None
+    size: int
+    sha256: str
+
+    @classmethod
+    def for_file(cls, folder: Path, stem: str, file: Path, fmt: str | None = None) -> ManifestOutput:
+        """An entry for ``file`` (hashed and sized now) with its path relative to the manifest ``folder``."""
+        file = Path(file).absolute()
+        try:
+            relative = PurePosixPath(*Path(os.path.relpath(file, Path(folder).absolute())).parts).as_posix()
+        except ValueError:  # another drive on Windows: no relative path exists
+            relative = file.as_posix()
+        return cls(stem=stem, path=relative, absolute_path=str(file),
+                   format=fmt or file.suffix.lstrip(".").lower() or None,
+                   size=file.stat().st_size, sha256=sha256_file(file))
+
+
+class Manifest(_Lenient):
+    """Everything about one finished job, written as ``<Title> - <model> (mvsep).json`` beside its stems."""
+
+    schema_version: int = SCHEMA_VERSION
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    job: ManifestJob
+    input: ManifestInput
+    outputs: list[ManifestOutput] = Field(default_factory=list)
+    cost: int | None = None  # credits charged or estimated
+
+    def default_name(self, folder_len: int = 0) -> str:
+        """``"<Title> - <model> (mvsep).json"``, cut (title first, then model) to fit the name and path limits."""
+        title = self.input.tags.get("title") or Path(self.input.name).stem or "Untitled"
+        model = self.job.model or "mvsep"
+        budget = min(MAX_NAME_CHARS, MAX_PATH_CHARS - folder_len - 1) - len(MANIFEST_SUFFIX)
+        if budget < 8:
+            raise MediaError(f"The folder path is too long ({folder_len} characters) to write a manifest within "
+                             f"{MAX_PATH_CHARS} characters; choose a shorter output folder.")
+        model = model[: max(4, budget // 2)]
+        title = title[: max(1, budget - len(model) - 3)]
+        return sanitize_component(f"{title} - {model}{MANIFEST_SUFFIX}")
+
+
+def write_manifest(folder: Path, manifest: Manifest, name: str | None = None) -> Path:
+    """Write ``manifest`` as pretty JSON into ``folder`` (created if needed) and return its path; never overwrites."""
+    folder = ensure_dir(Path(folder))
+    file_name = sanitize_component(name) if name else manifest.default_name(len(str(folder)))
+    if not file_name.lower().endswith(".json"):
+        file_name += ".json"
+    desired = folder / file_name
+    tmp = temp_path_for(desired)
+    try:
+        tmp.write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        return commit_file(tmp, desired)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_manifest(path: Path) -> Manifest:
+    """Load a manifest written by ``write_manifest``; ``MediaError`` if it is not one."""
+    try:
+        return Manifest.model_validate_json(Path(path).read_text(encoding="utf-8"))
+    except (ValidationError, UnicodeDecodeError, ValueError) as exc:
+        raise MediaError(f"{Path(path).name} is not a readable mvsep-mcp manifest ({exc.__class__.__name__}); "
+                         f"it may be damaged or from another program.") from exc

@@ -1,0 +1,152 @@
+"""Streaming a result file to disk, resuming with ``Range`` after a broken connection.
+
+The token is never sent (result files are public static URLs); redirects are followed. When ``dest`` already holds
+N bytes the request asks for ``bytes=N-``: a 206 whose ``Content-Range`` starts at N is appended, a 200 restarts the
+file from 0, a 416 means the file was already complete (when the sizes agree) or restarts it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+
+from mvsep_mcp.mvsep import errors
+from mvsep_mcp.mvsep._engine import Engine, transport_error
+from mvsep_mcp.mvsep._envelope import build_error, decode_body
+from mvsep_mcp.mvsep.retry import Idempotency, exception_is_retryable, status_is_retryable
+from mvsep_mcp.policy import DOWNLOAD_CHUNK_BYTES
+
+logger = logging.getLogger("mvsep_mcp.mvsep")
+
+Progress = Callable[[int, "int | None"], Any]  # (bytes on disk, expected total or None); may be async
+
+_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.IGNORECASE)
+_UNSATISFIED_RANGE = re.compile(r"bytes\s+\*/(\d+)", re.IGNORECASE)
+
+
+class _Truncated(Exception):
+    """The body ended before the announced length: resume like a network failure."""
+
+
+def _url_for_errors(url: str) -> str:
+    return httpx.URL(url).path or "/"
+
+
+async def _report(progress: Progress | None, done: int, total: int | None) -> None:
+    if progress is None:
+        return
+    result = progress(done, total)
+    if inspect.isawaitable(result):
+        await result
+
+
+async def download(engine: Engine, url: str, dest: Path, progress: Progress | None = None) -> int:
+    """Stream ``url`` into ``dest`` (appending to a partial file when the server supports ranges); total bytes."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    path = _url_for_errors(url)
+    retry_no = 0
+    while True:
+        have = dest.stat().st_size if dest.exists() else 0
+        # identity encoding keeps byte ranges meaningful; the token is never part of a download
+        headers = {"Accept": "*/*", "Accept-Encoding": "identity"}
+        if have:
+            headers["Range"] = f"bytes={have}-"
+        engine.stats.requests["download"] += 1
+        failure: Exception | None = None
+        try:
+            done = await _attempt(engine, url, dest, have, headers, progress)
+        except (httpx.TransportError, _Truncated) as exc:
+            failure = exc
+        except errors.APIError as exc:
+            if status_is_retryable(exc.status_code, Idempotency.SAFE) and retry_no < engine.policy.max_retries:
+                retry_after = exc.retry_after if isinstance(exc, errors.RateLimitError) else None
+                if engine.policy.retry_after_acceptable(retry_after):
+                    await _wait(engine, retry_no, retry_after, f"HTTP {exc.status_code}")
+                    retry_no += 1
+                    continue
+            raise
+        if failure is not None:  # handled outside the except block: no httpx exception chained on ours
+            retryable = isinstance(failure, _Truncated) or exception_is_retryable(failure, Idempotency.SAFE)
+            if retryable and retry_no < engine.policy.max_retries:
+                await _wait(engine, retry_no, None, type(failure).__name__)
+                retry_no += 1
+                continue
+            if isinstance(failure, _Truncated):
+                raise errors.TransportError(f"the download stopped early: {failure}", method="GET", path=path)
+            raise transport_error(failure, method="GET", path=path, redactor=engine.redactor)
+        engine.stats.downloads += 1
+        return done
+
+
+async def _wait(engine: Engine, retry_no: int, retry_after: float | None, why: str) -> None:
+    delay = engine.policy.delay(retry_no, retry_after)
+    engine.stats.retries += 1
+    logger.info("download: retrying after %s in %.1f s", why, delay)
+    await engine.sleep(delay)
+
+
+async def _attempt(
+    engine: Engine, url: str, dest: Path, have: int, headers: dict[str, str], progress: Progress | None
+) -> int:
+    request = engine.client.build_request("GET", url, headers=headers)
+    response = await engine.client.send(request, stream=True, follow_redirects=True)
+    try:
+        status = response.status_code
+        if status == 416 and have:
+            match = _UNSATISFIED_RANGE.search(response.headers.get("Content-Range", ""))
+            if match and int(match.group(1)) == have:
+                await _report(progress, have, have)
+                return have
+            await anyio.Path(dest).unlink(missing_ok=True)  # our partial file is not a prefix of theirs: start over
+            raise _Truncated("the partial file did not match the server's; restarting")
+        if status >= 400 or status not in (200, 206):
+            await response.aread()
+            raise build_error(response, decode_body(response), method="GET", path=_url_for_errors(url),
+                              redactor=engine.redactor)
+        start, total = 0, None
+        if status == 206:
+            match = _CONTENT_RANGE.search(response.headers.get("Content-Range", ""))
+            if match and int(match.group(1)) == have:
+                start = have
+                total = int(match.group(3)) if match.group(3) != "*" else None
+            else:
+                await anyio.Path(dest).unlink(missing_ok=True)
+                raise _Truncated("the server answered a different range; restarting")
+        else:
+            length = response.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() and "Content-Encoding" not in response.headers else None
+        done = start
+        pending = bytearray()  # network pieces gathered into DOWNLOAD_CHUNK_BYTES writes
+        async with await anyio.open_file(dest, "ab" if start else "wb") as handle:
+            await _report(progress, done, total)
+            try:
+                async for piece in response.aiter_bytes():
+                    pending += piece
+                    if len(pending) >= DOWNLOAD_CHUNK_BYTES:
+                        await handle.write(bytes(pending))
+                        done += len(pending)
+                        engine.stats.bytes_downloaded += len(pending)
+                        pending.clear()
+                        await _report(progress, done, total)
+            finally:  # keep what arrived before a break: the next attempt resumes after it
+                if pending:
+                    await handle.write(bytes(pending))
+                    done += len(pending)
+                    engine.stats.bytes_downloaded += len(pending)
+                    await _report(progress, done, total)
+        if total is not None and done < total:
+            raise _Truncated(f"{done} of {total} bytes")
+        return done
+    finally:
+        await response.aclose()
+
+
+__all__ = ["download", "Progress"]

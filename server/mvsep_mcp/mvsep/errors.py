@@ -1,0 +1,168 @@
+"""The exceptions raised by the MVSep client.
+
+```
+MVSepError
+├── MissingTokenError              a call needs an API token and none is configured
+├── TransportError                 no usable answer: nothing is known of what the server did
+│   ├── ConnectError               could not connect (DNS, refused, TLS, connect/pool timeout)
+│   └── TimeoutError               connected, but the answer did not come (or stopped) in time
+├── AmbiguousCreateError           a create was sent and no answer came: the job may exist (never re-sent automatically)
+└── APIError                       MVSep answered with an error: .status_code, .message (MVSep's own text), .body
+    ├── BadRequestError            400 and other 4xx (bad option, premium-only model, concurrency limit, ...)
+    ├── AuthenticationError        401 / "invalid token" whatever the status
+    ├── RateLimitError             429, .retry_after seconds
+    ├── ServerError                5xx (including HTML / non-JSON gateway pages)
+    └── InvalidResponseError       a 2xx whose body is not the JSON shape expected
+```
+
+Every error carries the request as ``.method`` and ``.path`` (the endpoint path, never the query string) and its text
+has the API token redacted (``api_token=***``): the client builds them through :mod:`mvsep_mcp.mvsep._redact`.
+All errors are permanent from the caller's point of view: the client has already retried what was safe to retry.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+__all__ = [
+    "MVSepError",
+    "MissingTokenError",
+    "TransportError",
+    "ConnectError",
+    "TimeoutError",
+    "AmbiguousCreateError",
+    "APIError",
+    "BadRequestError",
+    "AuthenticationError",
+    "RateLimitError",
+    "ServerError",
+    "InvalidResponseError",
+]
+
+MISSING_TOKEN_HINT = (
+    "No MVSep API token is configured: set the MVSEP_API_TOKEN environment variable "
+    "or run `mvsep-mcp login` (get a token at https://mvsep.com/user-api)."
+)
+
+
+class MVSepError(Exception):
+    """Base class of everything the client raises on purpose."""
+
+    def __init__(self, message: str, *, method: str | None = None, path: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.method = method
+        self.path = path
+
+    @property
+    def request_line(self) -> str:
+        """``"POST /separation/create"`` (redacted: a path only, never a query string)."""
+        if self.method and self.path:
+            return f"{self.method} {self.path}"
+        return self.path or ""
+
+    def __str__(self) -> str:
+        line = self.request_line
+        return f"{self.message} ({line})" if line else self.message
+
+
+class MissingTokenError(MVSepError):
+    """The method needs an API token and the client has none."""
+
+    def __init__(self, *, method: str | None = None, path: str | None = None) -> None:
+        super().__init__(MISSING_TOKEN_HINT, method=method, path=path)
+
+
+class TransportError(MVSepError):
+    """No usable answer came back; nothing is known about what the server did with the request."""
+
+
+class ConnectError(TransportError):
+    """The connection could not be made (so the request was never sent)."""
+
+
+class TimeoutError(TransportError):  # noqa: A001 - mirrors httpx naming
+    """The connection was made but the answer did not arrive (or stopped arriving) in time."""
+
+
+class AmbiguousCreateError(MVSepError):
+    """``POST /separation/create`` was sent and no conclusive answer came back: the job may or may not exist.
+
+    The client never re-sends a create in that case, because a blind retry may start (and bill) the job twice.
+    How the caller resolves it: list ``separation_history()`` (newest first) and look for an entry created at or after
+    :attr:`sent_at` (allow a minute of clock skew) whose hash ends with the slug of :attr:`file_name` and whose
+    ``algorithm.render_id`` equals :attr:`sep_type`. If one is found, adopt its hash; if none appears after a short wait
+    (MVSep registers the job before answering), it is safe to create again.
+
+    ``status_code`` is set when a gateway answered for MVSep (500/502/504): the request reached the service and may have
+    been processed. It is ``None`` when the connection broke or timed out after the request was sent.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        sep_type: int,
+        file_name: str | None,
+        sent_at: datetime,
+        status_code: int | None = None,
+        method: str | None = "POST",
+        path: str | None = "/separation/create",
+    ) -> None:
+        super().__init__(message, method=method, path=path)
+        self.sep_type = sep_type
+        self.file_name = file_name
+        self.sent_at = sent_at
+        self.status_code = status_code
+
+
+class APIError(MVSepError):
+    """MVSep answered with an error.
+
+    ``status_code`` is the HTTP status, ``message`` MVSep's own text (read from ``errors[]``, then ``data.message``,
+    then ``message``), ``body`` the decoded JSON body (or a truncated text body), with the token redacted.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: Any = None,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        super().__init__(message, method=method, path=path)
+        self.status_code = status_code
+        self.body = body
+
+    def __str__(self) -> str:
+        line = self.request_line
+        where = f" ({line})" if line else ""
+        return f"MVSep answered HTTP {self.status_code}: {self.message}{where}"
+
+
+class BadRequestError(APIError):
+    """HTTP 400 (or another 4xx): a permanent refusal (bad option, premium-only model, concurrency limit, ...)."""
+
+
+class AuthenticationError(APIError):
+    """HTTP 401 or an "invalid token" message: the API token is wrong or revoked."""
+
+
+class RateLimitError(APIError):
+    """HTTP 429 that persisted through the retries (or asked for a wait longer than policy allows)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServerError(APIError):
+    """HTTP 5xx that persisted through the retries (or was not safe to retry)."""
+
+
+class InvalidResponseError(APIError):
+    """A 2xx answer whose body is not JSON or not the shape the endpoint documents."""
+

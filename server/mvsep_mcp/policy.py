@@ -1,0 +1,75 @@
+"""Every retry, polling, timeout and size number of the project, in one place.
+
+Modules import these names rather than writing numbers inline, so that a policy change is one edit
+and tests can shrink timings by passing explicit values instead of patching internals.
+"""
+
+from __future__ import annotations
+
+# --- MVSep service facts -------------------------------------------------------------------------
+DEFAULT_BASE_URL = "https://mvsep.com/api"
+RESULT_RETENTION_HOURS = 72  # MVSep keeps result files about this long
+FREE_CONCURRENT_JOBS = 1  # jobs in flight for an account without premium
+PREMIUM_CONCURRENT_JOBS = 10  # older pages say 10, newer say unlimited: 10 is the safe side
+
+# --- HTTP client ---------------------------------------------------------------------------------
+CONNECT_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 60.0
+WRITE_TIMEOUT_S = 300.0  # uploads of large files over slow links
+POOL_TIMEOUT_S = 10.0
+UPLOAD_CHUNK_BYTES = 1 << 20  # uploads are streamed from disk in chunks of this size
+DOWNLOAD_CHUNK_BYTES = 1 << 20
+
+# --- retries (idempotent calls only; create is never re-sent blindly) ----------------------------
+MAX_RETRIES = 4  # attempts after the first one
+RETRY_BACKOFF_INITIAL_S = 0.5
+RETRY_BACKOFF_MAX_S = 8.0
+RETRY_BACKOFF_MULTIPLIER = 2.0
+RETRY_JITTER_FRACTION = 0.25
+RETRY_AFTER_MAX_S = 60.0  # a Retry-After larger than this is reported instead of slept through
+
+# --- polling a job ------------------------------------------------------------------------------
+POLL_INTERVAL_S = 5.0  # the norm while waiting
+POLL_INTERVAL_MAX_S = 20.0  # back-off ceiling while a job sits in the queue
+POLL_BACKOFF_MULTIPLIER = 1.5
+UNKNOWN_STATUS_MAX_S = 600.0  # an unknown status is "not finished" only for this long
+
+# --- MCP tool calls -------------------------------------------------------------------------------
+WAIT_CALL_BUDGET_S = 45.0  # a status/wait tool blocks at most this long (hosts cut calls at ~60 s)
+PROGRESS_INTERVAL_S = 5.0
+
+# --- catalogue cache ------------------------------------------------------------------------------
+CATALOG_TTL_S = 6 * 3600  # served from disk this long; stale copies still served when MVSep is down
+
+# --- output files --------------------------------------------------------------------------------
+MAX_PATH_CHARS = 240  # stay under Windows' 260 with room for a suffix and temp name
+MAX_NAME_CHARS = 120  # one path component
+
+# --- MVSep client (mvsep_mcp/mvsep) -----------------------------------------------------------------
+ERROR_BODY_MAX_CHARS = 2000  # an error keeps at most this much of a non-JSON body (HTML 5xx pages)
+ERROR_MESSAGE_MAX_CHARS = 300  # MVSep's message as shown in an error sentence
+
+# --- job runner (mvsep_mcp/jobs) --------------------------------------------------------------------
+RECONCILE_SLACK_S = 300.0  # a history entry this long before a job's submitted_at may still be that job
+RECONCILE_HISTORY_PAGES = 5  # pages of 20 history entries searched when reconciling an uncertain create
+RECONCILE_ATTEMPTS = 3  # history lookups before an uncertain job is declared failed (the create may lag)
+RECONCILE_RETRY_S = 5.0  # pause between those lookups
+CREATE_BACKOFF_INITIAL_S = 2.0  # an account's creates pause this long after a 429 or transport error, doubling
+CREATE_BACKOFF_MAX_S = 120.0
+DOWNLOAD_CONCURRENCY = 4  # stem files downloaded at once across the runner
+DOWNLOAD_MAX_ATTEMPTS = 5  # a job whose downloads fail this many times in a row is failed (the files stay on MVSep)
+DOWNLOAD_RETRY_S = 5.0  # pause before a failed download is tried again
+JOB_ID_HEX_CHARS = 7  # job ids look like "j7f3a9c2"
+
+# --- catalogue search and matching (mvsep_mcp/catalog) ----------------------------------------------
+# Ratings are ranked by a Bayesian average: each model's votes are blended with this many phantom votes
+# of this mean, so "5.0 from 1 vote" does not outrank "4.5 from 40 votes".
+CATALOG_RATING_PRIOR_MEAN = 3.0
+CATALOG_RATING_PRIOR_VOTES = 5
+CATALOG_SUGGESTIONS = 5  # closest names offered when a model is not found
+CATALOG_FUZZY_CUTOFF = 0.8  # difflib ratio a lone fuzzy name match must reach to be accepted
+
+# --- sharing one journal between server processes ---------------------------------------------------------------
+LEASE_TTL_S = 30.0  # a runner's claim on an account's jobs lapses this long after its last renewal
+LEASE_RENEW_S = 10.0  # how often the holder renews it (well inside the ttl)
+JOURNAL_RECHECK_S = 1.0  # a waiting call re-reads the journal this often, for work done by another process

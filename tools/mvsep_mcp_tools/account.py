@@ -1,0 +1,151 @@
+"""Toolset ``account``: account info (token never shown), separation history, premium and long-file-name switches."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp_types import CallToolResult
+from pydantic import Field
+
+from mvsep_mcp_tools._common import (
+    CHANGES_ACCOUNT,
+    READ_ONLY,
+    ToolOutput,
+    mvsep_errors_as_tool_errors,
+    result,
+    state_of,
+    tool,
+)
+
+
+class AccountInfo(ToolOutput):
+    name: str | None = Field(None, description="Account name")
+    email: str | None = Field(None, description="Account email")
+    credits: float = Field(description="Credit balance (MVSep calls it premium_minutes)")
+    premium_enabled: bool = Field(description="When on, jobs spend credits to skip the free queue")
+    long_filenames_enabled: bool = Field(description="When on, MVSep's file names carry the algorithm and options")
+    current_queue: int | None = Field(None, description="Jobs of this account currently in MVSep's queue")
+    concurrent_jobs_allowed: int = Field(description="How many jobs this server runs at once for this account")
+    created_at: str | None = None
+    token_source: str = Field(description="Where the token came from (environment, config file, …); never the token")
+
+
+class HistoryItem(ToolOutput):
+    hash: str
+    created_at: str | None = None
+    algorithm: str | None = None
+    render_id: int | None = None
+    credits: float | None = Field(None, description="Credits charged (null when none)")
+    result_available: bool = Field(description="MVSep still has the result files")
+    hours_left: float | None = Field(None, description="Hours until MVSep deletes the files (negative: gone)")
+
+
+class HistoryPage(ToolOutput):
+    items: list[HistoryItem]
+    start: int
+    limit: int
+    next_start: int | None = Field(None, description="Pass as start= for the next page; null at the end")
+
+
+class SwitchResult(ToolOutput):
+    setting: str
+    enabled: bool
+    message: str = Field(description="MVSep's answer")
+
+
+def register(server: MCPServer[Any]) -> None:
+    @tool(server, name="account_info", annotations=READ_ONLY)
+    async def account_info(ctx: Context[Any, Any]) -> Annotated[CallToolResult, AccountInfo]:
+        """Show the MVSep account behind the configured token: name, credit balance, whether premium (credit-spending)
+        mode and long file names are on, and how many jobs may run at once. The token itself is never shown.
+        Free; read-only."""
+        state = state_of(ctx)
+        session = state.require_session()
+        async with mvsep_errors_as_tool_errors():
+            user = await session.user(refresh=True)
+        info = AccountInfo(
+            name=user.name,
+            email=user.email,
+            credits=user.premium_minutes,
+            premium_enabled=user.premium_enabled,
+            long_filenames_enabled=user.long_filenames_enabled,
+            current_queue=user.current_queue,
+            concurrent_jobs_allowed=session.concurrency(user),
+            created_at=user.created_at,
+            token_source=state.settings.token_source,
+        )
+        mode = "premium mode ON (jobs spend credits)" if user.premium_enabled else "premium mode off (free queue)"
+        text = (
+            f"Signed in as {user.name or user.email or 'this account'}: {user.premium_minutes:g} credits, {mode}, "
+            f"long file names {'on' if user.long_filenames_enabled else 'off'}, "
+            f"{info.concurrent_jobs_allowed} job(s) at once."
+        )
+        return result(info, text)
+
+    @tool(server, name="separation_history", annotations=READ_ONLY)
+    async def separation_history(
+        ctx: Context[Any, Any],
+        start: Annotated[int, Field(ge=0, description="Offset into the history (newest first)")] = 0,
+        limit: Annotated[int, Field(ge=1, le=20, description="How many entries (MVSep allows at most 20)")] = 20,
+    ) -> Annotated[CallToolResult, HistoryPage]:
+        """List this account's past separations on MVSep (newest first), including ones made on the website, with
+        credits charged and whether the result files still exist (MVSep keeps them about 72 hours). For jobs started
+        through this server, list_jobs shows local files too. Free; read-only."""
+        session = state_of(ctx).require_session()
+        async with mvsep_errors_as_tool_errors():
+            entries = await session.client.separation_history(start=start, limit=limit)
+        items = [
+            HistoryItem(
+                hash=e.hash,
+                created_at=e.created_at,
+                credits=e.credits,
+                result_available=bool(e.job_exists),
+                hours_left=e.time_left,
+                algorithm=e.algorithm.name if e.algorithm else None,
+                render_id=e.algorithm.render_id if e.algorithm else None,
+            )
+            for e in entries
+        ]
+        page = HistoryPage(
+            items=items, start=start, limit=limit, next_start=start + len(items) if len(items) == limit else None
+        )
+        lines = [
+            f"- {i.created_at or '?'} {i.algorithm or '?'} ({i.hash}){'' if i.result_available else ' [files gone]'}"
+            for i in items
+        ]
+        more = f"\nMore: call again with start={page.next_start}." if page.next_start is not None else ""
+        return result(page, (f"{len(items)} history entries:\n" + "\n".join(lines) if items else "No history.") + more)
+
+    @tool(server, name="set_premium_mode", annotations=CHANGES_ACCOUNT)
+    async def set_premium_mode(
+        ctx: Context[Any, Any],
+        enabled: Annotated[
+            bool, Field(description="true: jobs spend credits to skip the free queue; false: free queue")
+        ],
+    ) -> Annotated[CallToolResult, SwitchResult]:
+        """Turn MVSep's premium mode on or off for this account. While on, every new job spends credits
+        (duration × model price) and runs without waiting in the free queue, and several jobs may run at once.
+        Ask the user before turning it on."""
+        session = state_of(ctx).require_session()
+        async with mvsep_errors_as_tool_errors():
+            message = await (session.client.enable_premium() if enabled else session.client.disable_premium())
+            await session.user(refresh=True)
+        out = SwitchResult(setting="premium", enabled=enabled, message=message)
+        return result(out, f"Premium mode {'enabled' if enabled else 'disabled'}: {message}")
+
+    @tool(server, name="set_long_filenames", annotations=CHANGES_ACCOUNT)
+    async def set_long_filenames(
+        ctx: Context[Any, Any],
+        enabled: Annotated[bool, Field(description="true: MVSep's file names include algorithm and options")],
+    ) -> Annotated[CallToolResult, SwitchResult]:
+        """Turn MVSep's long file names on or off (its own result names then carry the algorithm and options).
+        Files saved by this server are named by its own template either way. Free."""
+        session = state_of(ctx).require_session()
+        async with mvsep_errors_as_tool_errors():
+            if enabled:
+                message = await session.client.enable_long_filenames()
+            else:
+                message = await session.client.disable_long_filenames()
+        out = SwitchResult(setting="long_filenames", enabled=enabled, message=message)
+        return result(out, f"Long file names {'enabled' if enabled else 'disabled'}: {message}")

@@ -1,0 +1,147 @@
+"""Toolset ``catalog``: search MVSep's models and read one model's details (options, price, who may use it)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult
+from mvsep_mcp.catalog import CatalogError, ModelDetails, access_label, describe
+from mvsep_mcp.catalog.facts import group_name, output_labels, rating_average, rating_total, short_description
+from mvsep_mcp.mvsep.models import Algorithm
+from pydantic import Field
+
+from mvsep_mcp_tools._common import READ_ONLY, ToolOutput, mvsep_errors_as_tool_errors, result, state_of, tool
+
+
+class ModelSummary(ToolOutput):
+    render_id: int = Field(description="The model's id: pass it as `model` to separate_audio")
+    name: str
+    group: str
+    outputs: list[str] = Field(description="Stem labels the model produces")
+    access: str = Field(description="Who may use it: everyone, registered users, premium only")
+    price_coefficient: float = Field(description="Credits per minute of audio when premium mode spends credits")
+    rating: float | None = None
+    rating_votes: int = 0
+    usage: int = Field(0, description="Jobs run with it this month")
+    summary: str = ""
+
+
+class SearchResult(ToolOutput):
+    models: list[ModelSummary]
+    total: int = Field(description="How many models matched in all")
+    next_offset: int | None = Field(None, description="Pass as offset= for the next page; null on the last page")
+    stale: bool = Field(False, description="True when MVSep was unreachable and a cached catalogue was used")
+
+
+def summary_of(algorithm: Algorithm) -> ModelSummary:
+    return ModelSummary(
+        render_id=algorithm.render_id,
+        name=algorithm.name,
+        group=group_name(algorithm),
+        outputs=output_labels(algorithm),
+        access=access_label(algorithm),
+        price_coefficient=float(algorithm.price_coefficient or 1),
+        rating=rating_average(algorithm),
+        rating_votes=rating_total(algorithm),
+        usage=algorithm.usage,
+        summary=short_description(algorithm)[:200],
+    )
+
+
+def register(server: MCPServer[Any]) -> None:
+    @tool(server, name="search_models", annotations=READ_ONLY)
+    async def search_models(
+        ctx: Context[Any, Any],
+        text: Annotated[
+            str | None, Field(description="Words to find in the name or description, e.g. 'roformer'")
+        ] = None,
+        stem: Annotated[
+            str | None,
+            Field(
+                description="An output stem the model must produce, e.g. 'vocals', "
+                "'drums', 'bass', 'piano', 'guitar', 'speech'"
+            ),
+        ] = None,
+        group: Annotated[
+            str | None,
+            Field(description="A model group, e.g. 'Multistem', 'Vocals', 'Drums', 'Upscale and Restoration'"),
+        ] = None,
+        sort: Annotated[
+            Literal["rating", "usage", "name", "price"],
+            Field(description="rating: best rated first; usage: most used; price: cheapest first"),
+        ] = "rating",
+        usable_only: Annotated[bool, Field(description="Only models the configured account may use")] = False,
+        include_inactive: Annotated[bool, Field(description="Include models MVSep has switched off")] = False,
+        limit: Annotated[int, Field(ge=1, le=50, description="Models per page")] = 10,
+        offset: Annotated[int, Field(ge=0, description="Skip this many (paging)")] = 0,
+    ) -> Annotated[CallToolResult, SearchResult]:
+        """Find MVSep separation models by text, output stem or group, sorted by rating or usage. Returns each model's
+        render_id (pass it to separate_audio as `model`), outputs, who may use it and its price coefficient.
+        Call get_model for a model's options. Free; read-only."""
+        state = state_of(ctx)
+        async with mvsep_errors_as_tool_errors():
+            catalog = await state.catalog()
+            kind = await state.session.account_kind() if (usable_only and state.session) else None
+        page = catalog.search(
+            text=text,
+            group=group,
+            stem=stem,
+            sort=sort,
+            include_inactive=include_inactive,
+            account_kind=kind,
+            usable_only=usable_only,
+            limit=limit,
+            offset=offset,
+        )
+        out = SearchResult(
+            models=[summary_of(a) for a in page.items],
+            total=page.total,
+            next_offset=page.next_offset,
+            stale=catalog.stale,
+        )
+        if not out.models:
+            groups = ", ".join(name for name, _ in catalog.groups()[:15])
+            return result(out, f"No model matched. Try fewer words, a stem like 'vocals', or a group: {groups}.")
+        lines = [
+            f"- {m.render_id}: {m.name} → {', '.join(m.outputs) or '?'} "
+            f"(rating {m.rating if m.rating is not None else '–'}, {m.access}, ×{m.price_coefficient:g})"
+            for m in out.models
+        ]
+        more = f"\nMore: call again with offset={out.next_offset}." if out.next_offset is not None else ""
+        stale = "\n(MVSep unreachable: cached catalogue.)" if out.stale else ""
+        return result(out, f"{page.total} models match; showing {len(lines)}:\n" + "\n".join(lines) + more + stale)
+
+    @tool(server, name="get_model", annotations=READ_ONLY)
+    async def get_model(
+        ctx: Context[Any, Any],
+        model: Annotated[str | int, Field(description="The model's render_id (e.g. '40') or its name")],
+    ) -> Annotated[CallToolResult, ModelDetails]:
+        """One model's full details: outputs, who may use it, price coefficient, rating, description, and every
+        option with its label, keys, default, price multipliers and conditions. Pass options to separate_audio by
+        label or key, e.g. {"Model Type": "SDR Vocals 11.93"} or {"add_opt2": "7"}. Free; read-only."""
+        state = state_of(ctx)
+        async with mvsep_errors_as_tool_errors():
+            catalog = await state.catalog()
+        try:
+            algorithm = catalog.find(model)
+        except CatalogError as exc:
+            raise ToolError(str(exc)) from exc
+        details = describe(algorithm)
+        lines = [
+            f"{details.name} (model {details.render_id}) — {details.group}; {details.access}; "
+            f"price ×{details.price_coefficient:g}; outputs: {', '.join(details.outputs) or '?'}"
+        ]
+        if details.short_description:
+            lines.append(details.short_description)
+        for f in details.fields:
+            choices = "; ".join(
+                f"{o.key}={o.label}" + (f" (×{o.price_multiplier:g} price)" if o.price_multiplier else "")
+                for o in f.options[:12]
+            )
+            more = f" … ({len(f.options)} choices)" if len(f.options) > 12 else ""
+            default = f", default {f.default_label or f.default_key}" if f.default_key is not None else ""
+            cond = f" [{'; '.join(f.conditions)}]" if f.conditions else ""
+            lines.append(f"- {f.label} ({f.name}, {f.input_type}{default}){cond}: {choices}{more}")
+        return result(details, "\n".join(lines))

@@ -1,0 +1,143 @@
+"""Toolset ``jobs``: wait for jobs with progress (≤ ~45 s a call), list them from the local journal, cancel them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult
+from mvsep_mcp import policy
+from mvsep_mcp.jobs import JobError
+from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, JobState, ProgressUpdate
+from pydantic import Field
+
+from mvsep_mcp_tools._common import (
+    DESTRUCTIVE,
+    LOCAL_READ_ONLY,
+    READ_ONLY,
+    ToolOutput,
+    mvsep_errors_as_tool_errors,
+    result,
+    state_of,
+    tool,
+)
+from mvsep_mcp_tools._job_view import JobView, job_line, job_view
+
+
+class WaitOut(ToolOutput):
+    jobs: list[JobView]
+    all_finished: bool = Field(description="True when every job has ended (completed, failed, cancelled, expired)")
+    completed: int
+    total: int
+
+
+class JobList(ToolOutput):
+    jobs: list[JobView]
+
+
+def register(server: MCPServer[Any]) -> None:
+    @tool(server, name="wait_for_jobs", annotations=READ_ONLY)
+    async def wait_for_jobs(
+        ctx: Context[Any, Any],
+        job_ids: Annotated[
+            list[str] | None,
+            Field(description=("Job ids from separate_audio; omit to wait for every unfinished job of this account")),
+        ] = None,
+        max_wait_s: Annotated[
+            float,
+            Field(
+                ge=0,
+                le=policy.WAIT_CALL_BUDGET_S,
+                description=("Return after at most this many seconds even if jobs are still running"),
+            ),
+        ] = policy.WAIT_CALL_BUDGET_S,
+    ) -> Annotated[CallToolResult, WaitOut]:
+        """Wait for separation jobs and report their status: blocks until they all finish or about 45 seconds pass,
+        sending progress notifications (queue position, chunks, downloads). Finished jobs are downloaded and tagged
+        automatically; the result lists each stem's file path and the manifest. If jobs are still running, call
+        this tool again with the same ids — MVSep jobs often take several minutes. Does not spend credits."""
+        state = state_of(ctx)
+        session = state.require_session()
+        runner = state.runner
+        if job_ids:
+            ids = list(dict.fromkeys(job_ids))
+            try:
+                for job_id in ids:
+                    runner.get(session.account_key, job_id)
+            except JobError as exc:
+                raise ToolError(str(exc)) from None
+        else:
+            ids = [r.id for r in runner.list(session.account_key, states=NON_TERMINAL_STATES, limit=200)]
+            if not ids:
+                jobs = [job_view(r) for r in runner.list(session.account_key, limit=5)]
+                out = WaitOut(jobs=jobs, all_finished=True, completed=0, total=0)
+                return result(
+                    out,
+                    "No unfinished jobs. Recent ones:\n" + "\n".join(job_line(j) for j in jobs)
+                    if jobs
+                    else "No jobs yet: start one with separate_audio.",
+                )
+
+        async def forward(update: ProgressUpdate) -> None:
+            await ctx.report_progress(update.done, update.total, update.text)
+
+        deadline = anyio.current_time() + max_wait_s
+        while True:
+            remaining = deadline - anyio.current_time()
+            records = await runner.wait(
+                session.account_key,
+                ids,
+                timeout=max(0.0, min(policy.PROGRESS_INTERVAL_S, remaining)),
+                on_progress=forward,
+            )
+            if all(r.is_terminal for r in records) or anyio.current_time() >= deadline:
+                break
+        views = [job_view(r) for r in records]
+        completed = sum(1 for v in views if v.state == JobState.COMPLETED.value)
+        finished = all(r.is_terminal for r in records)
+        out = WaitOut(jobs=views, all_finished=finished, completed=completed, total=len(views))
+        lines = "\n".join(job_line(v) for v in views)
+        if finished:
+            manifests = sorted({v.manifest_path for v in views if v.manifest_path})
+            tail = f"\nManifest(s): {', '.join(manifests)}" if manifests else ""
+            return result(out, f"All {len(views)} job(s) finished, {completed} completed:\n{lines}{tail}")
+        return result(
+            out,
+            f"{completed}/{len(views)} completed so far:\n{lines}\n"
+            f"Still running: call wait_for_jobs again with job_ids={ids}.",
+        )
+
+    @tool(server, name="list_jobs", annotations=LOCAL_READ_ONLY)
+    async def list_jobs(
+        ctx: Context[Any, Any],
+        unfinished_only: Annotated[bool, Field(description="Only jobs that have not ended")] = False,
+        limit: Annotated[int, Field(ge=1, le=100, description="How many, newest first")] = 20,
+    ) -> Annotated[CallToolResult, JobList]:
+        """List jobs started through this server (from its local journal, which survives restarts), newest first,
+        with their state and saved files. Free; reads nothing from MVSep."""
+        state = state_of(ctx)
+        session = state.require_session()
+        states = NON_TERMINAL_STATES if unfinished_only else None
+        views = [job_view(r) for r in state.runner.list(session.account_key, states=states, limit=limit)]
+        text = "\n".join(job_line(v) for v in views) if views else "No jobs yet."
+        return result(JobList(jobs=views), text)
+
+    @tool(server, name="cancel_job", annotations=DESTRUCTIVE)
+    async def cancel_job(
+        ctx: Context[Any, Any],
+        job_id: Annotated[str, Field(description="The job id to cancel")],
+    ) -> Annotated[CallToolResult, JobView]:
+        """Cancel a job that has not started processing: a job still queued here is dropped (nothing was spent);
+        one waiting in MVSep's queue is cancelled there and its credits refunded. A job already processing cannot
+        be cancelled."""
+        state = state_of(ctx)
+        session = state.require_session()
+        try:
+            async with mvsep_errors_as_tool_errors():
+                record = await state.runner.cancel(session.account_key, job_id)
+        except JobError as exc:
+            raise ToolError(str(exc)) from None
+        view = job_view(record)
+        return result(view, f"Job {job_id} cancelled.")

@@ -1,0 +1,184 @@
+"""Toolset ``quality``: MVSep's quality checker — public leaderboards of separation quality, entries, submissions."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult
+from mvsep_mcp.mvsep.models import QualityEntry
+from pydantic import Field
+
+from mvsep_mcp_tools._common import (
+    DESTRUCTIVE,
+    READ_ONLY,
+    SPENDS_AND_WRITES,
+    ToolOutput,
+    mvsep_errors_as_tool_errors,
+    result,
+    state_of,
+    tool,
+)
+
+DATASET_TYPES = {0: "Synth", 1: "Multi", 2: "Piano", 3: "Lead/Back vocals", 4: "Guitar"}
+
+
+class EntryOut(ToolOutput):
+    id: int | None = None
+    algo_name: str | None = None
+    dataset_type: int | None = None
+    dataset_name: str | None = None
+    date: str | None = None
+    state: Any = Field(None, description="Processing state (MVSep's proc)")
+    message: str | None = Field(None, description="'OK' or an error")
+    scores: dict[str, Any] = Field(default_factory=dict, description="SDR and other metrics by stem")
+    description: str | None = None
+
+
+class EntriesOut(ToolOutput):
+    entries: list[EntryOut]
+    dataset_type: int | None = None
+    sortables: Any = None
+    sort: Any = None
+    next_start: int | None = None
+
+
+class SubmittedOut(ToolOutput):
+    id: int | None
+    link: str | None
+
+
+class DeletedOut(ToolOutput):
+    id: int
+    message: str
+
+
+def entry_out(entry: QualityEntry) -> EntryOut:
+    extras = entry.model_extra or {}
+    scores = {k: v for k, v in extras.items() if k.startswith(("sdr", "metric"))}
+    if isinstance(entry.metrics, dict):
+        scores.update(entry.metrics)
+    return EntryOut(
+        id=entry.id,
+        algo_name=entry.algo_name,
+        dataset_type=entry.dataset_type,
+        dataset_name=entry.dataset_name,
+        date=entry.date,
+        state=entry.proc,
+        message=entry.msg,
+        scores=scores,
+        description=entry.main_text,
+    )
+
+
+def _summary(entries: list[EntryOut]) -> str:
+    lines = []
+    for e in entries:
+        best = ", ".join(f"{k}={v}" for k, v in list(e.scores.items())[:4])
+        lines.append(f"- #{e.id} {e.algo_name} ({e.date or '?'}): {best or e.message or ''}")
+    return "\n".join(lines) or "No entries."
+
+
+def register(server: MCPServer[Any]) -> None:
+    @tool(server, name="quality_leaderboard", annotations=READ_ONLY)
+    async def quality_leaderboard(
+        ctx: Context[Any, Any],
+        dataset_type: Annotated[
+            int,
+            Field(
+                ge=0, le=20, description="0 Synth, 1 Multi, 2 Piano, 3 Lead/Back vocals, 4 Guitar, … (up to about 12)"
+            ),
+        ] = 0,
+        algo_name_filter: Annotated[str | None, Field(description="Only entries whose name contains this")] = None,
+        sort: Annotated[str | None, Field(description="A sortable column MVSep lists (e.g. sdr_vocals)")] = None,
+        start: Annotated[int, Field(ge=0, description="Offset")] = 0,
+        limit: Annotated[int, Field(ge=1, le=100, description="How many entries")] = 20,
+    ) -> Annotated[CallToolResult, EntriesOut]:
+        """MVSep's quality-checker leaderboard for one dataset: separation algorithms ranked by measured quality
+        (SDR per stem). Use it to pick the best model for a stem. Free; read-only."""
+        async with mvsep_errors_as_tool_errors():
+            board = (
+                await state_of(ctx)
+                .any_client()
+                .quality_leaderboard(
+                    dataset_type=dataset_type, start=start, limit=limit, algo_name_filter=algo_name_filter, sort=sort
+                )
+            )
+        entries = [entry_out(e) for e in board.data]
+        out = EntriesOut(
+            entries=entries,
+            dataset_type=board.dataset_type,
+            sortables=board.sortables,
+            sort=board.sort,
+            next_start=start + len(entries) if len(entries) == limit else None,
+        )
+        name = DATASET_TYPES.get(dataset_type, f"dataset {dataset_type}")
+        return result(out, f"Leaderboard ({name}):\n{_summary(entries)}")
+
+    @tool(server, name="quality_entry", annotations=READ_ONLY)
+    async def quality_entry(
+        ctx: Context[Any, Any],
+        entry_id: Annotated[int, Field(ge=1, description="The entry's id from a leaderboard or the queue")],
+    ) -> Annotated[CallToolResult, EntryOut]:
+        """One quality-checker entry with all its metrics. Free; read-only."""
+        async with mvsep_errors_as_tool_errors():
+            entry = entry_out(await state_of(ctx).any_client().quality_entry(entry_id))
+        return result(entry, _summary([entry]))
+
+    @tool(server, name="quality_queue", annotations=READ_ONLY)
+    async def quality_queue(
+        ctx: Context[Any, Any],
+        start: Annotated[int, Field(ge=0, description="Offset")] = 0,
+        limit: Annotated[int, Field(ge=1, le=100, description="How many entries")] = 20,
+    ) -> Annotated[CallToolResult, EntriesOut]:
+        """Submissions waiting for or under evaluation by the quality checker, newest first. Free; read-only."""
+        async with mvsep_errors_as_tool_errors():
+            queue = await state_of(ctx).any_client().quality_queue(start=start, limit=limit)
+        entries = [entry_out(e) for e in queue]
+        out = EntriesOut(entries=entries, next_start=start + len(entries) if len(entries) == limit else None)
+        return result(out, f"Quality-checker queue:\n{_summary(entries)}")
+
+    @tool(server, name="quality_submit", annotations=SPENDS_AND_WRITES)
+    async def quality_submit(
+        ctx: Context[Any, Any],
+        zip_path: Annotated[str, Field(description="Absolute path of a .zip with your separated dataset outputs")],
+        algo_name: Annotated[str, Field(min_length=1, description="Name shown on the leaderboard")],
+        description: Annotated[str, Field(description="Text shown with the entry (main_text)")],
+        dataset_type: Annotated[int, Field(ge=0, le=20, description="Which dataset the outputs are for")],
+        password: Annotated[str, Field(min_length=1, description="A password you choose; needed to delete the entry")],
+        ensemble: Annotated[bool, Field(description="The algorithm is an ensemble of models")] = False,
+    ) -> Annotated[CallToolResult, SubmittedOut]:
+        """Submit your own algorithm's outputs (a zip) to MVSep's public quality checker; it is evaluated and appears
+        on the leaderboard. Publishes data publicly: confirm with the user first."""
+        path = Path(os.path.expanduser(zip_path))  # noqa: ASYNC240 - string manipulation, no I/O
+        if not path.is_absolute():
+            raise ToolError(f"Give the zip's absolute path (got {zip_path!r}), e.g. /Users/me/outputs.zip.")
+        if not await anyio.Path(path).is_file():
+            raise ToolError(f"No file at {path}: check the path and call again.")
+        session = state_of(ctx).require_session()
+        async with mvsep_errors_as_tool_errors():
+            added = await session.client.quality_add(
+                path,
+                algo_name=algo_name,
+                main_text=description,
+                dataset_type=dataset_type,
+                ensemble=ensemble,
+                password=password,
+            )
+        out = SubmittedOut(id=added.id, link=added.link)
+        return result(out, f"Submitted as entry #{added.id}: {added.link or ''}. Check quality_queue for its progress.")
+
+    @tool(server, name="quality_delete", annotations=DESTRUCTIVE)
+    async def quality_delete(
+        ctx: Context[Any, Any],
+        entry_id: Annotated[int, Field(ge=1, description="The entry to delete")],
+        password: Annotated[str, Field(min_length=1, description="The password given when it was submitted")],
+    ) -> Annotated[CallToolResult, DeletedOut]:
+        """Delete one of your quality-checker entries (needs the password given at submission). Cannot be undone."""
+        async with mvsep_errors_as_tool_errors():
+            message = await state_of(ctx).any_client().quality_delete(entry_id, password)
+        return result(DeletedOut(id=entry_id, message=message), f"Entry #{entry_id}: {message}")

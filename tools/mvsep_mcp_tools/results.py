@@ -1,0 +1,86 @@
+"""Toolset ``results``: download a finished job's result again into another folder; status of any MVSep hash."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult
+from mvsep_mcp.jobs import JobError
+from mvsep_mcp.planning import PlanError, absolute_path
+from pydantic import Field
+
+from mvsep_mcp_tools._common import (
+    READ_ONLY,
+    SPENDS_AND_WRITES,
+    ToolOutput,
+    mvsep_errors_as_tool_errors,
+    result,
+    state_of,
+    tool,
+)
+from mvsep_mcp_tools._job_view import JobView, job_line, job_view
+
+
+class HashStatus(ToolOutput):
+    hash: str
+    status: str = Field(description="waiting, processing, distributing, merging, done, failed, not_found, …")
+    message: str | None = None
+    queue_position: int | None = None
+    queue_count: int | None = None
+    chunks: str | None = None
+    new_hash: str | None = Field(None, description="For URL jobs: the hash to poll once the download is done")
+    files: list[dict[str, Any]] = Field(default_factory=list, description="type (stem), url, size, download")
+    algorithm: str | None = None
+
+
+def register(server: MCPServer[Any]) -> None:
+    @tool(server, name="fetch_job_results", annotations=SPENDS_AND_WRITES)
+    async def fetch_job_results(
+        ctx: Context[Any, Any],
+        job_id: Annotated[str, Field(description="A job id from list_jobs")],
+        output_dir: Annotated[str, Field(description="Absolute folder to save the stems in")],
+    ) -> Annotated[CallToolResult, JobView]:
+        """Download a finished job's stems again (tagged, named, with a manifest) into another folder, while MVSep
+        still has them (about 72 hours). Nothing is uploaded or spent. Then call wait_for_jobs with the new id."""
+        state = state_of(ctx)
+        session = state.require_session()
+        try:
+            root = absolute_path(output_dir, "output folder")
+            record = await state.runner.refetch(session.account_key, job_id, str(root))
+        except (PlanError, JobError) as exc:
+            raise ToolError(str(exc)) from None
+        view = job_view(record)
+        return result(view, f"{job_line(view)}\nNext: call wait_for_jobs with job_ids=['{view.id}'].")
+
+    @tool(server, name="check_mvsep_hash", annotations=READ_ONLY)
+    async def check_mvsep_hash(
+        ctx: Context[Any, Any],
+        hash: Annotated[str, Field(min_length=5, description="An MVSep job hash (from history, demos or the site)")],
+        remote: Annotated[
+            bool, Field(description="true for a job created from a URL (checks its download first)")
+        ] = False,
+    ) -> Annotated[CallToolResult, HashStatus]:
+        """Status of any MVSep job by its hash, including jobs not started through this server, with its result
+        file links when done. Read-only and free; to save the files use separate_audio or fetch_job_results."""
+        client = state_of(ctx).any_client()
+        async with mvsep_errors_as_tool_errors():
+            res = await (client.get_remote_separation(hash) if remote else client.get_separation(hash))
+        d = res.data
+        chunks = f"{d.finished_chunks}/{d.all_chunks}" if d.all_chunks else None
+        out = HashStatus(
+            hash=hash,
+            status=res.status,
+            message=d.message,
+            queue_position=d.current_order,
+            queue_count=d.queue_count,
+            chunks=chunks,
+            new_hash=d.hash if remote else None,
+            files=[f.model_dump(include={"type", "url", "size", "download"}) for f in d.files],
+            algorithm=d.algorithm,
+        )
+        text = f"{hash}: {res.status}" + (f" — {d.message}" if d.message else "")
+        if out.files:
+            text += "\n" + "\n".join(f"- {f.get('type')}: {f.get('url')}" for f in out.files)
+        return result(out, text)

@@ -1,0 +1,85 @@
+"""Toolset ``site``: MVSep's public queue, news and demo separations (no token needed)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp_types import CallToolResult
+from mvsep_mcp.catalog.text import html_to_text
+from pydantic import Field
+
+from mvsep_mcp_tools._common import READ_ONLY, ToolOutput, mvsep_errors_as_tool_errors, result, state_of, tool
+
+
+def plain_text(markup: str | None, limit: int = 600) -> str:
+    """HTML to short plain text (the catalogue's HTML reader, cut at ``limit`` characters)."""
+    text = html_to_text(markup) if markup else ""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+class QueueOut(ToolOutput):
+    queue: dict[str, Any] = Field(description="Jobs waiting per plan, as MVSep reports them")
+    plan: Any = Field(None, description="This account's plan (only with a token)")
+
+
+class NewsOut(ToolOutput):
+    items: list[dict[str, Any]] = Field(description="id, title, date, text (plain)")
+    next_start: int | None = None
+
+
+class DemoOut(ToolOutput):
+    items: list[dict[str, Any]] = Field(description="hash, date, algorithm, input_audio URL, size")
+    next_start: int | None = None
+
+
+def register(server: MCPServer[Any]) -> None:
+    @tool(server, name="mvsep_queue", annotations=READ_ONLY)
+    async def mvsep_queue(ctx: Context[Any, Any]) -> Annotated[CallToolResult, QueueOut]:
+        """How busy MVSep is right now: the number of jobs waiting in each queue (free and premium). Useful to
+        tell the user how long a free-queue job may wait. Free; read-only."""
+        state = state_of(ctx)
+        async with mvsep_errors_as_tool_errors():
+            info = await state.any_client().queue()
+        out = QueueOut(queue=dict(info.queue), plan=info.plan)
+        parts = ", ".join(f"{k}: {v}" for k, v in out.queue.items()) or "no data"
+        return result(out, f"MVSep queue — {parts}.")
+
+    @tool(server, name="mvsep_news", annotations=READ_ONLY)
+    async def mvsep_news(
+        ctx: Context[Any, Any],
+        lang: Annotated[Literal["en", "ru"], Field(description="Language of the news")] = "en",
+        start: Annotated[int, Field(ge=0, description="Offset (newest first)")] = 0,
+        limit: Annotated[int, Field(ge=1, le=20, description="How many items (at most 20)")] = 5,
+    ) -> Annotated[CallToolResult, NewsOut]:
+        """MVSep's news: new models and site changes, newest first, as plain text. Free; read-only."""
+        async with mvsep_errors_as_tool_errors():
+            news = await state_of(ctx).any_client().news(lang=lang, start=start, limit=limit)
+        items = [{"id": n.id, "title": n.title, "date": n.created_at, "text": plain_text(n.text)} for n in news]
+        out = NewsOut(items=items, next_start=start + len(items) if len(items) == limit else None)
+        text = "\n\n".join(f"{i['date'] or ''} — {i['title']}\n{i['text']}" for i in items) or "No news."
+        return result(out, text)
+
+    @tool(server, name="mvsep_demos", annotations=READ_ONLY)
+    async def mvsep_demos(
+        ctx: Context[Any, Any],
+        start: Annotated[int, Field(ge=0, description="Offset (newest first)")] = 0,
+        limit: Annotated[int, Field(ge=1, le=20, description="How many (at most 20)")] = 10,
+    ) -> Annotated[CallToolResult, DemoOut]:
+        """Public demo separations on MVSep (jobs their owners published): which model was used and the input.
+        Their results can be inspected with check_mvsep_hash (toolset results). Free; read-only."""
+        async with mvsep_errors_as_tool_errors():
+            demos = await state_of(ctx).any_client().demo(start=start, limit=limit)
+        items = [
+            {
+                "hash": d.hash,
+                "date": d.date,
+                "algorithm": d.algorithm.name if d.algorithm else None,
+                "input_audio": d.input_audio,
+                "size": d.size,
+            }
+            for d in demos
+        ]
+        out = DemoOut(items=items, next_start=start + len(items) if len(items) == limit else None)
+        text = "\n".join(f"- {i['date']} {i['algorithm']} ({i['hash']})" for i in items) or "No demos."
+        return result(out, text)
