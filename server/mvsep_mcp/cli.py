@@ -17,8 +17,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from mvsep_mcp import __version__
-from mvsep_mcp.config import ALL_TOOLSETS, OUTPUT_FORMATS, ConfigError, load_settings
+from mvsep_mcp.config import ALL_TOOLSETS, ConfigError, load_settings
 from mvsep_mcp.logs import setup_logging
+from mvsep_mcp.mvsep.formats import DEFAULT_FORMAT, FORMAT_NAMES
 
 
 def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +28,7 @@ def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", help="folder for the job journal and caches (env MVSEP_DATA_DIR)")
     parser.add_argument("--toolsets", help=f"comma-separated toolsets or 'all': {', '.join(ALL_TOOLSETS)}")
     parser.add_argument("--name-template", help="file naming template, e.g. '{song}/{title} ({stem}).{ext}'")
-    parser.add_argument("--output-format", choices=sorted(OUTPUT_FORMATS), help="default output format")
+    parser.add_argument("--output-format", choices=FORMAT_NAMES, help="default output format")
     parser.add_argument("--config", help="a TOML config file (env MVSEP_CONFIG)")
 
 
@@ -55,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="separate a song through the MCP server against the sandbox")
     demo.add_argument("--input", help="an audio file to separate (default: a generated, tagged song)")
-    demo.add_argument("--format", choices=sorted(OUTPUT_FORMATS), default="flac", help="output format")
+    demo.add_argument("--format", choices=FORMAT_NAMES, default=DEFAULT_FORMAT, help="output format")
     demo.add_argument("--model", default="Demucs4 HT", help="model name or id")
     demo.add_argument("--output-dir", help="where the stems go (default: a new temporary folder)")
 

@@ -31,6 +31,9 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from mvsep_mcp import policy
+from mvsep_mcp.errors import UserError
+from mvsep_mcp.media.naming import DEFAULT_TEMPLATE
+from mvsep_mcp.mvsep.formats import DEFAULT_FORMAT, FORMAT_NAMES
 
 APP_NAME = "mvsep-mcp"
 
@@ -38,13 +41,11 @@ DEFAULT_TOOLSETS = ("catalog", "separation", "jobs")
 ALL_TOOLSETS = ("catalog", "separation", "jobs", "studio", "results", "account", "site", "quality", "auth")
 OPT_IN_TOOLSETS = ("auth",)  # never part of "all": a password should not pass through the model unless asked for
 
-OUTPUT_FORMATS: dict[str, int] = {"mp3": 0, "wav": 1, "flac": 2, "m4a": 3, "wav32": 4, "flac24": 5}
-DEFAULT_TEMPLATE = "{song}/{title} ({stem}).{ext}"
 
 ENV_PREFIX = "MVSEP_"
 
 
-class ConfigError(Exception):
+class ConfigError(UserError):
     """A setting has a value we cannot use; the message names the setting and the fix."""
 
 
@@ -83,7 +84,7 @@ class Settings(BaseModel):
     data_dir: Path
     toolsets: tuple[str, ...] = DEFAULT_TOOLSETS
     name_template: str = DEFAULT_TEMPLATE
-    output_format: str = "flac"
+    output_format: str = DEFAULT_FORMAT
     poll_interval: float = policy.POLL_INTERVAL_S
     token_source: str = "none"  # "environment", "flag", "config file", "credentials file" or "none": never the value
     credentials_file: Path = Field(default_factory=credentials_path)
@@ -197,9 +198,9 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
     output_format, _ = _pick(flags, env, file, "output_format")
     poll, _ = _pick(flags, env, file, "poll_interval")
 
-    fmt = str(output_format or "flac").lower()
-    if fmt not in OUTPUT_FORMATS:
-        raise ConfigError(f"MVSEP_OUTPUT_FORMAT {fmt!r} is not one of {', '.join(OUTPUT_FORMATS)}.")
+    fmt = str(output_format or DEFAULT_FORMAT).lower()
+    if fmt not in FORMAT_NAMES:
+        raise ConfigError(f"MVSEP_OUTPUT_FORMAT {fmt!r} is not one of {', '.join(FORMAT_NAMES)}.")
     try:
         poll_interval = float(poll) if poll is not None else policy.POLL_INTERVAL_S
     except ValueError as exc:

@@ -36,7 +36,10 @@ UNKNOWN_STATUS_MAX_S = 600.0  # an unknown status is "not finished" only for thi
 
 # --- MCP tool calls -------------------------------------------------------------------------------
 WAIT_CALL_BUDGET_S = 45.0  # a status/wait tool blocks at most this long (hosts cut calls at ~60 s)
-PROGRESS_INTERVAL_S = 5.0
+PROGRESS_INTERVAL_S = 5.0  # a waiting call reports progress at least this often
+SUBMIT_WAIT_S = 20.0  # a separation call waits this long for its creates, so refusals show in its own answer
+MAX_INPUTS = 200  # inputs in one separation call: more is a mistake more often than a batch
+USER_INFO_TTL_S = 60.0  # the account's info (premium, credits) is re-read from MVSep after this long
 
 # --- catalogue cache ------------------------------------------------------------------------------
 CATALOG_TTL_S = 6 * 3600  # served from disk this long; stale copies still served when MVSep is down
@@ -44,6 +47,7 @@ CATALOG_TTL_S = 6 * 3600  # served from disk this long; stale copies still serve
 # --- output files --------------------------------------------------------------------------------
 MAX_PATH_CHARS = 240  # stay under Windows' 260 with room for a suffix and temp name
 MAX_NAME_CHARS = 120  # one path component
+NAME_MAX_BYTES = 240  # UTF-8 bytes per component: Linux/macOS allow 255, leaving room for " (2)"
 
 # --- MVSep client (mvsep_mcp/mvsep) -----------------------------------------------------------------
 ERROR_BODY_MAX_CHARS = 2000  # an error keeps at most this much of a non-JSON body (HTML 5xx pages)
@@ -60,6 +64,12 @@ DOWNLOAD_CONCURRENCY = 4  # stem files downloaded at once across the runner
 DOWNLOAD_MAX_ATTEMPTS = 5  # a job whose downloads fail this many times in a row is failed (the files stay on MVSep)
 DOWNLOAD_RETRY_S = 5.0  # pause before a failed download is tried again
 JOB_ID_HEX_CHARS = 7  # job ids look like "j7f3a9c2"
+RUNNER_IDLE_WAKE_S = 60.0  # with nothing due, the runner still looks at the journal this often
+REUSE_CANDIDATES = 3  # completed identical jobs looked at (newest first) when reusing files on disk
+HISTORY_PAGE_SIZE = 20  # MVSep's separation history serves at most this many entries a page
+SLUG_MIN_PREFIX = 40  # a history slug shorter than ours counts as MVSep's truncation only from this length on
+JOURNAL_BUSY_TIMEOUT_S = 10.0  # a journal write waits this long for another process's lock
+HASH_CHUNK_BYTES = 1 << 20  # files are hashed in reads of this size
 
 # --- catalogue search and matching (mvsep_mcp/catalog) ----------------------------------------------
 # Ratings are ranked by a Bayesian average: each model's votes are blended with this many phantom votes

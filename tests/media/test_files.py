@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from mvsep_mcp.media import MediaError, commit_file, ensure_dir, final_name_from_temp, sha256_file, temp_path_for
-from mvsep_mcp.media import files as files_module
+from mvsep_mcp.policy import HASH_CHUNK_BYTES
 
 
 def make_tmp(final: Path, content: bytes) -> Path:
@@ -78,7 +78,7 @@ def test_commit_without_hard_links_falls_back(tmp_path: Path, monkeypatch: pytes
     def no_links(src: object, dst: object) -> None:
         raise OSError(errno.EPERM, "Operation not permitted")
 
-    monkeypatch.setattr(files_module.os, "link", no_links)
+    monkeypatch.setattr(os, "link", no_links)
     desired = tmp_path / "Song.flac"
     first = commit_file(make_tmp(desired, b"one"), desired)
     second = commit_file(make_tmp(desired, b"two"), desired)
@@ -93,7 +93,7 @@ def test_commit_missing_temp(tmp_path: Path) -> None:
 
 
 def test_sha256_file(tmp_path: Path) -> None:
-    data = os.urandom(3 * files_module.HASH_CHUNK_BYTES + 17)
+    data = os.urandom(3 * HASH_CHUNK_BYTES + 17)
     path = tmp_path / "blob"
     path.write_bytes(data)
     assert sha256_file(path) == hashlib.sha256(data).hexdigest()

@@ -19,8 +19,7 @@ from mvsep_mcp.media import (
     validate_template,
 )
 from mvsep_mcp.media.errors import PathTooLong
-from mvsep_mcp.media.naming import NAME_MAX_BYTES
-from mvsep_mcp.policy import MAX_NAME_CHARS, MAX_PATH_CHARS
+from mvsep_mcp.policy import MAX_NAME_CHARS, MAX_PATH_CHARS, NAME_MAX_BYTES
 
 PLACEHOLDERS = "{title}, {artist}, {album}, {song}, {stem}, {model}, {format}, {ext}, {input}, {hash}, {date}, {track}"
 

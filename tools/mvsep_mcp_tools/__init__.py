@@ -1,0 +1,53 @@
+"""The MCP tools, one module per toolset, registered from a static table (nothing is discovered at import time).
+
+```python
+from mvsep_mcp_tools import register_all
+register_all(server, toolsets=("catalog", "separation", "jobs"), current_session=...)
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from mcp.server.mcpserver import MCPServer
+from mvsep_mcp.config import ALL_TOOLSETS
+
+from mvsep_mcp_tools import (
+    account,
+    auth,
+    catalog,
+    jobs,
+    prompts,
+    quality,
+    resources,
+    results,
+    separation,
+    site,
+    studio,
+)
+
+if TYPE_CHECKING:
+    from mvsep_mcp.session import Session
+
+TOOLSETS: dict[str, Callable[[MCPServer[Any]], None]] = {
+    "catalog": catalog.register,
+    "separation": separation.register,
+    "jobs": jobs.register,
+    "studio": studio.register,
+    "results": results.register,
+    "account": account.register,
+    "site": site.register,
+    "quality": quality.register,
+    "auth": auth.register,
+}
+assert tuple(TOOLSETS) == ALL_TOOLSETS, "the registry and the settings must name the same toolsets"
+
+
+def register_all(server: MCPServer[Any], toolsets: tuple[str, ...], current_session: Callable[[], Session]) -> None:
+    """The tools of ``toolsets``, then every resource and prompt."""
+    for name in toolsets:
+        TOOLSETS[name](server)
+    resources.register(server, current_session)
+    prompts.register(server)

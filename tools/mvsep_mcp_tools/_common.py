@@ -1,26 +1,27 @@
-"""What every toolset shares: the app state from the context, result building, annotations, error translation.
+"""What every toolset shares: the session from the context, result building, annotations, error translation.
 
-Tools stay thin: they turn arguments into calls on domain objects (``server.*``) and domain results into a short text
-plus validated ``structuredContent``. Expected failures become ``ToolError`` whose sentence names the fix.
+Tools stay thin: they turn arguments into calls on domain objects (``mvsep_mcp.*``) and domain results into a short
+text plus validated ``structuredContent``. Expected failures are the domain's :class:`~mvsep_mcp.errors.UserError`,
+turned into a ``ToolError`` whose sentence names the fix by :func:`tool`, and nowhere else.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from mvsep_mcp.mvsep import errors as mvsep_errors
+from mvsep_mcp.catalog import UnknownModel
+from mvsep_mcp.errors import UserError
+from mvsep_mcp.jobs import JobNotFound
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
-    from mvsep_mcp.app import AppState
-    from mvsep_mcp.catalog import AccountKind, Catalog
-    from mvsep_mcp.mvsep.models import UserInfo
+    from mvsep_mcp.session import Session
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,12 +36,6 @@ CHANGES_ACCOUNT = ToolAnnotations(
     read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True
 )
 DESTRUCTIVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True)
-
-TOKEN_HELP = (
-    "No MVSep API token is set. Add MVSEP_API_TOKEN to this server's environment in your MCP client's configuration "
-    "(in Claude Desktop: the bundle's 'MVSep API token' field), or run `mvsep-mcp login` in a terminal; "
-    "get a token at https://mvsep.com/user-api. Then call this tool again."
-)
 
 
 def _compact_schema(schema: dict[str, Any]) -> None:
@@ -58,17 +53,51 @@ class ToolOutput(BaseModel):
 
 
 def tool(server: MCPServer[Any], *, name: str, annotations: ToolAnnotations) -> Callable[[F], F]:
-    """``mvsep_mcp.tool`` with the docstring, cleaned of its indentation, as the description the model reads."""
+    """``server.tool`` with the docstring, cleaned of its indentation, as the description the model reads.
+
+    This is the one place where the product's errors become tool errors: any :class:`UserError` raised inside a tool
+    reaches the model as its :meth:`~UserError.user_text` (a sentence naming the fix). Anything else is a bug and
+    reaches the model only as the SDK's bare "Error executing tool X" (the traceback stays in the log).
+    """
 
     def register(fn: F) -> F:
         description = inspect.cleandoc(fn.__doc__ or "")
-        return server.tool(name=name, annotations=annotations, description=description)(fn)
+
+        @functools.wraps(fn)
+        async def translated(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await fn(*args, **kwargs)
+            except UserError as exc:
+                raise ToolError(exc.user_text()) from exc
+
+        server.tool(name=name, annotations=annotations, description=description)(translated)
+        return fn
 
     return register
 
 
-def state_of(ctx: Context[Any, Any]) -> AppState:
-    """The server's shared state, built in the lifespan."""
+def resource(server: MCPServer[Any], uri: str, **metadata: Any) -> Callable[[F], F]:
+    """``server.resource`` with the same single translation: a missing job or model is "not found", any other
+    :class:`UserError` a resource error carrying its sentence."""
+
+    def register(fn: F) -> F:
+        @functools.wraps(fn)
+        async def translated(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await fn(*args, **kwargs)
+            except (JobNotFound, UnknownModel) as exc:
+                raise ResourceNotFoundError(exc.user_text()) from exc
+            except UserError as exc:
+                raise ResourceError(exc.user_text()) from exc
+
+        server.resource(uri, **metadata)(translated)
+        return fn
+
+    return register
+
+
+def session_of(ctx: Context[Any, Any]) -> Session:
+    """The server's shared session, built in the lifespan."""
     return ctx.request_context.lifespan_context  # type: ignore[no-any-return]
 
 
@@ -78,53 +107,3 @@ def result(model: BaseModel, text: str) -> CallToolResult:
         content=[TextContent(type="text", text=text)],
         structured_content=model.model_dump(mode="json"),
     )
-
-
-def explain(exc: mvsep_errors.MVSepError) -> str:
-    """One sentence for the model, naming the fix, for any client error (the token is never in it)."""
-    if isinstance(exc, mvsep_errors.MissingTokenError):
-        return TOKEN_HELP
-    if isinstance(exc, mvsep_errors.AuthenticationError):
-        return (
-            'MVSep refused the API token ("invalid token"). Copy it again from https://mvsep.com/user-api into '
-            "MVSEP_API_TOKEN (or run `mvsep-mcp login`), restart the server, and call this tool again."
-        )
-    if isinstance(exc, mvsep_errors.RateLimitError):
-        wait = f"{exc.retry_after:.0f} seconds" if exc.retry_after else "a minute"
-        return f"MVSep is rate-limiting requests (HTTP 429). Wait {wait}, then call this tool again."
-    if isinstance(exc, mvsep_errors.ServerError):
-        return f"MVSep is having trouble (HTTP {exc.status_code}); nothing was lost. Call this tool again in a minute."
-    if isinstance(exc, mvsep_errors.BadRequestError):
-        message = exc.message.rstrip(".")
-        if "premium" in message.lower():
-            return (
-                f"MVSep refused: {message}. Choose a model your account may use (search_models with "
-                "usable_only=true) or buy premium on mvsep.com."
-            )
-        return f"MVSep refused the request: {message}. Fix the request and call again."
-    if isinstance(exc, mvsep_errors.InvalidResponseError):
-        return "MVSep sent an answer we could not read; it may be under maintenance. Call this tool again in a minute."
-    if isinstance(exc, mvsep_errors.TransportError):
-        return (
-            f"Could not reach MVSep ({exc.message}). Check the internet connection or MVSEP_BASE_URL, "
-            "then call this tool again."
-        )
-    if isinstance(exc, mvsep_errors.APIError):
-        return f"MVSep answered with an error (HTTP {exc.status_code}): {exc.message}."
-    return f"MVSep call failed: {exc.message}"
-
-
-async def catalog_and_account(state: AppState) -> tuple[Catalog, AccountKind, UserInfo]:
-    """What planning a job needs from MVSep: the catalogue, the account's kind and its user info."""
-    session = state.require_session()
-    async with mvsep_errors_as_tool_errors():
-        return await state.catalog(), await session.account_kind(), await session.user()
-
-
-@asynccontextmanager
-async def mvsep_errors_as_tool_errors() -> AsyncIterator[None]:
-    """Turn any client error raised inside into a ``ToolError`` with a sentence that names the fix."""
-    try:
-        yield
-    except mvsep_errors.MVSepError as exc:
-        raise ToolError(explain(exc)) from exc

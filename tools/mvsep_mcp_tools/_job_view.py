@@ -5,13 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import PurePath
 
-from mvsep_mcp.config import OUTPUT_FORMATS
 from mvsep_mcp.jobs.models import JobRecord, JobState
+from mvsep_mcp.mvsep.formats import FORMAT_BY_CODE
 from pydantic import Field
 
 from mvsep_mcp_tools._common import ToolOutput
-
-FORMAT_NAMES = {code: name for name, code in OUTPUT_FORMATS.items()}
 
 
 class StemFile(ToolOutput):
@@ -52,7 +50,8 @@ def job_view(record: JobRecord) -> JobView:
         input=source,
         model=spec.model_name,
         model_id=spec.sep_type,
-        output_format=FORMAT_NAMES.get(spec.output_format, str(spec.output_format)),
+        output_format=FORMAT_BY_CODE[spec.output_format].name if spec.output_format in FORMAT_BY_CODE
+        else str(spec.output_format),
         hash=record.hash,
         estimated_credits=spec.estimated_cost,
         outputs=[StemFile(stem=o.stem, path=o.path, size=o.size, sha256=o.sha256) for o in record.outputs],

@@ -6,15 +6,15 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
+from mvsep_mcp.jobs import account_limit
 from pydantic import Field
 
 from mvsep_mcp_tools._common import (
     CHANGES_ACCOUNT,
     READ_ONLY,
     ToolOutput,
-    mvsep_errors_as_tool_errors,
     result,
-    state_of,
+    session_of,
     tool,
 )
 
@@ -60,10 +60,9 @@ def register(server: MCPServer[Any]) -> None:
         """Show the MVSep account behind the configured token: name, credit balance, whether premium (credit-spending)
         mode and long file names are on, and how many jobs may run at once. The token itself is never shown.
         Free; read-only."""
-        state = state_of(ctx)
-        session = state.require_session()
-        async with mvsep_errors_as_tool_errors():
-            user = await session.user(refresh=True)
+        session = session_of(ctx)
+        account = session.require_account()
+        user = await account.user(refresh=True)
         info = AccountInfo(
             name=user.name,
             email=user.email,
@@ -71,9 +70,9 @@ def register(server: MCPServer[Any]) -> None:
             premium_enabled=user.premium_enabled,
             long_filenames_enabled=user.long_filenames_enabled,
             current_queue=user.current_queue,
-            concurrent_jobs_allowed=session.concurrency(user),
+            concurrent_jobs_allowed=account_limit(user),
             created_at=user.created_at,
-            token_source=state.settings.token_source,
+            token_source=session.settings.token_source,
         )
         mode = "premium mode ON (jobs spend credits)" if user.premium_enabled else "premium mode off (free queue)"
         text = (
@@ -92,9 +91,8 @@ def register(server: MCPServer[Any]) -> None:
         """List this account's past separations on MVSep (newest first), including ones made on the website, with
         credits charged and whether the result files still exist (MVSep keeps them about 72 hours). For jobs started
         through this server, list_jobs shows local files too. Free; read-only."""
-        session = state_of(ctx).require_session()
-        async with mvsep_errors_as_tool_errors():
-            entries = await session.client.separation_history(start=start, limit=limit)
+        account = session_of(ctx).require_account()
+        entries = await account.client.separation_history(start=start, limit=limit)
         items = [
             HistoryItem(
                 hash=e.hash,
@@ -127,10 +125,9 @@ def register(server: MCPServer[Any]) -> None:
         """Turn MVSep's premium mode on or off for this account. While on, every new job spends credits
         (duration × model price) and runs without waiting in the free queue, and several jobs may run at once.
         Ask the user before turning it on."""
-        session = state_of(ctx).require_session()
-        async with mvsep_errors_as_tool_errors():
-            message = await (session.client.enable_premium() if enabled else session.client.disable_premium())
-            await session.user(refresh=True)
+        account = session_of(ctx).require_account()
+        message = await (account.client.enable_premium() if enabled else account.client.disable_premium())
+        await account.user(refresh=True)
         out = SwitchResult(setting="premium", enabled=enabled, message=message)
         return result(out, f"Premium mode {'enabled' if enabled else 'disabled'}: {message}")
 
@@ -141,11 +138,10 @@ def register(server: MCPServer[Any]) -> None:
     ) -> Annotated[CallToolResult, SwitchResult]:
         """Turn MVSep's long file names on or off (its own result names then carry the algorithm and options).
         Files saved by this server are named by its own template either way. Free."""
-        session = state_of(ctx).require_session()
-        async with mvsep_errors_as_tool_errors():
-            if enabled:
-                message = await session.client.enable_long_filenames()
-            else:
-                message = await session.client.disable_long_filenames()
+        account = session_of(ctx).require_account()
+        if enabled:
+            message = await account.client.enable_long_filenames()
+        else:
+            message = await account.client.disable_long_filenames()
         out = SwitchResult(setting="long_filenames", enabled=enabled, message=message)
         return result(out, f"Long file names {'enabled' if enabled else 'disabled'}: {message}")

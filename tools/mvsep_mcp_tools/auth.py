@@ -10,18 +10,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
-from mvsep_mcp.config import store_token
 from pydantic import Field
 
 from mvsep_mcp_tools._common import (
     CHANGES_ACCOUNT,
     SPENDS_AND_WRITES,
     ToolOutput,
-    mvsep_errors_as_tool_errors,
     result,
-    state_of,
+    session_of,
     tool,
 )
 
@@ -45,18 +42,7 @@ def register(server: MCPServer[Any]) -> None:
         """Sign in to MVSep with email and password, store the account's API token on this machine (owner-only)
         and use it from now on. Prefer asking the user to run `mvsep-mcp login` in a terminal instead, so the
         password does not pass through the conversation."""
-        state = state_of(ctx)
-        async with mvsep_errors_as_tool_errors():
-            outcome = await state.any_client().login(email, password)
-        token = outcome.token()
-        if not token:
-            raise ToolError(
-                "MVSep signed you in but returned no API token. Copy the token from "
-                "https://mvsep.com/user-api and set MVSEP_API_TOKEN (or run `mvsep-mcp login`)."
-            )
-        store_token(token, state.settings.credentials_file)
-        await state.use_token(token, source="credentials file")
-        who = outcome.name or outcome.email
+        who = await session_of(ctx).sign_in(email, password)
         return result(
             LoginOut(signed_in_as=who, token_stored=True),
             f"Signed in as {who}; the token is stored on this machine and used from now on.",
@@ -70,6 +56,5 @@ def register(server: MCPServer[Any]) -> None:
         password: Annotated[str, Field(min_length=8, description="Password for the new account")],
     ) -> Annotated[CallToolResult, RegisterOut]:
         """Create a new MVSep account. MVSep sends a verification email; after verifying, sign in with login."""
-        async with mvsep_errors_as_tool_errors():
-            message = await state_of(ctx).any_client().register(name, email, password, password)
+        message = await session_of(ctx).any_client().register(name, email, password, password)
         return result(RegisterOut(message=message), f"{message}. Verify the email, then call login.")

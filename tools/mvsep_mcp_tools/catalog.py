@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
-from mvsep_mcp.catalog import CatalogError, ModelDetails, access_label, describe
+from mvsep_mcp.catalog import ModelDetails, access_label, describe
 from mvsep_mcp.catalog.facts import group_name, output_labels, rating_average, rating_total, short_description
 from mvsep_mcp.mvsep.models import Algorithm
 from pydantic import Field
 
-from mvsep_mcp_tools._common import READ_ONLY, ToolOutput, mvsep_errors_as_tool_errors, result, state_of, tool
+from mvsep_mcp_tools._common import READ_ONLY, ToolOutput, result, session_of, tool
 
 
 class ModelSummary(ToolOutput):
@@ -80,10 +79,9 @@ def register(server: MCPServer[Any]) -> None:
         """Find MVSep separation models by text, output stem or group, sorted by rating or usage. Returns each model's
         render_id (pass it to separate_audio as `model`), outputs, who may use it and its price coefficient.
         Call get_model for a model's options. Free; read-only."""
-        state = state_of(ctx)
-        async with mvsep_errors_as_tool_errors():
-            catalog = await state.catalog()
-            kind = await state.session.account_kind() if (usable_only and state.session) else None
+        session = session_of(ctx)
+        catalog = await session.catalog()
+        kind = await session.account.kind() if (usable_only and session.account) else None
         page = catalog.search(
             text=text,
             group=group,
@@ -121,13 +119,9 @@ def register(server: MCPServer[Any]) -> None:
         """One model's full details: outputs, who may use it, price coefficient, rating, description, and every
         option with its label, keys, default, price multipliers and conditions. Pass options to separate_audio by
         label or key, e.g. {"Model Type": "SDR Vocals 11.93"} or {"add_opt2": "7"}. Free; read-only."""
-        state = state_of(ctx)
-        async with mvsep_errors_as_tool_errors():
-            catalog = await state.catalog()
-        try:
-            algorithm = catalog.find(model)
-        except CatalogError as exc:
-            raise ToolError(str(exc)) from exc
+        session = session_of(ctx)
+        catalog = await session.catalog()
+        algorithm = catalog.find(model)
         details = describe(algorithm)
         lines = [
             f"{details.name} (model {details.render_id}) — {details.group}; {details.access}; "

@@ -6,10 +6,8 @@ from typing import Annotated, Any
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
 from mvsep_mcp import policy
-from mvsep_mcp.jobs import JobError
 from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, JobState, ProgressUpdate
 from pydantic import Field
 
@@ -18,9 +16,8 @@ from mvsep_mcp_tools._common import (
     LOCAL_READ_ONLY,
     READ_ONLY,
     ToolOutput,
-    mvsep_errors_as_tool_errors,
     result,
-    state_of,
+    session_of,
     tool,
 )
 from mvsep_mcp_tools._job_view import JobView, job_line, job_view
@@ -58,20 +55,17 @@ def register(server: MCPServer[Any]) -> None:
         sending progress notifications (queue position, chunks, downloads). Finished jobs are downloaded and tagged
         automatically; the result lists each stem's file path and the manifest. If jobs are still running, call
         this tool again with the same ids — MVSep jobs often take several minutes. Does not spend credits."""
-        state = state_of(ctx)
-        session = state.require_session()
-        runner = state.runner
+        session = session_of(ctx)
+        account = session.require_account()
+        runner = session.runner
         if job_ids:
             ids = list(dict.fromkeys(job_ids))
-            try:
-                for job_id in ids:
-                    runner.get(session.account_key, job_id)
-            except JobError as exc:
-                raise ToolError(str(exc)) from None
+            for job_id in ids:
+                runner.get(account.key, job_id)  # raises JobNotFound for an id of another account or none
         else:
-            ids = [r.id for r in runner.list(session.account_key, states=NON_TERMINAL_STATES, limit=200)]
+            ids = [r.id for r in runner.list(account.key, states=NON_TERMINAL_STATES, limit=200)]
             if not ids:
-                jobs = [job_view(r) for r in runner.list(session.account_key, limit=5)]
+                jobs = [job_view(r) for r in runner.list(account.key, limit=5)]
                 out = WaitOut(jobs=jobs, all_finished=True, completed=0, total=0)
                 return result(
                     out,
@@ -87,7 +81,7 @@ def register(server: MCPServer[Any]) -> None:
         while True:
             remaining = deadline - anyio.current_time()
             records = await runner.wait(
-                session.account_key,
+                account.key,
                 ids,
                 timeout=max(0.0, min(policy.PROGRESS_INTERVAL_S, remaining)),
                 on_progress=forward,
@@ -117,10 +111,10 @@ def register(server: MCPServer[Any]) -> None:
     ) -> Annotated[CallToolResult, JobList]:
         """List jobs started through this server (from its local journal, which survives restarts), newest first,
         with their state and saved files. Free; reads nothing from MVSep."""
-        state = state_of(ctx)
-        session = state.require_session()
+        session = session_of(ctx)
+        account = session.require_account()
         states = NON_TERMINAL_STATES if unfinished_only else None
-        views = [job_view(r) for r in state.runner.list(session.account_key, states=states, limit=limit)]
+        views = [job_view(r) for r in session.runner.list(account.key, states=states, limit=limit)]
         text = "\n".join(job_line(v) for v in views) if views else "No jobs yet."
         return result(JobList(jobs=views), text)
 
@@ -132,12 +126,8 @@ def register(server: MCPServer[Any]) -> None:
         """Cancel a job that has not started processing: a job still queued here is dropped (nothing was spent);
         one waiting in MVSep's queue is cancelled there and its credits refunded. A job already processing cannot
         be cancelled."""
-        state = state_of(ctx)
-        session = state.require_session()
-        try:
-            async with mvsep_errors_as_tool_errors():
-                record = await state.runner.cancel(session.account_key, job_id)
-        except JobError as exc:
-            raise ToolError(str(exc)) from None
+        session = session_of(ctx)
+        account = session.require_account()
+        record = await session.runner.cancel(account.key, job_id)
         view = job_view(record)
         return result(view, f"Job {job_id} cancelled.")

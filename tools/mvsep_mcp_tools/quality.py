@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
 from mvsep_mcp.mvsep.models import QualityEntry
+from mvsep_mcp.planning import PlanError
 from pydantic import Field
 
 from mvsep_mcp_tools._common import (
@@ -18,9 +18,8 @@ from mvsep_mcp_tools._common import (
     READ_ONLY,
     SPENDS_AND_WRITES,
     ToolOutput,
-    mvsep_errors_as_tool_errors,
     result,
-    state_of,
+    session_of,
     tool,
 )
 
@@ -100,14 +99,13 @@ def register(server: MCPServer[Any]) -> None:
     ) -> Annotated[CallToolResult, EntriesOut]:
         """MVSep's quality-checker leaderboard for one dataset: separation algorithms ranked by measured quality
         (SDR per stem). Use it to pick the best model for a stem. Free; read-only."""
-        async with mvsep_errors_as_tool_errors():
-            board = (
-                await state_of(ctx)
-                .any_client()
-                .quality_leaderboard(
-                    dataset_type=dataset_type, start=start, limit=limit, algo_name_filter=algo_name_filter, sort=sort
-                )
+        board = (
+            await session_of(ctx)
+            .any_client()
+            .quality_leaderboard(
+                dataset_type=dataset_type, start=start, limit=limit, algo_name_filter=algo_name_filter, sort=sort
             )
+        )
         entries = [entry_out(e) for e in board.data]
         out = EntriesOut(
             entries=entries,
@@ -125,8 +123,7 @@ def register(server: MCPServer[Any]) -> None:
         entry_id: Annotated[int, Field(ge=1, description="The entry's id from a leaderboard or the queue")],
     ) -> Annotated[CallToolResult, EntryOut]:
         """One quality-checker entry with all its metrics. Free; read-only."""
-        async with mvsep_errors_as_tool_errors():
-            entry = entry_out(await state_of(ctx).any_client().quality_entry(entry_id))
+        entry = entry_out(await session_of(ctx).any_client().quality_entry(entry_id))
         return result(entry, _summary([entry]))
 
     @tool(server, name="quality_queue", annotations=READ_ONLY)
@@ -136,8 +133,7 @@ def register(server: MCPServer[Any]) -> None:
         limit: Annotated[int, Field(ge=1, le=100, description="How many entries")] = 20,
     ) -> Annotated[CallToolResult, EntriesOut]:
         """Submissions waiting for or under evaluation by the quality checker, newest first. Free; read-only."""
-        async with mvsep_errors_as_tool_errors():
-            queue = await state_of(ctx).any_client().quality_queue(start=start, limit=limit)
+        queue = await session_of(ctx).any_client().quality_queue(start=start, limit=limit)
         entries = [entry_out(e) for e in queue]
         out = EntriesOut(entries=entries, next_start=start + len(entries) if len(entries) == limit else None)
         return result(out, f"Quality-checker queue:\n{_summary(entries)}")
@@ -156,19 +152,18 @@ def register(server: MCPServer[Any]) -> None:
         on the leaderboard. Publishes data publicly: confirm with the user first."""
         path = Path(os.path.expanduser(zip_path))  # noqa: ASYNC240 - string manipulation, no I/O
         if not path.is_absolute():
-            raise ToolError(f"Give the zip's absolute path (got {zip_path!r}), e.g. /Users/me/outputs.zip.")
+            raise PlanError(f"Give the zip's absolute path (got {zip_path!r}), e.g. /Users/me/outputs.zip.")
         if not await anyio.Path(path).is_file():
-            raise ToolError(f"No file at {path}: check the path and call again.")
-        session = state_of(ctx).require_session()
-        async with mvsep_errors_as_tool_errors():
-            added = await session.client.quality_add(
-                path,
-                algo_name=algo_name,
-                main_text=description,
-                dataset_type=dataset_type,
-                ensemble=ensemble,
-                password=password,
-            )
+            raise PlanError(f"No file at {path}: check the path and call again.")
+        account = session_of(ctx).require_account()
+        added = await account.client.quality_add(
+            path,
+            algo_name=algo_name,
+            main_text=description,
+            dataset_type=dataset_type,
+            ensemble=ensemble,
+            password=password,
+        )
         out = SubmittedOut(id=added.id, link=added.link)
         return result(out, f"Submitted as entry #{added.id}: {added.link or ''}. Check quality_queue for its progress.")
 
@@ -179,6 +174,5 @@ def register(server: MCPServer[Any]) -> None:
         password: Annotated[str, Field(min_length=1, description="The password given when it was submitted")],
     ) -> Annotated[CallToolResult, DeletedOut]:
         """Delete one of your quality-checker entries (needs the password given at submission). Cannot be undone."""
-        async with mvsep_errors_as_tool_errors():
-            message = await state_of(ctx).any_client().quality_delete(entry_id, password)
+        message = await session_of(ctx).any_client().quality_delete(entry_id, password)
         return result(DeletedOut(id=entry_id, message=message), f"Entry #{entry_id}: {message}")

@@ -7,22 +7,21 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
-from mvsep_mcp.catalog import CatalogError, describe
-from mvsep_mcp.jobs import JobError
+from mvsep_mcp.catalog import describe
 
-from mvsep_mcp_tools._common import state_of
+from mvsep_mcp_tools._common import resource, session_of
 from mvsep_mcp_tools._job_view import job_view
 from mvsep_mcp_tools.catalog import summary_of
 
 if TYPE_CHECKING:
-    from mvsep_mcp.app import AppState
+    from mvsep_mcp.session import Session
 
 
-def register(server: MCPServer[Any], current_state: Callable[[], AppState]) -> None:
-    """``current_state`` gives the running server's state (static resources get no context in mcp 2.x)."""
+def register(server: MCPServer[Any], current_session: Callable[[], Session]) -> None:
+    """``current_session`` gives the running server's session (static resources get no context in mcp 2.x)."""
 
-    @server.resource(
+    @resource(
+        server,
         "mvsep://catalog",
         name="catalog",
         title="MVSep models",
@@ -30,11 +29,12 @@ def register(server: MCPServer[Any], current_state: Callable[[], AppState]) -> N
         description="Every active MVSep model: id, name, group, outputs, access, price, rating.",
     )
     async def catalog_resource() -> str:
-        catalog = await current_state().catalog()
+        catalog = await current_session().catalog()
         page = catalog.search(sort="name", limit=10_000)
         return json.dumps([summary_of(a).model_dump(mode="json") for a in page.items], ensure_ascii=False)
 
-    @server.resource(
+    @resource(
+        server,
         "mvsep://models/{render_id}",
         name="model",
         title="One MVSep model",
@@ -42,14 +42,11 @@ def register(server: MCPServer[Any], current_state: Callable[[], AppState]) -> N
         description="A model's details: options with labels and keys, defaults, conditions, prices.",
     )
     async def model_resource(render_id: str, ctx: Context[Any, Any]) -> str:
-        catalog = await state_of(ctx).catalog()
-        try:
-            algorithm = catalog.find(render_id)
-        except CatalogError as exc:
-            raise ResourceNotFoundError(str(exc)) from None
-        return describe(algorithm).model_dump_json()
+        catalog = await session_of(ctx).catalog()
+        return describe(catalog.find(render_id)).model_dump_json()
 
-    @server.resource(
+    @resource(
+        server,
         "mvsep://jobs/{job_id}",
         name="job",
         title="One job",
@@ -57,11 +54,5 @@ def register(server: MCPServer[Any], current_state: Callable[[], AppState]) -> N
         description="A job from the local journal: state, progress, saved files, manifest.",
     )
     async def job_resource(job_id: str, ctx: Context[Any, Any]) -> str:
-        state = state_of(ctx)
-        if state.session is None:
-            raise ResourceError("No MVSep API token is set: set MVSEP_API_TOKEN or run `mvsep-mcp login`.")
-        try:
-            record = state.runner.get(state.session.account_key, job_id)
-        except JobError as exc:
-            raise ResourceNotFoundError(str(exc)) from None
-        return job_view(record).model_dump_json()
+        session = session_of(ctx)
+        return job_view(session.runner.get(session.require_account().key, job_id)).model_dump_json()

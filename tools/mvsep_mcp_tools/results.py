@@ -5,19 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
-from mvsep_mcp.jobs import JobError
-from mvsep_mcp.planning import PlanError, absolute_path
+from mvsep_mcp.planning import absolute_path
 from pydantic import Field
 
 from mvsep_mcp_tools._common import (
     READ_ONLY,
     SPENDS_AND_WRITES,
     ToolOutput,
-    mvsep_errors_as_tool_errors,
     result,
-    state_of,
+    session_of,
     tool,
 )
 from mvsep_mcp_tools._job_view import JobView, job_line, job_view
@@ -44,13 +41,10 @@ def register(server: MCPServer[Any]) -> None:
     ) -> Annotated[CallToolResult, JobView]:
         """Download a finished job's stems again (tagged, named, with a manifest) into another folder, while MVSep
         still has them (about 72 hours). Nothing is uploaded or spent. Then call wait_for_jobs with the new id."""
-        state = state_of(ctx)
-        session = state.require_session()
-        try:
-            root = absolute_path(output_dir, "output folder")
-            record = await state.runner.refetch(session.account_key, job_id, str(root))
-        except (PlanError, JobError) as exc:
-            raise ToolError(str(exc)) from None
+        session = session_of(ctx)
+        account = session.require_account()
+        root = absolute_path(output_dir, "output folder")
+        record = await session.runner.refetch(account.key, job_id, str(root))
         view = job_view(record)
         return result(view, f"{job_line(view)}\nNext: call wait_for_jobs with job_ids=['{view.id}'].")
 
@@ -64,9 +58,8 @@ def register(server: MCPServer[Any]) -> None:
     ) -> Annotated[CallToolResult, HashStatus]:
         """Status of any MVSep job by its hash, including jobs not started through this server, with its result
         file links when done. Read-only and free; to save the files use separate_audio or fetch_job_results."""
-        client = state_of(ctx).any_client()
-        async with mvsep_errors_as_tool_errors():
-            res = await (client.get_remote_separation(hash) if remote else client.get_separation(hash))
+        client = session_of(ctx).any_client()
+        res = await (client.get_remote_separation(hash) if remote else client.get_separation(hash))
         d = res.data
         chunks = f"{d.finished_chunks}/{d.all_chunks}" if d.all_chunks else None
         out = HashStatus(

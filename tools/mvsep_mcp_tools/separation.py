@@ -2,41 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
-from mvsep_mcp import policy
-from mvsep_mcp.planning import (
-    Plan,
-    PlanError,
-    PlannedInput,
-    absolute_path,
-    build_specs,
-    check_options,
-    check_template,
-    choose_model,
-    describe_inputs,
-    expand_inputs,
-    output_format_code,
-)
+from mvsep_mcp.mvsep import OutputFormatName, RemoteType
+from mvsep_mcp.planning import Plan, plan_separation, submit_plan
 from pydantic import Field
 
-from mvsep_mcp_tools._common import (
-    SPENDS_AND_WRITES,
-    ToolOutput,
-    catalog_and_account,
-    result,
-    state_of,
-    tool,
-)
+from mvsep_mcp_tools._common import SPENDS_AND_WRITES, ToolOutput, result, session_of, tool
 from mvsep_mcp_tools._job_view import JobView, job_line, job_view
-
-OutputFormatName = Literal["mp3", "wav", "flac", "m4a", "wav32", "flac24"]
-SUBMIT_WAIT_S = 20.0  # how long separate_audio waits for the creates to go through, so refusals show at once
 
 
 class InputEstimate(ToolOutput):
@@ -60,16 +36,28 @@ class SeparationOut(ToolOutput):
     jobs: list[JobView] = Field(default_factory=list)
 
 
-def _estimates(plan: Plan) -> list[InputEstimate]:
-    return [
-        InputEstimate(
-            input=i.source,
-            duration_s=i.duration_s,
-            estimated_credits=i.estimate.credits if i.estimate else None,
-            breakdown=i.estimate.breakdown if i.estimate else None,
-        )
-        for i in plan.inputs
-    ]
+def quote(plan: Plan, *, dry_run: bool) -> SeparationOut:
+    """The plan as the model reads it: model, destination, cost per input."""
+    return SeparationOut(
+        dry_run=dry_run,
+        model=plan.algorithm.name,
+        model_id=plan.algorithm.render_id,
+        options=plan.options,
+        output_format=plan.output_format_name,
+        output_dir=str(plan.output_root),
+        spends_credits=plan.spends_credits,
+        credits_balance=plan.balance,
+        estimated_credits_total=plan.total_credits,
+        estimates=[
+            InputEstimate(
+                input=i.source,
+                duration_s=i.duration_s,
+                estimated_credits=i.estimate.credits if i.estimate else None,
+                breakdown=i.estimate.breakdown if i.estimate else None,
+            )
+            for i in plan.inputs
+        ],
+    )
 
 
 def _cost_line(out: SeparationOut) -> str:
@@ -80,6 +68,12 @@ def _cost_line(out: SeparationOut) -> str:
     if total is None:
         return f"Premium mode is on: the jobs spend credits; the cost of URL inputs is known only afterwards{balance}."
     return f"Premium mode is on: estimated cost {total} credits{balance}."
+
+
+def _estimate_line(estimate: InputEstimate, spends: bool) -> str:
+    name = estimate.input if estimate.input.startswith("http") else Path(estimate.input).name
+    cost = f", ~{estimate.estimated_credits} credits" if spends and estimate.estimated_credits is not None else ""
+    return f"- {name}: {estimate.duration_s or 0:.0f} s{cost}"
 
 
 def register(server: MCPServer[Any]) -> None:
@@ -127,9 +121,7 @@ def register(server: MCPServer[Any]) -> None:
                 )
             ),
         ] = None,
-        remote_type: Annotated[
-            Literal["direct", "mega", "drive", "dropbox"], Field(description="For URL inputs: where the link points")
-        ] = "direct",
+        remote_type: Annotated[RemoteType, Field(description="For URL inputs: where the link points")] = "direct",
         recursive: Annotated[bool, Field(description="For folders: include sub-folders")] = False,
         dry_run: Annotated[
             bool, Field(description=("true: only check everything and estimate the cost; nothing is uploaded or spent"))
@@ -144,83 +136,36 @@ def register(server: MCPServer[Any]) -> None:
         overwriting anything. When premium mode is on this SPENDS CREDITS (duration × model price): use
         dry_run=true first to show the estimate. Without premium, jobs run one at a time in the free queue.
         Identical requests reuse the earlier result without uploading again."""
-        state = state_of(ctx)
-        session = state.require_session()
-        settings = state.settings
-        try:
-            catalog, account_kind, user = await catalog_and_account(state)
-            algorithm = choose_model(catalog, model, account_kind)
-            resolved = check_options(algorithm, options, account_kind)
-            format_code = output_format_code(output_format or settings.output_format)
-            root = absolute_path(output_dir, "output folder") if output_dir else settings.output_dir
-            template = name_template or settings.name_template
-            check_template(template)
-            planned: list[PlannedInput] = await describe_inputs(
-                expand_inputs(inputs, recursive=recursive), algorithm, resolved
-            )
-        except PlanError as exc:
-            raise ToolError(str(exc)) from None
-        plan = Plan(
-            algorithm=algorithm, options=resolved, output_format=format_code, output_root=Path(root), inputs=planned
+        session = session_of(ctx)
+        session.require_account()
+        plan = await plan_separation(
+            session,
+            inputs=inputs,
+            model=model,
+            options=options,
+            output_format=output_format,
+            output_dir=output_dir,
+            name_template=name_template,
+            remote_type=remote_type,
+            recursive=recursive,
+            is_demo=publish_as_demo,
         )
-        spends = bool(user.premium_enabled)
-        out = SeparationOut(
-            dry_run=dry_run,
-            model=algorithm.name,
-            model_id=algorithm.render_id,
-            options=resolved,
-            output_format=output_format or settings.output_format,
-            output_dir=str(root),
-            spends_credits=spends,
-            credits_balance=user.premium_minutes,
-            estimated_credits_total=plan.total_credits,
-            estimates=_estimates(plan),
-        )
-        if spends and plan.total_credits is not None and plan.total_credits > user.premium_minutes:
-            files = "This file needs" if len(planned) == 1 else f"These {len(planned)} files need"
-            raise ToolError(
-                f"{files} about {plan.total_credits} credits and the account has "
-                f"{user.premium_minutes:g}. Buy credits on mvsep.com, separate fewer files, or turn premium mode off "
-                f"(set_premium_mode, toolset account) to use the free queue."
-            )
+        out = quote(plan, dry_run=dry_run)
         header = (
-            f"{algorithm.name} (model {algorithm.render_id}) on {len(planned)} input(s) → "
-            f"{out.output_format} in {root}. {_cost_line(out)}"
+            f"{plan.algorithm.name} (model {plan.algorithm.render_id}) on {len(plan.inputs)} input(s) → "
+            f"{out.output_format} in {plan.output_root}. {_cost_line(out)}"
         )
         if dry_run:
-            lines = [
-                f"- {Path(e.input).name if not e.input.startswith('http') else e.input}: "
-                f"{e.duration_s or 0:.0f} s"
-                + (f", ~{e.estimated_credits} credits" if spends and e.estimated_credits is not None else "")
-                for e in out.estimates
-            ]
+            lines = [_estimate_line(e, out.spends_credits) for e in out.estimates]
             return result(
                 out,
                 f"Dry run, nothing sent. {header}\n"
                 + "\n".join(lines)
                 + "\nCall separate_audio again without dry_run to start.",
             )
-        specs = build_specs(
-            plan,
-            account_key=session.account_key,
-            base_url=settings.base_url,
-            name_template=template,
-            remote_type=remote_type,
-            is_demo=publish_as_demo,
-            batch_id=uuid.uuid4().hex[:12],
-        )
-        records = await state.runner.submit(specs)
-        records = await state.runner.wait(
-            session.account_key,
-            [r.id for r in records],
-            timeout=min(SUBMIT_WAIT_S, policy.WAIT_CALL_BUDGET_S),
-            until="submitted",
-        )
+        records = await submit_plan(session, plan)
         out.jobs = [job_view(r) for r in records]
         ids = [j.id for j in out.jobs]
-        failed = [j for j in out.jobs if j.state == "failed"]
         text = f"{header}\nSubmitted {len(ids)} job(s):\n" + "\n".join(job_line(j) for j in out.jobs)
-        if failed and len(failed) == len(out.jobs):
-            raise ToolError(f"MVSep refused the job(s): {failed[0].error}")
         text += f"\nNext: call wait_for_jobs with job_ids={ids} (repeat until all are completed)."
         return result(out, text)

@@ -9,7 +9,7 @@ from mcp_types import CallToolResult
 from mvsep_mcp.catalog.text import html_to_text
 from pydantic import Field
 
-from mvsep_mcp_tools._common import READ_ONLY, ToolOutput, mvsep_errors_as_tool_errors, result, state_of, tool
+from mvsep_mcp_tools._common import READ_ONLY, ToolOutput, result, session_of, tool
 
 
 def plain_text(markup: str | None, limit: int = 600) -> str:
@@ -38,9 +38,8 @@ def register(server: MCPServer[Any]) -> None:
     async def mvsep_queue(ctx: Context[Any, Any]) -> Annotated[CallToolResult, QueueOut]:
         """How busy MVSep is right now: the number of jobs waiting in each queue (free and premium). Useful to
         tell the user how long a free-queue job may wait. Free; read-only."""
-        state = state_of(ctx)
-        async with mvsep_errors_as_tool_errors():
-            info = await state.any_client().queue()
+        session = session_of(ctx)
+        info = await session.any_client().queue()
         out = QueueOut(queue=dict(info.queue), plan=info.plan)
         parts = ", ".join(f"{k}: {v}" for k, v in out.queue.items()) or "no data"
         return result(out, f"MVSep queue — {parts}.")
@@ -53,8 +52,7 @@ def register(server: MCPServer[Any]) -> None:
         limit: Annotated[int, Field(ge=1, le=20, description="How many items (at most 20)")] = 5,
     ) -> Annotated[CallToolResult, NewsOut]:
         """MVSep's news: new models and site changes, newest first, as plain text. Free; read-only."""
-        async with mvsep_errors_as_tool_errors():
-            news = await state_of(ctx).any_client().news(lang=lang, start=start, limit=limit)
+        news = await session_of(ctx).any_client().news(lang=lang, start=start, limit=limit)
         items = [{"id": n.id, "title": n.title, "date": n.created_at, "text": plain_text(n.text)} for n in news]
         out = NewsOut(items=items, next_start=start + len(items) if len(items) == limit else None)
         text = "\n\n".join(f"{i['date'] or ''} — {i['title']}\n{i['text']}" for i in items) or "No news."
@@ -68,8 +66,7 @@ def register(server: MCPServer[Any]) -> None:
     ) -> Annotated[CallToolResult, DemoOut]:
         """Public demo separations on MVSep (jobs their owners published): which model was used and the input.
         Their results can be inspected with check_mvsep_hash (toolset results). Free; read-only."""
-        async with mvsep_errors_as_tool_errors():
-            demos = await state_of(ctx).any_client().demo(start=start, limit=limit)
+        demos = await session_of(ctx).any_client().demo(start=start, limit=limit)
         items = [
             {
                 "hash": d.hash,

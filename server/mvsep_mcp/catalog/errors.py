@@ -8,18 +8,17 @@ CatalogError                  a request about the catalogue that cannot be honou
 ```
 
 Every message is a full sentence written for the person (or model) who made the request, and names the fix.
-Failures of MVSep itself are `mvsep_mcp.mvsep.errors.MVSepError`, not these.
+Failures of MVSep itself are `mvsep_mcp.mvsep.errors.MVSepError`, not these. Both are branches of the one tree
+in :mod:`mvsep_mcp.errors`.
 """
 
 from __future__ import annotations
 
+from mvsep_mcp.errors import UserError
 
-class CatalogError(Exception):
+
+class CatalogError(UserError):
     """Base class of catalogue errors; `str(error)` is the sentence to show."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class UnknownModel(CatalogError):

@@ -14,6 +14,7 @@ records = await runner.wait(account_key, [record.id], timeout=45, on_progress=re
 
 from __future__ import annotations
 
+from mvsep_mcp.jobs.concurrency import account_limit
 from mvsep_mcp.jobs.errors import AccountNotAttached, JobError, JobNotCancellable, JobNotFound, ResultExpired
 from mvsep_mcp.jobs.journal import Journal, default_journal_path, request_key, request_key_for
 from mvsep_mcp.jobs.models import (
@@ -26,6 +27,7 @@ from mvsep_mcp.jobs.models import (
     OutputFile,
     ProgressUpdate,
 )
+from mvsep_mcp.jobs.ports import JobsClient
 from mvsep_mcp.jobs.runner import JobRunner, ProgressCallback
 from mvsep_mcp.jobs.stats import RunnerStats
 
@@ -39,6 +41,7 @@ __all__ = [
     "JobNotFound",
     "JobRecord",
     "JobRunner",
+    "JobsClient",
     "JobSpec",
     "JobState",
     "Journal",
@@ -47,6 +50,7 @@ __all__ = [
     "ProgressUpdate",
     "ResultExpired",
     "RunnerStats",
+    "account_limit",
     "default_journal_path",
     "request_key",
     "request_key_for",

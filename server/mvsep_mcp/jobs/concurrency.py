@@ -8,10 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from mvsep_mcp.jobs.models import JobRecord, JobState
-from mvsep_mcp.policy import CREATE_BACKOFF_INITIAL_S, CREATE_BACKOFF_MAX_S, RETRY_BACKOFF_MULTIPLIER
+from mvsep_mcp.jobs.ports import JobsClient
+from mvsep_mcp.mvsep.models import UserInfo
+from mvsep_mcp.policy import (
+    CREATE_BACKOFF_INITIAL_S,
+    CREATE_BACKOFF_MAX_S,
+    FREE_CONCURRENT_JOBS,
+    PREMIUM_CONCURRENT_JOBS,
+    RETRY_BACKOFF_MULTIPLIER,
+)
+
+
+def account_limit(user: UserInfo) -> int:
+    """How many jobs an account may have in flight at once, from its plan."""
+    return PREMIUM_CONCURRENT_JOBS if user.premium_enabled else FREE_CONCURRENT_JOBS
 
 
 def in_flight_count(records: Iterable[JobRecord]) -> int:
@@ -36,7 +48,7 @@ class AccountSlot:
     """One attached account: its client, its limit and when its next create may be sent."""
 
     account_key: str
-    client: Any
+    client: JobsClient
     limit: int
     backoff_initial: float = CREATE_BACKOFF_INITIAL_S
     backoff_max: float = CREATE_BACKOFF_MAX_S

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from mvsep_mcp.jobs.models import JobRecord, JobState
+from mvsep_mcp.jobs.ports import JobsClient
 from mvsep_mcp.mvsep import errors as mvsep_errors
 from mvsep_mcp.mvsep.separation_request import SeparationRequest
 
@@ -55,7 +56,7 @@ def build_request(record: JobRecord) -> SeparationRequest:
     return SeparationRequest(**values)
 
 
-async def send_create(client: Any, record: JobRecord) -> CreateOutcome:
+async def send_create(client: JobsClient, record: JobRecord) -> CreateOutcome:
     """Send the create of ``record`` and classify the answer (see the module docstring)."""
     try:
         request = build_request(record)

@@ -18,7 +18,10 @@ from urllib.parse import unquote, urlsplit
 import anyio
 import anyio.to_thread
 
+from mvsep_mcp.jobs.errors import JobError
 from mvsep_mcp.jobs.models import JobRecord, OutputFile
+from mvsep_mcp.jobs.ports import JobsClient
+from mvsep_mcp.media.errors import MediaError
 from mvsep_mcp.media.files import commit_file, ensure_dir, sha256_file, temp_path_for
 from mvsep_mcp.media.manifest import (
     Manifest,
@@ -31,10 +34,12 @@ from mvsep_mcp.media.manifest import (
 )
 from mvsep_mcp.media.naming import NamingFields, render_relative_path, safe_destination
 from mvsep_mcp.media.tags import TrackTags, read_tags, tags_from_getid3, write_stem_tags
+from mvsep_mcp.mvsep.formats import FORMAT_BY_CODE
 
 log = logging.getLogger(__name__)
 
-OUTPUT_FORMAT_EXT = {0: "mp3", 1: "wav", 2: "flac", 3: "m4a", 4: "wav", 5: "flac"}
+# a failed file that trying again cannot fix: a name or path we refuse, a folder we cannot write
+PERMANENT_DOWNLOAD_ERRORS: tuple[type[BaseException], ...] = (JobError, MediaError, ValueError)
 _KNOWN_STEM_SUFFIXES = ("vocals", "instrumental", "instrum", "bass", "drums", "other", "piano", "guitar")
 
 
@@ -46,7 +51,8 @@ def file_ext(url: str, download: str | None, output_format: int) -> str:
             ext = name.rsplit(".", 1)[1].lower()
             if ext.isalnum() and 1 <= len(ext) <= 5:
                 return ext
-    return OUTPUT_FORMAT_EXT.get(output_format, "mp3")
+    known = FORMAT_BY_CODE.get(output_format)
+    return known.ext if known is not None else FORMAT_BY_CODE[0].ext
 
 
 def stem_label(file_type: str | None, download: str | None, index: int) -> str:
@@ -133,7 +139,7 @@ def plan_files(record: JobRecord, files: list[Any]) -> list[FileTask]:
 
 
 async def fetch_one(
-    client: Any,
+    client: JobsClient,
     record: JobRecord,
     task: FileTask,
     tags: TrackTags,

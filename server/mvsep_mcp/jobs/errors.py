@@ -11,9 +11,11 @@ JobError                     anything the journal or the runner refuses
 
 from __future__ import annotations
 
+from mvsep_mcp.errors import UserError
 
-class JobError(Exception):
-    """Base of every error raised by ``mvsep_mcp.jobs``."""
+
+class JobError(UserError):
+    """Base of every error raised by ``mvsep_mcp.jobs`` (a branch of :mod:`mvsep_mcp.errors`)."""
 
 
 class JobNotFound(JobError, LookupError):

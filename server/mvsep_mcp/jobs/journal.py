@@ -25,12 +25,11 @@ import platformdirs
 
 from mvsep_mcp.jobs.errors import JobNotFound
 from mvsep_mcp.jobs.models import JobRecord, JobSpec, JobState, OutputFile
-from mvsep_mcp.policy import JOB_ID_HEX_CHARS, RESULT_RETENTION_HOURS
+from mvsep_mcp.policy import JOB_ID_HEX_CHARS, JOURNAL_BUSY_TIMEOUT_S, RESULT_RETENTION_HOURS
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-_BUSY_TIMEOUT_MS = 10_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -65,8 +64,6 @@ CREATE TABLE IF NOT EXISTS outputs (
 );
 """
 
-# Columns kept outside the JSON blob (queried) and fields kept in the outputs table.
-_COLUMNS = ("account_key", "state", "request_key", "batch_id", "hash", "created_at", "updated_at")
 _REUSABLE_STATES = (JobState.ACTIVE, JobState.DOWNLOADING, JobState.COMPLETED)
 
 
@@ -139,11 +136,11 @@ class Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._clock = clock
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_MS / 1000, check_same_thread=False,
+        self._db = sqlite3.connect(self.path, timeout=JOURNAL_BUSY_TIMEOUT_S, check_same_thread=False,
                                    isolation_level=None)
         self._db.row_factory = sqlite3.Row
         with self._lock:
-            self._db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            self._db.execute(f"PRAGMA busy_timeout = {int(JOURNAL_BUSY_TIMEOUT_S * 1000)}")
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.executescript(_SCHEMA)

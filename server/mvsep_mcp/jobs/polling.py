@@ -11,10 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mvsep_mcp.jobs.models import JobRecord, JobState
+from mvsep_mcp.mvsep.models import FAILED_STATUSES, RUNNING_STATUSES, SeparationResult
 from mvsep_mcp.policy import POLL_BACKOFF_MULTIPLIER, RESULT_RETENTION_HOURS
-
-RUNNING_STATUSES = frozenset({"waiting", "processing", "distributing", "merging"})
-FAILED_STATUSES = frozenset({"failed", "error"})
 
 
 @dataclass
@@ -50,7 +48,7 @@ def unknown_status_message(status: str, seconds: float) -> str:
 
 def interpret(
     record: JobRecord,
-    result: Any,
+    result: SeparationResult,
     *,
     interval: float,
     base_interval: float,

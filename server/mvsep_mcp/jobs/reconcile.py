@@ -14,12 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mvsep_mcp.jobs.models import JobRecord
-from mvsep_mcp.policy import RECONCILE_HISTORY_PAGES, RECONCILE_SLACK_S
+from mvsep_mcp.jobs.ports import JobsClient
+from mvsep_mcp.policy import HISTORY_PAGE_SIZE, RECONCILE_HISTORY_PAGES, RECONCILE_SLACK_S, SLUG_MIN_PREFIX
 
 log = logging.getLogger(__name__)
 
-HISTORY_PAGE_SIZE = 20
-SLUG_MIN_PREFIX = 40  # a shorter slug than ours counts as truncated only from this length on
 _HASH_PREFIX = re.compile(r"^(\d{14})-[0-9a-fA-F]+-(.*)$")
 
 
@@ -104,7 +103,7 @@ def slug_matches(entry_slug: str | None, ours: str) -> bool:
     return base == ours or (len(base) >= SLUG_MIN_PREFIX and ours.startswith(base))
 
 
-async def find_in_history(client: Any, record: JobRecord, taken: set[str], *,
+async def find_in_history(client: JobsClient, record: JobRecord, taken: set[str], *,
                           slack: float = RECONCILE_SLACK_S) -> str | None:
     """The hash of ``record``'s MVSep job if the history shows it (skipping hashes in ``taken``), else ``None``.
 

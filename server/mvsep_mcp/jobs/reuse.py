@@ -9,10 +9,10 @@ from pathlib import Path
 from mvsep_mcp.jobs.journal import Journal
 from mvsep_mcp.jobs.models import JobRecord, JobSpec, JobState
 from mvsep_mcp.media.files import sha256_file
+from mvsep_mcp.policy import REUSE_CANDIDATES
 
 log = logging.getLogger(__name__)
 
-_CANDIDATES = 3  # completed twins looked at (newest first)
 
 
 def files_unchanged(record: JobRecord) -> bool:
@@ -40,7 +40,7 @@ def reusable_files(
         r for r in journal.list(spec.account_key, states=[JobState.COMPLETED], request_key=request_key)
         if r.id != exclude and r.spec.output_root == spec.output_root and r.spec.name_template == spec.name_template
     ]
-    for record in candidates[:_CANDIDATES]:
+    for record in candidates[:REUSE_CANDIDATES]:
         if files_unchanged(record):
             return record
         log.debug("job %s: earlier files changed or gone, not reusing them", record.id)

@@ -1,12 +1,14 @@
 """The background job runner: submit within the account's limit, poll, download, resume after a restart.
 
-One ``JobRunner`` runs as a single task (``start(task_group)`` in the MCP server's lifespan, or ``await run()``).
-Its loop is a scheduler: on every change (or when the next poll / retry is due) it looks at the journal's unfinished
-jobs of each attached account and starts at most one piece of work per job (create, reconcile, poll or download) as a
-child task. Everything it does is written to the journal first, so a new runner on the same journal picks up where
-the last one stopped, and never creates a job twice.
+One ``JobRunner`` runs as a single task (``start(task_group)`` in the server's lifespan, or ``await run()``). Its loop
+is a scheduler: on every change (or when the next poll / retry is due) it looks at the journal's unfinished jobs of
+each attached account and starts at most one piece of work per job (create, reconcile, poll or download: the
+:class:`JobWorker`) as a child task. Everything is written to the journal first, so a new runner on the same journal
+picks up where the last one stopped, and never creates a job twice.
 
-Tools call ``submit`` (returns at once), ``wait`` (returns when jobs finish or the time budget runs out), ``cancel``,
+Collaborators: :class:`JobChanges` (journal writes that wake everyone), :class:`JobTimers` (when each job is due),
+:class:`JobWorker` (the work), :class:`AccountSlot` per attached account (client, limit, create back-off).
+Callers use ``submit`` (returns at once), ``wait`` (until jobs finish or a time budget runs out), ``cancel``,
 ``refetch``, ``get`` and ``list``, each scoped to an account key.
 """
 
@@ -22,99 +24,74 @@ from typing import Any, Literal
 import anyio
 from anyio.abc import TaskGroup
 
-from mvsep_mcp.jobs.concurrency import AccountSlot, in_flight_count
+from mvsep_mcp.jobs.changes import JobChanges
+from mvsep_mcp.jobs.concurrency import AccountSlot, account_limit, in_flight_count
 from mvsep_mcp.jobs.errors import AccountNotAttached, JobError, JobNotCancellable, ResultExpired
 from mvsep_mcp.jobs.journal import Journal, request_key_for
 from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, JobRecord, JobSpec, JobState, ProgressUpdate
+from mvsep_mcp.jobs.polling import expired_message
+from mvsep_mcp.jobs.ports import JobsClient
 from mvsep_mcp.jobs.reuse import reusable_files
 from mvsep_mcp.jobs.stats import RunnerStats
-from mvsep_mcp.jobs.work import JobWork
+from mvsep_mcp.jobs.timers import JobTimers, RunnerTimings
+from mvsep_mcp.jobs.worker import JobWorker
 from mvsep_mcp.mvsep import errors as mvsep_errors
-from mvsep_mcp.policy import (
-    CREATE_BACKOFF_INITIAL_S,
-    DOWNLOAD_CONCURRENCY,
-    DOWNLOAD_RETRY_S,
-    FREE_CONCURRENT_JOBS,
-    JOURNAL_RECHECK_S,
-    LEASE_RENEW_S,
-    LEASE_TTL_S,
-    POLL_INTERVAL_MAX_S,
-    POLL_INTERVAL_S,
-    PREMIUM_CONCURRENT_JOBS,
-    RECONCILE_RETRY_S,
-    RECONCILE_SLACK_S,
-    UNKNOWN_STATUS_MAX_S,
-)
+from mvsep_mcp.policy import FREE_CONCURRENT_JOBS, JOURNAL_RECHECK_S
 
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[ProgressUpdate], Awaitable[None]]
-_IDLE_WAKE_S = 60.0  # with nothing due, the loop still looks around this often
+Work = Callable[[AccountSlot, JobRecord], Awaitable[None]]
 
 
-class JobRunner(JobWork):
+class JobRunner:
     """Runs the journal's jobs against MVSep for every attached account."""
 
     def __init__(
         self,
         journal: Journal,
         *,
-        poll_interval: float = POLL_INTERVAL_S,
-        poll_interval_max: float = POLL_INTERVAL_MAX_S,
-        download_concurrency: int = DOWNLOAD_CONCURRENCY,
         clock: Callable[[], float] = time.time,
         retry_delay: float | None = None,
-        unknown_status_max: float = UNKNOWN_STATUS_MAX_S,
-        reconcile_slack: float = RECONCILE_SLACK_S,
-        lease_ttl: float = LEASE_TTL_S,
-        lease_renew: float = LEASE_RENEW_S,
+        **timings: Any,
     ) -> None:
+        """``timings`` override :class:`RunnerTimings` fields; ``retry_delay`` sets every retry pause at once."""
+        if retry_delay is not None:
+            for name in ("reconcile_retry", "download_retry", "create_backoff"):
+                timings.setdefault(name, retry_delay)
+        base = RunnerTimings(**timings)
+        self.timings = RunnerTimings(**{
+            **base.__dict__,
+            "poll_interval_max": max(base.poll_interval_max, base.poll_interval),
+            "lease_renew": min(base.lease_renew, base.lease_ttl / 2),  # also how soon others' new work is seen
+        })
         self.journal = journal
-        self.poll_interval = poll_interval
-        self.poll_interval_max = max(poll_interval_max, poll_interval)
-        self.download_concurrency = max(1, download_concurrency)
         self.clock = clock
-        self.unknown_status_max = unknown_status_max
-        self.reconcile_slack = reconcile_slack
-        self.lease_ttl = lease_ttl
-        self.lease_renew = min(lease_renew, lease_ttl / 2)  # also how soon work queued by another process is seen
-        self._reconcile_retry = RECONCILE_RETRY_S if retry_delay is None else retry_delay
-        self._download_retry = DOWNLOAD_RETRY_S if retry_delay is None else retry_delay
-        self._create_backoff = CREATE_BACKOFF_INITIAL_S if retry_delay is None else retry_delay
         self.stats = RunnerStats()
         self.owner = uuid.uuid4().hex  # this runner's name in the journal's leases
+        self.changes = JobChanges(journal)
+        self.timers = JobTimers(clock)
+        self.worker = JobWorker(self.changes, self.timers, self.timings, self.stats, clock)
         self._accounts: dict[str, AccountSlot] = {}
         self._resumed: set[str] = set()  # accounts whose lease we hold and whose leftovers we resumed
         self._lease_renewed_at: dict[str, float] = {}
         self._busy: set[str] = set()
-        self._next_at: dict[str, float] = {}
-        self._interval: dict[str, float] = {}
-        self._unknown_since: dict[str, float] = {}
-        self._failures: dict[str, int] = {}
-        self._results: dict[str, Any] = {}  # job id -> the `done` SeparationResult, until downloaded
-        self._task_group: TaskGroup | None = None
         self._cancel_scope: anyio.CancelScope | None = None
-        self._changed: anyio.Event | None = None
-        self._wake: anyio.Event | None = None
-        self._download_slots: anyio.Semaphore | None = None
 
     # --- accounts ------------------------------------------------------------------------------------------------
 
-    async def attach_account(self, account_key: str, client: Any, *, concurrency: int | None = None) -> None:
+    async def attach_account(self, account_key: str, client: JobsClient, *, concurrency: int | None = None) -> None:
         """Register the MVSep client of an account; the limit defaults from the account's premium status."""
         if concurrency is None:
             try:
-                user = await client.user()
-                premium = bool(getattr(user, "premium_enabled", False))
-                concurrency = PREMIUM_CONCURRENT_JOBS if premium else FREE_CONCURRENT_JOBS
+                concurrency = account_limit(await client.user())
             except mvsep_errors.MVSepError as exc:
                 log.warning("cannot read the account's plan (%s); assuming %d job at a time", exc,
                             FREE_CONCURRENT_JOBS)
                 concurrency = FREE_CONCURRENT_JOBS
         self._accounts[account_key] = AccountSlot(account_key, client, max(1, int(concurrency)),
-                                                  backoff_initial=self._create_backoff)
-        if self.running:
-            self._notify()  # the loop resumes the account's jobs once it holds the account's lease
+                                                  backoff_initial=self.timings.create_backoff)
+        self.changes.notify()  # the loop resumes the account's jobs once it holds the account's lease
 
     def detach_account(self, account_key: str) -> None:
         """Stop working on an account's jobs (they stay in the journal and resume when it is attached again)."""
@@ -134,7 +111,7 @@ class JobRunner(JobWork):
 
     @property
     def running(self) -> bool:
-        return self._task_group is not None
+        return self._cancel_scope is not None
 
     async def start(self, task_group: TaskGroup) -> None:
         """Start the loop in ``task_group`` (returns once it runs)."""
@@ -147,24 +124,21 @@ class JobRunner(JobWork):
         """Run until ``stop()`` (or cancellation): resume, then schedule work on every change."""
         if self.running:
             raise JobError("The job runner is already running; start it only once per process.")
-        self._download_slots = anyio.Semaphore(self.download_concurrency)
         try:
             async with anyio.create_task_group() as tg:
-                self._task_group = tg
                 self._cancel_scope = tg.cancel_scope
                 task_status.started()
                 while True:
-                    self._wake = anyio.Event()
+                    changed = self.changes.event()
                     delay = self._schedule(tg)
                     with anyio.move_on_after(delay):
-                        await self._wake.wait()
+                        await changed.wait()
         finally:
             for account_key in list(self._resumed):
                 try:
                     self.journal.release_lease(account_key, self.owner)
                 except Exception as exc:  # a closed journal: the lease lapses by itself
                     log.debug("could not release the lease of %s: %s", account_key, exc)
-            self._task_group = None
             self._cancel_scope = None
             self._busy.clear()
             self._resumed.clear()
@@ -183,57 +157,38 @@ class JobRunner(JobWork):
             log.info("job %s was being submitted when the server stopped: checking MVSep's history", record.id)
             self.journal.update(record.id, expect=[JobState.SUBMITTING], state=JobState.UNCERTAIN)
 
-    # --- change notification -------------------------------------------------------------------------------------
-
-    def _notify(self) -> None:
-        """Wake the scheduler and every ``wait`` call."""
-        if self._changed is not None:
-            self._changed.set()
-        self._changed = anyio.Event()
-        if self._wake is not None:
-            self._wake.set()
-
-    def _changed_event(self) -> anyio.Event:
-        if self._changed is None:
-            self._changed = anyio.Event()
-        return self._changed
-
-    def _update(self, job_id: str, *, expect: Iterable[JobState] | None = None, **fields: Any) -> JobRecord | None:
-        record = self.journal.update(job_id, expect=expect, **fields)
-        if record is not None:
-            self._notify()
-        return record
-
     # --- scheduling ----------------------------------------------------------------------------------------------
 
     def _schedule(self, tg: TaskGroup) -> float:
         """Start every piece of work that is due; return the seconds until the next one."""
         now = self.clock()
-        next_due = now + _IDLE_WAKE_S
+        next_due = now + self.timings.idle_wake
+        work_for: dict[JobState, Work] = {JobState.UNCERTAIN: self.worker.reconcile, JobState.ACTIVE: self.worker.poll,
+                                          JobState.DOWNLOADING: self.worker.download}
         for account_key, slot in list(self._accounts.items()):
-            next_due = min(next_due, now + self.lease_renew)
+            next_due = min(next_due, now + self.timings.lease_renew)
             if not self._hold_lease(account_key, now):
                 continue  # another live server process works on this account's jobs
             self._resume(account_key)
             records = self.journal.list(account_key, states=NON_TERMINAL_STATES, order="oldest")
             for record in records:
-                if record.id in self._busy or record.state in (JobState.QUEUED, JobState.SUBMITTING):
+                work = work_for.get(record.state)
+                if record.id in self._busy or work is None:
                     continue
-                due = self._next_at.get(record.id, 0.0)
+                due = self.timers.due_at(record.id)
                 if due > now:
                     next_due = min(next_due, due)
                     continue
-                work = {JobState.UNCERTAIN: self._reconcile, JobState.ACTIVE: self._poll,
-                        JobState.DOWNLOADING: self._download}[record.state]
                 self._spawn(tg, work, slot, record)
             next_due = min(next_due, self._schedule_creates(tg, slot, records, now))
         return max(0.0, next_due - now)
 
     def _hold_lease(self, account_key: str, now: float) -> bool:
         """Hold the account's lease, writing to the journal only once per renewal interval (not on every pass)."""
-        if account_key in self._resumed and now - self._lease_renewed_at.get(account_key, -1e18) < self.lease_renew:
+        renewed = self._lease_renewed_at.get(account_key)
+        if account_key in self._resumed and renewed is not None and now - renewed < self.timings.lease_renew:
             return True
-        if self.journal.hold_lease(account_key, self.owner, ttl=self.lease_ttl):
+        if self.journal.hold_lease(account_key, self.owner, ttl=self.timings.lease_ttl):
             self._lease_renewed_at[account_key] = now
             return True
         if account_key in self._resumed:  # lost it (we stalled past the ttl): stop starting new work
@@ -244,7 +199,7 @@ class JobRunner(JobWork):
     def _schedule_creates(self, tg: TaskGroup, slot: AccountSlot, records: list[JobRecord], now: float) -> float:
         queued = [r for r in records if r.state is JobState.QUEUED and r.id not in self._busy]
         if not queued:
-            return now + _IDLE_WAKE_S
+            return now + self.timings.idle_wake
         if slot.next_create_at > now:
             return slot.next_create_at
         in_flight = in_flight_count(records)
@@ -254,20 +209,18 @@ class JobRunner(JobWork):
                 break
             if record.request_key in pending_keys:
                 continue  # an identical request is being created: reuse its result once it has a hash
-            reused = self._reuse_into(record)
-            if reused is not None:
+            if self._reuse_into(record) is not None:
                 continue
-            claimed = self._update(record.id, expect=[JobState.QUEUED], state=JobState.SUBMITTING,
-                                   submitted_at=self.clock(), error=None)
+            claimed = self.changes.update(record.id, expect=[JobState.QUEUED], state=JobState.SUBMITTING,
+                                          submitted_at=self.clock(), error=None)
             if claimed is None:
                 continue
             pending_keys.add(record.request_key)
             in_flight += 1
-            self._spawn(tg, self._create, slot, claimed)
-        return now + _IDLE_WAKE_S
+            self._spawn(tg, self.worker.create, slot, claimed)
+        return now + self.timings.idle_wake
 
-    def _spawn(self, tg: TaskGroup, work: Callable[[AccountSlot, JobRecord], Awaitable[None]],
-               slot: AccountSlot, record: JobRecord) -> None:
+    def _spawn(self, tg: TaskGroup, work: Work, slot: AccountSlot, record: JobRecord) -> None:
         self._busy.add(record.id)
 
         async def guarded() -> None:
@@ -275,19 +228,12 @@ class JobRunner(JobWork):
                 await work(slot, record)
             except Exception:  # one job's surprise must not stop the others
                 log.exception("job %s: unexpected error in %s", record.id, getattr(work, "__name__", work))
-                self._next_at[record.id] = self.clock() + self.poll_interval_max
+                self.timers.later(record.id, self.timings.poll_interval_max)
             finally:
                 self._busy.discard(record.id)
-                self._notify()
+                self.changes.notify()
 
         tg.start_soon(guarded)
-
-    def _later(self, job_id: str, delay: float) -> None:
-        self._next_at[job_id] = self.clock() + delay
-
-    def _forget(self, job_id: str) -> None:
-        for table in (self._next_at, self._interval, self._unknown_since, self._failures, self._results):
-            table.pop(job_id, None)
 
     # --- reuse ---------------------------------------------------------------------------------------------------
 
@@ -298,28 +244,28 @@ class JobRunner(JobWork):
         if files_from is not None:
             self.journal.set_outputs(record.id, files_from.outputs)
             self.stats.reused_files += 1
-            return self._update(record.id, expect=[JobState.QUEUED], state=JobState.COMPLETED,
-                                reused_from=files_from.id, hash=files_from.hash, remote_hash=files_from.remote_hash,
-                                submitted_at=files_from.submitted_at, finished_at=now, mvsep_status="done",
-                                files_total=len(files_from.outputs), manifest_path=files_from.manifest_path)
+            return self.changes.update(
+                record.id, expect=[JobState.QUEUED], state=JobState.COMPLETED, reused_from=files_from.id,
+                hash=files_from.hash, remote_hash=files_from.remote_hash, submitted_at=files_from.submitted_at,
+                finished_at=now, mvsep_status="done", files_total=len(files_from.outputs),
+                manifest_path=files_from.manifest_path)
         source = self.journal.find_reusable(spec.account_key, record.request_key, now)
         if source is None or source.id == record.id:
             return None
         self.stats.reused_results += 1
-        return self._update(record.id, expect=[JobState.QUEUED], state=JobState.ACTIVE, reused_from=source.id,
-                            hash=source.hash, remote_hash=source.remote_hash, submitted_at=source.submitted_at,
-                            mvsep_status=None)
+        return self.changes.update(record.id, expect=[JobState.QUEUED], state=JobState.ACTIVE, reused_from=source.id,
+                                   hash=source.hash, remote_hash=source.remote_hash,
+                                   submitted_at=source.submitted_at, mvsep_status=None)
 
-    # --- the tool-facing API -------------------------------------------------------------------------------------
+    # --- the caller-facing API -----------------------------------------------------------------------------------
 
-    async def submit(self, specs: list[JobSpec]) -> list[JobRecord]:
+    async def submit(self, specs: builtins.list[JobSpec]) -> builtins.list[JobRecord]:
         """Record each job (``queued``, or reusing an identical earlier job) and return at once."""
         records = []
         for spec in specs:
             record = self.journal.add(spec, request_key=request_key_for(spec))
-            reused = self._reuse_into(record)
-            records.append(reused or record)
-        self._notify()
+            records.append(self._reuse_into(record) or record)
+        self.changes.notify()
         return records
 
     def get(self, account_key: str, job_id: str) -> JobRecord:
@@ -342,7 +288,7 @@ class JobRunner(JobWork):
         deadline = anyio.current_time() + max(0.0, timeout)
         seen: dict[str, tuple[JobState, str]] = {}
         while True:
-            changed = self._changed_event()
+            changed = self.changes.event()
             records = [self.journal.get(job_id, account_key) for job_id in job_ids]
             done = sum(1 for r in records if r.is_terminal)
             for record in records:
@@ -364,9 +310,7 @@ class JobRunner(JobWork):
     def _settled(self, record: JobRecord, until: str) -> bool:
         if record.is_terminal:
             return True
-        if until == "finished":
-            return False
-        if record.state is JobState.SUBMITTING:
+        if until == "finished" or record.state is JobState.SUBMITTING:
             return False
         if record.state is JobState.QUEUED:
             slot = self._accounts.get(record.account_key)
@@ -381,7 +325,7 @@ class JobRunner(JobWork):
         record = self.journal.get(job_id, account_key)
         now = self.clock()
         if record.state is JobState.QUEUED:
-            cancelled = self._update(job_id, expect=[JobState.QUEUED], state=JobState.CANCELLED, finished_at=now)
+            cancelled = self.changes.update(job_id, expect=[JobState.QUEUED], state=JobState.CANCELLED, finished_at=now)
             if cancelled is not None:
                 return cancelled
             record = self.journal.get(job_id, account_key)
@@ -399,29 +343,28 @@ class JobRunner(JobWork):
                   if r.id != job_id] if record.hash else []
         if record.reused_from or shared:
             # the MVSep job belongs to (or is shared with) another record: stop following it here only
-            cancelled = self._update(job_id, expect=[JobState.ACTIVE], state=JobState.CANCELLED, finished_at=now)
+            cancelled = self.changes.update(job_id, expect=[JobState.ACTIVE], state=JobState.CANCELLED, finished_at=now)
             if cancelled is None:
                 raise JobNotCancellable(f"Job {job_id} changed state while cancelling; look at it again.")
-            self._forget(job_id)
+            self.timers.forget(job_id)
             return cancelled
         slot = self._slot(account_key)
         self.stats.cancels_sent += 1
-        ok = await slot.client.cancel_separation(job_hash)
+        ok = await slot.client.cancel_separation(job_hash or "")
         if not ok:
             raise JobNotCancellable(
                 f"Job {job_id} is already processing on MVSep (or has finished) and can no longer be cancelled; "
                 f"wait for it to finish instead.")
-        cancelled = self._update(job_id, expect=[JobState.ACTIVE], state=JobState.CANCELLED, finished_at=self.clock())
-        self._forget(job_id)
+        cancelled = self.changes.update(job_id, expect=[JobState.ACTIVE], state=JobState.CANCELLED,
+                                        finished_at=self.clock())
+        self.timers.forget(job_id)
         return cancelled or self.journal.get(job_id, account_key)
 
     async def refetch(self, account_key: str, job_id: str, output_root: str) -> JobRecord:
         """A new job that downloads an earlier job's MVSep result again into ``output_root`` (no create, no upload)."""
         source = self.journal.get(job_id, account_key)
         if source.state is JobState.EXPIRED:
-            raise ResultExpired(
-                f"MVSep no longer has the result of job {job_id} (results are kept about 72 hours); submit the "
-                f"file again to run it anew.")
+            raise ResultExpired(expired_message(source))
         if source.state in (JobState.FAILED, JobState.CANCELLED) or not (source.hash or source.remote_hash):
             raise JobError(
                 f"Job {job_id} has no result on MVSep to download ({source.state.value}); submit the file again.")
@@ -429,6 +372,6 @@ class JobRunner(JobWork):
         record = self.journal.add(spec, state=JobState.ACTIVE, request_key=source.request_key, hash=source.hash,
                                   remote_hash=source.remote_hash, reused_from=source.id, refetch=True,
                                   submitted_at=source.submitted_at)
-        self._notify()
+        self.changes.notify()
         return record
 

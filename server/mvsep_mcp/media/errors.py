@@ -2,7 +2,7 @@
 
 ```
 MediaError                 anything about audio files, names or paths on disk
-├── UnsupportedAudio       mutagen (and PyAV) cannot read the file as audio
+├── UnsupportedAudio       mutagen (and PyAV, when installed) cannot read the file as audio
 ├── TemplateError          a naming template has unknown placeholders or no {stem}
 ├── OutsideOutputRoot      a destination would land outside the output root
 └── PathTooLong            the output root alone leaves no room for a file name
@@ -11,9 +11,11 @@ MediaError                 anything about audio files, names or paths on disk
 
 from __future__ import annotations
 
+from mvsep_mcp.errors import UserError
 
-class MediaError(Exception):
-    """Base of every error raised by ``mvsep_mcp.media``."""
+
+class MediaError(UserError):
+    """Base of every error raised by ``mvsep_mcp.media`` (a branch of :mod:`mvsep_mcp.errors`)."""
 
 
 class UnsupportedAudio(MediaError):

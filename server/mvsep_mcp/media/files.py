@@ -19,10 +19,10 @@ import shutil
 from pathlib import Path
 
 from mvsep_mcp.media.errors import MediaError
+from mvsep_mcp.policy import HASH_CHUNK_BYTES
 
 log = logging.getLogger(__name__)
 
-HASH_CHUNK_BYTES = 1 << 20
 MAX_COLLISION_SUFFIX = 9999
 _TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<token>[0-9a-f]{8})\.part$")
 _TEMP_NAME_MAX_BYTES = 200  # the kept part of the final name inside a temp name (file systems allow 255)

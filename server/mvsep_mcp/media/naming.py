@@ -26,11 +26,11 @@ from pathlib import Path, PurePosixPath
 from pydantic import BaseModel, ConfigDict
 
 from mvsep_mcp.media.errors import OutsideOutputRoot, PathTooLong, TemplateError
-from mvsep_mcp.policy import MAX_NAME_CHARS, MAX_PATH_CHARS
+from mvsep_mcp.media.probe import AUDIO_SUFFIXES
+from mvsep_mcp.policy import MAX_NAME_CHARS, MAX_PATH_CHARS, NAME_MAX_BYTES
 
 PLACEHOLDERS = ("title", "artist", "album", "song", "stem", "model", "format", "ext", "input", "hash", "date", "track")
 DEFAULT_TEMPLATE = "{song}/{title} ({stem}).{ext}"
-NAME_MAX_BYTES = 240  # UTF-8 bytes per component: Linux/macOS allow 255, leaving room for " (2)"
 UNKNOWN_ARTIST = "Unknown Artist"
 UNKNOWN_ALBUM = "Unknown Album"
 UNTITLED = "Untitled"
@@ -45,8 +45,6 @@ _RESERVED = frozenset(
     {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
     | {f"{port}{n}" for port in ("COM", "LPT") for n in [*"123456789", "\u00b9", "\u00b2", "\u00b3"]}
 )
-_AUDIO_SUFFIXES = frozenset({".mp3", ".flac", ".wav", ".m4a", ".ogg", ".opus", ".aac", ".webm", ".aiff", ".aif",
-                             ".wma", ".mp4", ".m4b", ".alac"})
 _SEPARATORS = r"\s\-\u2013\u2014_,;"
 _SHRINK_TIERS = (("title", "song", "input", "album", "artist"), ("model", "date", "track", "hash", "format"),
                  ("stem",))
@@ -131,7 +129,7 @@ class NamingFields(BaseModel):
             return "_" if stripped and not stripped.strip(" .") else stripped  # "." and ".." never survive
 
         input_name = text(self.input)
-        if Path(input_name).suffix.lower() in _AUDIO_SUFFIXES:
+        if Path(input_name).suffix.lower() in AUDIO_SUFFIXES:
             input_name = input_name[: -len(Path(input_name).suffix)]
         title = text(self.title) or input_name or UNTITLED
         artist = text(self.artist)

@@ -21,6 +21,9 @@ from mvsep_mcp.media.errors import UnsupportedAudio
 log = logging.getLogger(__name__)
 
 SUPPORTED_FORMATS = ("mp3", "flac", "wav", "m4a", "ogg", "opus", "aac", "aiff", "wma", "webm")
+# file suffixes taken as audio: folder expansion picks these, naming strips them from input names
+AUDIO_SUFFIXES = frozenset({".mp3", ".wav", ".flac", ".m4a", ".ogg", ".oga", ".opus", ".aac", ".webm", ".aif", ".aiff",
+                            ".wma", ".mp4", ".m4b", ".alac", ".ape", ".wv"})
 
 # mutagen FileType class name -> the format name the product uses
 _FORMAT_BY_CLASS = {

@@ -18,12 +18,16 @@ MVSepError
 Every error carries the request as ``.method`` and ``.path`` (the endpoint path, never the query string) and its text
 has the API token redacted (``api_token=***``): the client builds them through :mod:`mvsep_mcp.mvsep._redact`.
 All errors are permanent from the caller's point of view: the client has already retried what was safe to retry.
+``MVSepError`` is the MVSep branch of the product's one error tree (:mod:`mvsep_mcp.errors`): ``str()`` is the text for
+logs (with the request line), :meth:`~MVSepError.user_text` the sentence for the user, naming the fix.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+
+from mvsep_mcp.errors import UserError
 
 __all__ = [
     "MVSepError",
@@ -44,16 +48,23 @@ MISSING_TOKEN_HINT = (
     "No MVSep API token is configured: set the MVSEP_API_TOKEN environment variable "
     "or run `mvsep-mcp login` (get a token at https://mvsep.com/user-api)."
 )
+TOKEN_HELP = (
+    "No MVSep API token is set. Add MVSEP_API_TOKEN to this server's environment in your MCP client's configuration "
+    "(in Claude Desktop: the bundle's 'MVSep API token' field), or run `mvsep-mcp login` in a terminal; "
+    "get a token at https://mvsep.com/user-api. Then call this tool again."
+)
 
 
-class MVSepError(Exception):
+class MVSepError(UserError):
     """Base class of everything the client raises on purpose."""
 
     def __init__(self, message: str, *, method: str | None = None, path: str | None = None) -> None:
         super().__init__(message)
-        self.message = message
         self.method = method
         self.path = path
+
+    def user_text(self) -> str:
+        return f"MVSep call failed: {self.message}"
 
     @property
     def request_line(self) -> str:
@@ -73,9 +84,18 @@ class MissingTokenError(MVSepError):
     def __init__(self, *, method: str | None = None, path: str | None = None) -> None:
         super().__init__(MISSING_TOKEN_HINT, method=method, path=path)
 
+    def user_text(self) -> str:
+        return TOKEN_HELP
+
 
 class TransportError(MVSepError):
     """No usable answer came back; nothing is known about what the server did with the request."""
+
+    def user_text(self) -> str:
+        return (
+            f"Could not reach MVSep ({self.message}). Check the internet connection or MVSEP_BASE_URL, "
+            "then call this tool again."
+        )
 
 
 class ConnectError(TransportError):
@@ -137,6 +157,9 @@ class APIError(MVSepError):
         self.status_code = status_code
         self.body = body
 
+    def user_text(self) -> str:
+        return f"MVSep answered with an error (HTTP {self.status_code}): {self.message}."
+
     def __str__(self) -> str:
         line = self.request_line
         where = f" ({line})" if line else ""
@@ -146,9 +169,24 @@ class APIError(MVSepError):
 class BadRequestError(APIError):
     """HTTP 400 (or another 4xx): a permanent refusal (bad option, premium-only model, concurrency limit, ...)."""
 
+    def user_text(self) -> str:
+        message = self.message.rstrip(".")
+        if "premium" in message.lower():
+            return (
+                f"MVSep refused: {message}. Choose a model your account may use (search_models with "
+                "usable_only=true) or buy premium on mvsep.com."
+            )
+        return f"MVSep refused the request: {message}. Fix the request and call again."
+
 
 class AuthenticationError(APIError):
     """HTTP 401 or an "invalid token" message: the API token is wrong or revoked."""
+
+    def user_text(self) -> str:
+        return (
+            'MVSep refused the API token ("invalid token"). Copy it again from https://mvsep.com/user-api into '
+            "MVSEP_API_TOKEN (or run `mvsep-mcp login`), restart the server, and call this tool again."
+        )
 
 
 class RateLimitError(APIError):
@@ -158,11 +196,21 @@ class RateLimitError(APIError):
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
 
+    def user_text(self) -> str:
+        wait = f"{self.retry_after:.0f} seconds" if self.retry_after else "a minute"
+        return f"MVSep is rate-limiting requests (HTTP 429). Wait {wait}, then call this tool again."
+
 
 class ServerError(APIError):
     """HTTP 5xx that persisted through the retries (or was not safe to retry)."""
 
+    def user_text(self) -> str:
+        return f"MVSep is having trouble (HTTP {self.status_code}); nothing was lost. Call this tool again in a minute."
+
 
 class InvalidResponseError(APIError):
     """A 2xx answer whose body is not JSON or not the shape the endpoint documents."""
+
+    def user_text(self) -> str:
+        return "MVSep sent an answer we could not read; it may be under maintenance. Call this tool again in a minute."
 

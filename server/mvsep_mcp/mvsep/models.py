@@ -49,7 +49,9 @@ __all__ = [
     "QualityEntry",
     "Leaderboard",
     "QualityAdded",
+    "RUNNING_STATUSES",
     "DONE_STATUSES",
+    "KNOWN_STATUSES",
     "FAILED_STATUSES",
     "TERMINAL_STATUSES",
 ]
@@ -67,9 +69,11 @@ def _list_of(model: type[BaseModel]) -> Any:
 
 # --- separation ---------------------------------------------------------------------------------
 
+RUNNING_STATUSES = frozenset({"waiting", "processing", "distributing", "merging"})
 DONE_STATUSES = frozenset({"done"})
 FAILED_STATUSES = frozenset({"failed", "error"})
 TERMINAL_STATUSES = DONE_STATUSES | FAILED_STATUSES | {"not_found"}
+KNOWN_STATUSES = RUNNING_STATUSES | TERMINAL_STATUSES
 
 
 class OutputFile(MVSepModel):

@@ -12,14 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-OUTPUT_FORMATS: dict[int, str] = {
-    0: "mp3 (320 kbps)",
-    1: "wav (16 bit)",
-    2: "flac (16 bit)",
-    3: "m4a",
-    4: "wav (32 bit float)",
-    5: "flac (24 bit)",
-}
+from mvsep_mcp.mvsep.formats import FORMAT_BY_CODE
 
 RemoteType = Literal["direct", "mega", "drive", "dropbox"]
 _OPTION_NAME = re.compile(r"^add_opt[1-9][0-9]*$")
@@ -45,7 +38,7 @@ class SeparationRequest(BaseModel):
     target_audiofile: Path | None = None
     reference_audiofile: Path | None = None
     options: dict[str, str] = Field(default_factory=dict)
-    output_format: int = Field(default=0, ge=0, le=5)
+    output_format: int = Field(default=0, ge=min(FORMAT_BY_CODE), le=max(FORMAT_BY_CODE))
     is_demo: bool = False
 
     @field_validator("options", mode="before")

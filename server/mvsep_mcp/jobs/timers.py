@@ -1,0 +1,57 @@
+"""When each job is due again, and the numbers that decide it.
+
+``RunnerTimings`` gathers the runner's tunables (defaults from :mod:`mvsep_mcp.policy`; tests pass tiny ones).
+``JobTimers`` is the per-job scratch state of one runner: when a job is next due, its current poll interval, since
+when it reports an unknown status, how many attempts failed, and the finished result waiting to be downloaded.
+None of it needs to survive a restart: the journal holds what matters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mvsep_mcp import policy
+from mvsep_mcp.mvsep.models import SeparationResult
+
+
+@dataclass(frozen=True)
+class RunnerTimings:
+    poll_interval: float = policy.POLL_INTERVAL_S
+    poll_interval_max: float = policy.POLL_INTERVAL_MAX_S
+    download_concurrency: int = policy.DOWNLOAD_CONCURRENCY
+    unknown_status_max: float = policy.UNKNOWN_STATUS_MAX_S
+    reconcile_slack: float = policy.RECONCILE_SLACK_S
+    reconcile_retry: float = policy.RECONCILE_RETRY_S
+    download_retry: float = policy.DOWNLOAD_RETRY_S
+    create_backoff: float = policy.CREATE_BACKOFF_INITIAL_S
+    lease_ttl: float = policy.LEASE_TTL_S
+    lease_renew: float = policy.LEASE_RENEW_S
+    idle_wake: float = policy.RUNNER_IDLE_WAKE_S
+
+
+@dataclass
+class JobTimers:
+    """Per-job scheduling state of one runner, keyed by job id."""
+
+    clock: Callable[[], float]
+    next_at: dict[str, float] = field(default_factory=dict)
+    interval: dict[str, float] = field(default_factory=dict)
+    unknown_since: dict[str, float] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)
+    results: dict[str, SeparationResult] = field(default_factory=dict)  # `done` results, until downloaded
+
+    def later(self, job_id: str, delay: float) -> None:
+        self.next_at[job_id] = self.clock() + delay
+
+    def due_at(self, job_id: str) -> float:
+        return self.next_at.get(job_id, 0.0)
+
+    def failed_once_more(self, job_id: str) -> int:
+        """Count one more failed attempt; returns the count."""
+        self.failures[job_id] = self.failures.get(job_id, 0) + 1
+        return self.failures[job_id]
+
+    def forget(self, job_id: str) -> None:
+        for table in (self.next_at, self.interval, self.unknown_since, self.failures, self.results):
+            table.pop(job_id, None)

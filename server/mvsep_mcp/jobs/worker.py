@@ -1,0 +1,236 @@
+"""The runner's four kinds of work on one job: create, reconcile, poll and download.
+
+Each method is one child task started by the scheduler: it talks to MVSep through the account's client, writes what it
+learnt to the journal (through :class:`JobChanges`, which wakes everyone) and sets when the job is due again in
+:class:`JobTimers`. None of them raises for MVSep's answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import anyio
+import anyio.to_thread
+
+from mvsep_mcp.jobs import creating, downloads
+from mvsep_mcp.jobs.changes import JobChanges
+from mvsep_mcp.jobs.concurrency import AccountSlot, in_flight_count
+from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, JobRecord, JobState
+from mvsep_mcp.jobs.polling import expired_message, interpret
+from mvsep_mcp.jobs.reconcile import find_in_history
+from mvsep_mcp.jobs.stats import RunnerStats
+from mvsep_mcp.jobs.timers import JobTimers, RunnerTimings
+from mvsep_mcp.mvsep import errors as mvsep_errors
+from mvsep_mcp.mvsep.models import KNOWN_STATUSES, SeparationResult
+from mvsep_mcp.policy import DOWNLOAD_MAX_ATTEMPTS, RECONCILE_ATTEMPTS
+
+log = logging.getLogger(__name__)
+
+
+class JobWorker:
+    """Create / reconcile / poll / download one job at a time (many run at once as separate tasks)."""
+
+    def __init__(
+        self,
+        changes: JobChanges,
+        timers: JobTimers,
+        timings: RunnerTimings,
+        stats: RunnerStats,
+        clock: Callable[[], float],
+    ) -> None:
+        self.changes = changes
+        self.journal = changes.journal
+        self.timers = timers
+        self.timings = timings
+        self.stats = stats
+        self.clock = clock
+        self._download_slots = anyio.Semaphore(max(1, timings.download_concurrency))
+
+    # --- create --------------------------------------------------------------------------------------------------
+
+    async def create(self, slot: AccountSlot, record: JobRecord) -> None:
+        self.stats.creates_sent += 1
+        outcome = await creating.send_create(slot.client, record)
+        update, now = self.changes.update, self.clock()
+        if outcome.kind == "created":
+            slot.create_succeeded()
+            update(record.id, expect=[JobState.SUBMITTING], **outcome.fields)
+        elif outcome.kind == "uncertain":
+            update(record.id, expect=[JobState.SUBMITTING], state=JobState.UNCERTAIN)
+            self.timers.later(record.id, self.timings.reconcile_retry)
+        elif outcome.kind == "limit" and (in_flight := self._in_flight_besides(slot, record)) > 0:
+            log.info("MVSep refused a create with %d job(s) in flight: limiting this account to %d",
+                     in_flight, in_flight)
+            slot.lower_limit(in_flight)
+            update(record.id, expect=[JobState.SUBMITTING], state=JobState.QUEUED, submitted_at=None)
+        elif outcome.kind == "retry":
+            slot.defer_creates(now, outcome.retry_after)
+            update(record.id, expect=[JobState.SUBMITTING], state=JobState.QUEUED, submitted_at=None,
+                   message=outcome.message)
+        else:  # failed, or a refusal with nothing else in flight: permanent
+            update(record.id, expect=[JobState.SUBMITTING], state=JobState.FAILED, finished_at=now,
+                   error=outcome.error, message=outcome.message)
+
+    def _in_flight_besides(self, slot: AccountSlot, record: JobRecord) -> int:
+        others = [r for r in self.journal.list(slot.account_key, states=NON_TERMINAL_STATES) if r.id != record.id]
+        return in_flight_count(others)
+
+    # --- reconcile -----------------------------------------------------------------------------------------------
+
+    async def reconcile(self, slot: AccountSlot, record: JobRecord) -> None:
+        taken = {h for r in self.journal.list(slot.account_key) if r.id != record.id
+                 for h in (r.hash, r.remote_hash) if h}
+        self.stats.history_lookups += 1
+        try:
+            found = await find_in_history(slot.client, record, taken, slack=self.timings.reconcile_slack)
+        except mvsep_errors.MVSepError as exc:
+            log.info("job %s: history lookup failed (%s); trying again later", record.id, exc)
+            self.timers.later(record.id, self.timings.reconcile_retry)
+            return
+        if found is not None:
+            log.info("job %s: found in MVSep's history, adopting it", record.id)
+            key = "remote_hash" if record.spec.kind == "url" else "hash"
+            self.timers.failures.pop(record.id, None)
+            self.changes.update(record.id, expect=[JobState.UNCERTAIN], state=JobState.ACTIVE, **{key: found})
+            return
+        if self.timers.failed_once_more(record.id) < RECONCILE_ATTEMPTS:
+            self.timers.later(record.id, self.timings.reconcile_retry)
+            return
+        self.timers.forget(record.id)
+        self.changes.update(record.id, expect=[JobState.UNCERTAIN], state=JobState.FAILED, finished_at=self.clock(),
+                            error=creating.unreconciled_message(record))
+
+    # --- poll ----------------------------------------------------------------------------------------------------
+
+    async def poll(self, slot: AccountSlot, record: JobRecord) -> None:
+        client = slot.client
+        interval = self.timers.interval.get(record.id, self.timings.poll_interval)
+        try:
+            self.stats.polls += 1
+            if record.hash is None and record.remote_hash:
+                result = await client.get_remote_separation(record.remote_hash)
+                if result.status == "done":
+                    self._adopt_remote(record, result)
+                    return
+            else:
+                result = await client.get_separation(record.hash or "")
+        except mvsep_errors.MVSepError as exc:
+            log.info("job %s: poll failed (%s); trying again later", record.id, exc)
+            retry_after = getattr(exc, "retry_after", None)
+            self.timers.later(record.id, max(interval, float(retry_after or 0)))
+            return
+        now = self.clock()
+        status = result.status
+        if status in KNOWN_STATUSES:
+            self.timers.unknown_since.pop(record.id, None)
+            unknown_for = 0.0
+        else:
+            unknown_for = now - self.timers.unknown_since.setdefault(record.id, now)
+        outcome = interpret(record, result, interval=interval, base_interval=self.timings.poll_interval,
+                            max_interval=self.timings.poll_interval_max, unknown_for=unknown_for,
+                            unknown_max=self.timings.unknown_status_max)
+        fields = dict(outcome.fields)
+        if fields.get("state") in (JobState.FAILED, JobState.EXPIRED):
+            fields["finished_at"] = now
+        if status == "not_found":
+            self._mark_result_gone(record)
+        if self.changes.update(record.id, expect=[JobState.ACTIVE], **fields) is None:
+            return
+        if outcome.done:
+            self.timers.results[record.id] = result
+            self.timers.next_at.pop(record.id, None)
+        elif outcome.next_interval is not None:
+            self.timers.interval[record.id] = outcome.next_interval
+            self.timers.later(record.id, outcome.next_interval)
+        else:
+            self.timers.forget(record.id)
+
+    def _adopt_remote(self, record: JobRecord, result: SeparationResult) -> None:
+        """A URL job's download on MVSep finished: follow the separation it started, or fail without one."""
+        if result.data.hash:
+            self.changes.update(record.id, expect=[JobState.ACTIVE], hash=result.data.hash, mvsep_status="processing")
+            self.timers.next_at.pop(record.id, None)
+        else:
+            self.changes.update(record.id, expect=[JobState.ACTIVE], state=JobState.FAILED, finished_at=self.clock(),
+                                error="MVSep finished fetching the URL but gave no job to follow; submit it again.")
+
+    def _mark_result_gone(self, record: JobRecord) -> None:
+        """MVSep no longer has this hash: no job of the account may reuse it again."""
+        if not (record.hash or record.remote_hash):
+            return
+        for other in self.journal.list(record.account_key, hash=record.hash) if record.hash else [record]:
+            if not other.result_gone:
+                self.journal.update(other.id, result_gone=True)
+
+    # --- download ------------------------------------------------------------------------------------------------
+
+    async def download(self, slot: AccountSlot, record: JobRecord) -> None:
+        result = self.timers.results.get(record.id) or await self._refetch_file_list(slot, record)
+        if result is None:
+            return
+        tags = await anyio.to_thread.run_sync(downloads.song_tags, record, result.data.tags)
+        tasks = downloads.plan_files(record, list(result.data.files))
+        errors: list[BaseException] = []
+
+        async def fetch(task: downloads.FileTask) -> None:
+            async with self._download_slots:
+                try:
+                    output = await downloads.fetch_one(slot.client, record, task, tags, on_bytes=self._count_bytes)
+                except Exception as exc:
+                    errors.append(exc)
+                    return
+            self.stats.downloads += 1
+            self.journal.record_output(record.id, output)
+            self.changes.notify()
+
+        async with anyio.create_task_group() as files_tg:
+            for task in tasks:
+                files_tg.start_soon(fetch, task)
+        if errors:
+            self._download_failed(record, errors)
+            return
+        current = self.journal.get(record.id)
+        try:
+            manifest_path = await anyio.to_thread.run_sync(downloads.write_job_manifest, current, result.data, tags)
+        except Exception as exc:
+            log.warning("job %s: could not write the manifest (%s)", record.id, exc)
+            manifest_path = None
+        self.timers.forget(record.id)
+        self.changes.update(record.id, expect=[JobState.DOWNLOADING], state=JobState.COMPLETED,
+                            finished_at=self.clock(), manifest_path=str(manifest_path) if manifest_path else None)
+
+    async def _refetch_file_list(self, slot: AccountSlot, record: JobRecord) -> SeparationResult | None:
+        """After a restart the file list is asked for again; None when the job is not (or no longer) downloadable."""
+        try:
+            self.stats.polls += 1
+            result = await slot.client.get_separation(record.hash or "")
+        except mvsep_errors.MVSepError as exc:
+            log.info("job %s: cannot fetch the file list (%s); trying again later", record.id, exc)
+            self.timers.later(record.id, self.timings.download_retry)
+            return None
+        if result.status == "not_found":
+            self.timers.forget(record.id)
+            self.changes.update(record.id, expect=[JobState.DOWNLOADING], state=JobState.EXPIRED,
+                                finished_at=self.clock(), error=expired_message(record))
+            return None
+        if result.status != "done":
+            self.changes.update(record.id, expect=[JobState.DOWNLOADING], state=JobState.ACTIVE,
+                                mvsep_status=result.status)
+            return None
+        self.timers.results[record.id] = result
+        return result
+
+    def _download_failed(self, record: JobRecord, errors: list[BaseException]) -> None:
+        attempts = self.timers.failed_once_more(record.id)
+        log.warning("job %s: %d download(s) failed (attempt %d): %s", record.id, len(errors), attempts, errors[0])
+        permanent = isinstance(errors[0], downloads.PERMANENT_DOWNLOAD_ERRORS)
+        if attempts >= DOWNLOAD_MAX_ATTEMPTS or permanent:
+            self.timers.forget(record.id)
+            self.changes.update(record.id, expect=[JobState.DOWNLOADING], state=JobState.FAILED,
+                                finished_at=self.clock(), error=creating.download_failed_message(record, errors[0]))
+        else:
+            self.timers.later(record.id, self.timings.download_retry)
+
+    def _count_bytes(self, size: int) -> None:
+        self.stats.bytes_downloaded += size

@@ -1,0 +1,190 @@
+"""A request, planned: the model, options, destination, inputs and their cost, ready to become jobs.
+
+Every way of starting jobs (separate files, folders or URLs; master a track to a reference; run a text-input model)
+goes through a ``plan_*`` function here, then :func:`mvsep_mcp.planning.submit.submit_plan`. Planning checks
+everything that can be known before a create (the token, the model and options for this account, the output format
+and naming template, every input, the credits) and sends nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import anyio.to_thread
+
+from mvsep_mcp.catalog import estimate_cost
+from mvsep_mcp.config import Settings
+from mvsep_mcp.jobs.models import JobSpec
+from mvsep_mcp.media.naming import validate_template
+from mvsep_mcp.mvsep.formats import FORMAT_BY_CODE
+from mvsep_mcp.mvsep.models import Algorithm, UserInfo
+from mvsep_mcp.mvsep.separation_request import RemoteType
+from mvsep_mcp.planning.errors import NotEnoughCredits
+from mvsep_mcp.planning.inputs import PlannedInput, absolute_path, describe_file, describe_sources, expand_inputs
+from mvsep_mcp.planning.model import Widget, check_options, choose_model, output_format_code
+from mvsep_mcp.session import Session
+
+Options = Mapping[str, str | int | float] | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    algorithm: Algorithm
+    options: dict[str, str]  # {add_optN: key}
+    output_format: int
+    output_root: Path
+    name_template: str
+    inputs: list[PlannedInput]
+    spends_credits: bool = False  # premium mode is on: jobs spend credits
+    balance: float | None = None  # the account's credits
+    remote_type: RemoteType = "direct"
+    is_demo: bool = False
+
+    @property
+    def output_format_name(self) -> str:
+        return FORMAT_BY_CODE[self.output_format].name
+
+    @property
+    def total_credits(self) -> int | None:
+        """Sum of the estimates, or None when some input's duration is unknown (a URL, a text prompt)."""
+        credits = [i.estimate.credits for i in self.inputs if i.estimate is not None]
+        return sum(credits) if len(credits) == len(self.inputs) else None
+
+    def check_credits(self) -> None:
+        """Refuse a plan whose estimate exceeds the balance when it spends credits."""
+        total, balance = self.total_credits, self.balance
+        if not self.spends_credits or total is None or balance is None or total <= balance:
+            return
+        files = "This file needs" if len(self.inputs) == 1 else f"These {len(self.inputs)} files need"
+        raise NotEnoughCredits(
+            f"{files} about {total} credits and the account has {balance:g}. Buy credits on mvsep.com, separate "
+            f"fewer files, or turn premium mode off (set_premium_mode, toolset account) to use the free queue."
+        )
+
+    def specs(self, *, account_key: str, base_url: str, batch_id: str | None = None) -> list[JobSpec]:
+        """One job spec per input."""
+        return [
+            JobSpec(
+                account_key=account_key,
+                base_url=base_url,
+                kind=item.kind,
+                input_path=item.source if item.kind == "file" else None,
+                url=item.source if item.kind == "url" else None,
+                remote_type=self.remote_type if item.kind == "url" else None,
+                target_path=item.source if item.kind == "matchering" else None,
+                reference_path=item.reference.source if item.reference else None,
+                sep_type=self.algorithm.render_id,
+                model_name=self.algorithm.name,
+                options=dict(self.options),
+                output_format=self.output_format,
+                output_root=str(self.output_root),
+                name_template=self.name_template,
+                is_demo=self.is_demo,
+                estimated_cost=item.estimate.credits if item.estimate else None,
+                batch_id=batch_id,
+                input_sha256=item.sha256,
+                reference_sha256=item.reference.sha256 if item.reference else None,
+                input_tags=dict(item.tags),
+            )
+            for item in self.inputs
+        ]
+
+
+@dataclass(frozen=True)
+class _Basis:
+    """What every plan starts from: the model and options for this account, the destination, the account's money."""
+
+    algorithm: Algorithm
+    options: dict[str, str]
+    output_format: int
+    output_root: Path
+    name_template: str
+    user: UserInfo
+
+    def plan(self, inputs: list[PlannedInput], **extra: object) -> Plan:
+        priced = [
+            replace(i, estimate=estimate_cost(self.algorithm, self.options, i.duration_s)) if i.duration_s else i
+            for i in inputs
+        ]
+        plan = Plan(algorithm=self.algorithm, options=self.options, output_format=self.output_format,
+                    output_root=self.output_root, name_template=self.name_template, inputs=priced,
+                    spends_credits=bool(self.user.premium_enabled), balance=self.user.premium_minutes,
+                    **extra)  # type: ignore[arg-type]
+        plan.check_credits()
+        return plan
+
+
+async def _basis(
+    session: Session,
+    *,
+    model: str | int | None,
+    options: Options,
+    widget: Widget,
+    output_format: str | None,
+    output_dir: str | None,
+    name_template: str | None,
+) -> _Basis:
+    catalog, kind, user = await session.catalog_and_account()
+    algorithm = choose_model(catalog, model, kind, widget)
+    resolved = check_options(algorithm, options, kind)
+    settings: Settings = session.settings
+    code = output_format_code(output_format or settings.output_format)
+    root = absolute_path(output_dir, "output folder") if output_dir else settings.output_dir
+    template = name_template or settings.name_template
+    validate_template(template)
+    return _Basis(algorithm, resolved, code, root, template, user)
+
+
+async def plan_separation(
+    session: Session,
+    *,
+    inputs: Sequence[str],
+    model: str | int,
+    options: Options = None,
+    output_format: str | None = None,
+    output_dir: str | None = None,
+    name_template: str | None = None,
+    remote_type: RemoteType = "direct",
+    recursive: bool = False,
+    is_demo: bool = False,
+) -> Plan:
+    """Separate local files, folders or URLs with one model."""
+    basis = await _basis(session, model=model, options=options, widget="single_upload", output_format=output_format,
+                         output_dir=output_dir, name_template=name_template)
+    planned = await describe_sources(expand_inputs(inputs, recursive=recursive))
+    return basis.plan(planned, remote_type=remote_type, is_demo=is_demo)
+
+
+async def plan_mastering(
+    session: Session,
+    *,
+    target: str,
+    reference: str,
+    model: str | int | None = None,
+    options: Options = None,
+    output_format: str | None = None,
+    output_dir: str | None = None,
+) -> Plan:
+    """Master ``target`` to sound like ``reference`` (Matchering); the cost follows the target's duration."""
+    basis = await _basis(session, model=model, options=options, widget="matchering_upload",
+                         output_format=output_format, output_dir=output_dir, name_template=None)
+    target_info = await anyio.to_thread.run_sync(describe_file, absolute_path(target, "target"))
+    reference_info = await anyio.to_thread.run_sync(describe_file, absolute_path(reference, "reference"))
+    return basis.plan([replace(target_info, kind="matchering", reference=reference_info)])
+
+
+async def plan_text(
+    session: Session,
+    *,
+    model: str | int,
+    options: Options,
+    title: str | None = None,
+    output_format: str | None = None,
+    output_dir: str | None = None,
+) -> Plan:
+    """Run a model that takes no audio (text to speech, generation); files are named by ``title``."""
+    basis = await _basis(session, model=model, options=options, widget="no_upload", output_format=output_format,
+                         output_dir=output_dir, name_template=None)
+    return basis.plan([PlannedInput(kind="text", source="", tags={"title": title} if title else {})])

@@ -1,0 +1,33 @@
+"""Turning a plan into jobs: the one path every tool takes to spend credits.
+
+The jobs are recorded in the journal before anything is sent (so nothing is lost or created twice), then the call
+waits a short while for the creates, so that a refusal (a bad option, a premium-only model) shows in its own answer.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from mvsep_mcp import policy
+from mvsep_mcp.jobs.errors import JobError
+from mvsep_mcp.jobs.models import JobRecord, JobState
+from mvsep_mcp.planning.plans import Plan
+from mvsep_mcp.session import Session
+
+
+class SubmissionRefused(JobError):
+    """MVSep refused every job of a request."""
+
+
+async def submit_plan(session: Session, plan: Plan, *, wait_s: float = policy.SUBMIT_WAIT_S) -> list[JobRecord]:
+    """Record the plan's jobs, let the runner send them, and return them once submitted (or after ``wait_s``)."""
+    plan.check_credits()
+    account = session.require_account()
+    specs = plan.specs(account_key=account.key, base_url=session.settings.base_url, batch_id=uuid.uuid4().hex[:12])
+    records = await session.runner.submit(specs)
+    records = await session.runner.wait(account.key, [r.id for r in records],
+                                        timeout=min(wait_s, policy.WAIT_CALL_BUDGET_S), until="submitted")
+    failed = [r for r in records if r.state is JobState.FAILED]
+    if records and len(failed) == len(records):
+        raise SubmissionRefused(f"MVSep refused the job(s): {failed[0].error}")
+    return records

@@ -1,0 +1,178 @@
+"""What the server holds for its lifetime, free of MCP: settings, journal, job runner, catalogue, MVSep accounts.
+
+A :class:`Session` is built once per server (the MCP lifespan, a CLI command or a test) and shared by every call.
+An :class:`Account` is what a token buys: a client with that token, a non-reversible key for the journal, and a
+short-lived cache of what MVSep says about the account. Nothing here assumes one user per process: the runner and the
+journal are keyed by account key, and switching the token never strands the jobs of the previous one (the runner keeps
+their client until they end).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import anyio
+import anyio.abc
+
+from mvsep_mcp import policy
+from mvsep_mcp.catalog import AccountKind, Catalog, CatalogCache, cache_path_for
+from mvsep_mcp.config import Settings, store_token
+from mvsep_mcp.errors import UserError
+from mvsep_mcp.jobs import JobRunner, Journal, account_limit
+from mvsep_mcp.logs import register_secret
+from mvsep_mcp.mvsep import MVSepClient
+from mvsep_mcp.mvsep.errors import APIError, MissingTokenError, MVSepError
+from mvsep_mcp.mvsep.models import Algorithm, UserInfo
+
+log = logging.getLogger(__name__)
+
+CATALOG_SCOPES = ("single_upload", "no_upload", "matchering_upload")  # every model, not just uploads
+
+
+def account_key_for(token: str, base_url: str) -> str:
+    """A stable, non-reversible key for an account on one MVSep host (the token itself is never stored)."""
+    host = urlsplit(base_url).netloc
+    return hashlib.sha256(f"{host}\0{token}".encode()).hexdigest()[:20]
+
+
+@dataclass
+class Account:
+    """One MVSep account as this server uses it: a client with its token, and what we know of the account."""
+
+    client: MVSepClient
+    key: str
+    _user: UserInfo | None = None
+    _user_at: float = 0.0
+    _lock: anyio.Lock = field(default_factory=anyio.Lock)
+
+    async def user(self, refresh: bool = False) -> UserInfo:
+        """The account's info, cached for ``policy.USER_INFO_TTL_S``."""
+        async with self._lock:
+            if refresh or self._user is None or time.monotonic() - self._user_at > policy.USER_INFO_TTL_S:
+                self._user = await self.client.user()
+                self._user_at = time.monotonic()
+            return self._user
+
+    async def kind(self) -> AccountKind:
+        """'premium' when the account has credits and premium mode on, else 'registered' (a token means registered)."""
+        user = await self.user()
+        return "premium" if user.premium_enabled and user.premium_minutes > 0 else "registered"
+
+
+class Session:
+    """Everything the calls share for the server's lifetime."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.journal = Journal(settings.journal_path)
+        self.runner = JobRunner(
+            self.journal,
+            poll_interval=settings.poll_interval,
+            # back-off while queued stays proportionate when a fast poll interval is configured (sandbox, tests)
+            poll_interval_max=min(policy.POLL_INTERVAL_MAX_S, settings.poll_interval * 4),
+        )
+        self._public_client = MVSepClient(None, base_url=settings.base_url)
+        self.catalogs = CatalogCache(
+            self._fetch_catalog,
+            cache_path_for(settings.base_url, settings.cache_dir),
+            base_url=settings.base_url,
+        )
+        self.account: Account | None = None
+        self._retired: list[Account] = []  # earlier accounts whose clients still serve their unfinished jobs
+        self._task_group: anyio.abc.TaskGroup | None = None
+
+    async def _fetch_catalog(self) -> list[Algorithm]:
+        try:
+            return await self._public_client.algorithms(scopes=CATALOG_SCOPES)
+        except APIError as exc:  # a host that does not know `scopes` still serves the upload models
+            log.warning("the catalogue with scopes was refused (%s); fetching the default scope", exc.status_code)
+            return await self._public_client.algorithms()
+
+    async def start(self, task_group: anyio.abc.TaskGroup) -> None:
+        """Start the runner and, with a token in the settings, the account (never waits for MVSep)."""
+        self._task_group = task_group
+        if self.settings.token is not None:
+            await self.use_token(self.settings.token.get_secret_value(), source=self.settings.token_source)
+        await self.runner.start(task_group)
+
+    async def use_token(self, token: str, *, source: str) -> Account:
+        """Start using ``token`` (from settings at start-up, or after a login).
+
+        The previous account's client stays attached to the runner, so its unfinished jobs finish with the token
+        they were created with; it is closed when the session closes.
+        """
+        register_secret(token)
+        key = account_key_for(token, self.settings.base_url)
+        if self.account is not None and self.account.key == key:
+            return self.account
+        client = MVSepClient(token, base_url=self.settings.base_url)
+        account = Account(client=client, key=key)
+        # Start on the safe side (the free limit) without waiting for MVSep: start-up never blocks on the network.
+        await self.runner.attach_account(key, client, concurrency=policy.FREE_CONCURRENT_JOBS)
+        if self._task_group is not None:
+            self._task_group.start_soon(self._learn_limit, account)
+        if self.account is not None:
+            self._retired.append(self.account)
+        self.account = account
+        if source != self.settings.token_source:
+            self.settings = self.settings.model_copy(update={"token_source": source})
+        return account
+
+    async def _learn_limit(self, account: Account) -> None:
+        """Raise the account's concurrency once MVSep says it is premium (a bad token is reported per call)."""
+        try:
+            limit = account_limit(await account.user())
+        except MVSepError as exc:
+            log.warning(
+                "could not read the account (%s); keeping %d job at a time",
+                type(exc).__name__,
+                policy.FREE_CONCURRENT_JOBS,
+            )
+            return
+        if limit != self.runner.concurrency(account.key):
+            await self.runner.attach_account(account.key, account.client, concurrency=limit)
+
+    async def sign_in(self, email: str, password: str) -> str | None:
+        """Sign in with email and password, store the account's token owner-only and use it from now on.
+
+        Returns the account's name (or email). The token itself is never returned.
+        """
+        outcome = await self._public_client.login(email, password)
+        token = outcome.token()
+        if not token:
+            raise UserError(
+                "MVSep signed you in but returned no API token. Copy the token from "
+                "https://mvsep.com/user-api and set MVSEP_API_TOKEN (or run `mvsep-mcp login`)."
+            )
+        store_token(token, self.settings.credentials_file)
+        await self.use_token(token, source="credentials file")
+        return outcome.name or outcome.email
+
+    def require_account(self) -> Account:
+        """The current account; raises ``MissingTokenError`` (whose text says how to set a token) without one."""
+        if self.account is None:
+            raise MissingTokenError()
+        return self.account
+
+    def any_client(self) -> MVSepClient:
+        """The account's client when there is a token, else a token-less one (for public endpoints)."""
+        return self.account.client if self.account is not None else self._public_client
+
+    async def catalog(self, refresh: bool = False) -> Catalog:
+        return await self.catalogs.get(refresh=refresh)
+
+    async def catalog_and_account(self) -> tuple[Catalog, AccountKind, UserInfo]:
+        """What planning a job needs from MVSep: the catalogue, the account's kind and its user info."""
+        account = self.require_account()
+        return await self.catalog(), await account.kind(), await account.user()
+
+    async def aclose(self) -> None:
+        self.runner.stop()
+        for account in [*self._retired, *([self.account] if self.account else [])]:
+            await account.client.aclose()
+        await self._public_client.aclose()
+        self.journal.close()
