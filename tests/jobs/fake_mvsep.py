@@ -15,9 +15,10 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mvsep_mcp.mvsep import errors, models
+from mvsep_mcp.jobs.ports import JobsClient
+from mvsep_mcp.mvsep import MVSepClient, SeparationRequest, errors, models
 
 from tests.audio_factory import signal, write_audio
 
@@ -103,7 +104,7 @@ class FakeMVSep:
         return models.UserInfo.model_validate({"name": "t", "email": "t@example.com",
                                                 "premium_enabled": 1 if self.premium else 0, "premium_minutes": 10})
 
-    async def create_separation(self, request: Any) -> models.CreatedSeparation:
+    async def create_separation(self, request: SeparationRequest) -> models.CreatedSeparation:
         self.create_calls += 1
         if self.create_errors:
             raise self.create_errors.pop(0)
@@ -153,7 +154,7 @@ class FakeMVSep:
             label: str | None = stem
             if self.file_types is not None:
                 label = self.file_types[i]
-            download = f"{slug(job.file_name)}_{stem.lower()}.{self.ext}"
+            download: str | None = f"{slug(job.file_name)}_{stem.lower()}.{self.ext}"
             if self.file_downloads is not None:
                 download = self.file_downloads[i]
             out.append({"type": label, "url": f"http://127.0.0.1:9/storage/processed/{base}_{stem.lower()}.{self.ext}",
@@ -218,3 +219,8 @@ class FakeMVSep:
         dest.write_bytes(data)
         self.downloads += 1
         return len(data)
+
+
+if TYPE_CHECKING:  # both clients satisfy the jobs layer's Protocol (checked by mypy --strict in tests/test_static.py)
+    _fake: JobsClient = FakeMVSep()
+    _real: JobsClient = MVSepClient(None)

@@ -7,8 +7,6 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
-FORMAT_HINT = "Save as {fmt}."
-
 
 def register(server: MCPServer[Any]) -> None:
     @server.prompt(name="karaoke", title="Karaoke track")

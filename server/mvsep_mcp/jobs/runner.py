@@ -93,11 +93,6 @@ class JobRunner:
                                                   backoff_initial=self.timings.create_backoff)
         self.changes.notify()  # the loop resumes the account's jobs once it holds the account's lease
 
-    def detach_account(self, account_key: str) -> None:
-        """Stop working on an account's jobs (they stay in the journal and resume when it is attached again)."""
-        self._accounts.pop(account_key, None)
-        self._resumed.discard(account_key)
-
     def concurrency(self, account_key: str) -> int:
         return self._slot(account_key).limit
 

@@ -127,18 +127,3 @@ def build_error(
     if 200 <= status < 300 and body is _NO_BODY:
         return errors.InvalidResponseError(f"expected JSON, got: {message}", **kwargs)
     return errors.BadRequestError(message, **kwargs)
-
-
-def invalid_response(
-    response: httpx.Response, body: Any, what: str, *, method: str, path: str, redactor: Redactor
-) -> errors.InvalidResponseError:
-    """A 2xx whose body does not have the expected shape."""
-    kept = redactor.text((response.text or "")[:ERROR_BODY_MAX_CHARS]) if body is _NO_BODY else redactor.json(body)
-    shown = "a non-JSON body" if body is _NO_BODY else f"JSON of type {type(body).__name__}"
-    return errors.InvalidResponseError(
-        f"expected {what}, got {shown}", status_code=response.status_code, body=kept, method=method, path=path
-    )
-
-
-def has_body(body: Any) -> bool:
-    return body is not _NO_BODY

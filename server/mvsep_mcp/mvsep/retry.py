@@ -58,14 +58,6 @@ NOT_SENT_ERRORS: tuple[type[Exception], ...] = (
     httpx.WriteError,
     httpx.WriteTimeout,
 )
-# Failures after the request was (or may have been) delivered.
-AFTER_SEND_ERRORS: tuple[type[Exception], ...] = (
-    httpx.ReadTimeout,
-    httpx.ReadError,
-    httpx.RemoteProtocolError,
-    httpx.LocalProtocolError,
-    httpx.CloseError,
-)
 NETWORK_ERRORS: tuple[type[Exception], ...] = (httpx.TransportError,)
 
 

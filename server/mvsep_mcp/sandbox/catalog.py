@@ -20,7 +20,6 @@ CATALOG_FILE = DATA_DIR / "algorithms.json"
 EXTRA_CATALOG_FILE = DATA_DIR / "extra_algorithms.json"  # matchering_upload / no_upload models the dump lacks
 
 DEFAULT_SCOPE = "single_upload"
-OPTION_FIELDS = ("add_opt1", "add_opt2", "add_opt3", "add_opt4")
 
 
 class OptionError(ValueError):

@@ -1,0 +1,151 @@
+"""The house rules that a reader cannot see at a glance: no import cycles, one error root, lint and types clean."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = {"mvsep_mcp": ROOT / "server" / "mvsep_mcp", "mvsep_mcp_tools": ROOT / "tools" / "mvsep_mcp_tools"}
+
+
+def _modules() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for folder in PACKAGES.values():
+        for path in folder.rglob("*.py"):
+            parts = path.relative_to(folder.parent).with_suffix("").parts
+            module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            found[module] = path
+    return found
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _imports(path: Path, module: str, known: set[str]) -> set[str]:
+    """Modules of ours that ``module`` imports (at any depth of its code), outside ``if TYPE_CHECKING``."""
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name in known)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+            for alias in node.names:
+                target = f"{base}.{alias.name}"
+                found.add(target if target in known else base)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")))
+    return {name for name in found if name in known and name != module}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+
+    def strong(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in graph[node]:
+            if nxt not in index:
+                strong(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                item = stack.pop()
+                on_stack.discard(item)
+                component.append(item)
+                if item == node:
+                    break
+            if len(component) > 1:
+                out.append(sorted(component))
+
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+    for node in graph:
+        if node not in index:
+            strong(node)
+    return out
+
+
+def test_no_import_cycles() -> None:
+    modules = _modules()
+    graph = {name: _imports(path, name, set(modules)) for name, path in modules.items()}
+    assert _cycles(graph) == []
+
+
+def test_domain_knows_nothing_of_mcp_or_tools() -> None:
+    """Only the wiring (app, cli, demo, bench) may import the SDK's server side or the tools package."""
+    wiring = {"mvsep_mcp.app", "mvsep_mcp.cli", "mvsep_mcp.demo", "mvsep_mcp.__main__"}
+    offenders = []
+    for name, path in _modules().items():
+        outside = not name.startswith("mvsep_mcp.") or name.startswith(("mvsep_mcp.bench", "mvsep_mcp.sandbox"))
+        if outside or name in wiring:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {alias.name for n in ast.walk(tree) if isinstance(n, ast.Import) for alias in n.names}
+        imported |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        if any(m.split(".")[0] in ("mcp", "mvsep_mcp_tools") for m in imported):
+            offenders.append(name)
+    assert offenders == []
+
+
+def test_one_error_root_outside_the_sandbox() -> None:
+    """Every exception class of ours derives from ``UserError`` (the sandbox and private helpers aside)."""
+    from mvsep_mcp.errors import UserError
+
+    roots = []
+    for name, path in _modules().items():
+        if ".sandbox" in name:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                bases = {getattr(b, "id", getattr(b, "attr", "")) for b in node.bases}
+                if bases & {"Exception", "BaseException"}:
+                    roots.append(f"{name}.{node.name}")
+    assert roots == [f"mvsep_mcp.errors.{UserError.__name__}"]
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name, path=str(Path(sys.executable).parent))
+    if path is None:
+        pytest.skip(f"{name} is not installed (it comes with the [dev] extra)")
+    return path
+
+
+def test_ruff_clean() -> None:
+    run = subprocess.run([_tool("ruff"), "check", "server", "tools", "tests"], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_mypy_strict_clean() -> None:
+    """Strict types over the package, and the test fake checked against the jobs layer's client Protocol."""
+    run = subprocess.run([_tool("mypy"), "server", "tools", "tests/jobs/fake_mvsep.py"], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
