@@ -11,7 +11,7 @@ from mvsep_mcp.config import ALL_TOOLSETS
 
 from .conftest import connect, make_settings
 
-SNAPSHOT = Path(__file__).parent / "snapshots" / "tools_list_default.json"
+SNAPSHOT = Path(__file__).parent / "snapshots" / "tools_list_all.json"
 DEFAULT_CONTEXT_BUDGET_CHARS = (
     19_000  # ~5k tokens; grows only on purpose  # the default toolsets' whole tools/list, as JSON
 )
@@ -40,12 +40,14 @@ async def tool_list(tmp_path: Path, toolsets: str, mode: str = "legacy") -> list
     return [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in listed.tools]
 
 
-async def test_default_tools_list_matches_snapshot(tmp_path: Path, mode: str) -> None:
-    tools = await tool_list(tmp_path, "catalog,separation,jobs", mode)
-    current = json.dumps(tools, indent=1, sort_keys=True, ensure_ascii=False)
-    if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not SNAPSHOT.exists():
-        SNAPSHOT.write_text(current + "\n", encoding="utf-8")
-    assert current + "\n" == SNAPSHOT.read_text(encoding="utf-8"), (
+async def test_tools_list_matches_snapshot(tmp_path: Path, mode: str) -> None:
+    """Every tool of every toolset, as a model sees it. A missing snapshot fails: it is written only on request."""
+    tools = await tool_list(tmp_path, ",".join(ALL_TOOLSETS), mode)
+    current = json.dumps(tools, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        SNAPSHOT.write_text(current, encoding="utf-8")
+    assert SNAPSHOT.exists(), f"{SNAPSHOT.name} is missing: run the tests once with UPDATE_SNAPSHOTS=1 and review it"
+    assert current == SNAPSHOT.read_text(encoding="utf-8"), (
         "tools/list changed: review the diff, then run with UPDATE_SNAPSHOTS=1 to accept it"
     )
 
