@@ -149,3 +149,43 @@ def test_mypy_strict_clean() -> None:
     run = subprocess.run([_tool("mypy"), "server", "tools", "tests/jobs/fake_mvsep.py"], cwd=ROOT,
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+LAYERS = [  # lowest first: a module imports only from its own layer or lower (ARCHITECTURE.md, "Who may import whom")
+    {"mvsep_mcp", "mvsep_mcp.errors", "mvsep_mcp.policy", "mvsep_mcp.logs"},
+    {"mvsep_mcp.mvsep"},
+    {"mvsep_mcp.catalog", "mvsep_mcp.media"},
+    {"mvsep_mcp.config", "mvsep_mcp.jobs"},
+    {"mvsep_mcp.session"},
+    {"mvsep_mcp.planning"},
+    {"mvsep_mcp_tools"},
+    {"mvsep_mcp.app", "mvsep_mcp.demo", "mvsep_mcp.__main__", "mvsep_mcp.cli", "mvsep_mcp.bench"},
+]
+
+
+def _layer(module: str) -> int | None:
+    for depth in range(module.count(".") + 1, 0, -1):
+        prefix = ".".join(module.split(".")[:depth])
+        for index, layer in enumerate(LAYERS):
+            if prefix in layer:
+                return index
+    return None
+
+
+def test_layers_import_only_downwards() -> None:
+    modules = _modules()
+    wrong = []
+    for name, path in modules.items():
+        if name.startswith("mvsep_mcp.sandbox"):
+            allowed = {n for n in _imports(path, name, set(modules)) if not n.startswith(("mvsep_mcp.sandbox",))}
+            wrong += [f"{name} -> {n}" for n in allowed if n not in ("mvsep_mcp.policy", "mvsep_mcp")]
+            continue
+        mine = _layer(name)
+        assert mine is not None, f"{name} is in no layer: add it to LAYERS and ARCHITECTURE.md"
+        for target in _imports(path, name, set(modules)):
+            theirs = _layer(target)
+            if target.startswith("mvsep_mcp.sandbox"):
+                theirs = len(LAYERS) - 1 if mine == len(LAYERS) - 1 else None
+            if theirs is None or theirs > mine:
+                wrong.append(f"{name} -> {target}")
+    assert wrong == []
