@@ -71,24 +71,12 @@ def candidate_names(desired: Path) -> list[Path]:
     return [desired] + [desired.with_name(f"{stem} ({n}){suffix}") for n in range(2, MAX_COLLISION_SUFFIX + 1)]
 
 
-def _fsync_file(path: Path) -> None:
+def _fsync(path: Path) -> None:
+    """Flush a file or folder to disk, best effort (Windows cannot open folders, and needs write access to flush)."""
+    if os.name == "nt" and path.is_dir():
+        return
     try:
         fd = os.open(path, os.O_RDWR if os.name == "nt" else os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    if os.name == "nt":
-        return
-    try:
-        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return
     try:
@@ -130,7 +118,7 @@ def commit_file(tmp: Path, desired: Path) -> Path:
     if not tmp.is_file():
         raise MediaError(f"Cannot move {tmp} into place: the temporary file is missing; download it again.")
     ensure_dir(desired.parent)
-    _fsync_file(tmp)
+    _fsync(tmp)
     use_links = True
     for target in candidate_names(desired):
         if use_links:
@@ -145,10 +133,10 @@ def commit_file(tmp: Path, desired: Path) -> Path:
                 use_links = False
             else:
                 tmp.unlink()
-                _fsync_dir(target.parent)
+                _fsync(target.parent)
                 return target
         if _place_exclusive(tmp, target):
-            _fsync_dir(target.parent)
+            _fsync(target.parent)
             return target
     raise MediaError(f"Cannot save {desired.name}: {MAX_COLLISION_SUFFIX} files with that name already exist in "
                      f"{desired.parent}; tidy the folder or choose another naming template.")
