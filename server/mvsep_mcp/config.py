@@ -12,6 +12,8 @@ Environment variables (all optional):
     MVSEP_CONFIG         a TOML config file (default: <platform config dir>/config.toml)
     MVSEP_POLL_INTERVAL  seconds between status polls (default 5; the sandbox demo uses less)
     MVSEP_CREDENTIALS    where `mvsep-mcp login` stores the token (default: <platform config dir>/credentials.json)
+    MVSEP_DOWNLOAD_HOSTS comma-separated mirrors result files may come from besides the base URL's site
+                         (host names, or *.example.org for a domain and its subdomains)
 
 A value that is literally ``${user_config.…}`` — what an MCP bundle passes for a field the user left blank — counts as
 unset. The token is held as a ``SecretStr`` and never appears in a repr, log line or error.
@@ -88,6 +90,7 @@ class Settings(BaseModel):
     poll_interval: float = policy.POLL_INTERVAL_S
     token_source: str = "none"  # "environment", "flag", "config file", "credentials file" or "none": never the value
     credentials_file: Path = Field(default_factory=credentials_path)
+    download_hosts: tuple[str, ...] = ()  # mirrors files may come from besides the base URL's site
 
     @property
     def has_token(self) -> bool:
@@ -197,6 +200,7 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
     template, _ = _pick(flags, env, file, "name_template")
     output_format, _ = _pick(flags, env, file, "output_format")
     poll, _ = _pick(flags, env, file, "poll_interval")
+    hosts, _ = _pick(flags, env, file, "download_hosts")
 
     fmt = str(output_format or DEFAULT_FORMAT).lower()
     if fmt not in FORMAT_NAMES:
@@ -217,4 +221,11 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
         output_format=fmt,
         poll_interval=max(0.05, poll_interval),
         credentials_file=credentials_file,
+        download_hosts=_listed(hosts),
     )
+
+
+def _listed(value: Any) -> tuple[str, ...]:
+    """A comma-separated string (environment, flag) or a list (config file) as a tuple of stripped items."""
+    items = value.split(",") if isinstance(value, str) else list(value or ())
+    return tuple(str(item).strip() for item in items if str(item).strip())

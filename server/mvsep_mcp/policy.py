@@ -18,7 +18,8 @@ READ_TIMEOUT_S = 60.0
 WRITE_TIMEOUT_S = 300.0  # uploads of large files over slow links
 POOL_TIMEOUT_S = 10.0
 UPLOAD_CHUNK_BYTES = 1 << 20  # uploads are streamed from disk in chunks of this size
-DOWNLOAD_CHUNK_BYTES = 1 << 20
+DOWNLOAD_CHUNK_BYTES = 1 << 20  # downloads are written to disk in pieces of about this size
+DOWNLOAD_MAX_REDIRECTS = 5  # a result file's redirects followed (each hop's host checked) before giving up
 
 # --- retries (idempotent calls only; create is never re-sent blindly) ----------------------------
 MAX_RETRIES = 4  # attempts after the first one
@@ -48,6 +49,11 @@ CATALOG_TTL_S = 6 * 3600  # served from disk this long; stale copies still serve
 MAX_PATH_CHARS = 240  # stay under Windows' 260 with room for a suffix and temp name
 MAX_NAME_CHARS = 120  # one path component
 NAME_MAX_BYTES = 240  # UTF-8 bytes per component: Linux/macOS allow 255, leaving room for " (2)"
+
+# --- verifying a downloaded stem (mvsep_mcp/media/verify.py) -------------------------------------
+STEM_DURATION_SLACK_S = 2.0  # a stem may differ this much from the input's duration (codec padding, rounding)…
+STEM_DURATION_SLACK_FRACTION = 0.02  # …or this fraction of it, whichever is larger
+STEM_SIZE_SLACK_FRACTION = 0.02  # margin on MVSep's rounded size text ("5.84 MB") beyond its rounding
 
 # --- MVSep client (mvsep_mcp/mvsep) -----------------------------------------------------------------
 ERROR_BODY_MAX_CHARS = 2000  # an error keeps at most this much of a non-JSON body (HTML 5xx pages)

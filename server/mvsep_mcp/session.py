@@ -75,7 +75,7 @@ class Session:
             # back-off while queued stays proportionate when a fast poll interval is configured (sandbox, tests)
             poll_interval_max=min(policy.POLL_INTERVAL_MAX_S, settings.poll_interval * 4),
         )
-        self._public_client = MVSepClient(None, base_url=settings.base_url)
+        self._public_client = self._client(None)
         self.catalogs = CatalogCache(
             self._fetch_catalog,
             cache_path_for(settings.base_url, settings.cache_dir),
@@ -84,6 +84,9 @@ class Session:
         self.account: Account | None = None
         self._retired: list[Account] = []  # earlier accounts whose clients still serve their unfinished jobs
         self._task_group: anyio.abc.TaskGroup | None = None
+
+    def _client(self, token: str | None) -> MVSepClient:
+        return MVSepClient(token, base_url=self.settings.base_url, download_hosts=self.settings.download_hosts)
 
     async def _fetch_catalog(self) -> list[Algorithm]:
         try:
@@ -109,7 +112,7 @@ class Session:
         key = account_key_for(token, self.settings.base_url)
         if self.account is not None and self.account.key == key:
             return self.account
-        client = MVSepClient(token, base_url=self.settings.base_url)
+        client = self._client(token)
         account = Account(client=client, key=key)
         # Start on the safe side (the free limit) without waiting for MVSep: start-up never blocks on the network.
         await self.runner.attach_account(key, client, concurrency=policy.FREE_CONCURRENT_JOBS)

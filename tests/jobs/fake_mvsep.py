@@ -158,7 +158,7 @@ class FakeMVSep:
             if self.file_downloads is not None:
                 download = self.file_downloads[i]
             out.append({"type": label, "url": f"http://127.0.0.1:9/storage/processed/{base}_{stem.lower()}.{self.ext}",
-                        "size": "1.00 MB", "download": download})
+                        "download": download})
         return out
 
     async def get_separation(self, hash_: str, mirror: bool = False) -> models.SeparationResult:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import anyio
@@ -30,9 +30,16 @@ class JobChanges:
             self._event.set()
         self._event = None
 
-    def update(self, job_id: str, *, expect: Iterable[JobState] | None = None, **fields: Any) -> JobRecord | None:
+    def update(
+        self,
+        job_id: str,
+        *,
+        expect: Iterable[JobState] | None = None,
+        change: Callable[[JobRecord], Mapping[str, Any]] | None = None,
+        **fields: Any,
+    ) -> JobRecord | None:
         """``Journal.update`` and, when it changed the row, a notification."""
-        record = self.journal.update(job_id, expect=expect, **fields)
+        record = self.journal.update(job_id, expect=expect, change=change, **fields)
         if record is not None:
             self.notify()
         return record

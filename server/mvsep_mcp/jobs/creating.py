@@ -15,10 +15,12 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from mvsep_mcp.errors import UserError
 from mvsep_mcp.jobs.models import JobRecord, JobState
 from mvsep_mcp.jobs.ports import JobsClient
 from mvsep_mcp.mvsep import errors as mvsep_errors
 from mvsep_mcp.mvsep.separation_request import SeparationRequest
+from mvsep_mcp.policy import RESULT_RETENTION_HOURS
 
 log = logging.getLogger(__name__)
 
@@ -108,9 +110,11 @@ def unreconciled_message(record: JobRecord) -> str:
 
 
 def download_failed_message(record: JobRecord, exc: BaseException) -> str:
+    reason = exc.user_text().rstrip(".") if isinstance(exc, UserError) else str(exc)
     return (
-        f"Downloading the results of job {record.id} failed ({exc}); the result stays on MVSep for about 72 hours: "
-        f"refetch the job into a writable output folder to try again."
+        f"Downloading the results of job {record.id} failed ({reason}); the result stays on MVSep for about "
+        f"{RESULT_RETENTION_HOURS} hours: refetch the job (fetch_job_results) into a writable output folder to try "
+        f"again, or submit the file again if MVSep keeps sending the wrong file."
     )
 
 

@@ -8,6 +8,7 @@ without overwriting; a failed file leaves nothing behind and is tried again on t
 from __future__ import annotations
 
 import dataclasses
+import errno
 import logging
 import os
 from collections.abc import Callable
@@ -34,12 +35,22 @@ from mvsep_mcp.media.manifest import (
 )
 from mvsep_mcp.media.naming import NamingFields, render_relative_path, safe_destination
 from mvsep_mcp.media.tags import TrackTags, read_tags, tags_from_getid3, write_stem_tags
+from mvsep_mcp.media.verify import StemRejected, verify_audio
 from mvsep_mcp.mvsep.formats import FORMAT_BY_CODE
 
 log = logging.getLogger(__name__)
 
 # a failed file that trying again cannot fix: a name or path we refuse, a folder we cannot write
-PERMANENT_DOWNLOAD_ERRORS: tuple[type[BaseException], ...] = (JobError, MediaError, ValueError)
+_PERMANENT_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENAMETOOLONG, errno.ENOTDIR})
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """Whether trying the download again cannot help (a rejected file or a network fault can be retried)."""
+    if isinstance(exc, StemRejected):
+        return False
+    if isinstance(exc, JobError | MediaError | ValueError):
+        return True
+    return isinstance(exc, OSError) and exc.errno in _PERMANENT_ERRNOS
 _KNOWN_STEM_SUFFIXES = ("vocals", "instrumental", "instrum", "bass", "drums", "other", "piano", "guitar")
 
 
@@ -122,6 +133,12 @@ class FileTask:
     url: str
     stem: str
     ext: str
+    index: int = 0
+    announced_size: str | None = None  # MVSep's size text, e.g. "5.84 MB"
+
+    def temp_key(self, record: JobRecord) -> str:
+        """What names this file's temporary files: the same job and stem give the same names after a restart."""
+        return f"{record.id}/{self.index}/{self.stem}"
 
 
 def plan_files(record: JobRecord, files: list[Any]) -> list[FileTask]:
@@ -133,9 +150,24 @@ def plan_files(record: JobRecord, files: list[Any]) -> list[FileTask]:
         if not url or url in have:
             continue
         download = getattr(item, "download", None)
+        size = getattr(item, "size", None)
         tasks.append(FileTask(url=url, stem=stem_label(getattr(item, "type", None), download, index),
-                              ext=file_ext(url, download, record.spec.output_format)))
+                              ext=file_ext(url, download, record.spec.output_format), index=index,
+                              announced_size=str(size) if size is not None else None))
     return tasks
+
+
+@dataclasses.dataclass(frozen=True)
+class TempFiles:
+    """The two temporary names of one file: the download (resumable) and the verified copy being tagged."""
+
+    download: Path
+    tagging: Path
+
+    @classmethod
+    def for_task(cls, record: JobRecord, task: FileTask, final: Path) -> TempFiles:
+        key = task.temp_key(record)
+        return cls(download=temp_path_for(final, key), tagging=temp_path_for(final, key + "/tagging"))
 
 
 async def fetch_one(
@@ -145,28 +177,47 @@ async def fetch_one(
     tags: TrackTags,
     *,
     on_bytes: Callable[[int], None] | None = None,
+    on_temp_files: Callable[[TempFiles], None] | None = None,
 ) -> OutputFile:
-    """Download one file to a temp name, tag it, hash it and commit it; the temp file never outlives a failure."""
+    """Download one file, verify it is the promised audio, tag it, hash it and commit it under its final name.
+
+    The download goes to a hidden temporary file named after the job and stem (``on_temp_files`` hears of it
+    before the first byte), so that a broken transfer resumes where it stopped, in this run or after a restart.
+    A file that is not the promised audio is deleted and :class:`StemRejected` raised; nothing with a stem's name
+    exists until the file is verified, tagged and complete.
+    """
     final = destination(record, tags, task.stem, task.ext)
-    tmp = temp_path_for(final)
+    temps = TempFiles.for_task(record, task, final)
+    await anyio.to_thread.run_sync(ensure_dir, final.parent)
+    if on_temp_files is not None:
+        on_temp_files(temps)
+    temps.tagging.unlink(missing_ok=True)  # a tagging interrupted by a crash starts over from a fresh download
+    size = await client.download(task.url, temps.download)  # a transport error keeps the partial file: resumed
+    if on_bytes is not None:
+        on_bytes(int(size or 0))
     try:
-        await anyio.to_thread.run_sync(ensure_dir, final.parent)
-        size = await client.download(task.url, tmp)
-        if on_bytes is not None:
-            on_bytes(int(size or 0))
-        model = record.spec.model_name or f"MVSep model {record.spec.sep_type}"
-        try:
-            await anyio.to_thread.run_sync(
-                lambda: write_stem_tags(tmp, tags, stem=task.stem, model=model, fmt=task.ext,
-                                        fallback_title=fallback_title(record)))
-        except Exception as exc:  # an untaggable stem is still a stem
-            log.warning("job %s: could not tag the %s stem (%s)", record.id, task.stem, exc)
-        digest = await anyio.to_thread.run_sync(sha256_file, tmp)
-        size = tmp.stat().st_size
-        committed = await anyio.to_thread.run_sync(commit_file, tmp, final)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return OutputFile(stem=task.stem, path=str(committed), size=size, sha256=digest, url=task.url)
+        verified = await anyio.to_thread.run_sync(lambda: verify_audio(
+            temps.download, ext=task.ext, label=task.stem, announced_size=task.announced_size,
+            expected_duration=record.spec.input_duration_s if record.spec.kind in ("file", "matchering") else None))
+        temps.download.replace(temps.tagging)
+        await anyio.to_thread.run_sync(_tag, record, task, tags, temps.tagging)
+        digest = await anyio.to_thread.run_sync(sha256_file, temps.tagging)
+        size = temps.tagging.stat().st_size
+        committed = await anyio.to_thread.run_sync(commit_file, temps.tagging, final)
+    except BaseException:
+        temps.download.unlink(missing_ok=True)
+        temps.tagging.unlink(missing_ok=True)
+        raise
+    return OutputFile(stem=task.stem, path=str(committed), size=size, sha256=digest, url=task.url,
+                      format=verified.format, duration_s=verified.duration_s)
+
+
+def _tag(record: JobRecord, task: FileTask, tags: TrackTags, path: Path) -> None:
+    model = record.spec.model_name or f"MVSep model {record.spec.sep_type}"
+    try:
+        write_stem_tags(path, tags, stem=task.stem, model=model, fmt=task.ext, fallback_title=fallback_title(record))
+    except Exception as exc:  # verified audio that mutagen cannot tag is still the stem MVSep made
+        log.warning("job %s: could not tag the %s stem (%s)", record.id, task.stem, exc)
 
 
 def manifest_folder(record: JobRecord) -> Path:
@@ -209,6 +260,7 @@ def write_job_manifest(record: JobRecord, result_data: Any, tags: TrackTags) -> 
             "name": spec.source_name or strip_secrets(spec.url) or "(no input file)",
             "size": input_size,
             "sha256": spec.input_sha256,
+            "duration_s": spec.input_duration_s,
             "tags": tags.summary(),
             "url": strip_secrets(spec.url),
         }),
@@ -217,9 +269,10 @@ def write_job_manifest(record: JobRecord, result_data: Any, tags: TrackTags) -> 
                 stem=o.stem,
                 path=_relative_posix(Path(o.path), folder),
                 absolute_path=o.path,
-                format=Path(o.path).suffix.lstrip(".").lower() or None,
+                format=o.format or Path(o.path).suffix.lstrip(".").lower() or None,
                 size=o.size,
                 sha256=o.sha256,
+                duration_s=o.duration_s,
             )
             for o in record.outputs
         ],

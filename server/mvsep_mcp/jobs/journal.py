@@ -16,7 +16,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -214,8 +214,18 @@ class Journal:
             )
         return record
 
-    def update(self, job_id: str, *, expect: Iterable[JobState] | None = None, **fields: Any) -> JobRecord | None:
-        """Change fields of a job atomically; with ``expect``, only if its state is one of those (else ``None``)."""
+    def update(
+        self,
+        job_id: str,
+        *,
+        expect: Iterable[JobState] | None = None,
+        change: Callable[[JobRecord], Mapping[str, Any]] | None = None,
+        **fields: Any,
+    ) -> JobRecord | None:
+        """Change fields of a job atomically; with ``expect``, only if its state is one of those (else ``None``).
+
+        ``change`` computes further fields from the job as it is inside the transaction (to add to a list, say).
+        """
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -225,6 +235,8 @@ class Journal:
                     return None
                 data = record.model_dump()
                 data.update(fields)
+                if change is not None:
+                    data.update(change(record))
                 data["updated_at"] = self._clock()
                 outputs = data.pop("outputs")
                 updated = JobRecord.model_validate({**data, "outputs": outputs})

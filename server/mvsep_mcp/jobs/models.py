@@ -69,6 +69,7 @@ class JobSpec(BaseModel):
     estimated_cost: int | None = None
     batch_id: str | None = None
     input_sha256: str | None = None  # of input_path (or target_path for matchering)
+    input_duration_s: float | None = None  # of that file, when known: stems are checked against it
     reference_sha256: str | None = None  # matchering's second input, part of the request key
     input_tags: dict[str, Any] = Field(default_factory=dict)  # a JSON summary; the runner re-reads the real tags
 
@@ -86,13 +87,15 @@ class JobSpec(BaseModel):
 
 
 class OutputFile(BaseModel):
-    """One committed result file."""
+    """One committed result file, verified as the audio that was promised."""
 
     stem: str
     path: str
     size: int
     sha256: str
     url: str
+    format: str | None = None  # as read from the file (mp3, flac, wav, m4a, …)
+    duration_s: float | None = None
 
 
 class JobRecord(BaseModel):
@@ -123,6 +126,7 @@ class JobRecord(BaseModel):
     reused_from: str | None = None  # id of the job whose MVSep result (or files) this one reuses
     refetch: bool = False  # created by refetch(): never creates on MVSep, always downloads
     result_gone: bool = False  # MVSep answered not_found for this job's hash: never reuse it
+    partials: list[str] = Field(default_factory=list)  # temporary files of unfinished downloads (removed at the end)
 
     @property
     def account_key(self) -> str:

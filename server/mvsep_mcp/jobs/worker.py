@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import anyio
 import anyio.to_thread
 
-from mvsep_mcp.jobs import creating, downloads
+from mvsep_mcp.jobs import creating, downloads, partials
 from mvsep_mcp.jobs.changes import JobChanges
 from mvsep_mcp.jobs.concurrency import AccountSlot, in_flight_count
 from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, JobRecord, JobState
@@ -90,9 +91,9 @@ class JobWorker:
             return
         if found is not None:
             log.info("job %s: found in MVSep's history, adopting it", record.id)
-            key = "remote_hash" if record.spec.kind == "url" else "hash"
+            hashes: dict[str, Any] = {"remote_hash": found} if record.spec.kind == "url" else {"hash": found}
             self.timers.failures.pop(record.id, None)
-            self.changes.update(record.id, expect=[JobState.UNCERTAIN], state=JobState.ACTIVE, **{key: found})
+            self.changes.update(record.id, expect=[JobState.UNCERTAIN], state=JobState.ACTIVE, **hashes)
             return
         if self.timers.failed_once_more(record.id) < RECONCILE_ATTEMPTS:
             self.timers.later(record.id, self.timings.reconcile_retry)
@@ -174,14 +175,23 @@ class JobWorker:
         errors: list[BaseException] = []
 
         async def fetch(task: downloads.FileTask) -> None:
+            temps: list[downloads.TempFiles] = []
+
+            def remember(files: downloads.TempFiles) -> None:
+                temps.append(files)
+                partials.note(self.journal, record.id, files.download, files.tagging)
+
             async with self._download_slots:
                 try:
-                    output = await downloads.fetch_one(slot.client, record, task, tags, on_bytes=self._count_bytes)
+                    output = await downloads.fetch_one(slot.client, record, task, tags, on_bytes=self._count_bytes,
+                                                       on_temp_files=remember)
                 except Exception as exc:
                     errors.append(exc)
                     return
             self.stats.downloads += 1
             self.journal.record_output(record.id, output)
+            for files in temps:  # committed: the temporary names are gone
+                partials.remove(self.journal, record, files.download, files.tagging)
             self.changes.notify()
 
         async with anyio.create_task_group() as files_tg:
@@ -191,6 +201,8 @@ class JobWorker:
             self._download_failed(record, errors)
             return
         current = self.journal.get(record.id)
+        if current.partials:
+            partials.remove(self.journal, current)
         try:
             manifest_path = await anyio.to_thread.run_sync(downloads.write_job_manifest, current, result.data, tags)
         except Exception as exc:
@@ -222,13 +234,20 @@ class JobWorker:
         return result
 
     def _download_failed(self, record: JobRecord, errors: list[BaseException]) -> None:
+        """A failed file is tried again (with a fresh file list from MVSep) a bounded number of times; a failure
+        that trying again cannot fix (a folder that cannot take the file) ends the job at once."""
         attempts = self.timers.failed_once_more(record.id)
         log.warning("job %s: %d download(s) failed (attempt %d): %s", record.id, len(errors), attempts, errors[0])
-        permanent = isinstance(errors[0], downloads.PERMANENT_DOWNLOAD_ERRORS)
+        self.timers.results.pop(record.id, None)  # ask MVSep again next time: file URLs may have changed
+        permanent = [e for e in errors if downloads.is_permanent(e)]
         if attempts >= DOWNLOAD_MAX_ATTEMPTS or permanent:
+            reason = (permanent or errors)[0]
             self.timers.forget(record.id)
-            self.changes.update(record.id, expect=[JobState.DOWNLOADING], state=JobState.FAILED,
-                                finished_at=self.clock(), error=creating.download_failed_message(record, errors[0]))
+            failed = self.changes.update(record.id, expect=[JobState.DOWNLOADING], state=JobState.FAILED,
+                                         finished_at=self.clock(),
+                                         error=creating.download_failed_message(record, reason))
+            if failed is not None and failed.partials:
+                partials.remove(self.journal, failed)
         else:
             self.timers.later(record.id, self.timings.download_retry)
 

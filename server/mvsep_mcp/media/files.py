@@ -1,6 +1,7 @@
 """Putting files in place safely: temporary names, never-overwriting atomic commits, hashes, folders.
 
-Downloads go to ``temp_path_for(final)`` (a hidden ``.<name>.<random>.part`` beside the final name) and are moved
+Downloads go to ``temp_path_for(final, key)`` (a hidden ``.<name>.<8 hex>.part`` beside the final name, the same for
+the same key so that a restarted download finds and resumes it) and are moved
 into place by ``commit_file``, which never replaces an existing file: when ``Song (Vocals).flac`` exists the file
 becomes ``Song (Vocals) (2).flac``, then ``(3)``…  The move is atomic and race-free: ``os.link`` fails if the
 target exists, so two commits to the same name can never both win. Where hard links are unsupported (FAT, exFAT,
@@ -28,13 +29,22 @@ _TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<token>[0-9a-f]{8})\.part$")
 _TEMP_NAME_MAX_BYTES = 200  # the kept part of the final name inside a temp name (file systems allow 255)
 
 
-def temp_path_for(final: Path) -> Path:
-    """A fresh hidden temporary path beside ``final``: ``.<final name>.<8 hex>.part``."""
+def temp_path_for(final: Path, key: str | None = None) -> Path:
+    """A hidden temporary path beside ``final``: ``.<final name>.<8 hex>.part``.
+
+    With ``key`` the hex is derived from it (the same key gives the same path, across restarts); without, random.
+    """
     final = Path(final)
     name = final.name
     while len(name.encode("utf-8")) > _TEMP_NAME_MAX_BYTES:
         name = name[: len(name) - 1]
-    return final.parent / f".{name}.{secrets.token_hex(4)}.part"
+    token = hashlib.sha256(key.encode("utf-8")).hexdigest()[:8] if key is not None else secrets.token_hex(4)
+    return final.parent / f".{name}.{token}.part"
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether a file name is one ``temp_path_for`` makes (only such files are ever removed as leftovers)."""
+    return _TEMP_NAME.match(name) is not None
 
 
 def final_name_from_temp(temp_name: str) -> str | None:

@@ -104,6 +104,7 @@ class ManifestOutput(_Lenient):
     format: str | None = None
     size: int
     sha256: str
+    duration_s: float | None = None
 
     @classmethod
     def for_file(cls, folder: Path, stem: str, file: Path, fmt: str | None = None) -> ManifestOutput:

@@ -1,8 +1,9 @@
 """Streaming a result file to disk, resuming with ``Range`` after a broken connection.
 
-The token is never sent (result files are public static URLs); redirects are followed. When ``dest`` already holds
-N bytes the request asks for ``bytes=N-``: a 206 whose ``Content-Range`` starts at N is appended, a 200 restarts the
-file from 0, a 416 means the file was already complete (when the sizes agree) or restarts it.
+The token is never sent (result files are public static URLs). Only hosts that ``DownloadHosts`` allows are asked,
+and redirects are followed by hand so that every hop is checked too. When ``dest`` already holds N bytes the request
+asks for ``bytes=N-``: a 206 whose ``Content-Range`` starts at N is appended, a 200 restarts the file from 0, a 416
+means the file was already complete (when the sizes agree) or restarts it.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import httpx
 from mvsep_mcp.mvsep import errors
 from mvsep_mcp.mvsep._engine import Engine, transport_error
 from mvsep_mcp.mvsep._envelope import build_error, decode_body
+from mvsep_mcp.mvsep.hosts import DownloadHosts
 from mvsep_mcp.mvsep.retry import Idempotency, exception_is_retryable, status_is_retryable
-from mvsep_mcp.policy import DOWNLOAD_CHUNK_BYTES
+from mvsep_mcp.policy import DOWNLOAD_CHUNK_BYTES, DOWNLOAD_MAX_REDIRECTS
 
 logger = logging.getLogger("mvsep_mcp.mvsep")
 
@@ -47,9 +49,15 @@ async def _report(progress: Progress | None, done: int, total: int | None) -> No
         await result
 
 
-async def download(engine: Engine, url: str, dest: Path, progress: Progress | None = None) -> int:
-    """Stream ``url`` into ``dest`` (appending to a partial file when the server supports ranges); total bytes."""
+async def download(
+    engine: Engine, url: str, dest: Path, hosts: DownloadHosts, progress: Progress | None = None
+) -> int:
+    """Stream ``url`` into ``dest`` (appending to a partial file when the server supports ranges); total bytes.
+
+    Raises ``UntrustedHostError`` (before anything is sent) for a URL or redirect outside ``hosts``.
+    """
     dest = Path(dest)
+    _check_host(url, hosts)
     dest.parent.mkdir(parents=True, exist_ok=True)
     path = _url_for_errors(url)
     retry_no = 0
@@ -62,7 +70,7 @@ async def download(engine: Engine, url: str, dest: Path, progress: Progress | No
         engine.stats.requests["download"] += 1
         failure: Exception | None = None
         try:
-            done = await _attempt(engine, url, dest, have, headers, progress)
+            done = await _attempt(engine, url, dest, have, headers, hosts, progress)
         except (httpx.TransportError, _Truncated) as exc:
             failure = exc
         except errors.APIError as exc:
@@ -93,11 +101,36 @@ async def _wait(engine: Engine, retry_no: int, retry_after: float | None, why: s
     await engine.sleep(delay)
 
 
+def _check_host(url: str, hosts: DownloadHosts) -> None:
+    if not hosts.allows(url):
+        raise errors.UntrustedHostError(httpx.URL(url).host or url[:80], path=_url_for_errors(url))
+
+
+async def _send(engine: Engine, url: str, headers: dict[str, str], hosts: DownloadHosts) -> httpx.Response:
+    """GET ``url``, following redirects by hand so that every hop's host is checked before it is asked."""
+    for _ in range(DOWNLOAD_MAX_REDIRECTS + 1):
+        request = engine.client.build_request("GET", url, headers=headers)
+        response = await engine.client.send(request, stream=True, follow_redirects=False)
+        if not response.is_redirect:
+            return response
+        location = response.headers.get("Location", "")
+        await response.aclose()
+        url = str(httpx.URL(url).join(location))
+        _check_host(url, hosts)
+    raise errors.TransportError(f"more than {DOWNLOAD_MAX_REDIRECTS} redirects", method="GET",
+                                path=_url_for_errors(url))
+
+
 async def _attempt(
-    engine: Engine, url: str, dest: Path, have: int, headers: dict[str, str], progress: Progress | None
+    engine: Engine,
+    url: str,
+    dest: Path,
+    have: int,
+    headers: dict[str, str],
+    hosts: DownloadHosts,
+    progress: Progress | None,
 ) -> int:
-    request = engine.client.build_request("GET", url, headers=headers)
-    response = await engine.client.send(request, stream=True, follow_redirects=True)
+    response = await _send(engine, url, headers, hosts)
     try:
         status = response.status_code
         if status == 416 and have:

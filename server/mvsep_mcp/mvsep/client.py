@@ -21,6 +21,7 @@ from mvsep_mcp.mvsep import errors, models
 from mvsep_mcp.mvsep._download import Progress, download
 from mvsep_mcp.mvsep._engine import CreateContext, Engine, RequestStats
 from mvsep_mcp.mvsep._envelope import extract_message
+from mvsep_mcp.mvsep.hosts import DownloadHosts
 from mvsep_mcp.mvsep.retry import Idempotency, RetryPolicy
 from mvsep_mcp.mvsep.separation_request import SeparationRequest
 from mvsep_mcp.policy import (
@@ -78,13 +79,16 @@ class MVSepClient:
         max_retries: int = MAX_RETRIES,
         sleep: Callable[[float], Awaitable[Any]] = anyio.sleep,
         retry_policy: RetryPolicy | None = None,
+        download_hosts: Sequence[str] = (),
     ) -> None:
+        """``download_hosts``: mirrors (host names or ``*.domain``) files may come from besides the base URL's site."""
         self._http = httpx.AsyncClient(transport=transport, timeout=timeout or DEFAULT_TIMEOUT,
                                        headers={"Accept": "application/json"})
         self.stats = RequestStats()
         policy = retry_policy or RetryPolicy(max_retries=max_retries)
         self._engine = Engine(token=token, base_url=base_url, client=self._http, policy=policy, sleep=sleep,
                               stats=self.stats)
+        self.download_hosts = DownloadHosts.for_base_url(self._engine.base_url, download_hosts)
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -313,6 +317,7 @@ class MVSepClient:
     async def download(self, url: str, dest_path: Path | str, progress: Progress | None = None) -> int:
         """Stream a result file to ``dest_path`` (a temp path), resuming a partial file with ``Range``; bytes total.
 
-        The token is never sent with downloads. ``progress(done_bytes, total_bytes_or_None)`` may be async.
+        The token is never sent with downloads, and only hosts of :attr:`download_hosts` are asked (else
+        ``UntrustedHostError``, before anything is sent). ``progress(done_bytes, total_bytes_or_None)`` may be async.
         """
-        return await download(self._engine, url, Path(dest_path), progress)
+        return await download(self._engine, url, Path(dest_path), self.download_hosts, progress)

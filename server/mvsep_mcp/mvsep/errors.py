@@ -7,6 +7,7 @@ MVSepError
 │   ├── ConnectError               could not connect (DNS, refused, TLS, connect/pool timeout)
 │   └── TimeoutError               connected, but the answer did not come (or stopped) in time
 ├── AmbiguousCreateError           a create was sent and no answer came: the job may exist (never re-sent automatically)
+├── UntrustedHostError             a file URL (or a redirect) points outside MVSep's site and the allowed mirrors
 └── APIError                       MVSep answered with an error: .status_code, .message (MVSep's own text), .body
     ├── BadRequestError            400 and other 4xx (bad option, premium-only model, concurrency limit, ...)
     ├── AuthenticationError        401 / "invalid token" whatever the status
@@ -36,6 +37,7 @@ __all__ = [
     "ConnectError",
     "TimeoutError",
     "AmbiguousCreateError",
+    "UntrustedHostError",
     "APIError",
     "BadRequestError",
     "AuthenticationError",
@@ -135,6 +137,20 @@ class AmbiguousCreateError(MVSepError):
         self.file_name = file_name
         self.sent_at = sent_at
         self.status_code = status_code
+
+
+class UntrustedHostError(MVSepError):
+    """MVSep's answer pointed a download at a host that is neither its site nor an allowed mirror: not fetched."""
+
+    def __init__(self, host: str, *, method: str | None = "GET", path: str | None = None) -> None:
+        super().__init__(
+            f"a result file was offered from {host}, which is not MVSep's site nor an allowed mirror, so it was not "
+            f"fetched (add the host to MVSEP_DOWNLOAD_HOSTS if it is a mirror you trust)",
+            method=method, path=path)
+        self.host = host
+
+    def user_text(self) -> str:
+        return f"MVSep's answer was not followed: {self.message}."
 
 
 class APIError(MVSepError):

@@ -85,6 +85,7 @@ class Plan:
                 estimated_cost=item.estimate.credits if item.estimate else None,
                 batch_id=batch_id,
                 input_sha256=item.sha256,
+                input_duration_s=item.duration_s,
                 reference_sha256=item.reference.sha256 if item.reference else None,
                 input_tags=dict(item.tags),
             )
