@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 from mvsep_mcp.sandbox import SANDBOX_FREE_TOKEN, SANDBOX_PREMIUM_TOKEN, FaultRule, SandboxServer, SandboxState
 from mvsep_mcp.sandbox.fault_wire import PHP_WARNING, WRONG_BODY_HTML, WRONG_BODY_JSON
 
-from tests.sandbox.conftest import create, poll
+from tests.sandbox.conftest import POLL_LIMIT_S, POLL_S, create, poll
 
 PREMIUM = SANDBOX_PREMIUM_TOKEN
 
@@ -110,10 +111,13 @@ def test_slow_answer_and_slow_handled_create(api: httpx.Client, sandbox: Sandbox
             impatient.get("/app/user", params={"api_token": PREMIUM})
         assert rule.fired == 1
         assert impatient.get("/app/user", params={"api_token": PREMIUM}).status_code == 200
-        state.inject("create:slow=2:handled")
+        (late,) = state.inject("create:slow=2:handled")
         with pytest.raises(httpx.ReadTimeout):
             create(impatient, PREMIUM, song)
-    assert state.traffic.creates(PREMIUM) == 1  # the create happened; only its answer was late
+    deadline = time.monotonic() + POLL_LIMIT_S  # the create may still be finishing when the client gives up
+    while late.fired == 0 and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+    assert late.fired == 1 and state.traffic.creates(PREMIUM) == 1  # the create happened; only its answer was late
 
 
 # --- dropped connections --------------------------------------------------------------------------------------------

@@ -32,7 +32,6 @@ from mvsep_mcp.sandbox.traffic import RequestRecord
 CONTROL_PREFIX = "/_sandbox/"
 CREATE_PATH = "/api/separation/create"
 STATUS_PATH = "/api/separation/get"
-SERVICE_UNAVAILABLE_HTML = wire.SERVICE_UNAVAILABLE_HTML  # kept for importers of the old name
 INSTEAD_KINDS = ("status", "rate_limit", "not_found", "vanish", "wrong_body", "reset_mid")
 AFTER_KINDS = ("status", "rate_limit", "slow", "drop", "truncated", "malformed", "unknown_status", "reset_mid")
 
