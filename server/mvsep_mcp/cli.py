@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8765)
     sandbox.add_argument("--fast", action="store_true", help="jobs finish in seconds instead of realistic minutes")
+    sandbox.add_argument("--faults", metavar="SPEC", help="inject faults, e.g. 'get:status=502:count=2,files:vanish' "
+                         "(env MVSEP_SANDBOX_FAULTS; see README 'Fault injection')")
 
     demo = sub.add_parser("demo", help="separate a song through the MCP server against the sandbox")
     demo.add_argument("--input", help="an audio file to separate (default: a generated, tagged song)")
@@ -74,9 +76,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "serve":
             return _serve(args)
         if command == "sandbox":
-            from mvsep_mcp.sandbox import JobTiming, run_sandbox
+            from mvsep_mcp.sandbox import FaultSpecError, JobTiming, run_sandbox
 
-            run_sandbox(args.host, args.port, job_timing=JobTiming.fast() if args.fast else None)
+            try:
+                run_sandbox(args.host, args.port, job_timing=JobTiming.fast() if args.fast else None,
+                            faults=args.faults)
+            except FaultSpecError as exc:
+                sys.stderr.write(f"mvsep-mcp sandbox: --faults: {exc}\n")
+                return 2
             return 0
         if command == "demo":
             from mvsep_mcp.demo import run_demo

@@ -15,6 +15,8 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from mvsep_mcp.sandbox import views
+from mvsep_mcp.sandbox.control import control_routes
+from mvsep_mcp.sandbox.fault_wire import FILE_NOT_FOUND_BODY
 from mvsep_mcp.sandbox.middleware import PhpJSONResponse, SandboxMiddleware
 from mvsep_mcp.sandbox.naming import date_text, slugify
 from mvsep_mcp.sandbox.quality_routes import quality_routes
@@ -210,7 +212,7 @@ def build_app(state: SandboxState) -> Starlette:
         base = state.processed_dir if folder == "processed" else state.temp_dir
         path = (base / name).resolve()
         if "/" in name or path.parent != base.resolve() or not path.is_file():
-            return Response("Not Found", status_code=404, media_type="text/html")
+            return Response(FILE_NOT_FOUND_BODY, status_code=404, media_type="text/html")
         return FileResponse(path)
 
     routes = [
@@ -232,6 +234,7 @@ def build_app(state: SandboxState) -> Starlette:
         Route("/api/app/demo", demo, methods=["GET"]),
         *quality_routes(state, _json, _page),
         Route("/storage/{folder:str}/{name:str}", storage, methods=["GET", "HEAD"]),
+        *control_routes(state),
     ]
     app = Starlette(routes=routes)
     app.state.tasks = set()

@@ -3,8 +3,8 @@
 A job's life is fixed at creation by its ``JobTiming``: ``waiting`` (``current_order`` falling to 1), then
 ``processing``; inputs of ``long_input_s`` or more go ``distributing`` (chunks finishing) and ``merging`` instead.
 It is ``done`` once that time has passed *and* its audio has been rendered (the state starts rendering as soon as a
-job is observed past ``waiting``), ``failed`` for undecodable input, and gone (``not_found``) after the retention
-time or a cancel.
+job is observed past ``waiting``), ``failed`` for undecodable input (or an injected failure), and gone
+(``not_found``) after the retention time or a cancel.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ class Job:
     credits: int
     is_demo: bool = False
     long_filenames: bool = False
-    failure: str | None = None  # known at creation: the input could not be decoded
+    failure: str | None = None  # the input could not be decoded (known at creation), or a fail_job fault
     cancelled: bool = False
     render_state: str = "pending"  # pending | running | done | failed
     render_error: str | None = None

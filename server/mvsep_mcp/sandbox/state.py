@@ -2,7 +2,8 @@
 
 The HTTP layer (``app.py``) is a thin translation of requests into calls on ``SandboxState``; tests may drive the state
 directly too (``state.clock.advance(hours=73)``, ``state.add_account(...)``, ``state.timing = JobTiming.fast()``,
-``state.faults.append(...)``, ``state.rate_limiter.limit = 5``).
+``state.faults.append(...)`` or ``state.inject("get:status=502:count=2")``, ``state.rate_limiter.limit = 5``) and read
+what reached it (``state.traffic``: request log, requests per Host header, bytes served, jobs created per account).
 """
 
 from __future__ import annotations
@@ -22,18 +23,21 @@ from typing import Any
 from mvsep_mcp.policy import FREE_CONCURRENT_JOBS, PREMIUM_CONCURRENT_JOBS, RESULT_RETENTION_HOURS
 from mvsep_mcp.sandbox.accounts import Account, AccountBook
 from mvsep_mcp.sandbox.catalog import DATA_DIR, AlgorithmEntry, Catalog, OptionError
-from mvsep_mcp.sandbox.faults import FaultList
+from mvsep_mcp.sandbox.connections import ConnectionRegistry
+from mvsep_mcp.sandbox.faults import FaultList, FaultRule
 from mvsep_mcp.sandbox.jobs import RUNNING_STATUSES, Job, JobTiming, Phase, RemoteJob
 from mvsep_mcp.sandbox.naming import date_text, hash_stem, job_hash, remote_hash
 from mvsep_mcp.sandbox.pricing import MIRROR_PRICE, job_cost
 from mvsep_mcp.sandbox.quality import QualityBook
 from mvsep_mcp.sandbox.ratelimit import DEFAULT_LIMIT_PER_MINUTE, RateLimiter
+from mvsep_mcp.sandbox.traffic import Traffic
 
 log = logging.getLogger(__name__)
 
 MAX_UPLOAD_FREE_BYTES = 50 * 1024 * 1024  # one capture says 50 MB (free) / 200 MB (paid)
 MAX_UPLOAD_PREMIUM_BYTES = 200 * 1024 * 1024
 OUTPUT_FORMAT_CODES = range(6)
+FIRST_JOB_ID = 1_100_001  # MVSep-like ids; job number N (as fault rules count jobs) has id FIRST_JOB_ID + N - 1
 
 
 class Clock:
@@ -98,8 +102,11 @@ class SandboxState:
         self.quality = QualityBook()
         self.news: list[dict[str, Any]] = json.loads((DATA_DIR / "news.json").read_text(encoding="utf-8"))
         self.faults = FaultList()
+        self.traffic = Traffic()
+        self.connections = ConnectionRegistry()
         self.rate_limiter = RateLimiter(self.clock.now, self.rate_limit)
-        self._next_job_id = 1_100_000
+        self._next_job_id = FIRST_JOB_ID - 1
+        self._file_owners: dict[str, tuple[str, str, str]] = {}  # file name -> job hash, stem key, stem label
         self._renderer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sandbox-render")
 
     # --- plumbing --------------------------------------------------------------------------------------------------
@@ -141,6 +148,40 @@ class SandboxState:
         now = date_text(self.now())
         return self.accounts.add(Account(token, name, email or f"{token[:8].lower()}@sandbox.mvsep.test", password,
                                          premium_minutes, premium_enabled, long_filenames_enabled, now, now))
+
+    # --- faults ----------------------------------------------------------------------------------------------------
+
+    def inject(self, spec: str | FaultRule) -> list[FaultRule]:
+        """Add fault rules (a ``--faults`` text or one rule) and return them, so a test can read ``rule.fired``."""
+        from mvsep_mcp.sandbox.fault_spec import parse_faults
+
+        rules = [spec] if isinstance(spec, FaultRule) else parse_faults(spec)
+        self.faults.extend(rules)
+        return rules
+
+    def job_number(self, job_hash: str | None) -> int | None:
+        """1 for the first job this sandbox created, 2 for the next..., None for an unknown hash."""
+        job = self.jobs.get(job_hash) if job_hash else None
+        return None if job is None else job.id - FIRST_JOB_ID + 1
+
+    def file_owner(self, name: str) -> tuple[str, str, str] | None:
+        """``(job hash, stem key, stem label)`` of a rendered file name."""
+        with self.lock:
+            return self._file_owners.get(name)
+
+    def can_fail(self, job_hash: str) -> bool:
+        """The job exists and has not ended (so a fault can still make it fail)."""
+        job = self.jobs.get(job_hash)
+        return job is not None and job.failure is None and self.observe(job).status in RUNNING_STATUSES
+
+    def fail_job(self, job_hash: str, message: str) -> bool:
+        """Make a running job fail: ``failed`` with this message once its queue time is over; its credits stay spent."""
+        with self.lock:
+            job = self.jobs.get(job_hash)
+            if job is None or job.failure is not None:
+                return False
+            job.failure = message
+        return True
 
     # --- job status ------------------------------------------------------------------------------------------------
 
@@ -184,6 +225,9 @@ class SandboxState:
             job.render_state = "failed"
             return
         job.files = list(rendered)
+        with self.lock:
+            for item in job.files:
+                self._file_owners[Path(item.path).name] = (job.hash, str(item.key), str(item.label))
         job.render_state = "done"
 
     def output_base_name(self, job: Job) -> str:
@@ -290,6 +334,7 @@ class SandboxState:
             if duration is not None and "extract text" in request.algorithm.name.lower():
                 job.transcription = f"[sandbox transcription of {input_name}: {duration:.1f} s of audio]"
             self.jobs[new_hash] = job
+        self.traffic.count_create(account.token)
         return job
 
     def cancel(self, token: str | None, hash_text: str) -> bool:
