@@ -18,8 +18,9 @@ DAW will show the encoder's priming as a shift of a few tens of milliseconds.
 from __future__ import annotations
 
 import logging
+import struct
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -92,25 +93,68 @@ def _soundfile_info(path: Path) -> Any | None:
         return None
 
 
+def _crc16(data: bytes) -> int:
+    """CRC-16/ARC, the checksum of a LAME tag over the first 190 bytes of its frame."""
+    crc = 0
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return crc
+
+
+def _lame_tag_fields(handle: BinaryIO, frame_offset: int, xing_offset: int) -> tuple[int, int] | None:
+    """(delay, padding) from a LAME-format tag with a valid CRC, whatever encoder wrote it (LAME, FFmpeg's Lavf…).
+
+    mutagen parses the tag only when its encoder string says LAME; FFmpeg writes the same 36-byte tag after "Lavf",
+    and decoders (mpg123, FFmpeg) honour it, so the fields are read here when mutagen declined.
+    """
+    handle.seek(frame_offset + xing_offset)
+    head = handle.read(8)
+    if len(head) < 8 or head[:4] not in (b"Xing", b"Info"):
+        return None
+    flags = struct.unpack(">I", head[4:8])[0]
+    tag_at = xing_offset + 8 + 4 * bool(flags & 1) + 4 * bool(flags & 2) + 100 * bool(flags & 4) + 4 * bool(flags & 8)
+    handle.seek(frame_offset)
+    frame = handle.read(max(tag_at + 36, 190))
+    if len(frame) < tag_at + 36:
+        return None
+    tag = frame[tag_at:tag_at + 36]
+    stored = struct.unpack(">H", tag[34:36])[0]
+    # The CRC covers the frame's first 190 bytes, but FFmpeg computes it past the end of Info frames shorter than
+    # that (MPEG-2, mono): accept a tag that names its encoder in ASCII (LAME, Lavf, Lavc…) as decoders do.
+    if stored != _crc16(frame[:190]) and not tag[:4].isalnum():
+        return None
+    packed = int.from_bytes(tag[21:24], "big")
+    return packed >> 12, packed & 0xFFF
+
+
 def _mp3_facts(path: Path, audio: Any) -> StreamFacts:
     from mutagen.mp3._util import XingHeader, XingHeaderError  # private in mutagen: the only LAME parser around
 
     info = audio.info
     rate, channels = int(info.sample_rate), int(info.channels)
     estimate = round(float(info.length) * rate) if info.length else None
+    gapless: tuple[int, int] | None = None
+    xing_frames = 0
     try:
         with path.open("rb") as handle:
-            handle.seek(int(info.frame_offset) + XingHeader.get_offset(info))  # type: ignore[no-untyped-call]
+            xing_offset = int(XingHeader.get_offset(info))  # type: ignore[no-untyped-call]
+            handle.seek(int(info.frame_offset) + xing_offset)
             xing = XingHeader(handle)  # type: ignore[no-untyped-call]
-    except (XingHeaderError, OSError, AttributeError, AssertionError, ValueError) as exc:
+            xing_frames = int(xing.frames)
+            lame = xing.lame_header
+            if lame is not None:
+                gapless = int(lame.encoder_delay_start), int(lame.encoder_padding_end)
+            else:
+                gapless = _lame_tag_fields(handle, int(info.frame_offset), xing_offset)
+    except (XingHeaderError, OSError, AttributeError, AssertionError, ValueError, struct.error) as exc:
         log.debug("%s: no Xing/LAME header (%s)", path.name, exc)
-        xing = None
-    lame = getattr(xing, "lame_header", None)
-    if xing is None or xing.frames <= 0 or lame is None:
+    if xing_frames <= 0 or gapless is None:
         return StreamFacts(format="mp3", sample_rate=rate, channels=channels, frames=estimate, frames_exact=False,
                            encoding="MPEG_LAYER_III", decoder_delay=MP3_DECODER_DELAY)
-    total = MP3_SAMPLES_PER_FRAME.get(info.version, 1152) * int(xing.frames)
-    delay, padding = int(lame.encoder_delay_start), int(lame.encoder_padding_end)
+    total = MP3_SAMPLES_PER_FRAME.get(info.version, 1152) * xing_frames
+    delay, padding = gapless
     return StreamFacts(format="mp3", sample_rate=rate, channels=channels, frames=max(0, total - delay - padding),
                        frames_exact=True, encoding="MPEG_LAYER_III", encoder_delay=delay, encoder_padding=padding,
                        decoder_delay=MP3_DECODER_DELAY, gapless_source="lame")
