@@ -21,7 +21,14 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from mvsep_mcp.daw.session import MAX_TEMPO_BPM, MIN_TEMPO_BPM, Session, SessionTrack, relative_media_path
+from mvsep_mcp.daw.session import (
+    MAX_TEMPO_BPM,
+    MIN_TEMPO_BPM,
+    Session,
+    SessionTrack,
+    relative_media_path,
+    session_comment,
+)
 from mvsep_mcp.media.files import commit_file, ensure_dir, temp_path_for
 
 DAWPROJECT_VERSION = "1.0"
@@ -90,9 +97,8 @@ def project_xml(session: Session, media: list[MediaRef]) -> bytes:
     channel_elements: list[ET.Element] = []
     for item in media:
         track = item.track
-        attrs = {"contentType": "audio", "loaded": "true", "id": ids(), "name": track.name, "color": track.colour}
-        if track.comment:
-            attrs["comment"] = track.comment
+        attrs = {"contentType": "audio", "loaded": "true", "id": ids(), "name": track.name, "color": track.colour,
+                 "comment": track.comment}
         element = ET.SubElement(structure, "Track", attrs)
         track_ids.append(attrs["id"])
         channel_elements.append(_channel(element, ids, channels=track.channels, role="regular", muted=track.muted,
@@ -128,10 +134,8 @@ def project_xml(session: Session, media: list[MediaRef]) -> bytes:
 def metadata_xml(session: Session) -> bytes:
     """``metadata.xml``: the song's title, artist, album, year, genre and a comment on where the stems came from."""
     root = ET.Element("MetaData")
-    models = sorted({t.comment for t in session.tracks if t.stem is not None and t.comment})
     for tag, value in (("Title", session.title), ("Artist", session.artist), ("Album", session.album),
-                       ("Year", session.year), ("Genre", session.genre),
-                       ("Comment", "Stems separated by MVSep" + (f" ({'; '.join(models)})" if models else ""))):
+                       ("Year", session.year), ("Genre", session.genre), ("Comment", session_comment(session))):
         if value:
             ET.SubElement(root, tag).text = value
     ET.indent(root)

@@ -70,8 +70,8 @@ def rpp_text(session: Session, project_path: Path, *, timestamp: int | None = No
              f"  TEMPO {_number(tempo)} {numerator} {denominator}",
              f"  SAMPLERATE {session.sample_rate} 0 0",
              f"  TITLE {rpp_quote(session.title)}"]
-    notes = sorted({t.comment for t in session.tracks if t.stem is not None and t.comment})
-    lines += ["  <NOTES 0 2", f"    |Stems of {session.title} separated by MVSep", *(f"    |{n}" for n in notes), "  >"]
+    notes = [f"Stems of {session.title} separated by MVSep:", *(t.comment for t in session.tracks)]
+    lines += ["  <NOTES 0 2", *(f"    |{note}".replace("\n", " ") for note in notes), "  >"]
     for index, track in enumerate(session.tracks):
         kind = source_type(track)
         media = relative_media_path(track.path, project_path)

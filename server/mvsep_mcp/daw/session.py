@@ -106,11 +106,20 @@ class SessionTrack:
     colour: str
     stem: str | None  # None for the reference mix
     muted: bool = False
-    comment: str | None = None
+    model: str | None = None
+    job: str | None = None
 
     @property
     def format(self) -> str:
         return self.path.suffix.lower().lstrip(".")
+
+    @property
+    def comment(self) -> str:
+        """One line on where the track came from, for the DAW's track comment."""
+        if self.stem is None:
+            return "the song as it was given, muted for reference"
+        origin = ", ".join(p for p in (self.model, f"job {self.job}" if self.job else None) if p)
+        return f"{self.stem} stem separated by MVSep" + (f" ({origin})" if origin else "")
 
 
 @dataclass(frozen=True)
@@ -152,12 +161,6 @@ def _unique_names(stems: Sequence[StemFile]) -> list[str]:
     return unique
 
 
-def _comment(stem: StemFile) -> str | None:
-    parts = [f"MVSep model: {stem.model}" if stem.model else None, f"job {stem.job}" if stem.job else None]
-    kept = [p for p in parts if p]
-    return ", ".join(kept) or None
-
-
 def build_session(title: str, stems: Sequence[StemFile], mix: StemFile | None = None, *,
                   tempo_bpm: float | None = None, time_signature: tuple[int, int] = (4, 4),
                   artist: str | None = None, album: str | None = None, year: str | None = None,
@@ -175,14 +178,20 @@ def build_session(title: str, stems: Sequence[StemFile], mix: StemFile | None = 
         if item.channels < 1 or item.sample_rate < 1 or item.duration_s <= 0:
             raise SessionError(f"{item.path.name} has no channels, rate or length; it cannot be put on a track.")
     tracks = [SessionTrack(name=name, path=Path(s.path).absolute(), channels=s.channels, sample_rate=s.sample_rate,
-                           duration_s=s.duration_s, colour=stem_colour(s.stem), stem=s.stem, comment=_comment(s))
+                           duration_s=s.duration_s, colour=stem_colour(s.stem), stem=s.stem, model=s.model, job=s.job)
               for name, s in zip(_unique_names(stems), stems, strict=True)]
     if mix is not None:
         tracks.append(SessionTrack(name=MIX_TRACK_NAME, path=Path(mix.path).absolute(), channels=mix.channels,
                                    sample_rate=mix.sample_rate, duration_s=mix.duration_s, colour=MIX_COLOUR,
-                                   stem=None, muted=True, comment="the song as it was given, muted for reference"))
+                                   stem=None, muted=True))
     return Session(title=title.strip() or "Untitled", tracks=tuple(tracks), tempo_bpm=tempo_bpm,
                    time_signature=time_signature, artist=artist, album=album, year=year, genre=genre)
+
+
+def session_comment(session: Session) -> str:
+    """"Stems of <title> separated by MVSep: <track comment>; …" for project notes and metadata."""
+    lines = [t.comment for t in session.tracks if t.stem is not None]
+    return f"Stems of {session.title} separated by MVSep: " + "; ".join(lines)
 
 
 def relative_media_path(media: Path, project: Path) -> str:
