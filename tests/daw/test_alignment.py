@@ -140,7 +140,9 @@ def test_lossy_stems_record_their_offsets(song_dir: Path, tmp_path: Path) -> Non
     assert (result.status, result.exact) == ("recorded", True)
     manifest = result.as_manifest()
     assert manifest["stem"]["encoder_delay"] == 576 and manifest["stem"]["decoder_delay"] == 529
-    assert manifest["stem"]["gapless_source"] == "lame" and "reason" not in manifest
+    assert manifest["stem"]["gapless_source"] == "lame" and "reason" not in manifest and "input" not in manifest
+    assert result.as_manifest(include_input=True)["input"] == read_stream_facts(source).as_manifest()
+    assert result.as_manifest(include_input=True)["input"]["frames"] == FRAMES
 
     bare = tmp_path / "b.mp3"
     write_mp3(bare, FRAMES, encoder="ffmpeg", gapless_header=False)
@@ -201,3 +203,19 @@ def test_sandbox_stems_in_every_output_format(song_dir: Path, tmp_path: Path, co
         assert {"matched", "trimmed", "padded"} <= statuses  # the sandbox's misalignment was really there
     if code == 0:
         assert any(r.stem is not None and r.stem.gapless_source is None for r in results)  # a header-less MP3
+
+
+def test_alignment_round_trips_through_the_job_manifest(song_dir: Path, tmp_path: Path) -> None:
+    from mvsep_mcp.media import Manifest, ManifestInput, ManifestJob, ManifestOutput, read_manifest, write_manifest
+
+    source = song_file(song_dir, "flac")
+    stem = tmp_path / "Song - Vocals.wav"
+    write_pcm(stem, FRAMES + 9)
+    result = align_stem(source, stem)
+    output = ManifestOutput.for_file(tmp_path, "Vocals", stem).model_copy(update={"alignment": result.as_manifest()})
+    entry = ManifestInput(name=source.name).model_copy(update={"stream": read_stream_facts(source).as_manifest()})
+    manifest = Manifest(job=ManifestJob(hash="h", model="m"), input=entry, outputs=[output])
+    again = read_manifest(write_manifest(tmp_path, manifest))
+    stored = again.outputs[0].model_dump()["alignment"]
+    assert stored["status"] == "trimmed" and stored["adjusted_frames"] == -9 and stored["stem"]["frames"] == FRAMES + 9
+    assert again.input.model_dump()["stream"]["frames"] == FRAMES

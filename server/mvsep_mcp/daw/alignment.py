@@ -50,9 +50,13 @@ class StemAlignment(BaseModel):
     frames_after: int | None = None
     adjusted_frames: int = 0  # + padded, - trimmed
 
-    def as_manifest(self) -> dict[str, Any]:
-        """The JSON-ready dict for the manifest's output entry (``alignment``); None fields left out."""
-        return self.model_dump(mode="json", exclude_none=True)
+    def as_manifest(self, *, include_input: bool = False) -> dict[str, Any]:
+        """The JSON-ready dict for the manifest's output entry (``alignment``); None fields left out.
+
+        The input's facts are the same for every stem of a job, so they are left out unless asked for: record them
+        once with ``StreamFacts.as_manifest()`` in the manifest's input entry.
+        """
+        return self.model_dump(mode="json", exclude_none=True, exclude=None if include_input else {"input"})
 
 
 def _ms(frames: int, rate: int) -> str:

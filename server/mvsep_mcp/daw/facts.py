@@ -59,6 +59,10 @@ class StreamFacts(BaseModel):
     decoder_delay: int = 0
     gapless_source: GaplessSource | None = None
 
+    def as_manifest(self) -> dict[str, Any]:
+        """The JSON-ready dict for a manifest entry (``stream``); None fields left out."""
+        return self.model_dump(mode="json", exclude_none=True)
+
     @property
     def is_pcm(self) -> bool:
         return self.format in PCM_FORMATS
