@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SANDBOX_ONLY = {"av", "numpy", "soundfile", "python-multipart", "uvicorn", "starlette"}
+SANDBOX_ONLY = {"av", "python-multipart", "uvicorn", "starlette"}  # numpy and soundfile serve mvsep_mcp.daw
 
 pytestmark = pytest.mark.timeout(600)
 

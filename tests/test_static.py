@@ -154,7 +154,7 @@ def test_mypy_strict_clean() -> None:
 LAYERS = [  # lowest first: a module imports only from its own layer or lower (ARCHITECTURE.md, "Who may import whom")
     {"mvsep_mcp", "mvsep_mcp.errors", "mvsep_mcp.policy", "mvsep_mcp.logs"},
     {"mvsep_mcp.mvsep"},
-    {"mvsep_mcp.catalog", "mvsep_mcp.media"},
+    {"mvsep_mcp.catalog", "mvsep_mcp.media", "mvsep_mcp.daw"},
     {"mvsep_mcp.config", "mvsep_mcp.jobs"},
     {"mvsep_mcp.session"},
     {"mvsep_mcp.planning"},

@@ -19,6 +19,9 @@ UserError                          .user_text(): one sentence saying what is wro
 │   ├── TemplateError              a naming template we cannot use
 │   ├── OutsideOutputRoot          a destination would land outside the output folder
 │   └── PathTooLong                the output folder leaves no room for a file name
+├── DawError                       alignment, BWF chunks and session files                  (mvsep_mcp.daw)
+│   ├── NotAWave                   not a RIFF/WAVE file that can be rewritten
+│   └── SessionError               a DAW session cannot be built from what was given
 ├── JobError                       the journal or the runner refuses                        (mvsep_mcp.jobs)
 │   ├── JobNotFound                no job with that id for this account
 │   ├── JobNotCancellable          already processing / uploading / finished

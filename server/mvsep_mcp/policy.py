@@ -89,3 +89,9 @@ CATALOG_FUZZY_CUTOFF = 0.8  # difflib ratio a lone fuzzy name match must reach t
 LEASE_TTL_S = 30.0  # a runner's claim on an account's jobs lapses this long after its last renewal
 LEASE_RENEW_S = 10.0  # how often the holder renews it (well inside the ttl)
 JOURNAL_RECHECK_S = 1.0  # a waiting call re-reads the journal this often, for work done by another process
+
+# --- DAW (mvsep_mcp/daw: aligned stems, BWF metadata, session files) -----------------------------------------
+DAW_READY_DEFAULT = True  # WAV/FLAC stems are trimmed or padded to the input's exact length unless switched off
+DAW_MAX_ADJUST_S = 1.0  # a stem off by more than this is not padding but a different take: reported, never cut
+DAW_COPY_BLOCK_BYTES = 1 << 20  # WAV chunks are copied in blocks of this size when a file is rewritten
+DAW_PCM_BLOCK_FRAMES = 65536  # FLAC stems are re-encoded this many frames at a time (memory stays a few MB)

@@ -12,6 +12,8 @@ back to the input: exactly in float before encoding; after encoding
   when decoded with ``decode`` (LAME gapless header; MP4 edit list), lossy stems are clipped to [-1, 1].
 
 Never resampled, except MP3 output of a rate MP3 lacks (e.g. 96 kHz), which goes to the nearest MP3 rate.
+``render_stems(..., misalignment=Misalignment())`` makes the stems realistically imperfect instead: some a few ms
+long or short, some MP3s without a gapless header (``audio_misalign``).
 Stems keep the input's channel count. Long inputs stream through in blocks (memory stays a few MB).
 """
 
@@ -35,11 +37,13 @@ from mvsep_mcp.sandbox.audio_codecs import (
     open_writer,
     quantise,
 )
+from mvsep_mcp.sandbox.audio_misalign import LengthChangingWriter, Misalignment
 from mvsep_mcp.sandbox.audio_split import StemSplitter
 from mvsep_mcp.sandbox.audio_tags import read_getid3_tags
 
 __all__ = [
     "OUTPUT_FORMATS",
+    "Misalignment",
     "OutputFormat",
     "RenderedStem",
     "UndecodableAudio",
@@ -99,11 +103,22 @@ def _write_chunk(writers: list[Writer], x: np.ndarray, stems: np.ndarray, residu
         writer.write(clip_int(q, bits))
 
 
+def _open_stem_writer(path: Path, index: int, output_format: int, rate: int, channels: int,
+                      misalignment: Misalignment | None) -> Writer:
+    if misalignment is None:
+        return open_writer(path, output_format, rate, channels)
+    writer = open_writer(path, output_format, rate, channels,
+                         mp3_gapless_header=misalignment.mp3_gapless_header(index))
+    delta = misalignment.length_error_frames(index, rate)
+    return LengthChangingWriter(writer, delta) if delta else writer
+
+
 def render_stems(input_path: Path, stems: list[tuple[str, str]], output_format: int, out_dir: Path,
-                 base_name: str) -> list[RenderedStem]:
+                 base_name: str, *, misalignment: Misalignment | None = None) -> list[RenderedStem]:
     """Split ``input_path`` into ``stems`` ((key, label) pairs) and write ``out_dir/f"{base_name}_{key}.{ext}"``.
 
     Files are written under a temporary name and renamed when complete; on any error none are left behind.
+    With ``misalignment`` the stems stray from the input's length the way real outputs do (``audio_misalign``).
     Raises ``UndecodableAudio`` for an input that cannot be decoded, ``ValueError`` for a bad request.
     """
     if output_format not in OUTPUT_FORMATS:
@@ -130,8 +145,9 @@ def render_stems(input_path: Path, stems: list[tuple[str, str]], output_format: 
     writers: list[Writer] = []
     done = False
     try:
-        for temp in temps:
-            writers.append(open_writer(temp, output_format, reader.sample_rate, reader.channels))
+        for index, temp in enumerate(temps):
+            writers.append(_open_stem_writer(temp, index, output_format, reader.sample_rate, reader.channels,
+                                             misalignment))
         wrote_any = False
         for x, chunk in splitter.process(guarded_blocks(input_path, reader)):
             _write_chunk(writers, x, chunk, splitter.residual, bits)

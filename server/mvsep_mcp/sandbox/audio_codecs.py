@@ -15,7 +15,8 @@ float64 blocks and encode one of MVSep's six output formats:
 Integer writers take already quantised integers (see ``quantise``) so that the caller can make a residual stem
 absorb the rounding of the others. Lossy writers clip to [-1, 1]. Lengths: lossless outputs keep the frame count
 exactly; mp3 from libsndfile carries a LAME gapless header and decodes to the exact count; m4a decodes to the exact
-count when read through ``open_reader`` (which trims to the stream duration the MP4 edit list records).
+count when read through ``open_reader`` (which trims to the stream duration the MP4 edit list records, sample-exact
+because the movie time scale is the sample rate).
 MP3 only exists at 8-48 kHz: other rates are the one case that is resampled (to the nearest MP3 rate, via PyAV).
 """
 
@@ -228,12 +229,12 @@ class _PyAVWriter:
     """AAC in MP4 (``codec="aac"``), or MP3 through libmp3lame when the rate needs resampling."""
 
     def __init__(self, path: Path, rate: int, channels: int, *, codec: str, container_format: str,
-                 bit_rate: int, out_rate: int | None = None) -> None:
+                 bit_rate: int, out_rate: int | None = None, options: dict[str, str] | None = None) -> None:
         if channels not in _LAYOUTS:
             raise ValueError(f"cannot encode {channels} channels")
         self._layout = _LAYOUTS[channels]
         self._rate = rate
-        self._container = av.open(str(path), "w", format=container_format)
+        self._container = av.open(str(path), "w", format=container_format, options=options or {})
         stream: Any = self._container.add_stream(codec, rate=out_rate or rate, layout=self._layout)
         stream.bit_rate = bit_rate
         self._stream = stream
@@ -274,13 +275,20 @@ def mp3_rate(rate: int) -> int:
     return min(MP3_RATES, key=lambda r: (abs(r - rate), -r))
 
 
-def open_writer(path: Path, code: int, rate: int, channels: int) -> Writer:
-    """A writer for output format ``code``; ``path`` may carry any suffix (the format is explicit)."""
+def open_writer(path: Path, code: int, rate: int, channels: int, *, mp3_gapless_header: bool = True) -> Writer:
+    """A writer for output format ``code``; ``path`` may carry any suffix (the format is explicit).
+
+    ``mp3_gapless_header=False`` writes an MP3 without its Xing/LAME header (FFmpeg's ``write_xing=0``), so that
+    decoders play its encoder delay as a shift (the sandbox's realistic misalignment).
+    """
     if code == 3:
-        return _PyAVWriter(path, rate, channels, codec="aac", container_format="mp4", bit_rate=AAC_BIT_RATE)
-    if code == 0 and (rate not in MP3_RATES or channels > 2):
+        # The movie time scale is the sample rate, so the edit list states the length to the sample (FFmpeg's
+        # default of 1000 rounds it to the millisecond).
+        return _PyAVWriter(path, rate, channels, codec="aac", container_format="mp4", bit_rate=AAC_BIT_RATE,
+                           options={"movie_timescale": str(rate)})
+    if code == 0 and (rate not in MP3_RATES or channels > 2 or not mp3_gapless_header):
         if channels > 2:
             raise ValueError("mp3 output supports mono and stereo only")
         return _PyAVWriter(path, rate, channels, codec="libmp3lame", container_format="mp3", bit_rate=320_000,
-                           out_rate=mp3_rate(rate))
+                           out_rate=mp3_rate(rate), options=None if mp3_gapless_header else {"write_xing": "0"})
     return _SoundfileWriter(path, rate, channels, code)

@@ -63,9 +63,9 @@ def signal(seconds: float = 3.0, sample_rate: int = 44100, channels: int = 2, se
 
 
 def write_m4a(path: Path, audio: np.ndarray, sample_rate: int) -> None:
-    """AAC in an MP4 container through PyAV."""
+    """AAC in an MP4 container through PyAV; the edit list states the length to the sample."""
     layout = "stereo" if audio.shape[1] == 2 else "mono"
-    with av.open(str(path), "w", format="mp4") as container:
+    with av.open(str(path), "w", format="mp4", options={"movie_timescale": str(sample_rate)}) as container:
         stream = container.add_stream("aac", rate=sample_rate, layout=layout)
         stream.bit_rate = 192_000
         frame_size = 1024

@@ -22,6 +22,7 @@ from typing import Any
 
 from mvsep_mcp.policy import FREE_CONCURRENT_JOBS, PREMIUM_CONCURRENT_JOBS, RESULT_RETENTION_HOURS
 from mvsep_mcp.sandbox.accounts import Account, AccountBook
+from mvsep_mcp.sandbox.audio_misalign import Misalignment
 from mvsep_mcp.sandbox.catalog import DATA_DIR, AlgorithmEntry, Catalog, OptionError
 from mvsep_mcp.sandbox.connections import ConnectionRegistry
 from mvsep_mcp.sandbox.faults import FaultList, FaultRule
@@ -85,6 +86,8 @@ class SandboxState:
     premium_concurrent_jobs: int = PREMIUM_CONCURRENT_JOBS
     rate_limit: int = DEFAULT_LIMIT_PER_MINUTE
     audio_backend: ModuleType | Any | None = None  # mvsep_mcp.sandbox.audio unless a test passes a stand-in
+    # stems a few ms long or short and MP3s without a gapless header, as real outputs (None: exact stems)
+    misalignment: Misalignment | None = field(default_factory=Misalignment)
 
     def __post_init__(self) -> None:
         self._owns_storage = self.storage_dir is None
@@ -217,8 +220,9 @@ class SandboxState:
         stems = list(job.algorithm.outputs.items())
         try:
             assert job.input_path is not None
+            extra = {} if self.misalignment is None else {"misalignment": self.misalignment}
             rendered = self.audio.render_stems(job.input_path, stems, job.output_format, self.processed_dir,
-                                               self.output_base_name(job))
+                                               self.output_base_name(job), **extra)
         except Exception as exc:  # an undecodable or unrenderable input fails the job, as on MVSep
             log.info("sandbox job %s failed to render: %s", job.hash, exc)
             job.render_error = f"Error while processing the file: {exc}"
