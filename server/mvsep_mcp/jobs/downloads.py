@@ -7,6 +7,7 @@ without overwriting; a failed file leaves nothing behind and is tried again on t
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -165,7 +166,8 @@ async def fetch_one(
         size = tmp.stat().st_size
         committed = await anyio.to_thread.run_sync(commit_file, tmp, final)
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # the cleanup must not hide why the download failed
+            tmp.unlink(missing_ok=True)
     return OutputFile(stem=task.stem, path=str(committed), size=size, sha256=digest, url=task.url)
 
 
