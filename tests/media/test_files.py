@@ -105,3 +105,5 @@ def test_ensure_dir(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(MediaError, match="a file with that name is in the way"):
         ensure_dir(tmp_path / "file")
+    with pytest.raises(MediaError, match="a file is in the way of one of its parent folders"):
+        ensure_dir(tmp_path / "file" / "sub" / "deeper")

@@ -110,7 +110,7 @@ def unreconciled_message(record: JobRecord) -> str:
 
 
 def download_failed_message(record: JobRecord, exc: BaseException) -> str:
-    reason = exc.user_text().rstrip(".") if isinstance(exc, UserError) else str(exc)
+    reason = exc.message.rstrip(".") if isinstance(exc, UserError) else str(exc)
     return (
         f"Downloading the results of job {record.id} failed ({reason}); the result stays on MVSep for about "
         f"{RESULT_RETENTION_HOURS} hours: refetch the job (fetch_job_results) into a writable output folder to try "

@@ -7,6 +7,7 @@ without overwriting; a failed file leaves nothing behind and is tried again on t
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import logging
@@ -205,8 +206,9 @@ async def fetch_one(
         size = temps.tagging.stat().st_size
         committed = await anyio.to_thread.run_sync(commit_file, temps.tagging, final)
     except BaseException:
-        temps.download.unlink(missing_ok=True)
-        temps.tagging.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # the cleanup must not hide why the file failed
+            temps.download.unlink(missing_ok=True)
+            temps.tagging.unlink(missing_ok=True)
         raise
     return OutputFile(stem=task.stem, path=str(committed), size=size, sha256=digest, url=task.url,
                       format=verified.format, duration_s=verified.duration_s)

@@ -61,6 +61,12 @@ def ensure_dir(path: Path) -> Path:
     except FileExistsError as exc:
         raise MediaError(f"Cannot create the folder {path}: a file with that name is in the way; "
                          f"move it or choose another output folder.") from exc
+    except NotADirectoryError as exc:  # a file where one of its parent folders should be
+        raise MediaError(f"Cannot create the folder {path}: a file is in the way of one of its parent folders; "
+                         f"move it or choose another output folder.") from exc
+    except PermissionError as exc:
+        raise MediaError(f"Cannot create the folder {path}: permission denied; choose an output folder you can "
+                         f"write to.") from exc
     if not path.is_dir():
         raise MediaError(f"Cannot use {path} as a folder: it is not a directory; choose another output folder.")
     return path

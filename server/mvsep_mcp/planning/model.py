@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
-from mvsep_mcp.catalog import AccountKind, Catalog, check_access, resolve_options
+from mvsep_mcp.catalog import AccountKind, Catalog, can_use, check_access, resolve_options
 from mvsep_mcp.mvsep.formats import FORMAT_BY_NAME, FORMAT_NAMES
 from mvsep_mcp.mvsep.models import Algorithm
 from mvsep_mcp.planning.errors import PlanError
@@ -34,9 +34,9 @@ def choose_model(
     catalog: Catalog, model: str | int | None, account_kind: AccountKind | None, widget: Widget = "single_upload"
 ) -> Algorithm:
     """The model, checked for the account and for the kind of input the request sends; without one, the first
-    model of that kind."""
+    model of that kind the account may use."""
     if model is None or (isinstance(model, str) and not model.strip()):
-        return _first_model(catalog, widget)
+        return _first_model(catalog, widget, account_kind)
     algorithm = catalog.find(model)
     check_access(algorithm, account_kind)
     actual = model_widget(algorithm)
@@ -49,11 +49,12 @@ def choose_model(
     return algorithm
 
 
-def _first_model(catalog: Catalog, widget: Widget) -> Algorithm:
+def _first_model(catalog: Catalog, widget: Widget, account_kind: AccountKind | None) -> Algorithm:
     for algorithm in catalog.algorithms:
-        if model_widget(algorithm) == widget:
+        if model_widget(algorithm) == widget and can_use(algorithm, account_kind):
             return algorithm
-    raise PlanError("MVSep's catalogue lists no model of that kind right now; search_models to see what exists.")
+    raise PlanError("MVSep's catalogue lists no model of that kind that your account may use right now; search_models "
+                    "to see what exists.")
 
 
 def check_options(

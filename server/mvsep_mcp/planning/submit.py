@@ -29,5 +29,11 @@ async def submit_plan(session: Session, plan: Plan, *, wait_s: float = policy.SU
                                         timeout=min(wait_s, policy.WAIT_CALL_BUDGET_S), until="submitted")
     failed = [r for r in records if r.state is JobState.FAILED]
     if records and len(failed) == len(records):
-        raise SubmissionRefused(f"MVSep refused the job(s): {failed[0].error}")
+        raise SubmissionRefused(refusal_message(failed))
     return records
+
+
+def refusal_message(failed: list[JobRecord]) -> str:
+    """Each job's error is already a sentence naming the fix: the first one, with a count when there were several."""
+    first = failed[0].error or "MVSep refused the job without giving a reason; check the model and submit again."
+    return first if len(failed) == 1 else f"None of the {len(failed)} jobs could be submitted. The first: {first}"
