@@ -10,6 +10,8 @@ from __future__ import annotations
 DEFAULT_BASE_URL = "https://mvsep.com/api"
 RESULT_RETENTION_HOURS = 72  # MVSep keeps result files about this long
 FREE_CONCURRENT_JOBS = 1  # jobs in flight for an account without premium
+MAX_UPLOAD_BYTES_FREE = 50 * 1024 * 1024  # the largest upload MVSep takes from a free account (one capture says so)
+MAX_UPLOAD_BYTES_PREMIUM = 200 * 1024 * 1024  # …and from a premium one
 PREMIUM_CONCURRENT_JOBS = 10  # older pages say 10, newer say unlimited: 10 is the safe side
 
 # --- HTTP client ---------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import anyio
 import anyio.to_thread
 
 from mvsep_mcp.jobs.errors import JobError
-from mvsep_mcp.jobs.models import JobRecord, OutputFile
+from mvsep_mcp.jobs.models import JobRecord, JobSpec, OutputFile
 from mvsep_mcp.jobs.ports import JobsClient
 from mvsep_mcp.media.errors import MediaError
 from mvsep_mcp.media.files import commit_file, ensure_dir, sha256_file, temp_path_for
@@ -110,7 +110,12 @@ def fallback_title(record: JobRecord) -> str:
 
 def destination(record: JobRecord, tags: TrackTags, stem: str, ext: str) -> Path:
     """Where a stem goes: the naming template under the output root, never outside it."""
-    spec = record.spec
+    return destination_for(record.spec, tags, stem, ext, job_hash=record.hash, fallback=fallback_title(record))
+
+
+def destination_for(spec: JobSpec, tags: TrackTags, stem: str, ext: str, *, job_hash: str | None,
+                    fallback: str) -> Path:
+    """:func:`destination` from the spec alone, so that planning can try every name before anything is paid."""
     fields = NamingFields(
         stem=stem,
         title=tags.title,
@@ -119,8 +124,8 @@ def destination(record: JobRecord, tags: TrackTags, stem: str, ext: str) -> Path
         model=spec.model_name or f"model {spec.sep_type}",
         ext=ext,
         format=ext,
-        input=spec.source_name or fallback_title(record),
-        hash=record.hash,
+        input=spec.source_name or fallback,
+        hash=job_hash,
         date=tags.date,
         track=tags.track,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,18 +71,64 @@ def expand_inputs(items: Sequence[str], *, recursive: bool = False) -> list[tupl
             found.setdefault(item.strip(), "url")
             continue
         path = absolute_path(item)
-        if path.is_dir():
+        if _kind_of(path) == "folder":
             for file in _audio_files_in(path, recursive):
                 found.setdefault(str(file), "file")
-        elif path.is_file():
-            found.setdefault(str(path), "file")
         else:
-            raise PlanError(missing_file_message(path))
+            found.setdefault(str(path), "file")
     if not found:
         raise PlanError(NO_INPUTS)
     if len(found) > MAX_INPUTS:
         raise PlanError(f"{len(found)} inputs is more than {MAX_INPUTS} in one call: split the batch.")
     return [(kind, source) for source, kind in found.items()]
+
+
+def _kind_of(path: Path) -> str:
+    """"folder" or "file" for a readable regular file; anything else is refused with a sentence of its own."""
+    shown = _shown(path)
+    if "\x00" in str(path):
+        raise PlanError(f"The path {shown} contains a NUL character: give the file's real path.")
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise PlanError(missing_file_message(path)) from None
+    except OSError as exc:
+        raise PlanError(_os_error_sentence(path, exc)) from None
+    mode = info.st_mode
+    if stat.S_ISDIR(mode):
+        return "folder"
+    if stat.S_ISFIFO(mode):
+        raise PlanError(f"{shown} is a named pipe (FIFO), not an audio file: give the path of a regular audio file.")
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        raise PlanError(f"{shown} is a device, not an audio file: give the path of a regular audio file.")
+    if stat.S_ISSOCK(mode) or not stat.S_ISREG(mode):
+        raise PlanError(f"{shown} is not a regular file: give the path of an audio file.")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise PlanError(_os_error_sentence(path, exc)) from None
+    return "file"
+
+
+def _shown(path: Path, limit: int = 120) -> str:
+    """The path for a sentence, shortened in the middle when it is very long."""
+    text = str(path)
+    return repr(text) if len(text) <= limit else repr(text[: limit // 2] + "…" + text[-limit // 2 :])
+
+
+def _os_error_sentence(path: Path, exc: OSError) -> str:
+    shown = _shown(path)
+    if exc.errno == errno.ENAMETOOLONG:
+        return (f"The path {shown} is too long for this system ({len(str(path))} characters): "
+                f"move or rename the file so that its path is shorter.")
+    if exc.errno == errno.ELOOP:
+        return f"The path {shown} is a loop of symbolic links: point it at the real file."
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"The file {shown} cannot be read (permission denied): make it readable, or copy it somewhere that is."
+    if exc.errno == errno.ENOTDIR:
+        return f"The path {shown} runs through a file as if it were a folder: check the path."
+    return f"The file {shown} cannot be read ({exc.strerror or exc}): check the path and call again."
 
 
 def _audio_files_in(folder: Path, recursive: bool) -> list[Path]:
@@ -97,6 +145,8 @@ def _audio_files_in(folder: Path, recursive: bool) -> list[Path]:
 
 def describe_file(path: Path) -> PlannedInput:
     """Probe, hash and read tags of one local file (blocking: run in a worker thread)."""
+    if _kind_of(path) == "folder":
+        raise PlanError(f"{_shown(path)} is a folder: give the path of one audio file.")
     try:
         info = probe(path)
     except FileNotFoundError:

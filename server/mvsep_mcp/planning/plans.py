@@ -21,9 +21,11 @@ from mvsep_mcp.media.naming import validate_template
 from mvsep_mcp.mvsep.formats import FORMAT_BY_CODE
 from mvsep_mcp.mvsep.models import Algorithm, UserInfo
 from mvsep_mcp.mvsep.separation_request import RemoteType
-from mvsep_mcp.planning.errors import NotEnoughCredits
+from mvsep_mcp.planning.errors import NotEnoughCredits, PlanError
 from mvsep_mcp.planning.inputs import PlannedInput, absolute_path, describe_file, describe_sources, expand_inputs
 from mvsep_mcp.planning.model import Widget, check_options, choose_model, output_format_code
+from mvsep_mcp.planning.output import check_file_names, check_output_folder
+from mvsep_mcp.policy import MAX_UPLOAD_BYTES_FREE, MAX_UPLOAD_BYTES_PREMIUM
 from mvsep_mcp.session import Session
 
 Options = Mapping[str, str | int | float] | None
@@ -51,6 +53,19 @@ class Plan:
         """Sum of the estimates, or None when some input's duration is unknown (a URL, a text prompt)."""
         credits = [i.estimate.credits for i in self.inputs if i.estimate is not None]
         return sum(credits) if len(credits) == len(self.inputs) else None
+
+    def check_upload_sizes(self) -> None:
+        """Refuse a file larger than MVSep takes in one upload (more with premium mode on)."""
+        limit = MAX_UPLOAD_BYTES_PREMIUM if self.spends_credits else MAX_UPLOAD_BYTES_FREE
+        for item in self.inputs:
+            for file in (item, item.reference):
+                if file is not None and file.size_bytes is not None and file.size_bytes > limit:
+                    plan_kind = "" if self.spends_credits else " without premium"
+                    raise PlanError(
+                        f"{Path(file.source).name} is {file.size_bytes / 2**20:.0f} MB, more than the "
+                        f"{limit / 2**20:.0f} MB MVSep takes in one upload{plan_kind}: convert it to FLAC or MP3, "
+                        f"or cut it into parts."
+                    )
 
     def check_credits(self) -> None:
         """Refuse a plan whose estimate exceeds the balance when it spends credits."""
@@ -113,6 +128,8 @@ class _Basis:
                     output_root=self.output_root, name_template=self.name_template, inputs=priced,
                     spends_credits=bool(self.user.premium_enabled), balance=self.user.premium_minutes,
                     **extra)  # type: ignore[arg-type]
+        plan.check_upload_sizes()
+        check_file_names(plan.specs(account_key="", base_url=""), self.algorithm)
         plan.check_credits()
         return plan
 
@@ -135,6 +152,7 @@ async def _basis(
     root = absolute_path(output_dir, "output folder") if output_dir else settings.output_dir
     template = name_template or settings.name_template
     validate_template(template)
+    await anyio.to_thread.run_sync(check_output_folder, root)
     return _Basis(algorithm, resolved, code, root, template, user)
 
 

@@ -20,7 +20,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from mvsep_mcp.policy import FREE_CONCURRENT_JOBS, PREMIUM_CONCURRENT_JOBS, RESULT_RETENTION_HOURS
+from mvsep_mcp.policy import (
+    FREE_CONCURRENT_JOBS,
+    MAX_UPLOAD_BYTES_FREE,
+    MAX_UPLOAD_BYTES_PREMIUM,
+    PREMIUM_CONCURRENT_JOBS,
+    RESULT_RETENTION_HOURS,
+)
 from mvsep_mcp.sandbox.accounts import Account, AccountBook
 from mvsep_mcp.sandbox.audio_misalign import Misalignment
 from mvsep_mcp.sandbox.catalog import DATA_DIR, AlgorithmEntry, Catalog, OptionError
@@ -35,8 +41,8 @@ from mvsep_mcp.sandbox.traffic import Traffic
 
 log = logging.getLogger(__name__)
 
-MAX_UPLOAD_FREE_BYTES = 50 * 1024 * 1024  # one capture says 50 MB (free) / 200 MB (paid)
-MAX_UPLOAD_PREMIUM_BYTES = 200 * 1024 * 1024
+MAX_UPLOAD_FREE_BYTES = MAX_UPLOAD_BYTES_FREE  # one capture says 50 MB (free) / 200 MB (paid)
+MAX_UPLOAD_PREMIUM_BYTES = MAX_UPLOAD_BYTES_PREMIUM
 OUTPUT_FORMAT_CODES = range(6)
 FIRST_JOB_ID = 1_100_001  # MVSep-like ids; job number N (as fault rules count jobs) has id FIRST_JOB_ID + N - 1
 
