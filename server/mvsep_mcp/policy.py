@@ -73,3 +73,8 @@ CATALOG_FUZZY_CUTOFF = 0.8  # difflib ratio a lone fuzzy name match must reach t
 LEASE_TTL_S = 30.0  # a runner's claim on an account's jobs lapses this long after its last renewal
 LEASE_RENEW_S = 10.0  # how often the holder renews it (well inside the ttl)
 JOURNAL_RECHECK_S = 1.0  # a waiting call re-reads the journal this often, for work done by another process
+
+# --- `mvsep-mcp doctor` (mvsep_mcp/doctor.py) -------------------------------------------------------
+DOCTOR_TIMEOUT_S = 10.0  # one check waits at most this long for MVSep: a person is watching the terminal
+DOCTOR_MAX_RETRIES = 1  # one retry tells a blip from an outage without making a dead host take a minute
+DOCTOR_JOURNAL_TIMEOUT_S = 2.0  # a journal locked by a running server is still readable after a short wait
