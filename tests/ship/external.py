@@ -91,7 +91,8 @@ def run_npx(
     env: Mapping[str, str] | None = None,
     timeout: float = NPX_TIMEOUT_S,
 ) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "PATH": tool_path(), "NO_UPDATE_NOTIFIER": "1", **(env or {})}
+    quiet = {"NO_UPDATE_NOTIFIER": "1", "npm_config_update_notifier": "false"}
+    full_env = {**os.environ, "PATH": tool_path(), **quiet, **(env or {})}
     return subprocess.run(
         npx_command(packages, command, *args),
         cwd=cwd,
@@ -105,4 +106,4 @@ def run_npx(
 
 def without_npm_noise(stderr: str) -> str:
     """npm's own engine warnings (npm itself may run on an older Node than the command it starts)."""
-    return "\n".join(line for line in stderr.splitlines() if not line.startswith("npm warn"))
+    return "\n".join(line for line in stderr.splitlines() if not line.startswith(("npm warn", "npm notice")))
