@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,10 @@ MODEL = "27"  # Demucs4 Vocals 2023: two stems, open to every account
 MAX_WAIT_CALLS = 20
 WAIT_S = 15.0
 
+ROOT = Path(__file__).resolve().parents[2]
+SOURCES = ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in", "manifest.json", "icon.png", ".mcpbignore",
+           "Dockerfile", ".dockerignore", "server", "tools", "tests", ".ci")
+
 CallTool = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
@@ -20,6 +25,19 @@ CallTool = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 def sandbox() -> Iterator[SandboxServer]:
     with SandboxServer(SandboxState(timing=JobTiming.fast())) as server:
         yield server
+
+
+def copy_sources(dest: Path) -> Path:
+    """A clean copy of the checkout (what git tracks at the top, without caches or build leftovers) to build in."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in SOURCES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".pytest_cache"))
+        elif source.exists():
+            shutil.copy2(source, dest / name)
+    return dest
 
 
 def make_song(directory: Path, title: str = "Ship It") -> Path:

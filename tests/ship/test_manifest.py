@@ -79,7 +79,7 @@ def test_in_step_with_pyproject() -> None:
     data, project = manifest(), pyproject()
     assert data["name"] == project["name"]
     assert data["version"] == project["version"]
-    assert data["license"] == project["license"]["text"] == "MIT"
+    assert data["license"] == project["license"] == "MIT"
     assert data["compatibility"]["runtimes"]["python"] == project["requires-python"]
     assert data["repository"]["url"] == project["urls"]["Repository"]
     assert data["homepage"] == project["urls"]["Homepage"]
