@@ -17,7 +17,7 @@ import argparse
 import getpass
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mvsep_mcp import __version__
@@ -55,7 +55,7 @@ def _log_flag_parent() -> argparse.ArgumentParser:
     return parent
 
 
-def resolve_log_level(args: argparse.Namespace, env: dict[str, str] | None = None) -> tuple[str, str | None]:
+def resolve_log_level(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> tuple[str, str | None]:
     """The level from the flag, else ``MVSEP_LOG_LEVEL``, else INFO; with a warning for an unusable variable."""
     flag = getattr(args, "log_level", None)
     if flag:
