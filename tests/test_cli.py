@@ -55,8 +55,7 @@ def test_a_refused_token_is_not_stored(sandbox: SandboxServer, credentials: Path
 
 def test_bad_setting_is_one_sentence(credentials: Path, monkeypatch: pytest.MonkeyPatch,
                                      capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("MVSEP_TOOLSETS", "catalog,bogus")
+    monkeypatch.setenv("MVSEP_OUTPUT_FORMAT", "ogg")
     assert cli.main(["serve"]) == 2
     assert capsys.readouterr().err == (
-        "mvsep-mcp: Unknown toolset 'bogus' in MVSEP_TOOLSETS: choose from catalog, separation, jobs, studio, results, "
-        "account, site, quality, auth or 'all'.\n")
+        "mvsep-mcp: MVSEP_OUTPUT_FORMAT 'ogg' is not one of mp3, wav, flac, m4a, wav32, flac24.\n")

@@ -54,3 +54,15 @@ def test_unreadable_config_file(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text("this is = = not toml", encoding="utf-8")
     with pytest.raises(ConfigError, match="could not be read"):
         load_settings({}, env_for(tmp_path))
+
+
+def test_unknown_toolsets_are_ignored_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    settings = load_settings({}, env_for(tmp_path, MVSEP_TOOLSETS="catalog, bogus,Quality"))
+    assert settings.toolsets == ("catalog", "quality")
+    assert settings.ignored_toolsets == ("bogus",)
+    assert caplog.messages == [
+        "Unknown toolset 'bogus' ignored (MVSEP_TOOLSETS takes catalog, separation, jobs, studio, results, account, "
+        "site, quality, auth or 'all'); starting with catalog, quality."
+    ]
+    only_unknown = load_settings({}, env_for(tmp_path, MVSEP_TOOLSETS="bogus"))
+    assert only_unknown.toolsets == DEFAULT_TOOLSETS and only_unknown.ignored_toolsets == ("bogus",)

@@ -4,6 +4,9 @@
     mvsep-mcp sandbox      run the local MVSep-compatible sandbox API (no token or network needed)
     mvsep-mcp demo         a real separation through the MCP server over stdio against the sandbox
     mvsep-mcp login        store your MVSep API token (owner-only), from a prompt: never through the model
+    mvsep-mcp doctor       check the setup (token, credits, MVSep reachable, output folder, journal), one line each
+
+``--log-level`` (any case) goes before or after the subcommand; ``MVSEP_LOG_LEVEL`` sets it too (the flag wins).
 
 Everything but the MCP stream goes to stderr: stdout belongs to the protocol when serving over stdio.
 """
@@ -12,14 +15,59 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mvsep_mcp import __version__
-from mvsep_mcp.config import ALL_TOOLSETS, ConfigError, load_settings
+from mvsep_mcp.config import ALL_TOOLSETS, ConfigError, is_unset, load_settings
 from mvsep_mcp.logs import setup_logging
 from mvsep_mcp.mvsep.formats import DEFAULT_FORMAT, FORMAT_NAMES
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DEFAULT_LOG_LEVEL = "INFO"
+# what the `sandbox` extra brings (pyproject.toml): missing, `sandbox` and `demo` say how to install it
+SANDBOX_EXTRA_MODULES = frozenset({"numpy", "soundfile", "av", "starlette", "uvicorn", "multipart", "python_multipart"})
+SANDBOX_EXTRA_HELP = (
+    "`mvsep-mcp {command}` needs the sandbox extra ({module} is missing): install it with "
+    "pip install 'mvsep-mcp[sandbox]' (in a checkout: .venv/bin/pip install -e '.[sandbox]')."
+)
+
+
+def _log_level(value: str) -> str:
+    level = value.strip().upper()
+    if level not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(f"{value!r} is not one of {', '.join(LOG_LEVELS)} (any case)")
+    return level
+
+
+def _log_flag_parent() -> argparse.ArgumentParser:
+    """``--log-level`` for the main parser and every subcommand (SUPPRESS: absent unless given, so neither
+    position overwrites the other with a default)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--log-level",
+        type=_log_level,
+        default=argparse.SUPPRESS,
+        metavar="LEVEL",
+        help=f"{', '.join(LOG_LEVELS)} (any case; env MVSEP_LOG_LEVEL; default {DEFAULT_LOG_LEVEL}); logs go to stderr",
+    )
+    return parent
+
+
+def resolve_log_level(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> tuple[str, str | None]:
+    """The level from the flag, else ``MVSEP_LOG_LEVEL``, else INFO; with a warning for an unusable variable."""
+    flag = getattr(args, "log_level", None)
+    if flag:
+        return str(flag), None
+    value = (os.environ if env is None else env).get("MVSEP_LOG_LEVEL")
+    if is_unset(value):
+        return DEFAULT_LOG_LEVEL, None
+    try:
+        return _log_level(str(value)), None
+    except argparse.ArgumentTypeError as exc:
+        return DEFAULT_LOG_LEVEL, f"MVSEP_LOG_LEVEL {exc}; logging at {DEFAULT_LOG_LEVEL}."
 
 
 def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
@@ -38,65 +86,92 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mvsep-mcp", description="MVSep music separation as an MCP server.")
+    log_flag = _log_flag_parent()
+    parser = argparse.ArgumentParser(
+        prog="mvsep-mcp", description="MVSep music separation as an MCP server.", parents=[log_flag]
+    )
     parser.add_argument("--version", action="version", version=f"mvsep-mcp {__version__}")
-    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     sub = parser.add_subparsers(dest="command")
 
-    serve = sub.add_parser("serve", help="run the MCP server (the default)")
+    serve = sub.add_parser("serve", help="run the MCP server (the default)", parents=[log_flag])
     serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
     serve.add_argument("--host", default="127.0.0.1", help="with --transport http")
     serve.add_argument("--port", type=int, default=8000, help="with --transport http")
     _add_settings_flags(serve)
 
-    sandbox = sub.add_parser("sandbox", help="run the local MVSep-compatible sandbox API")
+    sandbox = sub.add_parser("sandbox", help="run the local MVSep-compatible sandbox API", parents=[log_flag])
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8765)
     sandbox.add_argument("--fast", action="store_true", help="jobs finish in seconds instead of realistic minutes")
     sandbox.add_argument("--faults", metavar="SPEC", help="inject faults, e.g. 'get:status=502:count=2,files:vanish' "
                          "(env MVSEP_SANDBOX_FAULTS; see README 'Fault injection')")
 
-    demo = sub.add_parser("demo", help="separate a song through the MCP server against the sandbox")
+    demo = sub.add_parser(
+        "demo", help="separate a song through the MCP server against the sandbox", parents=[log_flag]
+    )
     demo.add_argument("--input", help="an audio file to separate (default: a generated, tagged song)")
     demo.add_argument("--format", choices=FORMAT_NAMES, default=DEFAULT_FORMAT, help="output format")
     demo.add_argument("--model", default="Demucs4 HT", help="model name or id")
     demo.add_argument("--output-dir", help="where the stems go (default: a new temporary folder)")
 
-    login = sub.add_parser("login", help="store your MVSep API token (owner-only file)")
+    login = sub.add_parser("login", help="store your MVSep API token (owner-only file)", parents=[log_flag])
     login.add_argument("--email", help="sign in with email and password instead of pasting a token")
     login.add_argument("--base-url", help="MVSep API base URL")
+
+    doctor = sub.add_parser(
+        "doctor", help="check token, credits, MVSep reachability, output folder and journal", parents=[log_flag]
+    )
+    _add_settings_flags(doctor)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command or "serve"
-    setup_logging(args.log_level)
+    level, level_warning = resolve_log_level(args)
+    setup_logging(level)
+    if level_warning:
+        sys.stderr.write(f"mvsep-mcp: {level_warning}\n")
     try:
         if command == "serve":
             return _serve(args)
-        if command == "sandbox":
-            from mvsep_mcp.sandbox import FaultSpecError, JobTiming, run_sandbox
-
-            try:
-                run_sandbox(args.host, args.port, job_timing=JobTiming.fast() if args.fast else None,
-                            faults=args.faults)
-            except FaultSpecError as exc:
-                sys.stderr.write(f"mvsep-mcp sandbox: --faults: {exc}\n")
-                return 2
-            return 0
-        if command == "demo":
-            from mvsep_mcp.demo import run_demo
-
-            return run_demo(args)
+        if command in ("sandbox", "demo"):
+            return _sandbox_command(command, args)
         if command == "login":
             return _login(args)
+        if command == "doctor":
+            from mvsep_mcp.doctor import run_doctor
+
+            return run_doctor(_flags(args))
     except ConfigError as exc:
         sys.stderr.write(f"mvsep-mcp: {exc}\n")
         return 2
     except KeyboardInterrupt:
         return 130
     return 2
+
+
+def _sandbox_command(command: str, args: argparse.Namespace) -> int:
+    """``sandbox`` and ``demo``: both need the ``sandbox`` extra, which a bundle or a plain install leaves out."""
+    try:
+        if command == "sandbox":
+            from mvsep_mcp.sandbox import FaultSpecError, JobTiming, run_sandbox
+        else:
+            from mvsep_mcp.demo import run_demo
+    except ModuleNotFoundError as exc:
+        module = (exc.name or "").split(".")[0]
+        if module not in SANDBOX_EXTRA_MODULES:
+            raise
+        sys.stderr.write(SANDBOX_EXTRA_HELP.format(command=command, module=module) + "\n")
+        return 2
+    if command == "sandbox":
+        try:
+            run_sandbox(args.host, args.port, job_timing=JobTiming.fast() if args.fast else None, faults=args.faults)
+        except FaultSpecError as exc:
+            sys.stderr.write(f"mvsep-mcp sandbox: --faults: {exc}\n")
+            return 2
+        return 0
+    return run_demo(args)
 
 
 def _serve(args: argparse.Namespace) -> int:

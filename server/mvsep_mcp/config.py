@@ -22,6 +22,7 @@ unset. The token is held as a ``SecretStr`` and never appears in a repr, log lin
 from __future__ import annotations
 
 import json
+import logging
 import os
 import stat
 import tomllib
@@ -91,6 +92,7 @@ class Settings(BaseModel):
     token_source: str = "none"  # "environment", "flag", "config file", "credentials file" or "none": never the value
     credentials_file: Path = Field(default_factory=credentials_path)
     download_hosts: tuple[str, ...] = ()  # mirrors files may come from besides the base URL's site
+    ignored_toolsets: tuple[str, ...] = ()  # unknown names given in MVSEP_TOOLSETS (warned about, reported by doctor)
 
     @property
     def has_token(self) -> bool:
@@ -142,20 +144,38 @@ def store_token(token: str, path: Path | None = None) -> Path:
     return path
 
 
-def parse_toolsets(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+def split_toolsets(value: str | list[str] | tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(known, unknown)`` toolset names from a comma-separated value; ``all`` expands (opt-in ones excluded)."""
     items = value.split(",") if isinstance(value, str) else list(value)
     names = [item.strip().lower() for item in items if item.strip()]
-    result: list[str] = []
+    known: list[str] = []
+    unknown: list[str] = []
     for name in names:
         if name == "all":
-            result.extend(t for t in ALL_TOOLSETS if t not in OPT_IN_TOOLSETS)
+            known.extend(t for t in ALL_TOOLSETS if t not in OPT_IN_TOOLSETS)
         elif name in ALL_TOOLSETS:
-            result.append(name)
+            known.append(name)
         else:
-            raise ConfigError(
-                f"Unknown toolset {name!r} in MVSEP_TOOLSETS: choose from {', '.join(ALL_TOOLSETS)} or 'all'."
-            )
-    return tuple(dict.fromkeys(result)) or DEFAULT_TOOLSETS
+            unknown.append(name)
+    return tuple(dict.fromkeys(known)), tuple(dict.fromkeys(unknown))
+
+
+def unknown_toolsets_warning(unknown: tuple[str, ...], started: tuple[str, ...]) -> str:
+    names = ", ".join(repr(name) for name in unknown)
+    return (
+        f"Unknown toolset {names} ignored (MVSEP_TOOLSETS takes {', '.join(ALL_TOOLSETS)} or 'all'); "
+        f"starting with {', '.join(started)}."
+    )
+
+
+def parse_toolsets(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The known toolsets in ``value`` (the defaults when none is known); unknown names are a warning, not an error:
+    a server that refused to start would show in the host only as "server disconnected"."""
+    known, unknown = split_toolsets(value)
+    result = known or DEFAULT_TOOLSETS
+    if unknown:
+        logging.getLogger(__name__).warning("%s", unknown_toolsets_warning(unknown, result))
+    return result
 
 
 def _pick(flags: Mapping[str, Any], env: Mapping[str, str], file: Mapping[str, Any], key: str) -> tuple[Any, str]:
@@ -217,6 +237,7 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
         output_dir=Path(str(output_dir)).expanduser() if output_dir else default_output_dir(),
         data_dir=Path(str(data_dir)).expanduser() if data_dir else default_data_dir(),
         toolsets=parse_toolsets(toolsets) if toolsets else DEFAULT_TOOLSETS,
+        ignored_toolsets=split_toolsets(toolsets)[1] if toolsets else (),
         name_template=str(template) if template else DEFAULT_TEMPLATE,
         output_format=fmt,
         poll_interval=max(0.05, poll_interval),

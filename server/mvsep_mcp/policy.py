@@ -97,3 +97,8 @@ DAW_READY_DEFAULT = True  # WAV/FLAC stems are trimmed or padded to the input's 
 DAW_MAX_ADJUST_S = 1.0  # a stem off by more than this is not padding but a different take: reported, never cut
 DAW_COPY_BLOCK_BYTES = 1 << 20  # WAV chunks are copied in blocks of this size when a file is rewritten
 DAW_PCM_BLOCK_FRAMES = 65536  # FLAC stems are re-encoded this many frames at a time (memory stays a few MB)
+
+# --- `mvsep-mcp doctor` (mvsep_mcp/doctor.py) -------------------------------------------------------
+DOCTOR_TIMEOUT_S = 10.0  # one check waits at most this long for MVSep: a person is watching the terminal
+DOCTOR_MAX_RETRIES = 1  # one retry tells a blip from an outage without making a dead host take a minute
+DOCTOR_JOURNAL_TIMEOUT_S = 2.0  # a journal locked by a running server is still readable after a short wait

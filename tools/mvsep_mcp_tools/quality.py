@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,7 +33,7 @@ class EntryOut(ToolOutput):
     dataset_type: int | None = None
     dataset_name: str | None = None
     date: str | None = None
-    state: Any = Field(None, description="Processing state (MVSep's proc)")
+    state: int | str | None = Field(None, description="Processing state (MVSep's proc: 0 queued, 1 done, 2 failed)")
     message: str | None = Field(None, description="'OK' or an error")
     scores: dict[str, Any] = Field(default_factory=dict, description="SDR and other metrics by stem")
     description: str | None = None
@@ -41,8 +42,8 @@ class EntryOut(ToolOutput):
 class EntriesOut(ToolOutput):
     entries: list[EntryOut]
     dataset_type: int | None = None
-    sortables: Any = None
-    sort: Any = None
+    sortables: list[str] = Field(default_factory=list, description="Columns `sort` accepts")
+    sort: str | None = Field(default=None, description="The column sorted by")
     next_start: int | None = None
 
 
@@ -56,6 +57,32 @@ class DeletedOut(ToolOutput):
     message: str
 
 
+def _text(value: Any) -> str | None:
+    """A scalar as text, a list or object as compact JSON, None as None."""
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value) if isinstance(value, dict | list) else str(value)
+
+
+def state_out(proc: Any) -> int | str | None:
+    """MVSep's ``proc``: a number (as a number or a numeric string), else kept as text."""
+    if isinstance(proc, int) and not isinstance(proc, bool):
+        return proc
+    text = _text(proc)
+    return int(text) if text is not None and text.lstrip("-").isdigit() else text
+
+
+def sortables_out(sortables: Any) -> list[str]:
+    """MVSep documents a list of column names; an object's keys or a single name are read the same way."""
+    if sortables is None:
+        return []
+    if isinstance(sortables, dict):
+        return [str(key) for key in sortables]
+    if isinstance(sortables, list):
+        return [text for text in (_text(item) for item in sortables) if text is not None]
+    return [str(sortables)]
+
+
 def entry_out(entry: QualityEntry) -> EntryOut:
     extras = entry.model_extra or {}
     scores = {k: v for k, v in extras.items() if k.startswith(("sdr", "metric"))}
@@ -67,7 +94,7 @@ def entry_out(entry: QualityEntry) -> EntryOut:
         dataset_type=entry.dataset_type,
         dataset_name=entry.dataset_name,
         date=entry.date,
-        state=entry.proc,
+        state=state_out(entry.proc),
         message=entry.msg,
         scores=scores,
         description=entry.main_text,
@@ -110,8 +137,8 @@ def register(server: MCPServer[Any]) -> None:
         out = EntriesOut(
             entries=entries,
             dataset_type=board.dataset_type,
-            sortables=board.sortables,
-            sort=board.sort,
+            sortables=sortables_out(board.sortables),
+            sort=_text(board.sort),
             next_start=start + len(entries) if len(entries) == limit else None,
         )
         name = DATASET_TYPES.get(dataset_type, f"dataset {dataset_type}")

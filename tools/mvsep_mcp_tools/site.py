@@ -20,7 +20,14 @@ def plain_text(markup: str | None, limit: int = 600) -> str:
 
 class QueueOut(ToolOutput):
     queue: dict[str, Any] = Field(description="Jobs waiting per plan, as MVSep reports them")
-    plan: Any = Field(None, description="This account's plan (only with a token)")
+    plan: dict[str, Any] | str | None = Field(None, description="This account's plan (only with a token)")
+
+
+def plan_out(plan: Any) -> dict[str, Any] | str | None:
+    """MVSep documents ``plan`` as an object; anything else it may send is kept as text."""
+    if plan is None or isinstance(plan, dict):
+        return plan
+    return str(plan)
 
 
 class NewsOut(ToolOutput):
@@ -40,7 +47,7 @@ def register(server: MCPServer[Any]) -> None:
         tell the user how long a free-queue job may wait. Free; read-only."""
         session = session_of(ctx)
         info = await session.any_client().queue()
-        out = QueueOut(queue=dict(info.queue), plan=info.plan)
+        out = QueueOut(queue=dict(info.queue), plan=plan_out(info.plan))
         parts = ", ".join(f"{k}: {v}" for k, v in out.queue.items()) or "no data"
         return result(out, f"MVSep queue — {parts}.")
 

@@ -1,0 +1,246 @@
+"""`mvsep-mcp doctor`: checks the setup a user controls, one line per check, each problem with its fix.
+
+Checks, in order: the settings load; MVSep (or the configured base URL) answers; the token is set and accepted; premium
+mode; the credit balance; the output folder is writable; the job journal is readable and sound; the toolsets.
+Nothing here changes anything: the output folder is probed with a temporary file that is removed at once, the journal
+is opened read-only. The token itself never appears: only where it came from.
+
+This is a terminal command (not the server), so its report goes to stdout; logs still go to stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+import httpx
+
+from mvsep_mcp import policy
+from mvsep_mcp.config import ALL_TOOLSETS, ConfigError, Settings, load_settings
+from mvsep_mcp.mvsep import MVSepClient
+from mvsep_mcp.mvsep.errors import APIError, AuthenticationError, MVSepError, TransportError
+from mvsep_mcp.mvsep.models import UserInfo
+
+Status = Literal["ok", "warn", "fail", "skip"]
+TOKEN_PAGE = "https://mvsep.com/user-api"
+PREMIUM_PAGE = "https://mvsep.com/full_api"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the report: what was checked, how it went, what was found, and what to do about it."""
+
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+    def line(self) -> str:
+        mark = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "skip": "skip"}[self.status]
+        text = f"[{mark}] {self.name:<11} {self.detail}"
+        return f"{text} → fix: {self.fix}" if self.fix else text
+
+
+# --- the checks --------------------------------------------------------------------------------------------------
+
+
+async def check_reachable(settings: Settings, client: MVSepClient) -> Check:
+    """The base URL answers an API call (any HTTP answer counts: an error page is still an answer)."""
+    try:
+        await client.queue()
+    except TransportError as exc:
+        return Check(
+            "mvsep",
+            "fail",
+            f"{settings.base_url} does not answer ({type(exc).__name__})",
+            "check the network connection, or MVSEP_BASE_URL if you set one (the default is "
+            f"{policy.DEFAULT_BASE_URL})",
+        )
+    except APIError as exc:
+        return Check("mvsep", "ok", f"{settings.base_url} answers (HTTP {exc.status_code} on the queue endpoint)")
+    except MVSepError as exc:
+        return Check("mvsep", "warn", f"{settings.base_url} answered oddly: {exc}", "try again in a minute")
+    return Check("mvsep", "ok", f"{settings.base_url} answers")
+
+
+async def check_token(settings: Settings, client: MVSepClient | None) -> tuple[Check, UserInfo | None]:
+    if client is None:
+        return Check(
+            "token",
+            "fail",
+            "no API token is set",
+            f"run `mvsep-mcp login`, or set MVSEP_API_TOKEN in your MCP client's configuration (token at {TOKEN_PAGE})",
+        ), None
+    source = settings.token_source
+    try:
+        user = await client.user()
+    except AuthenticationError:
+        return Check(
+            "token",
+            "fail",
+            f"MVSep refused the token (from the {source})",
+            f"copy a fresh token from {TOKEN_PAGE} and run `mvsep-mcp login` (or update MVSEP_API_TOKEN)",
+        ), None
+    except MVSepError as exc:
+        return Check("token", "warn", f"could not be checked ({type(exc).__name__})", "see the mvsep line"), None
+    who = user.name or user.email or "your account"
+    return Check("token", "ok", f"valid: signed in as {who} (token from the {source})"), user
+
+
+def check_premium(user: UserInfo | None) -> Check:
+    if user is None:
+        return Check("premium", "skip", "needs a valid token")
+    if user.premium_enabled:
+        return Check("premium", "ok", f"on: up to {policy.PREMIUM_CONCURRENT_JOBS} jobs at once, premium queue")
+    return Check(
+        "premium",
+        "warn",
+        f"off: jobs wait in the free queue, {policy.FREE_CONCURRENT_JOBS} at a time, and spend no credits",
+        "turn it on with the set_premium_mode tool (toolset account) or on mvsep.com, if you have credits",
+    )
+
+
+def check_credits(user: UserInfo | None) -> Check:
+    if user is None:
+        return Check("credits", "skip", "needs a valid token")
+    balance = user.premium_minutes
+    if balance > 0:
+        return Check("credits", "ok", f"{balance:g} premium credits")
+    return Check(
+        "credits",
+        "warn",
+        "0 premium credits: premium-only models will be refused",
+        f"buy credits on {PREMIUM_PAGE}, or use free models (search_models shows who may use each)",
+    )
+
+
+def check_output_dir(path: Path) -> Check:
+    """Writable now, or creatable: the nearest existing folder above it is writable."""
+    if path.exists() and not path.is_dir():
+        return Check("output", "fail", f"{path} is a file, not a folder", "set MVSEP_OUTPUT_DIR to a folder")
+    if path.is_dir():
+        try:
+            with tempfile.NamedTemporaryFile(dir=path, prefix=".mvsep-doctor-"):
+                pass
+        except OSError as exc:
+            return Check(
+                "output",
+                "fail",
+                f"{path} is not writable ({exc.strerror or type(exc).__name__})",
+                "fix the folder's permissions or set MVSEP_OUTPUT_DIR to a folder you can write to",
+            )
+        return Check("output", "ok", f"{path} is writable")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if parent.is_dir() and os.access(parent, os.W_OK | os.X_OK):
+        return Check("output", "ok", f"{path} will be created at the first separation")
+    return Check(
+        "output",
+        "fail",
+        f"{path} cannot be created ({parent} is not writable)",
+        "set MVSEP_OUTPUT_DIR to a folder you can write to",
+    )
+
+
+def check_journal(path: Path) -> Check:
+    """Opened read-only: a quick integrity check, the schema version, and the jobs it holds."""
+    from mvsep_mcp.jobs.journal import SCHEMA_VERSION
+    from mvsep_mcp.jobs.models import NON_TERMINAL_STATES
+
+    if not path.exists():
+        return Check("journal", "ok", f"none yet ({path} is created at the first start)")
+    moved = f"stop every mvsep-mcp server, move {path} aside (its jobs are then forgotten) and start again"
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=policy.DOCTOR_JOURNAL_TIMEOUT_S) as db:
+            integrity = db.execute("PRAGMA quick_check").fetchone()[0]
+            if integrity != "ok":
+                return Check("journal", "fail", f"{path} is damaged ({integrity})", moved)
+            version_row = db.execute("SELECT version FROM schema_version").fetchone()
+            version = int(version_row[0]) if version_row else 0
+            if version > SCHEMA_VERSION:
+                return Check(
+                    "journal",
+                    "fail",
+                    f"{path} was written by a newer mvsep-mcp (schema {version} > {SCHEMA_VERSION})",
+                    "upgrade mvsep-mcp, or set MVSEP_DATA_DIR to another folder",
+                )
+            states = dict(db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall())
+    except sqlite3.Error as exc:
+        return Check("journal", "fail", f"{path} cannot be read ({exc})", moved)
+    total = sum(states.values())
+    unfinished = sum(count for state, count in states.items() if state in NON_TERMINAL_STATES)
+    return Check("journal", "ok", f"{path}: {total} jobs recorded, {unfinished} unfinished")
+
+
+def check_toolsets(settings: Settings) -> Check:
+    enabled = ", ".join(settings.toolsets)
+    if settings.ignored_toolsets:
+        unknown = ", ".join(repr(name) for name in settings.ignored_toolsets)
+        return Check(
+            "toolsets",
+            "warn",
+            f"{unknown} unknown and ignored; enabled: {enabled}",
+            f"MVSEP_TOOLSETS takes {', '.join(ALL_TOOLSETS)} or 'all'",
+        )
+    return Check("toolsets", "ok", f"enabled: {enabled}")
+
+
+# --- running them ------------------------------------------------------------------------------------------------
+
+
+def _client(settings: Settings, token: str | None, transport: httpx.AsyncBaseTransport | None) -> MVSepClient:
+    timeout = httpx.Timeout(policy.DOCTOR_TIMEOUT_S)
+    return MVSepClient(
+        token, base_url=settings.base_url, transport=transport, timeout=timeout, max_retries=policy.DOCTOR_MAX_RETRIES
+    )
+
+
+async def run_checks(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> list[Check]:
+    token = settings.token.get_secret_value() if settings.token is not None else None
+    async with _client(settings, None, transport) as public:
+        reach = await check_reachable(settings, public)
+    if token is not None and reach.status != "fail":
+        async with _client(settings, token, transport) as client:
+            token_check, user = await check_token(settings, client)
+    elif token is not None:
+        token_check, user = Check("token", "skip", f"set (from the {settings.token_source}); MVSep not reachable"), None
+    else:
+        token_check, user = await check_token(settings, None)
+    return [
+        reach,
+        token_check,
+        check_premium(user),
+        check_credits(user),
+        check_output_dir(settings.output_dir),
+        check_journal(settings.journal_path),
+        check_toolsets(settings),
+    ]
+
+
+def run_doctor(
+    flags: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    write: Callable[[str], object] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> int:
+    """Print one line per check; 0 when nothing failed (warnings allowed), 1 otherwise."""
+    import sys
+
+    out: Callable[[str], object] = write or (lambda line: sys.stdout.write(line + "\n"))
+    try:
+        settings = load_settings(flags, env)
+    except ConfigError as exc:
+        out(Check("settings", "fail", str(exc), "correct that setting (environment, flag or config file)").line())
+        return 1
+    out(Check("settings", "ok", f"mvsep-mcp settings loaded (data in {settings.data_dir})").line())
+    checks = anyio.run(run_checks, settings, transport)
+    for check in checks:
+        out(check.line())
+    return 1 if any(check.status == "fail" for check in checks) else 0

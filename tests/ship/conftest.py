@@ -1,0 +1,62 @@
+"""Fixtures for the shipping tests: a fast sandbox, a tagged song, and one separation driven through any MCP client."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mvsep_mcp.sandbox import JobTiming, SandboxServer, SandboxState
+
+MODEL = "27"  # Demucs4 Vocals 2023: two stems, open to every account
+MAX_WAIT_CALLS = 20
+WAIT_S = 15.0
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCES = ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in", "manifest.json", "icon.png", ".mcpbignore",
+           "Dockerfile", ".dockerignore", "server", "tools", "tests", ".ci")
+
+CallTool = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(SandboxState(timing=JobTiming.fast())) as server:
+        yield server
+
+
+def copy_sources(dest: Path) -> Path:
+    """A clean copy of the checkout (what git tracks at the top, without caches or build leftovers) to build in."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in SOURCES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".pytest_cache"))
+        elif source.exists():
+            shutil.copy2(source, dest / name)
+    return dest
+
+
+def make_song(directory: Path, title: str = "Ship It") -> Path:
+    from tests.audio_factory import Song, make_audio
+
+    song = Song(title=title, artist="Loopback Trio", album="Release Day", date="2026", genre="Synthwave", track="1")
+    return make_audio(directory, "flac", name=title, seconds=2.5, song=song, seed=11)
+
+
+async def separate_one(call: CallTool, song: Path) -> dict[str, Any]:
+    """separate_audio, then wait_for_jobs until the job has ended; the finished job (structured content)."""
+    submitted = await call("separate_audio", {"inputs": [str(song)], "model": MODEL, "output_format": "flac"})
+    job_ids = [job["id"] for job in submitted["jobs"]]
+    assert len(job_ids) == 1, submitted
+    for _ in range(MAX_WAIT_CALLS):
+        waited = await call("wait_for_jobs", {"job_ids": job_ids, "max_wait_s": WAIT_S})
+        if waited["all_finished"]:
+            job: dict[str, Any] = waited["jobs"][0]
+            assert job["state"] == "completed", job
+            assert {out["stem"] for out in job["outputs"]} and all(Path(o["path"]).is_file() for o in job["outputs"])
+            return job
+    raise AssertionError(f"the job did not finish after {MAX_WAIT_CALLS} wait_for_jobs calls")

