@@ -36,7 +36,7 @@ FILLED_BY_THE_USER = {"api_token": SANDBOX_PREMIUM_TOKEN}  # every other field i
 NEVER_PACKED = re.compile(r"(^|/)(tests|\.ci|\.venv|\.git|build|dist|__pycache__|[^/]*\.egg-info)(/|$)|\.pyc$")
 MUST_PACK = {"manifest.json", "pyproject.toml", "icon.png", "README.md", "LICENSE", "server/mvsep_mcp/__main__.py",
              "server/mvsep_mcp/app.py", "tools/mvsep_mcp_tools/separation.py"}
-SANDBOX_ONLY_PACKAGES = ("numpy", "soundfile", "av")  # starlette and uvicorn come with mcp itself
+SANDBOX_ONLY_PACKAGES = ("av",)  # starlette and uvicorn come with mcp; numpy and soundfile serve mvsep_mcp.daw
 
 
 @pytest.fixture(scope="module")
