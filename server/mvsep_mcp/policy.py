@@ -36,6 +36,9 @@ POLL_INTERVAL_S = 5.0  # the norm while waiting
 POLL_INTERVAL_MAX_S = 20.0  # back-off ceiling while a job sits in the queue
 POLL_BACKOFF_MULTIPLIER = 1.5
 UNKNOWN_STATUS_MAX_S = 600.0  # an unknown status is "not finished" only for this long
+POLL_GONE_CONFIRMATIONS = 3  # "not found" (or HTTP 404/410) this many times in a row before a job is given up
+POLL_GONE_RECHECK_S = 2.0  # …asked again this soon (a job MVSep has just created may briefly be unknown)
+POLL_FAILURE_BUDGET_S = 1800.0  # polls that get no usable answer for this long end the job (it may finish on MVSep)
 
 # --- MCP tool calls -------------------------------------------------------------------------------
 WAIT_CALL_BUDGET_S = 45.0  # a status/wait tool blocks at most this long (hosts cut calls at ~60 s)

@@ -82,6 +82,7 @@ class FakeMVSep:
         self.file_types: list[str | None] | None = None  # override files[].type labels
         self.file_downloads: list[str | None] | None = None  # override files[].download names
         self.gone: set[str] = set()  # hashes that answer not_found
+        self.poll_errors: list[Exception] = []  # raised by the next get_separation calls, in order
         self.failure_message = "Audio file is corrupted"
 
     # --- bookkeeping ---------------------------------------------------------------------------------------------
@@ -163,6 +164,8 @@ class FakeMVSep:
 
     async def get_separation(self, hash_: str, mirror: bool = False) -> models.SeparationResult:
         self.gets += 1
+        if self.poll_errors:
+            raise self.poll_errors.pop(0)
         job = self.jobs.get(hash_)
         if job is None or hash_ in self.gone:
             return models.SeparationResult.model_validate({"success": True, "status": "not_found", "data": {}})

@@ -242,10 +242,38 @@ async def test_poll_expires_a_vanished_result_and_marks_its_hash_gone(rig: Rig) 
     assert record.hash is not None
     sharer = rig.add(JobState.COMPLETED, name="Same", hash=record.hash)  # an earlier job with the same result
     rig.fake.gone.add(record.hash)
+    for _ in range(TIMINGS.gone_confirmations - 1):  # believed only after a few answers in a row, a moment apart
+        await rig.worker.poll(rig.slot, record)
+        assert rig.get(record).state is JobState.ACTIVE and not rig.get(record).result_gone
+        assert rig.timers.due_at(record.id) == rig.clock.now + TIMINGS.gone_recheck
     await rig.worker.poll(rig.slot, record)
     after = rig.get(record)
     assert (after.state, after.finished_at) == (JobState.EXPIRED, rig.clock.now) and after.result_gone
     assert rig.get(sharer).result_gone  # never offered for reuse again
+
+
+async def test_a_status_address_answering_404_ends_the_job_after_confirmation(rig: Rig) -> None:
+    record = await rig.created()
+    rig.fake.poll_errors = [errors.BadRequestError("Not Found", status_code=404, method="GET",
+                                                   path="/separation/get")] * TIMINGS.gone_confirmations
+    for _ in range(TIMINGS.gone_confirmations):
+        await rig.worker.poll(rig.slot, record)
+    after = rig.get(record)
+    assert after.state is JobState.EXPIRED and after.error is not None and "no longer has" in after.error
+    assert record.id not in rig.timers.next_at  # nothing more is asked
+
+
+async def test_polls_without_an_answer_end_the_job_after_their_budget(rig: Rig) -> None:
+    record = await rig.created()
+    rig.fake.poll_errors = [errors.ServerError("Bad Gateway", status_code=502)] * 3
+    await rig.worker.poll(rig.slot, record)
+    assert rig.get(record).state is JobState.ACTIVE
+    rig.clock.now += TIMINGS.poll_failure_budget
+    await rig.worker.poll(rig.slot, record)
+    after = rig.get(record)
+    assert after.state is JobState.FAILED and after.error is not None
+    assert after.error.startswith(f"MVSep gave no usable answer about job {record.id} for 30 minutes (last: Bad")
+    assert "fetch_job_results" in after.error and record.id not in rig.timers.next_at
 
 
 async def test_poll_gives_up_on_an_unknown_status_after_the_budget(rig: Rig) -> None:

@@ -109,6 +109,15 @@ def unreconciled_message(record: JobRecord) -> str:
     )
 
 
+def unanswered_polls_message(record: JobRecord, exc: BaseException, seconds: float) -> str:
+    reason = exc.message.rstrip(".") if isinstance(exc, UserError) else str(exc)
+    return (
+        f"MVSep gave no usable answer about job {record.id} for {seconds / 60:.0f} minutes (last: {reason}), so this "
+        f"server stopped following it. It may still finish on MVSep: check your separation history, and use "
+        f"fetch_job_results on this job within {RESULT_RETENTION_HOURS} hours to download its files."
+    )
+
+
 def download_failed_message(record: JobRecord, exc: BaseException) -> str:
     reason = exc.message.rstrip(".") if isinstance(exc, UserError) else str(exc)
     return (

@@ -36,6 +36,7 @@ from mvsep_mcp.jobs.stats import RunnerStats
 from mvsep_mcp.jobs.timers import JobTimers, RunnerTimings
 from mvsep_mcp.jobs.worker import JobWorker
 from mvsep_mcp.mvsep import errors as mvsep_errors
+from mvsep_mcp.mvsep.models import FAILED_STATUSES
 from mvsep_mcp.policy import FREE_CONCURRENT_JOBS, JOURNAL_RECHECK_S
 
 log = logging.getLogger(__name__)
@@ -360,7 +361,8 @@ class JobRunner:
         source = self.journal.get(job_id, account_key)
         if source.state is JobState.EXPIRED:
             raise ResultExpired(expired_message(source))
-        if source.state in (JobState.FAILED, JobState.CANCELLED) or not (source.hash or source.remote_hash):
+        mvsep_failed = source.state is JobState.FAILED and source.mvsep_status in FAILED_STATUSES
+        if source.state is JobState.CANCELLED or mvsep_failed or not (source.hash or source.remote_hash):
             raise JobError(
                 f"Job {job_id} has no result on MVSep to download ({source.state.value}); submit the file again.")
         spec = source.spec.model_copy(update={"output_root": str(output_root)})

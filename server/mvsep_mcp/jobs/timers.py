@@ -28,6 +28,9 @@ class RunnerTimings:
     lease_ttl: float = policy.LEASE_TTL_S
     lease_renew: float = policy.LEASE_RENEW_S
     idle_wake: float = policy.RUNNER_IDLE_WAKE_S
+    gone_confirmations: int = policy.POLL_GONE_CONFIRMATIONS
+    gone_recheck: float = policy.POLL_GONE_RECHECK_S
+    poll_failure_budget: float = policy.POLL_FAILURE_BUDGET_S
 
 
 @dataclass
@@ -39,6 +42,8 @@ class JobTimers:
     interval: dict[str, float] = field(default_factory=dict)
     unknown_since: dict[str, float] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
+    gone_seen: dict[str, int] = field(default_factory=dict)  # answers in a row saying MVSep no longer knows the job
+    failing_since: dict[str, float] = field(default_factory=dict)  # when polls started failing without an answer
     results: dict[str, SeparationResult] = field(default_factory=dict)  # `done` results, until downloaded
 
     def later(self, job_id: str, delay: float) -> None:
@@ -53,5 +58,6 @@ class JobTimers:
         return self.failures[job_id]
 
     def forget(self, job_id: str) -> None:
-        for table in (self.next_at, self.interval, self.unknown_since, self.failures, self.results):
+        for table in (self.next_at, self.interval, self.unknown_since, self.failures, self.results, self.gone_seen,
+                      self.failing_since):
             table.pop(job_id, None)

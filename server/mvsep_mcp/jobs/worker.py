@@ -26,6 +26,8 @@ from mvsep_mcp.mvsep import errors as mvsep_errors
 from mvsep_mcp.mvsep.models import KNOWN_STATUSES, SeparationResult
 from mvsep_mcp.policy import DOWNLOAD_MAX_ATTEMPTS, RECONCILE_ATTEMPTS
 
+GONE_HTTP_STATUSES = frozenset({404, 410})  # a status address that answers these no longer knows the job
+
 log = logging.getLogger(__name__)
 
 
@@ -116,13 +118,20 @@ class JobWorker:
                     return
             else:
                 result = await client.get_separation(record.hash or "")
+        except mvsep_errors.APIError as exc:
+            if exc.status_code not in GONE_HTTP_STATUSES:
+                self._poll_failed(record, exc, interval)
+                return
+            result = SeparationResult(status="not_found")  # the status address itself is gone
         except mvsep_errors.MVSepError as exc:
-            log.info("job %s: poll failed (%s); trying again later", record.id, exc)
-            retry_after = getattr(exc, "retry_after", None)
-            self.timers.later(record.id, max(interval, float(retry_after or 0)))
+            self._poll_failed(record, exc, interval)
             return
+        self.timers.failing_since.pop(record.id, None)
         now = self.clock()
         status = result.status
+        if status == "not_found" and not self._gone_confirmed(record):
+            return
+        self.timers.gone_seen.pop(record.id, None)
         if status in KNOWN_STATUSES:
             self.timers.unknown_since.pop(record.id, None)
             unknown_for = 0.0
@@ -146,6 +155,28 @@ class JobWorker:
             self.timers.later(record.id, outcome.next_interval)
         else:
             self.timers.forget(record.id)
+
+    def _gone_confirmed(self, record: JobRecord) -> bool:
+        """MVSep says it does not know the job: believe it only after a few answers in a row, a moment apart."""
+        seen = self.timers.gone_seen.get(record.id, 0) + 1
+        self.timers.gone_seen[record.id] = seen
+        if seen >= self.timings.gone_confirmations:
+            return True
+        self.timers.later(record.id, self.timings.gone_recheck)
+        return False
+
+    def _poll_failed(self, record: JobRecord, exc: mvsep_errors.MVSepError, interval: float) -> None:
+        """No usable answer: ask again later, within a budget; past it the job ends (it may still finish on MVSep)."""
+        now = self.clock()
+        since = self.timers.failing_since.setdefault(record.id, now)
+        if now - since >= self.timings.poll_failure_budget:
+            self.timers.forget(record.id)
+            self.changes.update(record.id, expect=[JobState.ACTIVE], state=JobState.FAILED, finished_at=now,
+                                error=creating.unanswered_polls_message(record, exc, now - since))
+            return
+        log.info("job %s: poll failed (%s); trying again later", record.id, exc)
+        retry_after = getattr(exc, "retry_after", None)
+        self.timers.later(record.id, max(interval, float(retry_after or 0)))
 
     def _adopt_remote(self, record: JobRecord, result: SeparationResult) -> None:
         """A URL job's download on MVSep finished: follow the separation it started, or fail without one."""

@@ -187,6 +187,12 @@ class BadRequestError(APIError):
 
     def user_text(self) -> str:
         message = self.message.rstrip(".")
+        if self.status_code in (404, 405) and self.path and not self.path.startswith("/storage"):
+            return (
+                f"MVSep's API has no {self.request_line} (HTTP {self.status_code}): the base URL is probably wrong. "
+                f"Set MVSEP_BASE_URL to the API's address, e.g. https://mvsep.com/api (note the /api), restart the "
+                f"server, and call this tool again."
+            )
         if "premium" in message.lower():
             return (
                 f"MVSep refused: {message}. Choose a model your account may use (search_models with "
