@@ -20,22 +20,20 @@ from mvsep_mcp.errors import UserError
 from mvsep_mcp.jobs import JobNotFound
 from pydantic import BaseModel, ConfigDict
 
+from mvsep_mcp_tools._schema import compact
+
 if TYPE_CHECKING:
     from mvsep_mcp.session import Session
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
-LOCAL_READ_ONLY = ToolAnnotations(
-    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
-)
-SPENDS_AND_WRITES = ToolAnnotations(
-    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
-)
-CHANGES_ACCOUNT = ToolAnnotations(
-    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True
-)
-DESTRUCTIVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True)
+# Hints the MCP spec gives as defaults (readOnly false, destructive true, idempotent false, openWorld true) are left
+# out, and so are destructive and idempotent on read-only tools, where they mean nothing: the same facts, said once.
+READ_ONLY = ToolAnnotations(read_only_hint=True)  # asks MVSep (open world), changes nothing
+LOCAL_READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)  # reads only this server's journal
+SPENDS_AND_WRITES = ToolAnnotations(destructive_hint=False)  # creates jobs and files, never overwrites or deletes
+CHANGES_ACCOUNT = ToolAnnotations(destructive_hint=False, idempotent_hint=True)  # a switch: same call, same state
+DESTRUCTIVE = ToolAnnotations(read_only_hint=False)  # cancels or deletes: destructive, not idempotent (the defaults)
 
 
 def _compact_schema(schema: dict[str, Any]) -> None:
@@ -61,7 +59,7 @@ def tool(server: MCPServer[Any], *, name: str, annotations: ToolAnnotations) -> 
     """
 
     def register(fn: F) -> F:
-        description = inspect.cleandoc(fn.__doc__ or "")
+        description = _one_paragraph(inspect.cleandoc(fn.__doc__ or ""))
 
         @functools.wraps(fn)
         async def translated(*args: Any, **kwargs: Any) -> Any:
@@ -71,9 +69,23 @@ def tool(server: MCPServer[Any], *, name: str, annotations: ToolAnnotations) -> 
                 raise ToolError(exc.user_text()) from exc
 
         server.tool(name=name, annotations=annotations, description=description)(translated)
+        _compact_schemas(server, name)
         return fn
 
     return register
+
+
+def _compact_schemas(server: MCPServer[Any], name: str) -> None:
+    """Publish the compact, equivalent form of the tool's input and output schemas (see ``_schema``).
+
+    The SDK builds both from the signature at registration; its tool manager is the only place to rewrite them.
+    """
+    registered = server._tool_manager.get_tool(name)
+    if registered is None:  # pragma: no cover - registration just happened
+        raise RuntimeError(f"tool {name} was not registered")
+    registered.parameters = compact(registered.parameters)
+    if registered.fn_metadata.output_schema is not None:
+        registered.fn_metadata.output_schema = compact(registered.fn_metadata.output_schema, output=True)
 
 
 def resource(server: MCPServer[Any], uri: str, **metadata: Any) -> Callable[[F], F]:
@@ -96,14 +108,20 @@ def resource(server: MCPServer[Any], uri: str, **metadata: Any) -> Callable[[F],
     return register
 
 
+def _one_paragraph(text: str) -> str:
+    """Docstring line breaks are for the source, not the model: paragraphs stay, wrapped lines are joined."""
+    return "\n\n".join(" ".join(part.split()) for part in text.split("\n\n"))
+
+
 def session_of(ctx: Context[Any, Any]) -> Session:
     """The server's shared session, built in the lifespan."""
     return ctx.request_context.lifespan_context  # type: ignore[no-any-return]
 
 
 def result(model: BaseModel, text: str) -> CallToolResult:
-    """A short text for the model to read plus the validated structured content."""
+    """A short text for the model to read plus the structured content; fields that are null are left out, as the
+    published output schemas say (they list such fields as optional, see ``_schema``)."""
     return CallToolResult(
         content=[TextContent(type="text", text=text)],
-        structured_content=model.model_dump(mode="json"),
+        structured_content=model.model_dump(mode="json", exclude_none=True),
     )

@@ -43,13 +43,10 @@ class HistoryItem(ToolOutput):
 
 class HistoryPage(ToolOutput):
     items: list[HistoryItem]
-    start: int
-    limit: int
     next_start: int | None = Field(None, description="Pass as start= for the next page; null at the end")
 
 
 class SwitchResult(ToolOutput):
-    setting: str
     enabled: bool
     message: str = Field(description="MVSep's answer")
 
@@ -57,9 +54,7 @@ class SwitchResult(ToolOutput):
 def register(server: MCPServer[Any]) -> None:
     @tool(server, name="account_info", annotations=READ_ONLY)
     async def account_info(ctx: Context[Any, Any]) -> Annotated[CallToolResult, AccountInfo]:
-        """Show the MVSep account behind the configured token: name, credit balance, whether premium (credit-spending)
-        mode and long file names are on, and how many jobs may run at once. The token itself is never shown.
-        Free; read-only."""
+        """The token's account (token never shown): credits, premium mode, long names, jobs at once. Free."""
         session = session_of(ctx)
         account = session.require_account()
         user = await account.user(refresh=True)
@@ -85,12 +80,10 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="separation_history", annotations=READ_ONLY)
     async def separation_history(
         ctx: Context[Any, Any],
-        start: Annotated[int, Field(ge=0, description="Offset into the history (newest first)")] = 0,
-        limit: Annotated[int, Field(ge=1, le=20, description="How many entries (MVSep allows at most 20)")] = 20,
+        start: Annotated[int, Field(ge=0, description="Offset")] = 0,
+        limit: Annotated[int, Field(ge=1, le=20, description="How many")] = 20,
     ) -> Annotated[CallToolResult, HistoryPage]:
-        """List this account's past separations on MVSep (newest first), including ones made on the website, with
-        credits charged and whether the result files still exist (MVSep keeps them about 72 hours). For jobs started
-        through this server, list_jobs shows local files too. Free; read-only."""
+        """This account's past separations on MVSep, newest first, with credits and file status. Free."""
         account = session_of(ctx).require_account()
         entries = await account.client.separation_history(start=start, limit=limit)
         items = [
@@ -105,9 +98,7 @@ def register(server: MCPServer[Any]) -> None:
             )
             for e in entries
         ]
-        page = HistoryPage(
-            items=items, start=start, limit=limit, next_start=start + len(items) if len(items) == limit else None
-        )
+        page = HistoryPage(items=items, next_start=start + len(items) if len(items) == limit else None)
         lines = [
             f"- {i.created_at or '?'} {i.algorithm or '?'} ({i.hash}){'' if i.result_available else ' [files gone]'}"
             for i in items
@@ -119,29 +110,26 @@ def register(server: MCPServer[Any]) -> None:
     async def set_premium_mode(
         ctx: Context[Any, Any],
         enabled: Annotated[
-            bool, Field(description="true: jobs spend credits to skip the free queue; false: free queue")
+            bool, Field(description="On: jobs spend credits, skip the free queue")
         ],
     ) -> Annotated[CallToolResult, SwitchResult]:
-        """Turn MVSep's premium mode on or off for this account. While on, every new job spends credits
-        (duration × model price) and runs without waiting in the free queue, and several jobs may run at once.
-        Ask the user before turning it on."""
+        """Premium mode on or off. While on, new jobs spend credits and skip the free queue: ask the user first."""
         account = session_of(ctx).require_account()
         message = await (account.client.enable_premium() if enabled else account.client.disable_premium())
         await account.user(refresh=True)
-        out = SwitchResult(setting="premium", enabled=enabled, message=message)
+        out = SwitchResult(enabled=enabled, message=message)
         return result(out, f"Premium mode {'enabled' if enabled else 'disabled'}: {message}")
 
     @tool(server, name="set_long_filenames", annotations=CHANGES_ACCOUNT)
     async def set_long_filenames(
         ctx: Context[Any, Any],
-        enabled: Annotated[bool, Field(description="true: MVSep's file names include algorithm and options")],
+        enabled: Annotated[bool, Field(description="On: MVSep's names carry model and options")],
     ) -> Annotated[CallToolResult, SwitchResult]:
-        """Turn MVSep's long file names on or off (its own result names then carry the algorithm and options).
-        Files saved by this server are named by its own template either way. Free."""
+        """MVSep's long file names on or off (saved files follow the naming template anyway)."""
         account = session_of(ctx).require_account()
         if enabled:
             message = await account.client.enable_long_filenames()
         else:
             message = await account.client.disable_long_filenames()
-        out = SwitchResult(setting="long_filenames", enabled=enabled, message=message)
+        out = SwitchResult(enabled=enabled, message=message)
         return result(out, f"Long file names {'enabled' if enabled else 'disabled'}: {message}")

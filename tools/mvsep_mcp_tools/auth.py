@@ -25,7 +25,6 @@ from mvsep_mcp_tools._common import (
 
 class LoginOut(ToolOutput):
     signed_in_as: str | None
-    token_stored: bool = Field(description="The token was saved owner-only and is used from now on (never shown)")
 
 
 class RegisterOut(ToolOutput):
@@ -36,15 +35,14 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="login", annotations=CHANGES_ACCOUNT)
     async def login(
         ctx: Context[Any, Any],
-        email: Annotated[str, Field(min_length=3, description="MVSep account email")],
-        password: Annotated[str, Field(min_length=1, description="MVSep account password")],
+        email: Annotated[str, Field(min_length=3, description="Email")],
+        password: Annotated[str, Field(min_length=1, description="Password")],
     ) -> Annotated[CallToolResult, LoginOut]:
-        """Sign in to MVSep with email and password, store the account's API token on this machine (owner-only)
-        and use it from now on. Prefer asking the user to run `mvsep-mcp login` in a terminal instead, so the
-        password does not pass through the conversation."""
+        """Sign in by email and password; the token is kept owner-only and used from now on.
+        Prefer `mvsep-mcp login`."""
         who = await session_of(ctx).sign_in(email, password)
         return result(
-            LoginOut(signed_in_as=who, token_stored=True),
+            LoginOut(signed_in_as=who),
             f"Signed in as {who}; the token is stored on this machine and used from now on.",
         )
 
@@ -52,9 +50,9 @@ def register(server: MCPServer[Any]) -> None:
     async def register_account(
         ctx: Context[Any, Any],
         name: Annotated[str, Field(min_length=1, description="Display name")],
-        email: Annotated[str, Field(min_length=3, description="Email address (a verification mail is sent)")],
-        password: Annotated[str, Field(min_length=8, description="Password for the new account")],
+        email: Annotated[str, Field(min_length=3, description="Email")],
+        password: Annotated[str, Field(min_length=8, description="Password")],
     ) -> Annotated[CallToolResult, RegisterOut]:
-        """Create a new MVSep account. MVSep sends a verification email; after verifying, sign in with login."""
+        """Create an MVSep account; verify the email, then use login."""
         message = await session_of(ctx).any_client().register(name, email, password, password)
         return result(RegisterOut(message=message), f"{message}. Verify the email, then call login.")

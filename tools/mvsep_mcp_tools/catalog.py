@@ -15,23 +15,23 @@ from mvsep_mcp_tools._common import READ_ONLY, ToolOutput, result, session_of, t
 
 
 class ModelSummary(ToolOutput):
-    render_id: int = Field(description="The model's id: pass it as `model` to separate_audio")
+    render_id: int
     name: str
     group: str
-    outputs: list[str] = Field(description="Stem labels the model produces")
-    access: str = Field(description="Who may use it: everyone, registered users, premium only")
-    price_coefficient: float = Field(description="Credits per minute of audio when premium mode spends credits")
+    outputs: list[str]
+    access: str
+    price_coefficient: float
     rating: float | None = None
     rating_votes: int = 0
-    usage: int = Field(0, description="Jobs run with it this month")
+    usage: int = 0
     summary: str = ""
 
 
 class SearchResult(ToolOutput):
     models: list[ModelSummary]
-    total: int = Field(description="How many models matched in all")
-    next_offset: int | None = Field(None, description="Pass as offset= for the next page; null on the last page")
-    stale: bool = Field(False, description="True when MVSep was unreachable and a cached catalogue was used")
+    total: int
+    next_offset: int | None = None
+    stale: bool = False  # MVSep was unreachable: a cached catalogue was used
 
 
 def summary_of(algorithm: Algorithm) -> ModelSummary:
@@ -54,31 +54,28 @@ def register(server: MCPServer[Any]) -> None:
     async def search_models(
         ctx: Context[Any, Any],
         text: Annotated[
-            str | None, Field(description="Words to find in the name or description, e.g. 'roformer'")
+            str | None, Field(description="Words to find, e.g. 'roformer'")
         ] = None,
         stem: Annotated[
             str | None,
             Field(
-                description="An output stem the model must produce, e.g. 'vocals', "
-                "'drums', 'bass', 'piano', 'guitar', 'speech'"
+                description="A stem it makes, e.g. 'vocals', 'drums', 'piano', 'speech'"
             ),
         ] = None,
         group: Annotated[
             str | None,
-            Field(description="A model group, e.g. 'Multistem', 'Vocals', 'Drums', 'Upscale and Restoration'"),
+            Field(description="A group, e.g. 'Multistem', 'Vocals', 'Drums'"),
         ] = None,
         sort: Annotated[
             Literal["rating", "usage", "name", "price"],
-            Field(description="rating: best rated first; usage: most used; price: cheapest first"),
+            Field(description="Default: best rated first"),
         ] = "rating",
-        usable_only: Annotated[bool, Field(description="Only models the configured account may use")] = False,
-        include_inactive: Annotated[bool, Field(description="Include models MVSep has switched off")] = False,
-        limit: Annotated[int, Field(ge=1, le=50, description="Models per page")] = 10,
-        offset: Annotated[int, Field(ge=0, description="Skip this many (paging)")] = 0,
+        usable_only: Annotated[bool, Field(description="Only models this account may use")] = False,
+        include_inactive: Annotated[bool, Field(description="Include switched-off models")] = False,
+        limit: Annotated[int, Field(ge=1, le=50, description="Page size")] = 10,
+        offset: Annotated[int, Field(ge=0, description="Paging offset")] = 0,
     ) -> Annotated[CallToolResult, SearchResult]:
-        """Find MVSep separation models by text, output stem or group, sorted by rating or usage. Returns each model's
-        render_id (pass it to separate_audio as `model`), outputs, who may use it and its price coefficient.
-        Call get_model for a model's options. Free; read-only."""
+        """Find models by text, stem or group, best rated first: render_id (pass as `model`), stems, access, price."""
         session = session_of(ctx)
         catalog = await session.catalog()
         kind = await session.account.kind() if (usable_only and session.account) else None
@@ -114,11 +111,9 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="get_model", annotations=READ_ONLY)
     async def get_model(
         ctx: Context[Any, Any],
-        model: Annotated[str | int, Field(description="The model's render_id (e.g. '40') or its name")],
+        model: Annotated[str | int, Field(description="render_id (e.g. 40) or name")],
     ) -> Annotated[CallToolResult, ModelDetails]:
-        """One model's full details: outputs, who may use it, price coefficient, rating, description, and every
-        option with its label, keys, default, price multipliers and conditions. Pass options to separate_audio by
-        label or key, e.g. {"Model Type": "SDR Vocals 11.93"} or {"add_opt2": "7"}. Free; read-only."""
+        """A model's stems, access, price, rating and options (labels, keys, defaults, price effects). Free."""
         session = session_of(ctx)
         catalog = await session.catalog()
         algorithm = catalog.find(model)

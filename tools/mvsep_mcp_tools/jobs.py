@@ -40,21 +40,19 @@ def register(server: MCPServer[Any]) -> None:
         ctx: Context[Any, Any],
         job_ids: Annotated[
             list[str] | None,
-            Field(description=("Job ids from separate_audio; omit to wait for every unfinished job of this account")),
+            Field(description="Job ids; default: every unfinished job"),
         ] = None,
         max_wait_s: Annotated[
             float,
             Field(
                 ge=0,
                 le=policy.WAIT_CALL_BUDGET_S,
-                description=("Return after at most this many seconds even if jobs are still running"),
+                description="Return after at most this long",
             ),
         ] = policy.WAIT_CALL_BUDGET_S,
     ) -> Annotated[CallToolResult, WaitOut]:
-        """Wait for separation jobs and report their status: blocks until they all finish or about 45 seconds pass,
-        sending progress notifications (queue position, chunks, downloads). Finished jobs are downloaded and tagged
-        automatically; the result lists each stem's file path and the manifest. If jobs are still running, call
-        this tool again with the same ids — MVSep jobs often take several minutes. Does not spend credits."""
+        """Wait up to ~45 s for jobs, with progress; finished jobs are saved already. Call again while jobs
+        run. Free."""
         session = session_of(ctx)
         account = session.require_account()
         runner = session.runner
@@ -106,11 +104,10 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="list_jobs", annotations=LOCAL_READ_ONLY)
     async def list_jobs(
         ctx: Context[Any, Any],
-        unfinished_only: Annotated[bool, Field(description="Only jobs that have not ended")] = False,
-        limit: Annotated[int, Field(ge=1, le=100, description="How many, newest first")] = 20,
+        unfinished_only: Annotated[bool, Field(description="Only unfinished jobs")] = False,
+        limit: Annotated[int, Field(ge=1, le=100, description="How many")] = 20,
     ) -> Annotated[CallToolResult, JobList]:
-        """List jobs started through this server (from its local journal, which survives restarts), newest first,
-        with their state and saved files. Free; reads nothing from MVSep."""
+        """Jobs started here (kept across restarts), newest first, with state and files. Free, local."""
         session = session_of(ctx)
         account = session.require_account()
         states = NON_TERMINAL_STATES if unfinished_only else None
@@ -121,11 +118,9 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="cancel_job", annotations=DESTRUCTIVE)
     async def cancel_job(
         ctx: Context[Any, Any],
-        job_id: Annotated[str, Field(description="The job id to cancel")],
+        job_id: Annotated[str, Field(description="Job id")],
     ) -> Annotated[CallToolResult, JobView]:
-        """Cancel a job that has not started processing: a job still queued here is dropped (nothing was spent);
-        one waiting in MVSep's queue is cancelled there and its credits refunded. A job already processing cannot
-        be cancelled."""
+        """Cancel a job before processing: dropped if queued here, cancelled (refunded) if waiting at MVSep."""
         session = session_of(ctx)
         account = session.require_account()
         record = await session.runner.cancel(account.key, job_id)

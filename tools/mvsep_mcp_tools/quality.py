@@ -41,10 +41,12 @@ class EntryOut(ToolOutput):
 
 class EntriesOut(ToolOutput):
     entries: list[EntryOut]
-    dataset_type: int | None = None
+    next_start: int | None = None
+
+
+class LeaderboardOut(EntriesOut):
     sortables: list[str] = Field(default_factory=list, description="Columns `sort` accepts")
     sort: str | None = Field(default=None, description="The column sorted by")
-    next_start: int | None = None
 
 
 class SubmittedOut(ToolOutput):
@@ -119,13 +121,12 @@ def register(server: MCPServer[Any]) -> None:
                 ge=0, le=20, description="0 Synth, 1 Multi, 2 Piano, 3 Lead/Back vocals, 4 Guitar, … (up to about 12)"
             ),
         ] = 0,
-        algo_name_filter: Annotated[str | None, Field(description="Only entries whose name contains this")] = None,
-        sort: Annotated[str | None, Field(description="A sortable column MVSep lists (e.g. sdr_vocals)")] = None,
+        algo_name_filter: Annotated[str | None, Field(description="Name contains")] = None,
+        sort: Annotated[str | None, Field(description="Column, e.g. sdr_vocals")] = None,
         start: Annotated[int, Field(ge=0, description="Offset")] = 0,
-        limit: Annotated[int, Field(ge=1, le=100, description="How many entries")] = 20,
-    ) -> Annotated[CallToolResult, EntriesOut]:
-        """MVSep's quality-checker leaderboard for one dataset: separation algorithms ranked by measured quality
-        (SDR per stem). Use it to pick the best model for a stem. Free; read-only."""
+        limit: Annotated[int, Field(ge=1, le=100, description="How many")] = 20,
+    ) -> Annotated[CallToolResult, LeaderboardOut]:
+        """MVSep's quality-checker leaderboard for a dataset: algorithms ranked by SDR per stem. Free."""
         board = (
             await session_of(ctx)
             .any_client()
@@ -134,9 +135,8 @@ def register(server: MCPServer[Any]) -> None:
             )
         )
         entries = [entry_out(e) for e in board.data]
-        out = EntriesOut(
+        out = LeaderboardOut(
             entries=entries,
-            dataset_type=board.dataset_type,
             sortables=sortables_out(board.sortables),
             sort=_text(board.sort),
             next_start=start + len(entries) if len(entries) == limit else None,
@@ -147,9 +147,9 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="quality_entry", annotations=READ_ONLY)
     async def quality_entry(
         ctx: Context[Any, Any],
-        entry_id: Annotated[int, Field(ge=1, description="The entry's id from a leaderboard or the queue")],
+        entry_id: Annotated[int, Field(ge=1, description="Entry id")],
     ) -> Annotated[CallToolResult, EntryOut]:
-        """One quality-checker entry with all its metrics. Free; read-only."""
+        """One quality-checker entry with its scores. Free."""
         entry = entry_out(await session_of(ctx).any_client().quality_entry(entry_id))
         return result(entry, _summary([entry]))
 
@@ -157,9 +157,9 @@ def register(server: MCPServer[Any]) -> None:
     async def quality_queue(
         ctx: Context[Any, Any],
         start: Annotated[int, Field(ge=0, description="Offset")] = 0,
-        limit: Annotated[int, Field(ge=1, le=100, description="How many entries")] = 20,
+        limit: Annotated[int, Field(ge=1, le=100, description="How many")] = 20,
     ) -> Annotated[CallToolResult, EntriesOut]:
-        """Submissions waiting for or under evaluation by the quality checker, newest first. Free; read-only."""
+        """Quality-checker entries waiting to be evaluated. Free."""
         queue = await session_of(ctx).any_client().quality_queue(start=start, limit=limit)
         entries = [entry_out(e) for e in queue]
         out = EntriesOut(entries=entries, next_start=start + len(entries) if len(entries) == limit else None)
@@ -168,15 +168,14 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="quality_submit", annotations=SPENDS_AND_WRITES)
     async def quality_submit(
         ctx: Context[Any, Any],
-        zip_path: Annotated[str, Field(description="Absolute path of a .zip with your separated dataset outputs")],
-        algo_name: Annotated[str, Field(min_length=1, description="Name shown on the leaderboard")],
-        description: Annotated[str, Field(description="Text shown with the entry (main_text)")],
-        dataset_type: Annotated[int, Field(ge=0, le=20, description="Which dataset the outputs are for")],
-        password: Annotated[str, Field(min_length=1, description="A password you choose; needed to delete the entry")],
-        ensemble: Annotated[bool, Field(description="The algorithm is an ensemble of models")] = False,
+        zip_path: Annotated[str, Field(description="Absolute path of the outputs' .zip")],
+        algo_name: Annotated[str, Field(min_length=1, description="Leaderboard name")],
+        description: Annotated[str, Field(description="Text shown with it")],
+        dataset_type: Annotated[int, Field(ge=0, le=20, description="Dataset")],
+        password: Annotated[str, Field(min_length=1, description="Chosen now, to delete it later")],
+        ensemble: Annotated[bool, Field(description="An ensemble of models")] = False,
     ) -> Annotated[CallToolResult, SubmittedOut]:
-        """Submit your own algorithm's outputs (a zip) to MVSep's public quality checker; it is evaluated and appears
-        on the leaderboard. Publishes data publicly: confirm with the user first."""
+        """Submit your algorithm's outputs (a zip) to MVSep's public quality checker. Confirm with the user first."""
         path = Path(os.path.expanduser(zip_path))  # noqa: ASYNC240 - string manipulation, no I/O
         if not path.is_absolute():
             raise PlanError(f"Give the zip's absolute path (got {zip_path!r}), e.g. /Users/me/outputs.zip.")
@@ -197,9 +196,9 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="quality_delete", annotations=DESTRUCTIVE)
     async def quality_delete(
         ctx: Context[Any, Any],
-        entry_id: Annotated[int, Field(ge=1, description="The entry to delete")],
-        password: Annotated[str, Field(min_length=1, description="The password given when it was submitted")],
+        entry_id: Annotated[int, Field(ge=1, description="Entry id")],
+        password: Annotated[str, Field(min_length=1, description="Its password")],
     ) -> Annotated[CallToolResult, DeletedOut]:
-        """Delete one of your quality-checker entries (needs the password given at submission). Cannot be undone."""
+        """Delete one of your quality-checker entries (needs its password)."""
         message = await session_of(ctx).any_client().quality_delete(entry_id, password)
         return result(DeletedOut(id=entry_id, message=message), f"Entry #{entry_id}: {message}")

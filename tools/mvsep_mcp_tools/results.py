@@ -21,7 +21,6 @@ from mvsep_mcp_tools._job_view import JobView, job_line, job_view
 
 
 class HashStatus(ToolOutput):
-    hash: str
     status: str = Field(description="waiting, processing, distributing, merging, done, failed, not_found, …")
     message: str | None = None
     queue_position: int | None = None
@@ -36,11 +35,10 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="fetch_job_results", annotations=SPENDS_AND_WRITES)
     async def fetch_job_results(
         ctx: Context[Any, Any],
-        job_id: Annotated[str, Field(description="A job id from list_jobs")],
-        output_dir: Annotated[str, Field(description="Absolute folder to save the stems in")],
+        job_id: Annotated[str, Field(description="Job id")],
+        output_dir: Annotated[str, Field(description="Absolute folder")],
     ) -> Annotated[CallToolResult, JobView]:
-        """Download a finished job's stems again (tagged, named, with a manifest) into another folder, while MVSep
-        still has them (about 72 hours). Nothing is uploaded or spent. Then call wait_for_jobs with the new id."""
+        """Download a job's stems again into another folder while MVSep keeps them (~72 h). Free."""
         session = session_of(ctx)
         account = session.require_account()
         root = absolute_path(output_dir, "output folder")
@@ -51,19 +49,17 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="check_mvsep_hash", annotations=READ_ONLY)
     async def check_mvsep_hash(
         ctx: Context[Any, Any],
-        hash: Annotated[str, Field(min_length=5, description="An MVSep job hash (from history, demos or the site)")],
+        hash: Annotated[str, Field(min_length=5, description="MVSep job hash")],
         remote: Annotated[
-            bool, Field(description="true for a job created from a URL (checks its download first)")
+            bool, Field(description="A job created from a URL")
         ] = False,
     ) -> Annotated[CallToolResult, HashStatus]:
-        """Status of any MVSep job by its hash, including jobs not started through this server, with its result
-        file links when done. Read-only and free; to save the files use separate_audio or fetch_job_results."""
+        """Status and file links of any MVSep job by hash, even one not started here. Free."""
         client = session_of(ctx).any_client()
         res = await (client.get_remote_separation(hash) if remote else client.get_separation(hash))
         d = res.data
         chunks = f"{d.finished_chunks}/{d.all_chunks}" if d.all_chunks else None
         out = HashStatus(
-            hash=hash,
             status=res.status,
             message=d.message,
             queue_position=d.current_order,

@@ -25,7 +25,6 @@ class InputEstimate(ToolOutput):
 class SeparationOut(ToolOutput):
     dry_run: bool
     model: str
-    model_id: int
     options: dict[str, str]
     output_format: str
     output_dir: str
@@ -41,7 +40,6 @@ def quote(plan: Plan, *, dry_run: bool) -> SeparationOut:
     return SeparationOut(
         dry_run=dry_run,
         model=plan.algorithm.name,
-        model_id=plan.algorithm.render_id,
         options=plan.options,
         output_format=plan.output_format_name,
         output_dir=str(plan.output_root),
@@ -85,18 +83,16 @@ def register(server: MCPServer[Any]) -> None:
             Field(
                 min_length=1,
                 description=(
-                    "Absolute paths of audio files or folders (~ allowed), or http(s) URLs. A folder means every audio "
-                    "file in it."
+                    "Absolute paths (~ allowed) of audio files or folders (every audio file in it), or http(s) URLs"
                 ),
             ),
         ],
-        model: Annotated[str | int, Field(description="Model render_id (e.g. '20') or name, from search_models")],
+        model: Annotated[str | int, Field(description="render_id (e.g. 40) or name, from search_models")],
         options: Annotated[
             dict[str, str | int | float] | None,
             Field(
                 description=(
-                    'Model options by label or key, e.g. {"Model Type": "SDR Vocals 11.93"} or {"add_opt2": "7"}; '
-                    "omitted options take their defaults (see get_model)"
+                    'By label or key, e.g. {"Overlap": "8"}; others default'
                 )
             ),
         ] = None,
@@ -104,38 +100,31 @@ def register(server: MCPServer[Any]) -> None:
             OutputFormatName | None,
             Field(
                 description=(
-                    "mp3 (320 kbps), wav (16-bit), flac (16-bit), m4a, wav32 (32-bit float), flac24 (24-bit); "
-                    "default: the server's setting"
+                    "wav/flac 16-bit, wav32 float, flac24 24-bit, mp3 320k; default: the setting"
                 )
             ),
         ] = None,
         output_dir: Annotated[
-            str | None, Field(description=("Absolute folder for the stems; default: the server's output folder"))
+            str | None, Field(description="Absolute folder; default: the setting")
         ] = None,
         name_template: Annotated[
             str | None,
             Field(
                 description=(
-                    "File naming template, default '{song}/{title} ({stem}).{ext}'; placeholders {title} {artist} "
-                    "{album} {song} {stem} {model} {format} {ext} {input} {hash} {date} {track}"
+                    "Default '{song}/{title} ({stem}).{ext}'; also {artist} {album} {model} {input} {hash} {date}"
                 )
             ),
         ] = None,
-        remote_type: Annotated[RemoteType, Field(description="For URL inputs: where the link points")] = "direct",
-        recursive: Annotated[bool, Field(description="For folders: include sub-folders")] = False,
+        remote_type: Annotated[RemoteType, Field(description="Where a URL points")] = "direct",
+        recursive: Annotated[bool, Field(description="Include sub-folders")] = False,
         dry_run: Annotated[
-            bool, Field(description=("true: only check everything and estimate the cost; nothing is uploaded or spent"))
+            bool, Field(description="Only check and estimate the cost; nothing is sent")
         ] = False,
-        publish_as_demo: Annotated[bool, Field(description="Publish the result on MVSep's public demo page")] = False,
+        publish_as_demo: Annotated[bool, Field(description="Publish on MVSep's demo page")] = False,
     ) -> Annotated[CallToolResult, SeparationOut]:
-        """Separate songs into stems with an MVSep model: local files, whole folders or URLs, in one batch.
-        Checks the model, options and files first (nothing is uploaded if anything is wrong), then records and
-        submits the jobs and returns their ids at once — it does NOT wait for the results. Then call wait_for_jobs
-        with the job ids until every job is completed: the stems are saved automatically as tagged files (input's
-        tags and cover art, title like 'Song (Vocals)') under the output folder, with a JSON manifest, never
-        overwriting anything. When premium mode is on this SPENDS CREDITS (duration × model price): use
-        dry_run=true first to show the estimate. Without premium, jobs run one at a time in the free queue.
-        Identical requests reuse the earlier result without uploading again."""
+        """Separate songs (files, folders or URLs) into stems. Returns job ids at once; then call wait_for_jobs until
+        all are completed: stems are saved as tagged files with a JSON manifest, never overwriting. SPENDS CREDITS
+        when premium mode is on: show the cost with dry_run=true first."""
         session = session_of(ctx)
         session.require_account()
         plan = await plan_separation(

@@ -43,8 +43,7 @@ class DemoOut(ToolOutput):
 def register(server: MCPServer[Any]) -> None:
     @tool(server, name="mvsep_queue", annotations=READ_ONLY)
     async def mvsep_queue(ctx: Context[Any, Any]) -> Annotated[CallToolResult, QueueOut]:
-        """How busy MVSep is right now: the number of jobs waiting in each queue (free and premium). Useful to
-        tell the user how long a free-queue job may wait. Free; read-only."""
+        """How many jobs wait in MVSep's queues right now. Free."""
         session = session_of(ctx)
         info = await session.any_client().queue()
         out = QueueOut(queue=dict(info.queue), plan=plan_out(info.plan))
@@ -55,10 +54,10 @@ def register(server: MCPServer[Any]) -> None:
     async def mvsep_news(
         ctx: Context[Any, Any],
         lang: Annotated[Literal["en", "ru"], Field(description="Language of the news")] = "en",
-        start: Annotated[int, Field(ge=0, description="Offset (newest first)")] = 0,
-        limit: Annotated[int, Field(ge=1, le=20, description="How many items (at most 20)")] = 5,
+        start: Annotated[int, Field(ge=0, description="Offset")] = 0,
+        limit: Annotated[int, Field(ge=1, le=20, description="How many")] = 5,
     ) -> Annotated[CallToolResult, NewsOut]:
-        """MVSep's news: new models and site changes, newest first, as plain text. Free; read-only."""
+        """MVSep's news, newest first. Free."""
         news = await session_of(ctx).any_client().news(lang=lang, start=start, limit=limit)
         items = [{"id": n.id, "title": n.title, "date": n.created_at, "text": plain_text(n.text)} for n in news]
         out = NewsOut(items=items, next_start=start + len(items) if len(items) == limit else None)
@@ -68,11 +67,10 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="mvsep_demos", annotations=READ_ONLY)
     async def mvsep_demos(
         ctx: Context[Any, Any],
-        start: Annotated[int, Field(ge=0, description="Offset (newest first)")] = 0,
-        limit: Annotated[int, Field(ge=1, le=20, description="How many (at most 20)")] = 10,
+        start: Annotated[int, Field(ge=0, description="Offset")] = 0,
+        limit: Annotated[int, Field(ge=1, le=20, description="How many")] = 10,
     ) -> Annotated[CallToolResult, DemoOut]:
-        """Public demo separations on MVSep (jobs their owners published): which model was used and the input.
-        Their results can be inspected with check_mvsep_hash (toolset results). Free; read-only."""
+        """MVSep's public demo separations, newest first. Free."""
         demos = await session_of(ctx).any_client().demo(start=start, limit=limit)
         items = [
             {

@@ -17,8 +17,6 @@ from mvsep_mcp_tools._job_view import JobView, job_line, job_view
 
 class StudioOut(ToolOutput):
     model: str
-    model_id: int
-    options: dict[str, str]
     estimated_credits: int | None = None
     spends_credits: bool
     jobs: list[JobView]
@@ -28,8 +26,6 @@ async def _submit(session: Session, plan: Plan) -> CallToolResult:
     views = [job_view(r) for r in await submit_plan(session, plan)]
     out = StudioOut(
         model=plan.algorithm.name,
-        model_id=plan.algorithm.render_id,
-        options=plan.options,
         estimated_credits=plan.total_credits,
         spends_credits=plan.spends_credits,
         jobs=views,
@@ -47,22 +43,21 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="master_audio", annotations=SPENDS_AND_WRITES)
     async def master_audio(
         ctx: Context[Any, Any],
-        target: Annotated[str, Field(description="Absolute path of the track to master")],
-        reference: Annotated[str, Field(description="Absolute path of a finished track whose sound to match")],
+        target: Annotated[str, Field(description="Absolute path of the track")],
+        reference: Annotated[str, Field(description="Absolute path of the track to sound like")],
         model: Annotated[
-            str | int | None, Field(description="A Matchering model id or name; default: MVSep's Matchering")
+            str | int | None, Field(description="Default: MVSep's Matchering")
         ] = None,
         options: Annotated[
-            dict[str, str | int | float] | None, Field(description="Model options by label or key")
+            dict[str, str | int | float] | None, Field(description="By label or key")
         ] = None,
         output_format: Annotated[
-            OutputFormatName | None, Field(description="Output format; default: the setting")
+            OutputFormatName | None, Field(description="Default: the setting")
         ] = None,
-        output_dir: Annotated[str | None, Field(description="Absolute output folder; default: the setting")] = None,
+        output_dir: Annotated[str | None, Field(description="Absolute folder; default: the setting")] = None,
     ) -> Annotated[CallToolResult, StudioOut]:
-        """Master a track so it sounds like a reference track (MVSep's Matchering): loudness, EQ, stereo width.
-        Uploads both files and returns a job id at once; then call wait_for_jobs. Spends credits when premium mode
-        is on. The mastered file is saved tagged like the target."""
+        """Master a track to sound like a reference (Matchering). Returns a job id: then wait_for_jobs. Spends credits
+        in premium mode."""
         session = session_of(ctx)
         plan = await plan_mastering(session, target=target, reference=reference, model=model, options=options,
                                     output_format=output_format, output_dir=output_dir)
@@ -71,21 +66,21 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="generate_from_text", annotations=SPENDS_AND_WRITES)
     async def generate_from_text(
         ctx: Context[Any, Any],
-        model: Annotated[str | int, Field(description="A text-input model's id or name (search_models text='tts')")],
+        model: Annotated[str | int, Field(description="Id or name (search_models text='tts')")],
         options: Annotated[
             dict[str, str | int | float],
             Field(
-                description=('The model\'s fields by label or key, including the text prompt, e.g. {"Text": "Hello"}')
+                description='By label or key, with the text, e.g. {"Text": "Hello"}'
             ),
         ],
-        title: Annotated[str | None, Field(description="Title for the saved file(s)")] = None,
+        title: Annotated[str | None, Field(description="Title of the saved files")] = None,
         output_format: Annotated[
-            OutputFormatName | None, Field(description="Output format; default: the setting")
+            OutputFormatName | None, Field(description="Default: the setting")
         ] = None,
-        output_dir: Annotated[str | None, Field(description="Absolute output folder; default: the setting")] = None,
+        output_dir: Annotated[str | None, Field(description="Absolute folder; default: the setting")] = None,
     ) -> Annotated[CallToolResult, StudioOut]:
-        """Run a model that takes no audio upload (text to speech, generation) with the given text options.
-        Returns a job id at once; then call wait_for_jobs. Spends credits when premium mode is on."""
+        """Run a text-input model (speech, generation). Returns a job id: then wait_for_jobs. Spends credits in
+        premium mode."""
         session = session_of(ctx)
         plan = await plan_text(session, model=model, options=options, title=title, output_format=output_format,
                                output_dir=output_dir)

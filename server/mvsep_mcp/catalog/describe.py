@@ -6,7 +6,7 @@ from pydantic import BaseModel
 
 from mvsep_mcp.mvsep.models import Algorithm, AlgorithmField
 
-from .access import access_label, orientation
+from .access import access_label
 from .conditions import condition_sentence, field_conditions
 from .facts import (
     field_label,
@@ -48,8 +48,7 @@ class ModelDetails(BaseModel):
     render_id: int  # the value for sep_type
     name: str
     group: str
-    access: str  # "everyone" | "registered users" | "premium only"
-    orientation: int
+    access: str  # "everyone" | "registered users" | "premium only" (MVSep's orientation, in words)
     active: bool
     price_coefficient: float
     rating: float | None
@@ -96,7 +95,6 @@ def describe(algorithm: Algorithm) -> ModelDetails:
         name=algorithm.name,
         group=group_name(algorithm),
         access=access_label(algorithm),
-        orientation=orientation(algorithm),
         active=is_active(algorithm),
         price_coefficient=float(getattr(algorithm, "price_coefficient", 1) or 1),
         rating=rating_average(algorithm),

@@ -1,0 +1,71 @@
+"""JSON schemas as short as they can be without losing anything a client validates, in the portable dialect.
+
+Pydantic's schemas repeat themselves for a model reader: a ``title`` on every property (its name again) and
+``anyOf: [X, {"type": "null"}]`` with ``"default": null`` for every optional field. ``compact`` keeps one ``type``
+per schema (type arrays are legal JSON Schema but not portable: the MCP Inspector's strict mode and Gemini-style
+clients reject them) and says "optional" the way every dialect understands, by leaving the field out of
+``required``:
+
+- an optional input loses its ``null`` branch (leaving it out means "use the default"; the server still accepts an
+  explicit null);
+- an output field that may be null becomes optional instead, and results leave out such fields when they are
+  null (``mvsep_mcp_tools._common.result`` dumps with ``exclude_none``), so every result still validates;
+- titles, null defaults, the default ``additionalProperties: true`` go; so do an output schema's descriptions and
+  defaults (programs read the structure; the model reads the text).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_NULL = {"type": "null"}
+
+
+def compact(schema: dict[str, Any], *, output: bool = False) -> dict[str, Any]:
+    """A compact copy of ``schema`` that accepts the same values (see the module docstring for null)."""
+    return _schema(schema, output)
+
+
+def _schema(node: dict[str, Any], output: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if output and key in ("description", "default"):
+            continue
+        if key in ("properties", "$defs", "patternProperties") and isinstance(value, dict):
+            out[key] = {name: _schema(sub, output) if isinstance(sub, dict) else sub for name, sub in value.items()}
+        elif key in ("items", "additionalProperties", "not") and isinstance(value, dict):
+            out[key] = _schema(value, output)
+        elif key in ("anyOf", "oneOf", "allOf", "prefixItems") and isinstance(value, list):
+            out[key] = [_schema(sub, output) if isinstance(sub, dict) else sub for sub in value]
+        else:
+            out[key] = value
+    if out.get("default", 0) is None:
+        del out["default"]  # an optional field says as much by not being required
+    if out.get("additionalProperties") is True:
+        del out["additionalProperties"]  # JSON Schema's default
+    if isinstance(out.get("properties"), dict):
+        _optional_instead_of_null(out, output)
+    return out
+
+
+def _optional_instead_of_null(node: dict[str, Any], output: bool) -> None:
+    """Nullable properties become plain optional ones (outputs: and leave ``required``)."""
+    required = list(node.get("required", []))
+    for name, prop in node["properties"].items():
+        if not isinstance(prop, dict) or (name in required and not output):
+            continue
+        options = prop.get("anyOf")
+        if not isinstance(options, list) or _NULL not in options:
+            continue
+        rest = [o for o in options if o != _NULL]
+        bare = {k: v for k, v in prop.items() if k != "anyOf"}
+        node["properties"][name] = {**bare, **rest[0]} if len(rest) == 1 else {**bare, "anyOf": rest}
+        if name in required:
+            required.remove(name)
+    if "required" in node:
+        if required:
+            node["required"] = required
+        else:
+            del node["required"]
