@@ -3,6 +3,7 @@
     mvsep-mcp [serve]      run the MCP server (stdio by default; --transport http for streamable HTTP)
     mvsep-mcp sandbox      run the local MVSep-compatible sandbox API (no token or network needed)
     mvsep-mcp demo         a real separation through the MCP server over stdio against the sandbox
+    mvsep-mcp bench        measure speed against the sandbox, as ratios to references (--quick: about a minute)
     mvsep-mcp login        store your MVSep API token (owner-only), from a prompt: never through the model
 
 Everything but the MCP stream goes to stderr: stdout belongs to the protocol when serving over stdio.
@@ -59,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--model", default="Demucs4 HT", help="model name or id")
     demo.add_argument("--output-dir", help="where the stems go (default: a new temporary folder)")
 
+    bench = sub.add_parser("bench", help="measure speed against the sandbox: a table of ratios (needs [sandbox])")
+    bench.add_argument("--quick", action="store_true", help="a smoke run of about a minute (small sizes)")
+    bench.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    bench.add_argument("--only", metavar="GROUPS", help="comma-separated: startup, upload, short, files, batches")
+    bench.add_argument("--long-job-s", type=float, help="length of the long job (default 150 s; quick 20 s)")
+    bench.add_argument("--keep", action="store_true", help="keep the work folder (inputs, stems, server logs)")
+
     login = sub.add_parser("login", help="store your MVSep API token (owner-only file)")
     login.add_argument("--email", help="sign in with email and password instead of pasting a token")
     login.add_argument("--base-url", help="MVSep API base URL")
@@ -81,6 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from mvsep_mcp.demo import run_demo
 
             return run_demo(args)
+        if command == "bench":
+            from mvsep_mcp.bench.run import run_bench
+
+            return run_bench(args)
         if command == "login":
             return _login(args)
     except ConfigError as exc:

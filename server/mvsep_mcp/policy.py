@@ -73,3 +73,8 @@ CATALOG_FUZZY_CUTOFF = 0.8  # difflib ratio a lone fuzzy name match must reach t
 LEASE_TTL_S = 30.0  # a runner's claim on an account's jobs lapses this long after its last renewal
 LEASE_RENEW_S = 10.0  # how often the holder renews it (well inside the ttl)
 JOURNAL_RECHECK_S = 1.0  # a waiting call re-reads the journal this often, for work done by another process
+
+# --- benchmark / polling budget -------------------------------------------------------------------
+# MVSep documents 60-120 API requests a minute per account; an account's status requests (all its jobs
+# together, every server process) stay well under the lower figure, leaving room for creates and downloads.
+ACCOUNT_STATUS_REQUESTS_PER_MINUTE = 30

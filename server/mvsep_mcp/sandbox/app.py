@@ -15,6 +15,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from mvsep_mcp.sandbox import views
+from mvsep_mcp.sandbox.metrics import RequestLogMiddleware
 from mvsep_mcp.sandbox.middleware import PhpJSONResponse, SandboxMiddleware
 from mvsep_mcp.sandbox.naming import date_text, slugify
 from mvsep_mcp.sandbox.quality_routes import quality_routes
@@ -236,6 +237,7 @@ def build_app(state: SandboxState) -> Starlette:
     app = Starlette(routes=routes)
     app.state.tasks = set()
     app.add_middleware(SandboxMiddleware, state=state)
+    app.add_middleware(RequestLogMiddleware, log=state.requests)  # outermost: counts every request
     return app
 
 

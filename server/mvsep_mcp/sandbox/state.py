@@ -24,6 +24,7 @@ from mvsep_mcp.sandbox.accounts import Account, AccountBook
 from mvsep_mcp.sandbox.catalog import DATA_DIR, AlgorithmEntry, Catalog, OptionError
 from mvsep_mcp.sandbox.faults import FaultList
 from mvsep_mcp.sandbox.jobs import RUNNING_STATUSES, Job, JobTiming, Phase, RemoteJob
+from mvsep_mcp.sandbox.metrics import RequestLog
 from mvsep_mcp.sandbox.naming import date_text, hash_stem, job_hash, remote_hash
 from mvsep_mcp.sandbox.pricing import MIRROR_PRICE, job_cost
 from mvsep_mcp.sandbox.quality import QualityBook
@@ -98,6 +99,7 @@ class SandboxState:
         self.quality = QualityBook()
         self.news: list[dict[str, Any]] = json.loads((DATA_DIR / "news.json").read_text(encoding="utf-8"))
         self.faults = FaultList()
+        self.requests = RequestLog()  # every HTTP request seen (sandbox/metrics.py)
         self.rate_limiter = RateLimiter(self.clock.now, self.rate_limit)
         self._next_job_id = 1_100_000
         self._renderer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sandbox-render")
