@@ -95,3 +95,38 @@ def test_sparse_wav_is_valid_silence(tmp_path: Path) -> None:
     assert info.samplerate == 44100 and info.channels == 2
     assert abs(path.stat().st_size - 3 * 1024 * 1024) < 8
     assert info.frames == (path.stat().st_size - 44) // 4
+
+
+def test_service_times_jobs_per_account_and_records_when_they_finish(tmp_path: Path) -> None:
+    import time
+
+    import httpx
+    from mvsep_mcp.bench.inputs import song
+    from mvsep_mcp.bench.service import BenchService
+    from mvsep_mcp.sandbox import JobTiming
+
+    track = song(tmp_path / "in", "Timed", seconds=1.0)
+    with BenchService(tmp_path) as service:
+        fast = service.account("fast", premium=True)
+        slow = service.account("slow", premium=False, render=False)
+        assert len(fast) == 30 and fast.isalnum() and fast != slow
+        service.set_timing(fast, JobTiming(queue_s=0.1, processing_s=0.2))
+        service.set_timing(slow, JobTiming(queue_s=60.0))
+        with httpx.Client(base_url=service.base_url, timeout=30, trust_env=False) as api:
+            for token in (fast, slow):
+                with track.open("rb") as fh:
+                    created = api.post("/separation/create", data={"api_token": token, "sep_type": "20"},
+                                       files={"audiofile": (track.name, fh)})
+                assert created.status_code == 200, created.text
+            [fast_job], [slow_job] = service.jobs_of(fast), service.jobs_of(slow)
+            assert fast_job.timing.queue_s == 0.1 and slow_job.timing.queue_s == 60.0
+            deadline = time.monotonic() + 20
+            while fast_job.hash not in service.done_at and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert service.done_at[fast_job.hash] >= fast_job.done_at  # finished without anyone asking
+            api.get("/separation/get", params={"hash": fast_job.hash, "api_token": fast})
+        assert len(service.status_request_times(fast)) == 1 and service.status_request_times(slow) == []
+        assert service.upload_bytes(since=0) > track.stat().st_size * 2
+        assert slow_job.hash not in service.done_at and slow_job.render_state == "pending"
+        service.drop_jobs(slow)
+        assert slow_job.cancelled
