@@ -4,21 +4,25 @@ The outermost ASGI middleware (added last in ``app.build_app``) sees every reque
 rate-limited ones, and records its path, the account it names (the ``api_token`` query parameter, as on
 ``/separation/get``), its status and the bytes of its body and of the answer. Benchmarks and tests read it:
 ``state.requests.count(path="/api/separation/get", token=...)``, ``state.requests.bytes_in(since=t)``.
-Tokens are kept in memory only, like the rate limiter's keys; nothing here is written anywhere.
+Tokens are kept in memory only, like the rate limiter's keys; nothing here is written anywhere. The log keeps the
+newest ``MAX_RECORDS`` requests, so a sandbox left running for days stays small.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+MAX_RECORDS = 100_000  # a few tens of MB at most
 
-@dataclass
+
+@dataclass(slots=True)
 class RequestRecord:
     started: float  # time.time() when the request arrived
     method: str
@@ -36,7 +40,7 @@ class RequestLog:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self._records: list[RequestRecord] = []
+        self._records: deque[RequestRecord] = deque(maxlen=MAX_RECORDS)
 
     def now(self) -> float:
         return self._clock()
