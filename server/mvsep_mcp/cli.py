@@ -3,6 +3,7 @@
     mvsep-mcp [serve]      run the MCP server (stdio by default; --transport http for streamable HTTP)
     mvsep-mcp sandbox      run the local MVSep-compatible sandbox API (no token or network needed)
     mvsep-mcp demo         a real separation through the MCP server over stdio against the sandbox
+    mvsep-mcp bench        measure speed against the sandbox, as ratios to references (--quick: about a minute)
     mvsep-mcp login        store your MVSep API token (owner-only), from a prompt: never through the model
     mvsep-mcp doctor       check the setup (token, credits, MVSep reachable, output folder, journal), one line each
 
@@ -114,6 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--model", default="Demucs4 HT", help="model name or id")
     demo.add_argument("--output-dir", help="where the stems go (default: a new temporary folder)")
 
+    bench = sub.add_parser("bench", help="measure speed against the sandbox: a table of ratios (needs [sandbox])",
+                           parents=[log_flag])
+    bench.add_argument("--quick", action="store_true", help="a smoke run of about a minute (small sizes)")
+    bench.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    bench.add_argument("--only", metavar="GROUPS", help="comma-separated: startup, upload, short, files, batches")
+    bench.add_argument("--long-job-s", type=float, help="length of the long job (default 150 s; quick 20 s)")
+    bench.add_argument("--keep", action="store_true", help="keep the work folder (inputs, stems, server logs)")
+
     login = sub.add_parser("login", help="store your MVSep API token (owner-only file)", parents=[log_flag])
     login.add_argument("--email", help="sign in with email and password instead of pasting a token")
     login.add_argument("--base-url", help="MVSep API base URL")
@@ -137,6 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if command in ("sandbox", "demo"):
             return _sandbox_command(command, args)
+        if command == "bench":
+            return _sandbox_command(command, args)
         if command == "login":
             return _login(args)
         if command == "doctor":
@@ -152,10 +163,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _sandbox_command(command: str, args: argparse.Namespace) -> int:
-    """``sandbox`` and ``demo``: both need the ``sandbox`` extra, which a bundle or a plain install leaves out."""
+    """``sandbox``, ``demo`` and ``bench`` need the ``sandbox`` extra, which a bundle or a plain install leaves out."""
     try:
         if command == "sandbox":
             from mvsep_mcp.sandbox import FaultSpecError, JobTiming, run_sandbox
+        elif command == "bench":
+            from mvsep_mcp.bench.run import run_bench
         else:
             from mvsep_mcp.demo import run_demo
     except ModuleNotFoundError as exc:
@@ -171,6 +184,8 @@ def _sandbox_command(command: str, args: argparse.Namespace) -> int:
             sys.stderr.write(f"mvsep-mcp sandbox: --faults: {exc}\n")
             return 2
         return 0
+    if command == "bench":
+        return run_bench(args)
     return run_demo(args)
 
 

@@ -105,3 +105,8 @@ DAW_PCM_BLOCK_FRAMES = 65536  # FLAC stems are re-encoded this many frames at a 
 DOCTOR_TIMEOUT_S = 10.0  # one check waits at most this long for MVSep: a person is watching the terminal
 DOCTOR_MAX_RETRIES = 1  # one retry tells a blip from an outage without making a dead host take a minute
 DOCTOR_JOURNAL_TIMEOUT_S = 2.0  # a journal locked by a running server is still readable after a short wait
+
+# --- benchmark / polling budget -------------------------------------------------------------------
+# MVSep documents 60-120 API requests a minute per account; an account's status requests (all its jobs
+# together, every server process) stay well under the lower figure, leaving room for creates and downloads.
+ACCOUNT_STATUS_REQUESTS_PER_MINUTE = 30

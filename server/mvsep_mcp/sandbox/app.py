@@ -238,7 +238,7 @@ def build_app(state: SandboxState) -> Starlette:
     ]
     app = Starlette(routes=routes)
     app.state.tasks = set()
-    app.add_middleware(SandboxMiddleware, state=state)
+    app.add_middleware(SandboxMiddleware, state=state)  # outermost: counts every request, then faults, rate limits
     return app
 
 

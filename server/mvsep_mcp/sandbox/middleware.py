@@ -15,6 +15,7 @@ when there is one, else by the client address. Faults answered before the sandbo
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -54,7 +55,9 @@ class SandboxMiddleware:
             await self.app(scope, receive, send)
             return
         traffic = self.state.traffic
-        record = traffic.begin(scope.get("method", "GET"), path, _header(scope, b"host"))
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        record = traffic.begin(scope.get("method", "GET"), path, _header(scope, b"host"),
+                               token=(query.get("api_token") or [None])[0])
         facts = self._facts(scope)
         record.job_hash = facts.job_hash
         create_answer: list[bytes] | None = [] if path == CREATE_PATH else None  # to log the created job's hash
@@ -80,6 +83,7 @@ class SandboxMiddleware:
             if create_answer and record.job_hash is None:
                 record.job_hash = _created_hash(Answer(200, [], b"".join(create_answer)))
             record.done = True
+            record.finished = time.time()
 
     # --- faults ----------------------------------------------------------------------------------------------------
 

@@ -1,16 +1,18 @@
-"""What reached the sandbox: a request log and the counters a fault suite asserts on.
+"""What reached the sandbox: a request log and the counters a fault suite and the benchmark assert on.
 
 One ``Traffic`` per sandbox (``state.traffic``). Every request except the ``/_sandbox/`` control routes is recorded:
-method, path (never the query: it carries the token), Host header, status (``None`` when the connection was dropped
-before a status line), body bytes in and out, whether the connection was dropped, which faults fired, and the job it
-concerned when the sandbox knows. Counters survive the log's length limit: requests and bytes per Host header, bytes
-served and received, and jobs created per account (keyed by token in Python; ``summary`` names accounts by email).
+method, path (never the query), the token when the query names one (kept in memory only, like the rate limiter's
+keys: per-account counts for benchmarks), Host header, arrival and finishing times, status (``None`` when the
+connection was dropped before a status line), body bytes in and out, whether the connection was dropped, which faults
+fired, and the job it concerned when the sandbox knows. Counters survive the log's length limit: requests and bytes
+per Host header, bytes served and received, and jobs created per account (``summary`` names accounts by email).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import threading
+import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +32,9 @@ class RequestRecord:
     faults: list[str] = field(default_factory=list)  # kinds of the rules that fired on this request
     job_hash: str | None = None  # the job the request concerned, when known
     done: bool = False  # the sandbox has finished with this request
+    token: str | None = None  # the api_token query parameter (GET requests), in memory only
+    started: float = field(default_factory=time.time)
+    finished: float | None = None
 
 
 class Traffic:
@@ -46,8 +51,8 @@ class Traffic:
 
     # --- recording (the middleware and the state call these) ------------------------------------------------------
 
-    def begin(self, method: str, path: str, host: str) -> RequestRecord:
-        record = RequestRecord(method, path, host)
+    def begin(self, method: str, path: str, host: str, token: str | None = None) -> RequestRecord:
+        record = RequestRecord(method, path, host, token=token)
         with self._lock:
             self.log.append(record)
             self.requests += 1
@@ -78,13 +83,21 @@ class Traffic:
     # --- reading (tests and /_sandbox/stats) -----------------------------------------------------------------------
 
     def records(self, path_pattern: str = "*", *, method: str | None = None, host: str | None = None,
-                job_hash: str | None = None) -> list[RequestRecord]:
-        """Logged requests matching an ``fnmatch`` path pattern and the given method, Host header and job."""
+                job_hash: str | None = None, token: str | None = None, since: float | None = None,
+                until: float | None = None) -> list[RequestRecord]:
+        """Logged requests matching an ``fnmatch`` path pattern and the given method, Host header, job, account and
+        arrival time (``time.time()`` values)."""
         with self._lock:
             entries = list(self.log)
         return [r for r in entries if fnmatch.fnmatchcase(r.path, path_pattern)
                 and (method is None or r.method.upper() == method.upper())
-                and (host is None or r.host == host) and (job_hash is None or r.job_hash == job_hash)]
+                and (host is None or r.host == host) and (job_hash is None or r.job_hash == job_hash)
+                and (token is None or r.token == token)
+                and (since is None or r.started >= since) and (until is None or r.started <= until)]
+
+    def bytes_in(self, path_pattern: str = "*", *, since: float | None = None, until: float | None = None) -> int:
+        """Request body bytes of the logged requests that match (uploads, for benchmarks)."""
+        return sum(r.bytes_in for r in self.records(path_pattern, since=since, until=until))
 
     def hosts(self) -> dict[str, int]:
         """Requests per Host header."""

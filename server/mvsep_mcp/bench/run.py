@@ -1,0 +1,101 @@
+"""``mvsep-mcp bench``: run the scenarios in order, print the table, write the JSON."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from mvsep_mcp.bench import jobs, startup, transfer, upload
+from mvsep_mcp.bench.context import Bench, Params
+from mvsep_mcp.bench.figures import Figure, Target, table
+from mvsep_mcp.bench.proc import load, machine
+from mvsep_mcp.bench.service import BenchService
+
+Scenario = Callable[[Bench], Awaitable[None]]
+
+# group -> (scenario, the figures it adds: shown as n/a when the scenario fails)
+GROUPS: dict[str, tuple[Scenario, tuple[str, ...]]] = {
+    "startup": (startup.measure, ("cold_start", "idle_rss")),
+    "upload": (upload.measure, ("upload_speed", "upload_memory")),
+    "short": (jobs.short_job, ("short_job",)),
+    "files": (transfer.measure, ("separate_audio", "repeat", "download")),
+    "batches": (jobs.batches, ("long_job_end", "status_long_job", "batch_free", "batch_premium_small",
+                               "batch_premium_large", "rss_growth_batch", "status_rate")),
+}
+FIGURE_KEYS = tuple(key for _, keys in GROUPS.values() for key in keys)
+
+
+async def _run(bench: Bench, groups: list[str]) -> None:
+    for name in groups:
+        scenario, keys = GROUPS[name]
+        started = time.perf_counter()
+        try:
+            await scenario(bench)
+        except Exception as exc:  # one broken scenario must not hide the others' figures
+            bench.say(f"{name} failed: {exc}")
+            traceback.print_exc(file=sys.stderr)
+            present = {f.key for f in bench.figures}
+            for key in keys:
+                if key not in present:
+                    bench.figures.append(Figure(key, key.replace("_", " "), "", None, None, "", Target("measured"),
+                                                note=f"not measured: {type(exc).__name__}: {exc}"))
+        bench.say(f"{name} took {time.perf_counter() - started:.0f} s")
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    params = Params.quick() if args.quick else Params.full()
+    if args.long_job_s:
+        params = dataclasses.replace(params, long_job_s=float(args.long_job_s))
+    groups = [g.strip() for g in args.only.split(",")] if args.only else list(GROUPS)
+    unknown = [g for g in groups if g not in GROUPS]
+    if unknown:
+        sys.stderr.write(f"mvsep-mcp bench: unknown group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}\n")
+        return 2
+    root = Path(tempfile.mkdtemp(prefix="mvsep-bench-"))
+    started_at = datetime.now(UTC)
+    load_before = load()
+    started = time.perf_counter()
+    figures: list[Figure] = []
+    try:
+        with BenchService(root) as service:
+            bench = Bench(service, root, params, figures)
+            bench.say(f"{params.mode} run in {root}, sandbox at {service.base_url}")
+            anyio.run(_run, bench, groups)
+    finally:
+        if args.keep:
+            sys.stderr.write(f"bench: work folder kept: {root}\n")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    order = {key: i for i, key in enumerate(FIGURE_KEYS)}
+    figures.sort(key=lambda f: order.get(f.key, len(order)))
+    duration = time.perf_counter() - started
+    info = {**machine(), "load": f"{load_before} → {load()}"}
+    header = (f"mvsep-mcp bench ({params.mode}), {duration:.0f} s, {started_at:%Y-%m-%d %H:%M} UTC — "
+              f"{info['cpu']}, {info['cores']} cores, {info['memory']}, {info['os']}, Python {info['python']}, "
+              f"load average {info['load']}")
+    checked = [f for f in figures if f.passed is not None]
+    held = sum(1 for f in checked if f.passed)
+    sys.stdout.write(f"{header}\n\n{table(figures)}\n\n{held} of {len(checked)} targets hold.\n")
+    if args.json:
+        document: dict[str, Any] = {
+            "mode": params.mode,
+            "started": started_at.isoformat(timespec="seconds"),
+            "duration_s": duration,
+            "machine": info,
+            "params": dataclasses.asdict(params),
+            "figures": [f.as_dict() for f in figures],
+        }
+        Path(args.json).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return 0
