@@ -13,6 +13,8 @@ Environment variables (all optional):
     MVSEP_POLL_INTERVAL  seconds between status polls (default 5; the sandbox demo uses less)
     MVSEP_CREDENTIALS    where `mvsep-mcp login` stores the token (default: <platform config dir>/credentials.json)
     MVSEP_DOWNLOAD_HOSTS comma-separated mirrors result files may come from besides the base URL's site
+    MVSEP_STATUS_RATE    status requests per account per minute (default 30: well under MVSep's documented 60-120;
+                         raise it only for a local stand-in such as the sandbox)
                          (host names, or *.example.org for a domain and its subdomains)
 
 A value that is literally ``${user_config.…}`` — what an MCP bundle passes for a field the user left blank — counts as
@@ -92,6 +94,7 @@ class Settings(BaseModel):
     token_source: str = "none"  # "environment", "flag", "config file", "credentials file" or "none": never the value
     credentials_file: Path = Field(default_factory=credentials_path)
     download_hosts: tuple[str, ...] = ()  # mirrors files may come from besides the base URL's site
+    status_rate: int = policy.ACCOUNT_STATUS_REQUESTS_PER_MINUTE  # status requests per account per minute
     ignored_toolsets: tuple[str, ...] = ()  # unknown names given in MVSEP_TOOLSETS (warned about, reported by doctor)
 
     @property
@@ -221,6 +224,7 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
     output_format, _ = _pick(flags, env, file, "output_format")
     poll, _ = _pick(flags, env, file, "poll_interval")
     hosts, _ = _pick(flags, env, file, "download_hosts")
+    rate, _ = _pick(flags, env, file, "status_rate")
 
     fmt = str(output_format or DEFAULT_FORMAT).lower()
     if fmt not in FORMAT_NAMES:
@@ -243,7 +247,20 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
         poll_interval=max(0.05, poll_interval),
         credentials_file=credentials_file,
         download_hosts=_listed(hosts),
+        status_rate=_positive_int(rate, "MVSEP_STATUS_RATE", policy.ACCOUNT_STATUS_REQUESTS_PER_MINUTE),
     )
+
+
+def _positive_int(value: Any, name: str, default: int) -> int:
+    if value is None:
+        return default
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number (got {value!r}).") from None
+    if number < 1:
+        raise ConfigError(f"{name} must be at least 1 (got {number}).")
+    return number
 
 
 def _listed(value: Any) -> tuple[str, ...]:

@@ -56,6 +56,7 @@ def server_params(
         "MVSEP_DATA_DIR": str(data_dir),
         "MVSEP_TOOLSETS": toolsets,
         "MVSEP_POLL_INTERVAL": str(poll_interval),
+        "MVSEP_STATUS_RATE": "600",  # the sandbox on loopback, not mvsep.com
         "MVSEP_CONFIG": str(data_dir / "no-config.toml"),
         "MVSEP_CREDENTIALS": str(data_dir / "no-credentials.json"),
         "PYTHONUNBUFFERED": "1",

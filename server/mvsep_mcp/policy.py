@@ -32,9 +32,17 @@ RETRY_JITTER_FRACTION = 0.25
 RETRY_AFTER_MAX_S = 60.0  # a Retry-After larger than this is reported instead of slept through
 
 # --- polling a job ------------------------------------------------------------------------------
-POLL_INTERVAL_S = 5.0  # the norm while waiting
-POLL_INTERVAL_MAX_S = 20.0  # back-off ceiling while a job sits in the queue
-POLL_BACKOFF_MULTIPLIER = 1.5
+POLL_INTERVAL_S = 5.0  # the back-off step while a job waits with no queue position to go by
+POLL_INTERVAL_MAX_S = 20.0  # the longest pause while a job sits in the queue
+POLL_BACKOFF_MULTIPLIER = 1.5  # growth of that pause when nothing better is known
+POLL_MIN_S = 1.0  # the shortest pause between two polls of a job (a short job's end is seen within this)
+POLL_FIRST_S = 1.0  # the first poll after a create (MVSep needs a moment to register the job)
+POLL_RUNNING_MAX_S = 4.5  # while a job runs, its end is seen within this (plus the download): "within 5 s"
+POLL_RUNNING_GROWTH = 0.3  # with no estimate, the pause grows as this share of the time the job has run
+POLL_QUEUE_SHARE = 0.5  # with an estimate, ask again after this share of the time still expected
+POLL_LEARNING_WEIGHT = 0.5  # weight of the newest observation in the learnt queue and processing times
+POLL_GUESS_S_PER_POSITION = 2.0  # a queue place's wait until one has been seen to move (then learnt)
+POLL_AIM_MARGIN_S = 0.2  # a poll aimed at a job's expected end comes this much after it
 UNKNOWN_STATUS_MAX_S = 600.0  # an unknown status is "not finished" only for this long
 POLL_GONE_CONFIRMATIONS = 3  # "not found" (or HTTP 404/410) this many times in a row before a job is given up
 POLL_GONE_RECHECK_S = 2.0  # …asked again this soon (a job MVSep has just created may briefly be unknown)
@@ -106,7 +114,7 @@ DOCTOR_TIMEOUT_S = 10.0  # one check waits at most this long for MVSep: a person
 DOCTOR_MAX_RETRIES = 1  # one retry tells a blip from an outage without making a dead host take a minute
 DOCTOR_JOURNAL_TIMEOUT_S = 2.0  # a journal locked by a running server is still readable after a short wait
 
-# --- benchmark / polling budget -------------------------------------------------------------------
+# --- polling budget ------------------------------------------------------------------------------
 # MVSep documents 60-120 API requests a minute per account; an account's status requests (all its jobs
-# together, every server process) stay well under the lower figure, leaving room for creates and downloads.
+# together) stay well under the lower figure, leaving room for creates and downloads.
 ACCOUNT_STATUS_REQUESTS_PER_MINUTE = 30

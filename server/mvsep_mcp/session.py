@@ -74,6 +74,7 @@ class Session:
             poll_interval=settings.poll_interval,
             # back-off while queued stays proportionate when a fast poll interval is configured (sandbox, tests)
             poll_interval_max=min(policy.POLL_INTERVAL_MAX_S, settings.poll_interval * 4),
+            status_rate=settings.status_rate,
         )
         self._public_client = self._client(None)
         self.catalogs = CatalogCache(

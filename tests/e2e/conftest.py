@@ -118,6 +118,7 @@ class ServerEnv:
             "MVSEP_DATA_DIR": str(self.data_dir),
             "MVSEP_TOOLSETS": toolsets,
             "MVSEP_POLL_INTERVAL": POLL_INTERVAL,
+            "MVSEP_STATUS_RATE": "100000",
             "MVSEP_CONFIG": str(self.root / "no-such-config.toml"),
             "HOME": str(self.home),
             "XDG_CONFIG_HOME": str(self.home / ".config"),

@@ -15,7 +15,7 @@ from tests.audio_factory import make_audio
 from tests.jobs.fake_mvsep import BASE
 
 ACCOUNT = "acct-1"
-FAST = dict(poll_interval=0.01, poll_interval_max=0.03, retry_delay=0.01, lease_renew=0.05)
+FAST = dict(poll_interval=0.01, poll_interval_max=0.03, retry_delay=0.01, lease_renew=0.05, status_rate=1_000_000)
 
 
 def input_file(tmp_path: Path, name: str = "My Song", fmt: str = "flac", **kw: Any) -> Path:

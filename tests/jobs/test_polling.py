@@ -9,8 +9,6 @@ from mvsep_mcp.jobs import JobRecord, JobSpec, JobState
 from mvsep_mcp.jobs.polling import PollOutcome, interpret
 from mvsep_mcp.mvsep.models import SeparationResult
 
-BASE, MAX = 2.0, 10.0
-
 
 def record(**over: Any) -> JobRecord:
     spec = JobSpec(account_key="a", base_url="http://h/api", input_path="/music/song.flac", sep_type=40,
@@ -19,29 +17,24 @@ def record(**over: Any) -> JobRecord:
                                      "created_at": 0, "updated_at": 0, **over})
 
 
-def poll(status: str, data: dict[str, Any] | None = None, *, job: JobRecord | None = None, interval: float = BASE,
+def poll(status: str, data: dict[str, Any] | None = None, *, job: JobRecord | None = None,
          unknown_for: float = 0.0) -> PollOutcome:
     result = SeparationResult.model_validate({"success": True, "status": status, "data": data or {}})
-    return interpret(job or record(), result, interval=interval, base_interval=BASE, max_interval=MAX,
-                     unknown_for=unknown_for, unknown_max=60.0)
+    return interpret(job or record(), result, unknown_for=unknown_for, unknown_max=60.0)
 
 
-def test_waiting_reports_the_queue_and_backs_off_up_to_the_cap() -> None:
+def test_waiting_reports_the_queue_and_keeps_polling() -> None:
     outcome = poll("waiting", {"queue_count": 5, "current_order": 3})
     assert outcome.fields == {"mvsep_status": "waiting", "queue_position": 3, "queue_count": 5, "message": None}
-    assert outcome.next_interval == BASE * 1.5 and not outcome.done
-    assert poll("waiting", interval=6.0).next_interval == 9.0
-    assert poll("waiting", interval=9.0).next_interval == MAX  # capped
-    assert poll("waiting", interval=MAX).next_interval == MAX
-    assert poll("waiting", interval=0.1).next_interval == BASE * 1.5  # never below the base
+    assert outcome.keep_polling and not outcome.done
 
 
 @pytest.mark.parametrize("status", ["processing", "merging"])
-def test_running_clears_the_queue_and_polls_at_the_base_interval(status: str) -> None:
-    outcome = poll(status, {"message": "Separating..."}, interval=9.0)
+def test_running_clears_the_queue_and_keeps_polling(status: str) -> None:
+    outcome = poll(status, {"message": "Separating..."})
     assert outcome.fields == {"mvsep_status": status, "message": "Separating...", "queue_position": None,
                               "queue_count": None}
-    assert outcome.next_interval == BASE and not outcome.done
+    assert outcome.keep_polling and not outcome.done
 
 
 def test_distributing_reports_chunks() -> None:
@@ -49,13 +42,13 @@ def test_distributing_reports_chunks() -> None:
                                     "message": "x"})
     assert outcome.fields == {"mvsep_status": "distributing", "message": "x", "queue_position": 0, "queue_count": 0,
                               "chunks_done": 2, "chunks_total": 7}
-    assert outcome.next_interval == BASE
+    assert outcome.keep_polling
 
 
 def test_done_moves_to_downloading() -> None:
     files = [{"type": "Vocals", "url": "http://h/v.flac"}, {"type": "Other", "url": "http://h/o.flac"}]
     outcome = poll("done", {"files": files, "message": "ok"})
-    assert outcome.done and outcome.next_interval is None
+    assert outcome.done and not outcome.keep_polling
     assert outcome.fields == {"state": JobState.DOWNLOADING, "mvsep_status": "done", "message": "ok",
                               "queue_position": None, "queue_count": None, "files_total": 2}
 
@@ -63,7 +56,7 @@ def test_done_moves_to_downloading() -> None:
 @pytest.mark.parametrize("status", ["failed", "error", "FAILED"])
 def test_failed_keeps_mvsep_message_in_a_sentence(status: str) -> None:
     outcome = poll(status, {"message": "Audio file is corrupted."})
-    assert outcome.next_interval is None and not outcome.done
+    assert not outcome.keep_polling and not outcome.done
     assert outcome.fields == {
         "state": JobState.FAILED, "mvsep_status": status.lower(), "message": "Audio file is corrupted.",
         "error": "MVSep could not process the job: Audio file is corrupted. Check the input file and the model's "
@@ -77,7 +70,7 @@ def test_failed_without_a_reason() -> None:
 
 def test_not_found_expires_a_normal_job() -> None:
     outcome = poll("not_found")
-    assert outcome.next_interval is None
+    assert not outcome.keep_polling
     assert outcome.fields == {
         "state": JobState.EXPIRED, "mvsep_status": "not_found",
         "error": "MVSep no longer has the result of job job1 (results are kept about 72 hours); submit the file "
@@ -90,7 +83,7 @@ def test_not_found_sends_a_reused_job_back_to_the_queue() -> None:
     outcome = poll("not_found", job=job)
     assert outcome.fields == {"state": JobState.QUEUED, "hash": None, "remote_hash": None, "reused_from": None,
                               "mvsep_status": None, "submitted_at": None, "result_gone": False}
-    assert outcome.next_interval is None and not outcome.done
+    assert not outcome.keep_polling and not outcome.done
 
 
 def test_not_found_expires_a_refetch_even_when_it_reuses() -> None:
@@ -102,12 +95,12 @@ def test_not_found_expires_a_refetch_even_when_it_reuses() -> None:
 def test_an_unknown_status_keeps_polling_within_the_budget() -> None:
     outcome = poll("paused", {"message": "hm"}, unknown_for=59.0)
     assert outcome.fields == {"mvsep_status": "paused", "message": "hm"}
-    assert outcome.next_interval == BASE
+    assert outcome.keep_polling
 
 
 def test_an_unknown_status_past_the_budget_fails_the_job() -> None:
     outcome = poll("paused", unknown_for=61.9)
-    assert outcome.next_interval is None
+    assert not outcome.keep_polling
     assert outcome.fields == {
         "state": JobState.FAILED, "mvsep_status": "paused",
         "error": "MVSep kept reporting the unknown status 'paused' for 61 s, so the job was given up; check it in "

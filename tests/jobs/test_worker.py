@@ -20,7 +20,7 @@ from mvsep_mcp.jobs.timers import JobTimers, RunnerTimings
 from mvsep_mcp.jobs.worker import JobWorker
 from mvsep_mcp.mvsep import errors
 from mvsep_mcp.mvsep.models import SeparationResult
-from mvsep_mcp.policy import DOWNLOAD_MAX_ATTEMPTS, RECONCILE_ATTEMPTS
+from mvsep_mcp.policy import DOWNLOAD_MAX_ATTEMPTS, POLL_GUESS_S_PER_POSITION, POLL_QUEUE_SHARE, RECONCILE_ATTEMPTS
 
 from tests.jobs.fake_mvsep import FakeMVSep
 from tests.jobs.helpers import ACCOUNT, input_file, make_spec
@@ -210,13 +210,15 @@ async def test_poll_walks_the_states_and_sets_the_timers(rig: Rig) -> None:
     await rig.worker.poll(rig.slot, record)
     after = rig.get(record)
     assert (after.mvsep_status, after.queue_position, after.queue_count) == ("waiting", 3, 5)
-    assert rig.timers.interval[record.id] == 3.0 and rig.timers.due_at(record.id) == rig.clock.now + 3.0
+    # no queue speed known yet: a guessed time per place, asked again after half of it
+    guess = 3 * POLL_GUESS_S_PER_POSITION * POLL_QUEUE_SHARE
+    assert rig.timers.due_at(record.id) == rig.clock.now + guess
     await rig.worker.poll(rig.slot, after)
-    assert rig.timers.interval[record.id] == 4.5
+    assert rig.timers.due_at(record.id) == rig.clock.now + guess
     await rig.worker.poll(rig.slot, after)
     after = rig.get(record)
     assert (after.mvsep_status, after.chunks_done, after.chunks_total) == ("distributing", 1, 3)
-    assert rig.timers.interval[record.id] == TIMINGS.poll_interval  # back to the base once running
+    assert rig.timers.due_at(record.id) == rig.clock.now + TIMINGS.poll_min  # just started running: ask soon
     await rig.worker.poll(rig.slot, after)
     assert rig.get(record).mvsep_status == "processing"
     await rig.worker.poll(rig.slot, after)
@@ -311,7 +313,7 @@ async def test_a_poll_answer_for_a_job_cancelled_meanwhile_is_dropped(rig: Rig) 
     record = await rig.created()
     rig.journal.update(record.id, state=JobState.CANCELLED)
     await rig.worker.poll(rig.slot, record)
-    assert rig.get(record).state is JobState.CANCELLED and record.id not in rig.timers.interval
+    assert rig.get(record).state is JobState.CANCELLED and record.id not in rig.timers.pace.jobs
 
 
 async def test_poll_follows_a_url_job_to_its_separation(rig: Rig) -> None:

@@ -31,6 +31,7 @@ def make_settings(
         "MVSEP_DATA_DIR": str(tmp_path / "data"),
         "MVSEP_TOOLSETS": toolsets,
         "MVSEP_POLL_INTERVAL": "0.05",
+        "MVSEP_STATUS_RATE": "100000",
         "MVSEP_CONFIG": str(tmp_path / "absent.toml"),
         "MVSEP_CREDENTIALS": str(tmp_path / "credentials.json"),
         **{f"MVSEP_{k.upper()}": v for k, v in extra.items()},

@@ -10,9 +10,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from mvsep_mcp.jobs.models import JobRecord, JobState
+from mvsep_mcp.jobs.pacing import StatusBudget
 from mvsep_mcp.jobs.ports import JobsClient
 from mvsep_mcp.mvsep.models import UserInfo
 from mvsep_mcp.policy import (
+    ACCOUNT_STATUS_REQUESTS_PER_MINUTE,
     CREATE_BACKOFF_INITIAL_S,
     CREATE_BACKOFF_MAX_S,
     FREE_CONCURRENT_JOBS,
@@ -53,6 +55,7 @@ class AccountSlot:
     backoff_initial: float = CREATE_BACKOFF_INITIAL_S
     backoff_max: float = CREATE_BACKOFF_MAX_S
     next_create_at: float = 0.0
+    status_budget: StatusBudget = field(default_factory=lambda: StatusBudget(ACCOUNT_STATUS_REQUESTS_PER_MINUTE))
     _backoff: float = field(default=0.0, repr=False)
 
     def lower_limit(self, in_flight: int) -> None:

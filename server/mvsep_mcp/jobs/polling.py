@@ -1,6 +1,7 @@
 """What one poll of MVSep means for a job: a pure function from (record, result) to the journal update.
 
-Statuses: waiting / processing / distributing / merging keep the job active (the interval backs off while waiting);
+Statuses: waiting / processing / distributing / merging keep the job active (when to ask again is
+:mod:`mvsep_mcp.jobs.pacing`'s business);
 done moves it to downloading; failed (or error) fails it with MVSep's message; not_found expires it, or sends a
 reused job back to the queue for a fresh create; anything else counts as "not finished" for a bounded time.
 """
@@ -12,15 +13,15 @@ from typing import Any
 
 from mvsep_mcp.jobs.models import JobRecord, JobState
 from mvsep_mcp.mvsep.models import FAILED_STATUSES, RUNNING_STATUSES, SeparationResult
-from mvsep_mcp.policy import POLL_BACKOFF_MULTIPLIER, RESULT_RETENTION_HOURS
+from mvsep_mcp.policy import RESULT_RETENTION_HOURS
 
 
 @dataclass
 class PollOutcome:
-    """The fields to write (``expect`` the job still active), and when to poll next (None: stop polling)."""
+    """The fields to write (``expect`` the job still active), and whether to keep polling."""
 
     fields: dict[str, Any] = field(default_factory=dict)
-    next_interval: float | None = None
+    keep_polling: bool = False
     done: bool = False  # the result is complete: download it now
 
 
@@ -50,15 +51,12 @@ def interpret(
     record: JobRecord,
     result: SeparationResult,
     *,
-    interval: float,
-    base_interval: float,
-    max_interval: float,
     unknown_for: float,
     unknown_max: float,
 ) -> PollOutcome:
     """Interpret a ``SeparationResult`` of ``/separation/get`` for ``record``.
 
-    ``interval`` is the current polling interval; ``unknown_for`` how long the job has reported an unknown status.
+    ``unknown_for`` is how long the job has reported an unknown status (``unknown_max``: how long that may last).
     """
     status = str(result.status or "").lower()
     data = result.data
@@ -66,7 +64,7 @@ def interpret(
         return PollOutcome(
             fields={"mvsep_status": status, "queue_position": data.current_order, "queue_count": data.queue_count,
                     "message": None},
-            next_interval=min(max(interval, base_interval) * POLL_BACKOFF_MULTIPLIER, max_interval),
+            keep_polling=True,
         )
     if status in RUNNING_STATUSES:
         fields: dict[str, Any] = {"mvsep_status": status, "message": data.message}
@@ -75,7 +73,7 @@ def interpret(
                           chunks_done=data.finished_chunks, chunks_total=data.all_chunks)
         else:
             fields.update(queue_position=None, queue_count=None)
-        return PollOutcome(fields=fields, next_interval=base_interval)
+        return PollOutcome(fields=fields, keep_polling=True)
     if status == "done":
         return PollOutcome(
             fields={"state": JobState.DOWNLOADING, "mvsep_status": status, "message": data.message,
@@ -96,4 +94,4 @@ def interpret(
     if unknown_for >= unknown_max:
         return PollOutcome(fields={"state": JobState.FAILED, "mvsep_status": status,
                                    "error": unknown_status_message(status, unknown_for)})
-    return PollOutcome(fields={"mvsep_status": status, "message": data.message}, next_interval=base_interval)
+    return PollOutcome(fields={"mvsep_status": status, "message": data.message}, keep_polling=True)

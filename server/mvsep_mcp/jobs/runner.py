@@ -29,6 +29,7 @@ from mvsep_mcp.jobs.concurrency import AccountSlot, account_limit, in_flight_cou
 from mvsep_mcp.jobs.errors import AccountNotAttached, JobError, JobNotCancellable, ResultExpired
 from mvsep_mcp.jobs.journal import Journal, request_key_for
 from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, JobRecord, JobSpec, JobState, ProgressUpdate
+from mvsep_mcp.jobs.pacing import StatusBudget
 from mvsep_mcp.jobs.polling import expired_message
 from mvsep_mcp.jobs.ports import JobsClient
 from mvsep_mcp.jobs.reuse import reusable_files
@@ -64,6 +65,10 @@ class JobRunner:
         self.timings = RunnerTimings(**{
             **base.__dict__,
             "poll_interval_max": max(base.poll_interval_max, base.poll_interval),
+            # a faster base (the sandbox, tests) scales every pause down with it
+            "poll_min": min(base.poll_min, base.poll_interval),
+            "poll_first": min(base.poll_first, base.poll_interval),
+            "poll_running_max": min(base.poll_running_max, max(base.poll_interval_max, base.poll_interval)),
             "lease_renew": min(base.lease_renew, base.lease_ttl / 2),  # also how soon others' new work is seen
         })
         self.journal = journal
@@ -90,8 +95,12 @@ class JobRunner:
                 log.warning("cannot read the account's plan (%s); assuming %d job at a time", exc,
                             FREE_CONCURRENT_JOBS)
                 concurrency = FREE_CONCURRENT_JOBS
-        self._accounts[account_key] = AccountSlot(account_key, client, max(1, int(concurrency)),
-                                                  backoff_initial=self.timings.create_backoff)
+        previous = self._accounts.get(account_key)
+        slot = AccountSlot(account_key, client, max(1, int(concurrency)), backoff_initial=self.timings.create_backoff,
+                           status_budget=StatusBudget(self.timings.status_rate))
+        if previous is not None:
+            slot.status_budget = previous.status_budget  # the same account: the same requests already sent
+        self._accounts[account_key] = slot
         self.changes.notify()  # the loop resumes the account's jobs once it holds the account's lease
 
     def concurrency(self, account_key: str) -> int:
@@ -167,7 +176,7 @@ class JobRunner:
                 continue  # another live server process works on this account's jobs
             self._resume(account_key)
             records = self.journal.list(account_key, states=NON_TERMINAL_STATES, order="oldest")
-            for record in records:
+            for record in sorted(records, key=lambda r: self.timers.due_at(r.id)):
                 work = work_for.get(record.state)
                 if record.id in self._busy or work is None:
                     continue
@@ -175,9 +184,20 @@ class JobRunner:
                 if due > now:
                     next_due = min(next_due, due)
                     continue
+                if self._asks_status(record):
+                    allowed = slot.status_budget.allowed_at(now)
+                    if allowed > now:  # the account's status budget is spent: the most overdue job goes first
+                        next_due = min(next_due, allowed)
+                        continue
+                    slot.status_budget.spend(now)
                 self._spawn(tg, work, slot, record)
             next_due = min(next_due, self._schedule_creates(tg, slot, records, now))
         return max(0.0, next_due - now)
+
+    def _asks_status(self, record: JobRecord) -> bool:
+        """Whether the work on this job starts with a status request (counted in the account's budget)."""
+        return record.state is JobState.ACTIVE or (
+            record.state is JobState.DOWNLOADING and record.id not in self.timers.results)
 
     def _hold_lease(self, account_key: str, now: float) -> bool:
         """Hold the account's lease, writing to the journal only once per renewal interval (not on every pass)."""

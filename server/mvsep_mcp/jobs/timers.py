@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mvsep_mcp import policy
+from mvsep_mcp.jobs.pacing import PaceBook, PollLimits
 from mvsep_mcp.mvsep.models import SeparationResult
 
 
@@ -19,6 +20,10 @@ from mvsep_mcp.mvsep.models import SeparationResult
 class RunnerTimings:
     poll_interval: float = policy.POLL_INTERVAL_S
     poll_interval_max: float = policy.POLL_INTERVAL_MAX_S
+    poll_min: float = policy.POLL_MIN_S
+    poll_first: float = policy.POLL_FIRST_S
+    poll_running_max: float = policy.POLL_RUNNING_MAX_S
+    status_rate: int = policy.ACCOUNT_STATUS_REQUESTS_PER_MINUTE
     download_concurrency: int = policy.DOWNLOAD_CONCURRENCY
     unknown_status_max: float = policy.UNKNOWN_STATUS_MAX_S
     reconcile_slack: float = policy.RECONCILE_SLACK_S
@@ -32,6 +37,11 @@ class RunnerTimings:
     gone_recheck: float = policy.POLL_GONE_RECHECK_S
     poll_failure_budget: float = policy.POLL_FAILURE_BUDGET_S
 
+    @property
+    def poll_limits(self) -> PollLimits:
+        return PollLimits(minimum=self.poll_min, running_max=self.poll_running_max,
+                          queued_max=self.poll_interval_max, base=self.poll_interval, first=self.poll_first)
+
 
 @dataclass
 class JobTimers:
@@ -39,12 +49,12 @@ class JobTimers:
 
     clock: Callable[[], float]
     next_at: dict[str, float] = field(default_factory=dict)
-    interval: dict[str, float] = field(default_factory=dict)
     unknown_since: dict[str, float] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
     gone_seen: dict[str, int] = field(default_factory=dict)  # answers in a row saying MVSep no longer knows the job
     failing_since: dict[str, float] = field(default_factory=dict)  # when polls started failing without an answer
     results: dict[str, SeparationResult] = field(default_factory=dict)  # `done` results, until downloaded
+    pace: PaceBook = field(default_factory=PaceBook)
 
     def later(self, job_id: str, delay: float) -> None:
         self.next_at[job_id] = self.clock() + delay
@@ -58,6 +68,7 @@ class JobTimers:
         return self.failures[job_id]
 
     def forget(self, job_id: str) -> None:
-        for table in (self.next_at, self.interval, self.unknown_since, self.failures, self.results, self.gone_seen,
+        for table in (self.next_at, self.unknown_since, self.failures, self.results, self.gone_seen,
                       self.failing_since):
             table.pop(job_id, None)
+        self.pace.forget(job_id)

@@ -28,6 +28,11 @@ from mvsep_mcp.policy import DOWNLOAD_MAX_ATTEMPTS, RECONCILE_ATTEMPTS
 
 GONE_HTTP_STATUSES = frozenset({404, 410})  # a status address that answers these no longer knows the job
 
+
+def _kind(record: JobRecord) -> tuple[str, int]:
+    """Jobs of one account and model take about as long as each other (what polling learns is kept per kind)."""
+    return record.account_key, record.spec.sep_type
+
 log = logging.getLogger(__name__)
 
 
@@ -59,6 +64,9 @@ class JobWorker:
         if outcome.kind == "created":
             slot.create_succeeded()
             update(record.id, expect=[JobState.SUBMITTING], **outcome.fields)
+            created = record.submitted_at if record.submitted_at is not None else now
+            self.timers.later(record.id, self.timers.pace.first_delay(record.id, _kind(record), created,
+                                                                      self.timings.poll_limits))
         elif outcome.kind == "uncertain":
             update(record.id, expect=[JobState.SUBMITTING], state=JobState.UNCERTAIN)
             self.timers.later(record.id, self.timings.reconcile_retry)
@@ -108,7 +116,7 @@ class JobWorker:
 
     async def poll(self, slot: AccountSlot, record: JobRecord) -> None:
         client = slot.client
-        interval = self.timers.interval.get(record.id, self.timings.poll_interval)
+        interval = self.timers.pace.job(record.id).interval or self.timings.poll_interval
         try:
             self.stats.polls += 1
             if record.hash is None and record.remote_hash:
@@ -137,22 +145,28 @@ class JobWorker:
             unknown_for = 0.0
         else:
             unknown_for = now - self.timers.unknown_since.setdefault(record.id, now)
-        outcome = interpret(record, result, interval=interval, base_interval=self.timings.poll_interval,
-                            max_interval=self.timings.poll_interval_max, unknown_for=unknown_for,
-                            unknown_max=self.timings.unknown_status_max)
+        outcome = interpret(record, result, unknown_for=unknown_for, unknown_max=self.timings.unknown_status_max)
+        data = result.data
+        for other, delay in self.timers.pace.saw(record.id, _kind(record), status, data.current_order, now,
+                                                 record.submitted_at).items():
+            self.timers.later(other, delay)  # jobs that waited to learn how long this kind of job takes
         fields = dict(outcome.fields)
         if fields.get("state") in (JobState.FAILED, JobState.EXPIRED):
             fields["finished_at"] = now
         if status == "not_found":
             self._mark_result_gone(record)
         if self.changes.update(record.id, expect=[JobState.ACTIVE], **fields) is None:
+            self.timers.forget(record.id)  # the job changed meanwhile (cancelled, say): this answer is stale
             return
         if outcome.done:
             self.timers.results[record.id] = result
             self.timers.next_at.pop(record.id, None)
-        elif outcome.next_interval is not None:
-            self.timers.interval[record.id] = outcome.next_interval
-            self.timers.later(record.id, outcome.next_interval)
+        elif outcome.keep_polling:
+            chunks = (data.finished_chunks or 0, data.all_chunks or 0) if status == "distributing" else None
+            delay = (self.timers.pace.next_delay(record.id, _kind(record), status, data.current_order, chunks, now,
+                                                 self.timings.poll_limits)
+                     if status in KNOWN_STATUSES else self.timings.poll_interval)
+            self.timers.later(record.id, delay)
         else:
             self.timers.forget(record.id)
 

@@ -17,6 +17,7 @@ import os
 import re
 import secrets
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 from mvsep_mcp.media.errors import MediaError
@@ -81,10 +82,12 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def candidate_names(desired: Path) -> list[Path]:
-    """``desired``, then ``Name (2).ext``, ``Name (3).ext``… (the order ``commit_file`` tries)."""
+def candidate_names(desired: Path) -> Iterator[Path]:
+    """``desired``, then ``Name (2).ext``, ``Name (3).ext``… (the order ``commit_file`` tries), made as needed."""
+    yield desired
     stem, suffix = desired.stem, desired.suffix
-    return [desired] + [desired.with_name(f"{stem} ({n}){suffix}") for n in range(2, MAX_COLLISION_SUFFIX + 1)]
+    for n in range(2, MAX_COLLISION_SUFFIX + 1):
+        yield desired.with_name(f"{stem} ({n}){suffix}")
 
 
 def _fsync(path: Path) -> None:

@@ -1,0 +1,88 @@
+"""When the runner asks MVSep about a job next, and the account's status budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+from mvsep_mcp.jobs.pacing import PaceBook, PollLimits, StatusBudget
+
+from tests.jobs.fake_mvsep import FakeMVSep
+from tests.jobs.helpers import ACCOUNT, input_file, make_runner, make_spec, running
+
+LIMITS = PollLimits(minimum=1.0, running_max=4.0, queued_max=20.0, base=5.0, first=1.0)
+KIND = ("acct", 40)
+
+
+def delay(book: PaceBook, status: str, now: float, *, position: int | None = None, job: str = "j1",
+          chunks: tuple[int, int] | None = None) -> float:
+    book.saw(job, KIND, status, position, now, created_at=0.0)
+    return book.next_delay(job, KIND, status, position, chunks, now, LIMITS)
+
+
+def test_a_young_running_job_is_asked_often_an_old_one_every_few_seconds() -> None:
+    book = PaceBook()
+    assert delay(book, "processing", 0.5) == LIMITS.minimum  # a short job's end is seen within a second
+    assert delay(book, "processing", 10.0) == 3.0
+    assert delay(book, "processing", 60.0) == LIMITS.running_max  # a long job's end within the cap
+
+
+def test_the_length_of_a_kind_of_job_is_learnt_and_polls_aim_at_the_expected_end() -> None:
+    book = PaceBook()
+    delay(book, "processing", 1.0)
+    delay(book, "processing", 39.0)
+    book.saw("j1", KIND, "done", None, 41.0, created_at=0.0)  # ended between 39 and 41 s after its create
+    assert book.processing_s[KIND] == book.total_s[KIND] == 40.0
+    assert book.first_delay("j9", KIND, 100.0, LIMITS) == LIMITS.queued_max  # never longer than a queued pause
+    assert PaceBook(total_s={KIND: 3.0}).first_delay("j9", KIND, 0.0, LIMITS) == 3.2  # just after its end
+    assert delay(book, "processing", 10.0, job="j2") == LIMITS.running_max  # 30 s still expected: capped
+    assert delay(book, "processing", 36.0, job="j2") == 2.0  # 4 s still expected: ask in half of that
+    assert delay(book, "processing", 41.0, job="j2") == LIMITS.minimum  # just past the expected end: ask often
+
+
+def test_a_batch_follows_one_probe_then_asks_each_job_at_its_own_end() -> None:
+    book = PaceBook()
+    assert book.first_delay("a", KIND, 0.0, LIMITS) == LIMITS.first  # the probe
+    assert book.first_delay("b", KIND, 0.5, LIMITS) == LIMITS.queued_max  # followers wait for what it teaches
+    assert book.first_delay("c", KIND, 1.0, LIMITS) == LIMITS.queued_max
+    book.saw("a", KIND, "processing", None, 1.8, created_at=0.0)
+    due = book.saw("a", KIND, "done", None, 2.2, created_at=0.0)  # ended about 2 s after its create
+    assert due == pytest.approx({"b": 0.5, "c": 1.0})  # 2 s after each one's create, plus the margin
+
+
+def test_chunks_give_the_expected_end_of_a_long_file() -> None:
+    book = PaceBook()
+    book.saw("j1", KIND, "waiting", 1, 0.0, created_at=0.0)
+    delay(book, "distributing", 10.0, chunks=(1, 4))  # running since 10 s
+    assert round(delay(book, "distributing", 30.0, chunks=(3, 4)), 2) == 3.33  # 3 of 4 chunks in 20 s
+
+
+def test_far_back_in_the_queue_asks_rarely_near_the_front_soon() -> None:
+    book = PaceBook()
+    assert delay(book, "waiting", 0.0, position=9) == 9.0  # nothing learnt: 2 s a place guessed, asked at half
+    assert delay(book, "waiting", 0.0, job="j2") == LIMITS.base  # no position either: the back-off step
+    assert delay(book, "waiting", 5.0, job="j2") == LIMITS.base * 1.5
+    assert delay(book, "waiting", 15.0, position=8) == LIMITS.queued_max  # 15 s a place: 8 places is 2 minutes
+    assert book.seconds_per_position["acct"] == 15.0
+    near = delay(book, "waiting", 30.0, position=1)  # moved 7 places in 15 s: the estimate follows
+    assert near == pytest.approx(book.seconds_per_position["acct"] * 0.5) and near < 5.0
+
+
+def test_the_status_budget_allows_so_many_requests_in_any_minute() -> None:
+    budget = StatusBudget(per_minute=3)
+    for t in (0.0, 1.0, 2.0):
+        assert budget.allowed_at(t) == t
+        budget.spend(t)
+    assert budget.allowed_at(3.0) == 60.0  # the oldest leaves the window
+    assert budget.allowed_at(61.0) == 61.0
+
+
+async def test_the_runner_never_asks_more_than_the_budget_allows(tmp_path: Path) -> None:
+    fake = FakeMVSep(statuses=["processing"] * 1000)
+    runner = make_runner(tmp_path, status_rate=3)
+    await runner.attach_account(ACCOUNT, fake, concurrency=1)
+    async with running(runner):
+        await runner.submit([make_spec(tmp_path, input_file(tmp_path))])
+        await anyio.sleep(1.5)  # at the test's fast pauses this would be well over a hundred polls
+    assert fake.gets == 3
