@@ -13,6 +13,7 @@ Environment variables (all optional):
     MVSEP_POLL_INTERVAL  seconds between status polls (default 5; the sandbox demo uses less)
     MVSEP_CREDENTIALS    where `mvsep-mcp login` stores the token (default: <platform config dir>/credentials.json)
     MVSEP_DOWNLOAD_HOSTS comma-separated mirrors result files may come from besides the base URL's site
+    MVSEP_REHASH_REUSED  1: before reusing earlier stems, check their SHA-256 (default: size and modification time)
     MVSEP_STATUS_RATE    status requests per account per minute (default 30: well under MVSep's documented 60-120;
                          raise it only for a local stand-in such as the sandbox)
                          (host names, or *.example.org for a domain and its subdomains)
@@ -95,6 +96,7 @@ class Settings(BaseModel):
     credentials_file: Path = Field(default_factory=credentials_path)
     download_hosts: tuple[str, ...] = ()  # mirrors files may come from besides the base URL's site
     status_rate: int = policy.ACCOUNT_STATUS_REQUESTS_PER_MINUTE  # status requests per account per minute
+    rehash_reused: bool = False  # check reused stems by their SHA-256, not only size and modification time
     ignored_toolsets: tuple[str, ...] = ()  # unknown names given in MVSEP_TOOLSETS (warned about, reported by doctor)
 
     @property
@@ -225,6 +227,7 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
     poll, _ = _pick(flags, env, file, "poll_interval")
     hosts, _ = _pick(flags, env, file, "download_hosts")
     rate, _ = _pick(flags, env, file, "status_rate")
+    rehash, _ = _pick(flags, env, file, "rehash_reused")
 
     fmt = str(output_format or DEFAULT_FORMAT).lower()
     if fmt not in FORMAT_NAMES:
@@ -248,6 +251,7 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
         credentials_file=credentials_file,
         download_hosts=_listed(hosts),
         status_rate=_positive_int(rate, "MVSEP_STATUS_RATE", policy.ACCOUNT_STATUS_REQUESTS_PER_MINUTE),
+        rehash_reused=str(rehash).strip().lower() in ("1", "true", "yes", "on") if rehash is not None else False,
     )
 
 

@@ -33,7 +33,7 @@ RETRY_AFTER_MAX_S = 60.0  # a Retry-After larger than this is reported instead o
 
 # --- polling a job ------------------------------------------------------------------------------
 POLL_INTERVAL_S = 5.0  # the back-off step while a job waits with no queue position to go by
-POLL_INTERVAL_MAX_S = 20.0  # the longest pause while a job sits in the queue
+POLL_INTERVAL_MAX_S = 30.0  # the longest pause while a job sits in the queue (a 10-minute job: fewer requests)
 POLL_BACKOFF_MULTIPLIER = 1.5  # growth of that pause when nothing better is known
 POLL_MIN_S = 1.0  # the shortest pause between two polls of a job (a short job's end is seen within this)
 POLL_FIRST_S = 1.0  # the first poll after a create (MVSep needs a moment to register the job)
@@ -41,7 +41,7 @@ POLL_RUNNING_MAX_S = 4.5  # while a job runs, its end is seen within this (plus 
 POLL_RUNNING_GROWTH = 0.3  # with no estimate, the pause grows as this share of the time the job has run
 POLL_QUEUE_SHARE = 0.5  # with an estimate, ask again after this share of the time still expected
 POLL_LEARNING_WEIGHT = 0.5  # weight of the newest observation in the learnt queue and processing times
-POLL_GUESS_S_PER_POSITION = 2.0  # a queue place's wait until one has been seen to move (then learnt)
+POLL_GUESS_S_PER_POSITION = 5.0  # a queue place's wait until one has been seen to move (then learnt)
 POLL_AIM_MARGIN_S = 0.2  # a poll aimed at a job's expected end comes this much after it
 UNKNOWN_STATUS_MAX_S = 600.0  # an unknown status is "not finished" only for this long
 POLL_GONE_CONFIRMATIONS = 3  # "not found" (or HTTP 404/410) this many times in a row before a job is given up
@@ -79,7 +79,7 @@ RECONCILE_ATTEMPTS = 3  # history lookups before an uncertain job is declared fa
 RECONCILE_RETRY_S = 5.0  # pause between those lookups
 CREATE_BACKOFF_INITIAL_S = 2.0  # an account's creates pause this long after a 429 or transport error, doubling
 CREATE_BACKOFF_MAX_S = 120.0
-DOWNLOAD_CONCURRENCY = 4  # stem files downloaded at once across the runner
+DOWNLOAD_CONCURRENCY = 6  # stem files downloaded at once across the runner (a job has up to about 6 stems)
 DOWNLOAD_MAX_ATTEMPTS = 5  # a job whose downloads fail this many times in a row is failed (the files stay on MVSep)
 DOWNLOAD_RETRY_S = 5.0  # pause before a failed download is tried again
 JOB_ID_HEX_CHARS = 7  # job ids look like "j7f3a9c2"
@@ -89,6 +89,8 @@ HISTORY_PAGE_SIZE = 20  # MVSep's separation history serves at most this many en
 SLUG_MIN_PREFIX = 40  # a history slug shorter than ours counts as MVSep's truncation only from this length on
 JOURNAL_BUSY_TIMEOUT_S = 10.0  # a journal write waits this long for another process's lock
 HASH_CHUNK_BYTES = 1 << 20  # files are hashed in reads of this size
+WORKER_THREADS = 8  # threads for file work (probe, tag, hash, commit): more cost memory, not speed, on 2-4 cores
+HASH_CACHE_MAX_ENTRIES = 10_000  # input hashes remembered by (device, inode, size, mtime): the newest are kept
 
 # --- catalogue search and matching (mvsep_mcp/catalog) ----------------------------------------------
 # Ratings are ranked by a Bayesian average: each model's votes are blended with this many phantom votes

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import anyio
 import anyio.abc
+import anyio.to_thread
 
 from mvsep_mcp import policy
 from mvsep_mcp.catalog import AccountKind, Catalog, CatalogCache, cache_path_for
@@ -24,6 +25,7 @@ from mvsep_mcp.config import Settings, store_token
 from mvsep_mcp.errors import UserError
 from mvsep_mcp.jobs import JobRunner, Journal, account_limit
 from mvsep_mcp.logs import register_secret
+from mvsep_mcp.media.hash_cache import HashCache
 from mvsep_mcp.mvsep import MVSepClient
 from mvsep_mcp.mvsep.errors import APIError, MissingTokenError, MVSepError
 from mvsep_mcp.mvsep.models import Algorithm, UserInfo
@@ -73,10 +75,12 @@ class Session:
             self.journal,
             poll_interval=settings.poll_interval,
             # back-off while queued stays proportionate when a fast poll interval is configured (sandbox, tests)
-            poll_interval_max=min(policy.POLL_INTERVAL_MAX_S, settings.poll_interval * 4),
+            poll_interval_max=settings.poll_interval * policy.POLL_INTERVAL_MAX_S / policy.POLL_INTERVAL_S,
             status_rate=settings.status_rate,
+            rehash_reused=settings.rehash_reused,
         )
         self._public_client = self._client(None)
+        self.hashes = HashCache(settings.data_dir / "hashes.sqlite3")
         self.catalogs = CatalogCache(
             self._fetch_catalog,
             cache_path_for(settings.base_url, settings.cache_dir),
@@ -99,6 +103,8 @@ class Session:
     async def start(self, task_group: anyio.abc.TaskGroup) -> None:
         """Start the runner and, with a token in the settings, the account (never waits for MVSep)."""
         self._task_group = task_group
+        # every blocking file operation runs in a worker thread: a few are enough, and each thread costs memory
+        anyio.to_thread.current_default_thread_limiter().total_tokens = policy.WORKER_THREADS
         if self.settings.token is not None:
             await self.use_token(self.settings.token.get_secret_value(), source=self.settings.token_source)
         await self.runner.start(task_group)
@@ -180,3 +186,4 @@ class Session:
             await account.client.aclose()
         await self._public_client.aclose()
         self.journal.close()
+        self.hashes.close()

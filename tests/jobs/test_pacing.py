@@ -6,7 +6,8 @@ from pathlib import Path
 
 import anyio
 import pytest
-from mvsep_mcp.jobs.pacing import PaceBook, PollLimits, StatusBudget
+from mvsep_mcp.jobs.pacing import WINDOW_S, PaceBook, PollLimits, StatusBudget
+from mvsep_mcp.policy import POLL_GUESS_S_PER_POSITION
 
 from tests.jobs.fake_mvsep import FakeMVSep
 from tests.jobs.helpers import ACCOUNT, input_file, make_runner, make_spec, running
@@ -38,7 +39,7 @@ def test_the_length_of_a_kind_of_job_is_learnt_and_polls_aim_at_the_expected_end
     assert PaceBook(total_s={KIND: 3.0}).first_delay("j9", KIND, 0.0, LIMITS) == 3.2  # just after its end
     assert delay(book, "processing", 10.0, job="j2") == LIMITS.running_max  # 30 s still expected: capped
     assert delay(book, "processing", 36.0, job="j2") == 2.0  # 4 s still expected: ask in half of that
-    assert delay(book, "processing", 41.0, job="j2") == LIMITS.minimum  # just past the expected end: ask often
+    assert delay(book, "processing", 41.0, job="j2") == 0.4  # just past the expected end: ask again soon
 
 
 def test_a_batch_follows_one_probe_then_asks_each_job_at_its_own_end() -> None:
@@ -60,7 +61,8 @@ def test_chunks_give_the_expected_end_of_a_long_file() -> None:
 
 def test_far_back_in_the_queue_asks_rarely_near_the_front_soon() -> None:
     book = PaceBook()
-    assert delay(book, "waiting", 0.0, position=9) == 9.0  # nothing learnt: 2 s a place guessed, asked at half
+    assert delay(book, "waiting", 0.0, position=3, job="j0") == 3 * POLL_GUESS_S_PER_POSITION * 0.5  # a guess, halved
+    assert delay(book, "waiting", 0.0, position=9) == LIMITS.queued_max  # far back: the longest pause
     assert delay(book, "waiting", 0.0, job="j2") == LIMITS.base  # no position either: the back-off step
     assert delay(book, "waiting", 5.0, job="j2") == LIMITS.base * 1.5
     assert delay(book, "waiting", 15.0, position=8) == LIMITS.queued_max  # 15 s a place: 8 places is 2 minutes
@@ -74,8 +76,8 @@ def test_the_status_budget_allows_so_many_requests_in_any_minute() -> None:
     for t in (0.0, 1.0, 2.0):
         assert budget.allowed_at(t) == t
         budget.spend(t)
-    assert budget.allowed_at(3.0) == 60.0  # the oldest leaves the window
-    assert budget.allowed_at(61.0) == 61.0
+    assert budget.allowed_at(3.0) == WINDOW_S  # once the oldest has left the window (a minute and a second)
+    assert budget.allowed_at(62.0) == 62.0
 
 
 async def test_the_runner_never_asks_more_than_the_budget_allows(tmp_path: Path) -> None:

@@ -211,7 +211,7 @@ async def test_poll_walks_the_states_and_sets_the_timers(rig: Rig) -> None:
     after = rig.get(record)
     assert (after.mvsep_status, after.queue_position, after.queue_count) == ("waiting", 3, 5)
     # no queue speed known yet: a guessed time per place, asked again after half of it
-    guess = 3 * POLL_GUESS_S_PER_POSITION * POLL_QUEUE_SHARE
+    guess = min(3 * POLL_GUESS_S_PER_POSITION * POLL_QUEUE_SHARE, TIMINGS.poll_interval_max)
     assert rig.timers.due_at(record.id) == rig.clock.now + guess
     await rig.worker.poll(rig.slot, after)
     assert rig.timers.due_at(record.id) == rig.clock.now + guess

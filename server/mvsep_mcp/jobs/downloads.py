@@ -216,7 +216,8 @@ async def fetch_one(
             temps.tagging.unlink(missing_ok=True)
         raise
     return OutputFile(stem=task.stem, path=str(committed), size=size, sha256=digest, url=task.url,
-                      format=verified.format, duration_s=verified.duration_s)
+                      format=verified.format, duration_s=verified.duration_s,
+                      mtime_ns=committed.stat().st_mtime_ns)
 
 
 def _tag(record: JobRecord, task: FileTask, tags: TrackTags, path: Path) -> None:

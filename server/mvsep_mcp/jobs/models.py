@@ -96,6 +96,7 @@ class OutputFile(BaseModel):
     url: str
     format: str | None = None  # as read from the file (mp3, flac, wav, m4a, …)
     duration_s: float | None = None
+    mtime_ns: int | None = None  # when it was committed: unchanged size and mtime mean an unchanged file
 
 
 class JobRecord(BaseModel):

@@ -25,7 +25,7 @@ from mvsep_mcp.policy import (
     POLL_RUNNING_GROWTH,
 )
 
-WINDOW_S = 60.0
+WINDOW_S = 61.0  # a minute, and a second more: a request exactly a minute after another counts in its minute
 Kind = tuple[str, int]  # (account key, model): jobs that take about as long as each other
 
 
@@ -113,8 +113,9 @@ class PaceBook:
         if status != "done":
             pace.last_asked = now
             return {}
-        # the job ended between the last answer that said otherwise and this one: take the middle
-        ended = (now + pace.last_asked) / 2 if pace.last_asked is not None else now
+        # the job ended between the last answer that said otherwise and this one: take the middle; when the very
+        # first answer is "done" (a poll aimed at the expected end), it ended a little before: aim a little earlier
+        ended = (now + pace.last_asked) / 2 if pace.last_asked is not None else now - POLL_AIM_MARGIN_S
         if pace.running_since is not None:
             self._learn(self.processing_s, kind, max(0.0, ended - pace.running_since))
         if pace.created_at is not None:
@@ -141,12 +142,14 @@ class PaceBook:
             return pace.interval
         running_for = now - (pace.running_since if pace.running_since is not None else now)
         expected = self.processing_s.get(kind)
-        if chunks is not None and chunks[0] > 0 and chunks[1] > chunks[0]:
+        if chunks is not None and running_for > 0 and chunks[0] > 0 and chunks[1] > chunks[0]:
             expected = running_for * chunks[1] / chunks[0]
         if expected is not None and running_for < expected:
             delay = (expected - running_for) * POLL_QUEUE_SHARE
-        elif expected is not None:  # past the expected end: ask often at first, then settle
-            delay = (running_for - expected) * POLL_RUNNING_GROWTH
+        elif expected is not None:  # just past the expected end: ask again soon, then settle
+            delay = max(POLL_AIM_MARGIN_S * 2, (running_for - expected) * POLL_RUNNING_GROWTH)
+            pace.interval = min(delay, limits.running_max)
+            return pace.interval
         else:  # nothing known: a job that has been around for long is asked about less often
             delay = (now - (pace.created_at if pace.created_at is not None else now)) * POLL_RUNNING_GROWTH
         pace.interval = min(max(delay, limits.minimum), limits.running_max)

@@ -15,15 +15,23 @@ log = logging.getLogger(__name__)
 
 
 
-def files_unchanged(record: JobRecord) -> bool:
-    """Every output of ``record`` still exists with the size and SHA-256 recorded (and the manifest exists)."""
+def files_unchanged(record: JobRecord, *, rehash: bool = False) -> bool:
+    """Every output of ``record`` still exists as recorded (and the manifest exists).
+
+    "As recorded": the same size and modification time (``rehash``: the same SHA-256, which reads every byte);
+    outputs recorded without a modification time are hashed.
+    """
     if not record.outputs:
         return False
     if record.manifest_path and not os.path.isfile(record.manifest_path):
         return False
     for output in record.outputs:
         try:
-            if os.path.getsize(output.path) != output.size or sha256_file(Path(output.path)) != output.sha256:
+            info = os.stat(output.path)
+            if info.st_size != output.size:
+                return False
+            if (rehash or output.mtime_ns is None or info.st_mtime_ns != output.mtime_ns) and \
+                    sha256_file(Path(output.path)) != output.sha256:
                 return False
         except OSError:
             return False
@@ -31,7 +39,7 @@ def files_unchanged(record: JobRecord) -> bool:
 
 
 def reusable_files(
-    journal: Journal, spec: JobSpec, request_key: str, *, exclude: str | None = None
+    journal: Journal, spec: JobSpec, request_key: str, *, exclude: str | None = None, rehash: bool = False
 ) -> JobRecord | None:
     """The newest completed identical job whose stems are still on disk, unchanged, under the same root/template."""
     if request_key.startswith("unique:"):
@@ -41,7 +49,7 @@ def reusable_files(
         if r.id != exclude and r.spec.output_root == spec.output_root and r.spec.name_template == spec.name_template
     ]
     for record in candidates[:REUSE_CANDIDATES]:
-        if files_unchanged(record):
+        if files_unchanged(record, rehash=rehash):
             return record
         log.debug("job %s: earlier files changed or gone, not reusing them", record.id)
     return None

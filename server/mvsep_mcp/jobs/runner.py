@@ -256,7 +256,8 @@ class JobRunner:
     def _reuse_into(self, record: JobRecord) -> JobRecord | None:
         """Point a queued job at an earlier identical job's files or MVSep result, if one is still there."""
         spec, now = record.spec, self.clock()
-        files_from = reusable_files(self.journal, spec, record.request_key, exclude=record.id)
+        files_from = reusable_files(self.journal, spec, record.request_key, exclude=record.id,
+                                    rehash=self.timings.rehash_reused)
         if files_from is not None:
             self.journal.set_outputs(record.id, files_from.outputs)
             self.stats.reused_files += 1

@@ -36,6 +36,7 @@ class RunnerTimings:
     gone_confirmations: int = policy.POLL_GONE_CONFIRMATIONS
     gone_recheck: float = policy.POLL_GONE_RECHECK_S
     poll_failure_budget: float = policy.POLL_FAILURE_BUDGET_S
+    rehash_reused: bool = False  # reused stems are checked by size and mtime; True: by their SHA-256 too
 
     @property
     def poll_limits(self) -> PollLimits:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,6 +20,7 @@ from mvsep_mcp.media.probe import AUDIO_SUFFIXES, find_similar_names
 from mvsep_mcp.planning.errors import PlanError
 from mvsep_mcp.policy import MAX_INPUTS
 
+Hasher = Callable[[Path], str]
 NO_INPUTS = "Give at least one input: an absolute file or folder path, or an http(s) URL."
 
 
@@ -143,8 +144,10 @@ def _audio_files_in(folder: Path, recursive: bool) -> list[Path]:
     return files
 
 
-def describe_file(path: Path) -> PlannedInput:
-    """Probe, hash and read tags of one local file (blocking: run in a worker thread)."""
+def describe_file(path: Path, hasher: Hasher = sha256_file) -> PlannedInput:
+    """Probe, hash and read tags of one local file (blocking: run in a worker thread).
+
+    ``hasher`` gives the file's SHA-256 (the session's cache answers at once for a file seen before)."""
     if _kind_of(path) == "folder":
         raise PlanError(f"{_shown(path)} is a folder: give the path of one audio file.")
     try:
@@ -161,17 +164,18 @@ def describe_file(path: Path) -> PlannedInput:
         duration_s=info.duration_s,
         size_bytes=info.size_bytes,
         format=info.format,
-        sha256=sha256_file(path),
+        sha256=hasher(path),
         tags=tags,
     )
 
 
-async def describe_sources(expanded: Sequence[tuple[JobKind, str]]) -> list[PlannedInput]:
+async def describe_sources(expanded: Sequence[tuple[JobKind, str]], hasher: Hasher = sha256_file
+                           ) -> list[PlannedInput]:
     """Probe every local file (in worker threads); URLs are taken as they are."""
     planned: list[PlannedInput] = []
     for kind, source in expanded:
         if kind == "url":
             planned.append(PlannedInput(kind="url", source=source))
         else:
-            planned.append(await anyio.to_thread.run_sync(describe_file, Path(source)))
+            planned.append(await anyio.to_thread.run_sync(describe_file, Path(source), hasher))
     return planned

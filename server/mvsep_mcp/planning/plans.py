@@ -172,7 +172,7 @@ async def plan_separation(
     """Separate local files, folders or URLs with one model."""
     basis = await _basis(session, model=model, options=options, widget="single_upload", output_format=output_format,
                          output_dir=output_dir, name_template=name_template)
-    planned = await describe_sources(expand_inputs(inputs, recursive=recursive))
+    planned = await describe_sources(expand_inputs(inputs, recursive=recursive), session.hashes.sha256)
     return basis.plan(planned, remote_type=remote_type, is_demo=is_demo)
 
 
@@ -189,8 +189,9 @@ async def plan_mastering(
     """Master ``target`` to sound like ``reference`` (Matchering); the cost follows the target's duration."""
     basis = await _basis(session, model=model, options=options, widget="matchering_upload",
                          output_format=output_format, output_dir=output_dir, name_template=None)
-    target_info = await anyio.to_thread.run_sync(describe_file, absolute_path(target, "target"))
-    reference_info = await anyio.to_thread.run_sync(describe_file, absolute_path(reference, "reference"))
+    target_info = await anyio.to_thread.run_sync(describe_file, absolute_path(target, "target"), session.hashes.sha256)
+    reference_info = await anyio.to_thread.run_sync(describe_file, absolute_path(reference, "reference"),
+                                                    session.hashes.sha256)
     return basis.plan([replace(target_info, kind="matchering", reference=reference_info)])
 
 
