@@ -14,6 +14,7 @@ Environment variables (all optional):
     MVSEP_CREDENTIALS    where `mvsep-mcp login` stores the token (default: <platform config dir>/credentials.json)
     MVSEP_DOWNLOAD_HOSTS comma-separated mirrors result files may come from besides the base URL's site
     MVSEP_REHASH_REUSED  1: before reusing earlier stems, check their SHA-256 (default: size and modification time)
+    MVSEP_DAW_READY      0: leave WAV/FLAC stems' lengths as MVSep made them (default 1: the input's exact length)
     MVSEP_STATUS_RATE    status requests per account per minute (default 30: well under MVSep's documented 60-120;
                          raise it only for a local stand-in such as the sandbox)
                          (host names, or *.example.org for a domain and its subdomains)
@@ -97,6 +98,7 @@ class Settings(BaseModel):
     download_hosts: tuple[str, ...] = ()  # mirrors files may come from besides the base URL's site
     status_rate: int = policy.ACCOUNT_STATUS_REQUESTS_PER_MINUTE  # status requests per account per minute
     rehash_reused: bool = False  # check reused stems by their SHA-256, not only size and modification time
+    daw_ready: bool = policy.DAW_READY_DEFAULT  # WAV/FLAC stems get the input's exact length (lossy ones: recorded)
     ignored_toolsets: tuple[str, ...] = ()  # unknown names given in MVSEP_TOOLSETS (warned about, reported by doctor)
 
     @property
@@ -228,6 +230,7 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
     hosts, _ = _pick(flags, env, file, "download_hosts")
     rate, _ = _pick(flags, env, file, "status_rate")
     rehash, _ = _pick(flags, env, file, "rehash_reused")
+    daw_ready, _ = _pick(flags, env, file, "daw_ready")
 
     fmt = str(output_format or DEFAULT_FORMAT).lower()
     if fmt not in FORMAT_NAMES:
@@ -251,8 +254,18 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
         credentials_file=credentials_file,
         download_hosts=_listed(hosts),
         status_rate=_positive_int(rate, "MVSEP_STATUS_RATE", policy.ACCOUNT_STATUS_REQUESTS_PER_MINUTE),
-        rehash_reused=str(rehash).strip().lower() in ("1", "true", "yes", "on") if rehash is not None else False,
+        rehash_reused=_switch(rehash, False),
+        daw_ready=_switch(daw_ready, policy.DAW_READY_DEFAULT),
     )
+
+
+def _switch(value: Any, default: bool) -> bool:
+    """1/true/yes/on or 0/false/no/off (any case), from a flag, the environment or the config file."""
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
 def _positive_int(value: Any, name: str, default: int) -> int:

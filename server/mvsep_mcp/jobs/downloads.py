@@ -20,6 +20,8 @@ from urllib.parse import unquote, urlsplit
 import anyio
 import anyio.to_thread
 
+from mvsep_mcp.daw import DawError, Provenance, StreamFacts, UnreadableAudio, align_stem, read_stream_facts
+from mvsep_mcp.daw.bwf import write_provenance
 from mvsep_mcp.jobs.errors import JobError
 from mvsep_mcp.jobs.models import JobRecord, JobSpec, OutputFile
 from mvsep_mcp.jobs.ports import JobsClient
@@ -82,7 +84,7 @@ def stem_label(file_type: str | None, download: str | None, index: int) -> str:
 def song_tags(record: JobRecord, mvsep_tags: Any) -> TrackTags:
     """The input's own tags (re-read from disk) filled from MVSep's getID3 tags where missing."""
     spec = record.spec
-    path = spec.target_path if spec.kind == "matchering" else spec.input_path
+    path = input_path(record)
     tags = TrackTags()
     if spec.input_tags:  # what was read when the job was planned (the only tags a text-input job has)
         try:
@@ -184,13 +186,15 @@ async def fetch_one(
     *,
     on_bytes: Callable[[int], None] | None = None,
     on_temp_files: Callable[[TempFiles], None] | None = None,
+    input_facts: StreamFacts | None = None,
 ) -> OutputFile:
     """Download one file, verify it is the promised audio, tag it, hash it and commit it under its final name.
 
     The download goes to a hidden temporary file named after the job and stem (``on_temp_files`` hears of it
     before the first byte), so that a broken transfer resumes where it stopped, in this run or after a restart.
     A file that is not the promised audio is deleted and :class:`StemRejected` raised; nothing with a stem's name
-    exists until the file is verified, tagged and complete.
+    exists until the file is verified, lined up with the input (``input_facts``: see :func:`input_stream_facts`),
+    tagged (a WAV also gets BWF provenance) and complete.
     """
     final = destination(record, tags, task.stem, task.ext)
     temps = TempFiles.for_task(record, task, final)
@@ -206,6 +210,10 @@ async def fetch_one(
             temps.download, ext=task.ext, label=task.stem, announced_size=task.announced_size,
             expected_duration=record.spec.input_duration_s if record.spec.kind in ("file", "matchering") else None))
         temps.download.replace(temps.tagging)
+        source = input_path(record)
+        alignment = await anyio.to_thread.run_sync(lambda: align_stem(
+            Path(source) if source else None, temps.tagging, daw_ready=record.spec.daw_ready,
+            input_facts=input_facts))
         await anyio.to_thread.run_sync(_tag, record, task, tags, temps.tagging)
         digest = await anyio.to_thread.run_sync(sha256_file, temps.tagging)
         size = temps.tagging.stat().st_size
@@ -217,15 +225,41 @@ async def fetch_one(
         raise
     return OutputFile(stem=task.stem, path=str(committed), size=size, sha256=digest, url=task.url,
                       format=verified.format, duration_s=verified.duration_s,
-                      mtime_ns=committed.stat().st_mtime_ns)
+                      mtime_ns=committed.stat().st_mtime_ns, alignment=alignment.as_manifest())
+
+
+def input_path(record: JobRecord) -> str | None:
+    """The local audio file the job's stems come from (the Matchering target), if any."""
+    spec = record.spec
+    return spec.target_path if spec.kind == "matchering" else spec.input_path
+
+
+def input_stream_facts(record: JobRecord) -> StreamFacts | None:
+    """The input's exact length, rate and channels, read once per job (None for URLs, text, a vanished file)."""
+    path = input_path(record)
+    if not path:
+        return None
+    try:
+        return read_stream_facts(Path(path))
+    except (UnreadableAudio, OSError) as exc:
+        log.info("job %s: cannot read the input's stream facts (%s)", record.id, exc)
+        return None
 
 
 def _tag(record: JobRecord, task: FileTask, tags: TrackTags, path: Path) -> None:
+    """Tags (and, in a WAV, BWF provenance) on a verified stem; a stem that cannot take them is still the stem."""
     model = record.spec.model_name or f"MVSep model {record.spec.sep_type}"
     try:
         write_stem_tags(path, tags, stem=task.stem, model=model, fmt=task.ext, fallback_title=fallback_title(record))
     except Exception as exc:  # verified audio that mutagen cannot tag is still the stem MVSep made
         log.warning("job %s: could not tag the %s stem (%s)", record.id, task.stem, exc)
+    if task.ext == "wav":
+        provenance = Provenance(song=tags.title or fallback_title(record), stem=task.stem, model=model,
+                                job=record.hash or record.id)
+        try:
+            write_provenance(path, provenance)
+        except DawError as exc:
+            log.warning("job %s: could not write BWF provenance into the %s stem (%s)", record.id, task.stem, exc)
 
 
 def manifest_folder(record: JobRecord) -> Path:
@@ -242,14 +276,15 @@ def manifest_folder(record: JobRecord) -> Path:
     return common
 
 
-def write_job_manifest(record: JobRecord, result_data: Any, tags: TrackTags) -> Path:
+def write_job_manifest(record: JobRecord, result_data: Any, tags: TrackTags,
+                       input_facts: StreamFacts | None = None) -> Path:
     """Write the JSON manifest of a completed job beside its stems; returns its path."""
     spec = record.spec
     folder = manifest_folder(record)
-    input_path = spec.target_path if spec.kind == "matchering" else spec.input_path
+    source = input_path(record)
     input_size = None
-    if input_path and os.path.isfile(input_path):
-        input_size = os.path.getsize(input_path)
+    if source and os.path.isfile(source):
+        input_size = os.path.getsize(source)
     manifest = Manifest(
         job=ManifestJob.model_validate({
             "hash": record.hash or record.remote_hash or "",
@@ -264,13 +299,14 @@ def write_job_manifest(record: JobRecord, result_data: Any, tags: TrackTags) -> 
             "reused_from": record.reused_from,
         }),
         input=ManifestInput.model_validate({
-            "path": input_path,
+            "path": source,
             "name": spec.source_name or strip_secrets(spec.url) or "(no input file)",
             "size": input_size,
             "sha256": spec.input_sha256,
             "duration_s": spec.input_duration_s,
             "tags": tags.summary(),
             "url": strip_secrets(spec.url),
+            **({"stream": input_facts.as_manifest()} if input_facts is not None else {}),
         }),
         outputs=[
             ManifestOutput(
@@ -281,6 +317,7 @@ def write_job_manifest(record: JobRecord, result_data: Any, tags: TrackTags) -> 
                 size=o.size,
                 sha256=o.sha256,
                 duration_s=o.duration_s,
+                **({"alignment": o.alignment} if o.alignment else {}),
             )
             for o in record.outputs
         ],

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from mvsep_mcp.media.naming import DEFAULT_TEMPLATE
+from mvsep_mcp.policy import DAW_READY_DEFAULT
 
 JobKind = Literal["file", "url", "matchering", "text"]
 
@@ -70,6 +71,7 @@ class JobSpec(BaseModel):
     batch_id: str | None = None
     input_sha256: str | None = None  # of input_path (or target_path for matchering)
     input_duration_s: float | None = None  # of that file, when known: stems are checked against it
+    daw_ready: bool = DAW_READY_DEFAULT  # WAV/FLAC stems trimmed or padded to the input's exact length
     reference_sha256: str | None = None  # matchering's second input, part of the request key
     input_tags: dict[str, Any] = Field(default_factory=dict)  # a JSON summary; the runner re-reads the real tags
 
@@ -97,6 +99,7 @@ class OutputFile(BaseModel):
     format: str | None = None  # as read from the file (mp3, flac, wav, m4a, …)
     duration_s: float | None = None
     mtime_ns: int | None = None  # when it was committed: unchanged size and mtime mean an unchanged file
+    alignment: dict[str, Any] | None = None  # how it lines up with the input (mvsep_mcp.daw.StemAlignment)
 
 
 class JobRecord(BaseModel):

@@ -216,6 +216,7 @@ class JobWorker:
         if result is None:
             return
         tags = await anyio.to_thread.run_sync(downloads.song_tags, record, result.data.tags)
+        facts = await anyio.to_thread.run_sync(downloads.input_stream_facts, record)
         tasks = downloads.plan_files(record, list(result.data.files))
         errors: list[BaseException] = []
 
@@ -229,7 +230,7 @@ class JobWorker:
             async with self._download_slots:
                 try:
                     output = await downloads.fetch_one(slot.client, record, task, tags, on_bytes=self._count_bytes,
-                                                       on_temp_files=remember)
+                                                       on_temp_files=remember, input_facts=facts)
                 except Exception as exc:
                     errors.append(exc)
                     return
@@ -249,7 +250,8 @@ class JobWorker:
         if current.partials:
             partials.remove(self.journal, current)
         try:
-            manifest_path = await anyio.to_thread.run_sync(downloads.write_job_manifest, current, result.data, tags)
+            manifest_path = await anyio.to_thread.run_sync(downloads.write_job_manifest, current, result.data, tags,
+                                                           facts)
         except Exception as exc:
             log.warning("job %s: could not write the manifest (%s)", record.id, exc)
             manifest_path = None

@@ -25,7 +25,7 @@ from mvsep_mcp.planning.errors import NotEnoughCredits, PlanError
 from mvsep_mcp.planning.inputs import PlannedInput, absolute_path, describe_file, describe_sources, expand_inputs
 from mvsep_mcp.planning.model import Widget, check_options, choose_model, output_format_code
 from mvsep_mcp.planning.output import check_file_names, check_output_folder
-from mvsep_mcp.policy import MAX_UPLOAD_BYTES_FREE, MAX_UPLOAD_BYTES_PREMIUM
+from mvsep_mcp.policy import DAW_READY_DEFAULT, MAX_UPLOAD_BYTES_FREE, MAX_UPLOAD_BYTES_PREMIUM
 from mvsep_mcp.session import Session
 
 Options = Mapping[str, str | int | float] | None
@@ -43,6 +43,7 @@ class Plan:
     balance: float | None = None  # the account's credits
     remote_type: RemoteType = "direct"
     is_demo: bool = False
+    daw_ready: bool = DAW_READY_DEFAULT
 
     @property
     def output_format_name(self) -> str:
@@ -101,6 +102,7 @@ class Plan:
                 batch_id=batch_id,
                 input_sha256=item.sha256,
                 input_duration_s=item.duration_s,
+                daw_ready=self.daw_ready,
                 reference_sha256=item.reference.sha256 if item.reference else None,
                 input_tags=dict(item.tags),
             )
@@ -118,6 +120,7 @@ class _Basis:
     output_root: Path
     name_template: str
     user: UserInfo
+    daw_ready: bool
 
     def plan(self, inputs: list[PlannedInput], **extra: object) -> Plan:
         priced = [
@@ -127,7 +130,7 @@ class _Basis:
         plan = Plan(algorithm=self.algorithm, options=self.options, output_format=self.output_format,
                     output_root=self.output_root, name_template=self.name_template, inputs=priced,
                     spends_credits=bool(self.user.premium_enabled), balance=self.user.premium_minutes,
-                    **extra)  # type: ignore[arg-type]
+                    daw_ready=self.daw_ready, **extra)  # type: ignore[arg-type]
         plan.check_upload_sizes()
         check_file_names(plan.specs(account_key="", base_url=""), self.algorithm)
         plan.check_credits()
@@ -153,7 +156,7 @@ async def _basis(
     template = name_template or settings.name_template
     validate_template(template)
     await anyio.to_thread.run_sync(check_output_folder, root)
-    return _Basis(algorithm, resolved, code, root, template, user)
+    return _Basis(algorithm, resolved, code, root, template, user, settings.daw_ready)
 
 
 async def plan_separation(
