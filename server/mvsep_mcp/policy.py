@@ -51,6 +51,9 @@ POLL_FAILURE_BUDGET_S = 1800.0  # polls that get no usable answer for this long 
 # --- MCP tool calls -------------------------------------------------------------------------------
 WAIT_CALL_BUDGET_S = 45.0  # a status/wait tool blocks at most this long (hosts cut calls at ~60 s)
 PROGRESS_INTERVAL_S = 5.0  # a waiting call reports progress at least this often
+PROGRESS_PROCESSING_GUESS_S = 120.0  # with no better estimate, processing progress creeps on this time scale
+PROGRESS_JOBS_NAMED = 3  # a batch's progress message names this many unfinished jobs
+PROGRESS_STEP = 0.005  # a batch's progress is reported again once it has moved this much (of one job)
 SUBMIT_WAIT_S = 20.0  # a separation call waits this long for its creates, so refusals show in its own answer
 MAX_INPUTS = 200  # inputs in one separation call: more is a mistake more often than a batch
 USER_INFO_TTL_S = 60.0  # the account's info (premium, credits) is re-read from MVSep after this long

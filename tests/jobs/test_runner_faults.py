@@ -162,10 +162,10 @@ async def test_wait_times_out_with_progress(tmp_path: Path) -> None:
                                        for i in range(2)])
         result = await runner.wait(ACCOUNT, [r.id for r in records], timeout=0.3, on_progress=report)
     assert [r.state for r in result] == [JobState.ACTIVE, JobState.QUEUED]
-    phases = [u.phase for u in updates]
-    assert "queued: position 3 of 5" in phases
-    assert any(p.startswith("queued locally") for p in phases)
+    texts = " ".join(u.text for u in updates)
+    assert "queued: position 3 of 5" in texts and "queued locally" in texts
     assert all(u.total == 2 and u.done == 0 for u in updates)
+    assert [u.progress for u in updates] == sorted(u.progress for u in updates)  # never goes down
 
 
 async def test_wait_reports_downloads_and_completion(tmp_path: Path) -> None:
@@ -180,8 +180,9 @@ async def test_wait_reports_downloads_and_completion(tmp_path: Path) -> None:
     async with running(runner):
         records = await runner.submit([make_spec(tmp_path, input_file(tmp_path))])
         await runner.wait(ACCOUNT, [r.id for r in records], timeout=20, on_progress=report)
-    assert updates[-1].state is JobState.COMPLETED and (updates[-1].done, updates[-1].total) == (1, 1)
-    assert any(u.phase.startswith("downloading") for u in updates)
+    assert (updates[-1].progress, updates[-1].done, updates[-1].total) == (1.0, 1, 1)
+    assert "completed" in updates[-1].text and any("downloading" in u.text for u in updates)
+    assert [u.progress for u in updates] == sorted(u.progress for u in updates)
 
 
 async def test_refetch_downloads_again_without_create(tmp_path: Path) -> None:

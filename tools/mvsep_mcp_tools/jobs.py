@@ -73,7 +73,7 @@ def register(server: MCPServer[Any]) -> None:
                 )
 
         async def forward(update: ProgressUpdate) -> None:
-            await ctx.report_progress(update.done, update.total, update.text)
+            await ctx.report_progress(update.progress, update.total, update.text)
 
         deadline = anyio.current_time() + max_wait_s
         while True:

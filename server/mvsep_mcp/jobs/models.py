@@ -116,6 +116,8 @@ class JobRecord(BaseModel):
     mvsep_status: str | None = None
     queue_position: int | None = None
     queue_count: int | None = None
+    queue_entry: int | None = None  # the queue place it entered at (progress through the queue is measured from it)
+    running_since: float | None = None  # when MVSep was first seen processing it
     chunks_done: int | None = None
     chunks_total: int | None = None
     message: str | None = None  # MVSep's latest message (processing text, failure reason)
@@ -167,14 +169,10 @@ class JobRecord(BaseModel):
 
 
 class ProgressUpdate(BaseModel):
-    """One progress report from ``JobRunner.wait``: a job changed; ``done``/``total`` count the jobs waited on."""
+    """One progress report from ``JobRunner.wait``: ``progress`` (the jobs' shares of the way summed, never lower
+    than the previous report of the same wait) out of ``total`` jobs, and what changed."""
 
-    job_id: str
-    state: JobState
-    phase: str
-    done: int
+    progress: float
     total: int
-
-    @property
-    def text(self) -> str:
-        return f"{self.job_id}: {self.phase} ({self.done}/{self.total} jobs finished)"
+    done: int  # jobs finished
+    text: str

@@ -32,13 +32,14 @@ from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, JobRecord, JobSpec, JobSt
 from mvsep_mcp.jobs.pacing import StatusBudget
 from mvsep_mcp.jobs.polling import expired_message
 from mvsep_mcp.jobs.ports import JobsClient
+from mvsep_mcp.jobs.progress import job_fraction, progress_text
 from mvsep_mcp.jobs.reuse import reusable_files
 from mvsep_mcp.jobs.stats import RunnerStats
 from mvsep_mcp.jobs.timers import JobTimers, RunnerTimings
 from mvsep_mcp.jobs.worker import JobWorker
 from mvsep_mcp.mvsep import errors as mvsep_errors
 from mvsep_mcp.mvsep.models import FAILED_STATUSES
-from mvsep_mcp.policy import FREE_CONCURRENT_JOBS, JOURNAL_RECHECK_S
+from mvsep_mcp.policy import FREE_CONCURRENT_JOBS, JOURNAL_RECHECK_S, PROGRESS_STEP
 
 log = logging.getLogger(__name__)
 
@@ -301,20 +302,24 @@ class JobRunner:
         until: Literal["finished", "submitted"] = "finished",
         on_progress: ProgressCallback | None = None,
     ) -> builtins.list[JobRecord]:
-        """Block until every job is finished (or submitted), or ``timeout`` seconds pass; report every change."""
+        """Block until every job is finished (or submitted), or ``timeout`` seconds pass.
+
+        ``on_progress`` hears how far along the jobs are (see :mod:`mvsep_mcp.jobs.progress`): a number that never
+        goes down within this call, reported when it has moved or when what the jobs are doing has changed.
+        """
         deadline = anyio.current_time() + max(0.0, timeout)
-        seen: dict[str, tuple[JobState, str]] = {}
+        reported, said = 0.0, ""
+        first = True
         while True:
             changed = self.changes.event()
             records = [self.journal.get(job_id, account_key) for job_id in job_ids]
-            done = sum(1 for r in records if r.is_terminal)
-            for record in records:
-                phase = record.phase()
-                if seen.get(record.id) != (record.state, phase):
-                    seen[record.id] = (record.state, phase)
-                    if on_progress is not None:
-                        await on_progress(ProgressUpdate(job_id=record.id, state=record.state, phase=phase,
-                                                         done=done, total=len(records)))
+            if on_progress is not None:
+                progress = max(reported, self._progress(records))
+                text = progress_text(records)
+                if first or text != said or progress - reported >= PROGRESS_STEP:
+                    reported, said, first = progress, text, False
+                    done = sum(1 for r in records if r.is_terminal)
+                    await on_progress(ProgressUpdate(progress=progress, total=len(records), done=done, text=text))
             if all(self._settled(r, until) for r in records):
                 return records
             remaining = deadline - anyio.current_time()
@@ -323,6 +328,11 @@ class JobRunner:
             # another server process may be doing the work (see the journal's leases): look again now and then
             with anyio.move_on_after(min(remaining, JOURNAL_RECHECK_S)):
                 await changed.wait()
+
+    def _progress(self, records: Iterable[JobRecord]) -> float:
+        now = self.clock()
+        pace = self.timers.pace
+        return sum(job_fraction(r, now, pace.processing_s.get((r.account_key, r.spec.sep_type))) for r in records)
 
     def _settled(self, record: JobRecord, until: str) -> bool:
         if record.is_terminal:

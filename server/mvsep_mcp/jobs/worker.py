@@ -23,7 +23,7 @@ from mvsep_mcp.jobs.reconcile import find_in_history
 from mvsep_mcp.jobs.stats import RunnerStats
 from mvsep_mcp.jobs.timers import JobTimers, RunnerTimings
 from mvsep_mcp.mvsep import errors as mvsep_errors
-from mvsep_mcp.mvsep.models import KNOWN_STATUSES, SeparationResult
+from mvsep_mcp.mvsep.models import KNOWN_STATUSES, RUNNING_STATUSES, SeparationResult
 from mvsep_mcp.policy import DOWNLOAD_MAX_ATTEMPTS, RECONCILE_ATTEMPTS
 
 GONE_HTTP_STATUSES = frozenset({404, 410})  # a status address that answers these no longer knows the job
@@ -153,6 +153,10 @@ class JobWorker:
         fields = dict(outcome.fields)
         if fields.get("state") in (JobState.FAILED, JobState.EXPIRED):
             fields["finished_at"] = now
+        if status == "waiting" and record.queue_entry is None and result.data.current_order:
+            fields["queue_entry"] = result.data.current_order  # progress through the queue is measured from here
+        if status in RUNNING_STATUSES and status != "waiting" and record.running_since is None:
+            fields["running_since"] = now
         if status == "not_found":
             self._mark_result_gone(record)
         if self.changes.update(record.id, expect=[JobState.ACTIVE], **fields) is None:
