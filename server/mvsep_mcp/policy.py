@@ -112,6 +112,7 @@ JOURNAL_RECHECK_S = 1.0  # a waiting call re-reads the journal this often, for w
 DAW_READY_DEFAULT = True  # WAV/FLAC stems are trimmed or padded to the input's exact length unless switched off
 DAW_MAX_ADJUST_S = 1.0  # a stem off by more than this is not padding but a different take: reported, never cut
 DAW_COPY_BLOCK_BYTES = 1 << 20  # WAV chunks are copied in blocks of this size when a file is rewritten
+DAW_IN_PLACE_TAIL_MAX_BYTES = 16 << 20  # chunks after the audio (tags, cover) moved in memory when cut in place
 DAW_PCM_BLOCK_FRAMES = 65536  # FLAC stems are re-encoded this many frames at a time (memory stays a few MB)
 
 # --- `mvsep-mcp doctor` (mvsep_mcp/doctor.py) -------------------------------------------------------

@@ -75,3 +75,30 @@ def test_wave_without_data_is_refused(tmp_path: Path) -> None:
     path.write_bytes(_wave([(b"fmt ", FMT_16_STEREO)]))
     with pytest.raises(NotAWave, match="no fmt or data chunk"):
         read_layout(path)
+
+
+@pytest.mark.parametrize("frames", [600, 1000, 1400])
+def test_in_place_cut_or_pad_equals_a_rewrite(tmp_path: Path, frames: int) -> None:
+    """The in-place edit (for a download being finished) gives the same bytes as the copying rewrite."""
+    from mvsep_mcp.daw.pcm_length import set_wave_frames
+
+    chunks = [(b"fmt ", FMT_16_STEREO), (b"data", bytes(range(256)) * 15 + b"\x01" * 160),
+              (b"id3 ", b"ID3 tag and cover" * 7)]  # 4000 bytes of audio: 1000 frames, then a tag chunk
+    copied, edited = tmp_path / "copied.wav", tmp_path / "edited.wav"
+    copied.write_bytes(_wave(chunks))
+    edited.write_bytes(_wave(chunks))
+    assert set_wave_frames(copied, frames) == set_wave_frames(edited, frames, in_place=True) == 1000
+    assert edited.read_bytes() == copied.read_bytes()
+    assert read_layout(edited).frames == frames and read_payload(edited, read_layout(edited).chunks[-1]) == chunks[2][1]
+
+
+def test_a_rewrite_hashes_what_it_writes(tmp_path: Path) -> None:
+    import hashlib
+
+    path = tmp_path / "x.wav"
+    write_pcm(path, 500)
+    layout = read_layout(path)
+    digest = hashlib.sha256()
+    rewrite_wave(path, [Part(b"bext", data=b"x" * 3), *[Part.copy(c) for c in layout.chunks]], digest=digest,
+                 durable=False)
+    assert digest.hexdigest() == hashlib.sha256(path.read_bytes()).hexdigest()

@@ -115,7 +115,7 @@ def _align_lossy(input_facts: StreamFacts, stem: StreamFacts, format_reason: str
 
 
 def _align_pcm(input_facts: StreamFacts, stem: StreamFacts, stem_path: Path, format_reason: str | None, *,
-               daw_ready: bool, max_adjust_s: float) -> StemAlignment:
+               daw_ready: bool, max_adjust_s: float, in_place: bool = False) -> StemAlignment:
     expected = _expected_frames(input_facts, stem)
 
     def result(status: AlignmentStatus, why: str | None = None, *, exact: bool = False,
@@ -136,7 +136,7 @@ def _align_pcm(input_facts: StreamFacts, stem: StreamFacts, stem_path: Path, for
                                       f"{max_adjust_s:g} s of padding that is safe to cut or add; it was left as it "
                                       "was (is it from another input?)")
     try:
-        set_pcm_frames(stem_path, stem.format, expected)
+        set_pcm_frames(stem_path, stem.format, expected, in_place=in_place)
         after = read_stream_facts(stem_path).frames
     except (DawError, OSError, UnreadableAudio, RuntimeError) as exc:
         log.warning("could not change the length of %s: %s", stem_path.name, exc)
@@ -146,10 +146,12 @@ def _align_pcm(input_facts: StreamFacts, stem: StreamFacts, stem_path: Path, for
 
 
 def align_stem(input_path: Path | None, stem_path: Path, *, daw_ready: bool = DAW_READY_DEFAULT,
-               input_facts: StreamFacts | None = None, max_adjust_s: float = DAW_MAX_ADJUST_S) -> StemAlignment:
+               input_facts: StreamFacts | None = None, max_adjust_s: float = DAW_MAX_ADJUST_S,
+               in_place: bool = False) -> StemAlignment:
     """Check ``stem_path`` against the input and, for PCM with ``daw_ready``, give it the input's exact length.
 
     ``input_facts`` (from ``read_stream_facts(input_path)``) saves reading the input again for every stem of a job.
+    ``in_place``: a WAV not yet in use (a download being finished) is edited where it lies, not copied.
     ``stem_path`` may be a temporary ``.part`` name: formats are recognised by content. Never raises for audio.
     """
     stem_path = Path(stem_path)
@@ -168,6 +170,6 @@ def align_stem(input_path: Path | None, stem_path: Path, *, daw_ready: bool = DA
                                  stem=stem, frames_before=stem.frames, frames_after=stem.frames)
     format_reason = _format_reason(input_facts, stem)
     if stem.is_pcm and stem.format in ("wav", "flac"):
-        return _align_pcm(input_facts, stem, stem_path, format_reason, daw_ready=daw_ready,
+        return _align_pcm(input_facts, stem, stem_path, format_reason, daw_ready=daw_ready, in_place=in_place,
                           max_adjust_s=max_adjust_s)
     return _align_lossy(input_facts, stem, format_reason)

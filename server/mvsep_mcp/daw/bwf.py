@@ -24,6 +24,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from mvsep_mcp.daw.riff import FORMAT_IEEE_FLOAT, Part, WaveFormat, read_layout, rewrite_wave
 
@@ -130,10 +131,11 @@ def build_ixml(provenance: Provenance, fmt: WaveFormat) -> bytes:
     return payload + b"\x00" if len(payload) % 2 else payload
 
 
-def write_provenance(path: Path, provenance: Provenance) -> None:
+def write_provenance(path: Path, provenance: Provenance, *, digest: Any | None = None, durable: bool = True) -> None:
     """Put ``bext`` and ``iXML`` (replacing earlier ones) before the ``data`` chunk of the WAV file ``path``.
 
-    Raises ``NotAWave`` for anything but a plain RIFF/WAVE file; the file is replaced atomically.
+    Raises ``NotAWave`` for anything but a plain RIFF/WAVE file; the file is replaced atomically. ``digest`` and
+    ``durable`` as for ``riff.rewrite_wave`` (hash the new file as it is written; skip the fsync).
     """
     layout = read_layout(path)
     bext = Part(b"bext", data=build_bext(provenance, layout.format))
@@ -145,4 +147,4 @@ def write_provenance(path: Path, provenance: Provenance) -> None:
         if chunk.id == b"data":
             parts.extend((bext, ixml))
         parts.append(Part.copy(chunk))
-    rewrite_wave(path, parts)
+    rewrite_wave(path, parts, digest=digest, durable=durable)

@@ -20,15 +20,19 @@ from pathlib import Path
 from typing import Any
 
 from mvsep_mcp.daw.errors import DawError
-from mvsep_mcp.daw.riff import FORMAT_PCM, Part, read_layout, read_payload, rewrite_wave
+from mvsep_mcp.daw.riff import FORMAT_PCM, Part, read_layout, read_payload, resize_data_in_place, rewrite_wave
 from mvsep_mcp.media.files import temp_path_for
 from mvsep_mcp.policy import DAW_PCM_BLOCK_FRAMES
 
 FLAC_SUBTYPES = ("PCM_S8", "PCM_16", "PCM_24")
 
 
-def set_wave_frames(path: Path, frames: int) -> int:
-    """Cut or pad the WAV file ``path`` to ``frames`` frames; returns the frame count it had before."""
+def set_wave_frames(path: Path, frames: int, *, in_place: bool = False) -> int:
+    """Cut or pad the WAV file ``path`` to ``frames`` frames; returns the frame count it had before.
+
+    ``in_place``: for a file nobody else reads yet (a download being finished), edit it where it lies instead of
+    writing a new copy (far cheaper for long stems); a crash midway leaves a damaged file, so never on a final one.
+    """
     if frames < 0:
         raise ValueError("a frame count cannot be negative")
     layout = read_layout(path)
@@ -38,6 +42,8 @@ def set_wave_frames(path: Path, frames: int) -> int:
                        f"cannot be changed sample by sample; ask for WAV or FLAC output instead.")
     before = layout.frames
     if before == frames and layout.data.size == frames * fmt.block_align:
+        return before
+    if in_place and _resize_in_place(path, layout, frames):
         return before
     parts: list[Part] = []
     for chunk in layout.chunks:
@@ -52,6 +58,16 @@ def set_wave_frames(path: Path, frames: int) -> int:
             parts.append(Part.copy(chunk))
     rewrite_wave(path, parts)
     return before
+
+
+def _resize_in_place(path: Path, layout: Any, frames: int) -> bool:
+    fmt = layout.format
+    fact = layout.find(b"fact")
+    if fact is not None and fact.size >= 4 and fmt.format_tag != FORMAT_PCM:
+        with Path(path).open("r+b") as handle:  # the float file's frame count, a fixed place before the audio
+            handle.seek(fact.offset)
+            handle.write(struct.pack("<I", min(frames, 0xFFFFFFFF)))
+    return resize_data_in_place(path, layout, frames * fmt.block_align, fmt.silence_byte)
 
 
 def _copy_flac_metadata(source: Path, target: Path) -> None:
@@ -113,10 +129,10 @@ def set_flac_frames(path: Path, frames: int) -> int:
     return before
 
 
-def set_pcm_frames(path: Path, fmt: str, frames: int) -> int:
+def set_pcm_frames(path: Path, fmt: str, frames: int, *, in_place: bool = False) -> int:
     """``set_wave_frames`` or ``set_flac_frames`` by ``fmt`` (``"wav"``/``"flac"``); the frame count before."""
     if fmt == "wav":
-        return set_wave_frames(path, frames)
+        return set_wave_frames(path, frames, in_place=in_place)
     if fmt == "flac":
         return set_flac_frames(path, frames)
     raise DawError(f"{Path(path).name}: only WAV and FLAC stems can be cut or padded, not {fmt}.")

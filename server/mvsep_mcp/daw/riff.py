@@ -22,11 +22,11 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from mvsep_mcp.daw.errors import NotAWave
 from mvsep_mcp.media.files import temp_path_for
-from mvsep_mcp.policy import DAW_COPY_BLOCK_BYTES
+from mvsep_mcp.policy import DAW_COPY_BLOCK_BYTES, DAW_IN_PLACE_TAIL_MAX_BYTES
 
 RIFF_MAX_BYTES = 0xFFFFFFFF
 FORMAT_PCM = 0x0001
@@ -157,7 +157,7 @@ class Part:
         return cls(chunk.id, source=chunk)
 
 
-def _copy_range(src: BinaryIO, dst: BinaryIO, offset: int, length: int) -> None:
+def _copy_range(src: BinaryIO, dst: BinaryIO | _Hashing, offset: int, length: int) -> None:
     src.seek(offset)
     left = length
     while left > 0:
@@ -168,7 +168,7 @@ def _copy_range(src: BinaryIO, dst: BinaryIO, offset: int, length: int) -> None:
         left -= len(block)
 
 
-def _fill(dst: BinaryIO, count: int, byte: int) -> None:
+def _fill(dst: BinaryIO | _Hashing, count: int, byte: int) -> None:
     block = bytes([byte]) * min(count, DAW_COPY_BLOCK_BYTES)
     left = count
     while left > 0:
@@ -176,8 +176,24 @@ def _fill(dst: BinaryIO, count: int, byte: int) -> None:
         left -= min(left, len(block))
 
 
-def rewrite_wave(path: Path, parts: Sequence[Part]) -> None:
-    """Replace ``path`` by a RIFF/WAVE file made of ``parts`` (temp file beside it + atomic rename)."""
+class _Hashing:
+    """A file opened for writing whose every written byte also goes into ``digest`` (when given)."""
+
+    def __init__(self, handle: BinaryIO, digest: Any | None) -> None:
+        self.handle, self.digest = handle, digest
+
+    def write(self, data: bytes) -> None:
+        self.handle.write(data)
+        if self.digest is not None:
+            self.digest.update(data)
+
+
+def rewrite_wave(path: Path, parts: Sequence[Part], *, digest: Any | None = None, durable: bool = True) -> None:
+    """Replace ``path`` by a RIFF/WAVE file made of ``parts`` (temp file beside it + atomic rename).
+
+    ``digest`` (a ``hashlib`` object) hears every byte of the new file, so a caller needs no second read to hash
+    it. ``durable=False`` skips the fsync when the caller makes the file durable itself later (a commit does).
+    """
     path = Path(path)
     for part in parts:
         if len(part.id) != 4:
@@ -187,7 +203,8 @@ def rewrite_wave(path: Path, parts: Sequence[Part]) -> None:
         raise NotAWave(f"{path.name} would exceed 4 GiB, the limit of a plain WAV file; it was left as it was.")
     tmp = temp_path_for(path)
     try:
-        with path.open("rb") as src, tmp.open("wb") as dst:
+        with path.open("rb") as src, tmp.open("wb") as raw:
+            dst = _Hashing(raw, digest)
             dst.write(b"RIFF" + struct.pack("<I", riff_size) + b"WAVE")
             for part in parts:
                 dst.write(part.id + struct.pack("<I", part.size))
@@ -199,10 +216,44 @@ def rewrite_wave(path: Path, parts: Sequence[Part]) -> None:
                 _fill(dst, part.extend, part.fill)
                 if part.size & 1:
                     dst.write(b"\x00")
-            dst.flush()
-            os.fsync(dst.fileno())
+            raw.flush()
+            if durable:
+                os.fsync(raw.fileno())
         with contextlib.suppress(OSError):
             shutil.copymode(path, tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def resize_data_in_place(path: Path, layout: WaveLayout, new_size: int, fill: int) -> bool:
+    """Cut or extend the ``data`` chunk of ``path`` in place, moving only the (small) chunks after it.
+
+    For a file nobody else reads yet (a download being finished): no copy of the audio. Returns False, changing
+    nothing, when the chunks after the audio are larger than ``DAW_IN_PLACE_TAIL_MAX_BYTES`` or the result would
+    exceed the RIFF limit; the caller then rewrites the file.
+    """
+    data = layout.data
+    tail_start = data.offset + data.size + (data.size & 1)
+    total = Path(path).stat().st_size
+    tail_length = max(0, total - tail_start)
+    new_total = data.offset + new_size + (new_size & 1) + tail_length
+    if tail_length > DAW_IN_PLACE_TAIL_MAX_BYTES or new_total - 8 > RIFF_MAX_BYTES:
+        return False
+    with Path(path).open("r+b") as handle:
+        handle.seek(tail_start)
+        tail = handle.read(tail_length)
+        if new_size < data.size:
+            handle.seek(data.offset + new_size)
+        else:
+            handle.seek(data.offset + data.size)
+            _fill(handle, new_size - data.size, fill)
+        if new_size & 1:
+            handle.write(b"\x00")
+        handle.write(tail)
+        handle.truncate()
+        handle.seek(data.offset - 4)
+        handle.write(struct.pack("<I", new_size))
+        handle.seek(4)
+        handle.write(struct.pack("<I", new_total - 8))
+    return True

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
+import hashlib
 import logging
 import os
 from collections.abc import Callable
@@ -213,9 +214,10 @@ async def fetch_one(
         source = input_path(record)
         alignment = await anyio.to_thread.run_sync(lambda: align_stem(
             Path(source) if source else None, temps.tagging, daw_ready=record.spec.daw_ready,
-            input_facts=input_facts))
-        await anyio.to_thread.run_sync(_tag, record, task, tags, temps.tagging)
-        digest = await anyio.to_thread.run_sync(sha256_file, temps.tagging)
+            input_facts=input_facts, in_place=True))
+        digest = await anyio.to_thread.run_sync(_tag, record, task, tags, temps.tagging)
+        if digest is None:
+            digest = await anyio.to_thread.run_sync(sha256_file, temps.tagging)
         size = temps.tagging.stat().st_size
         committed = await anyio.to_thread.run_sync(commit_file, temps.tagging, final)
     except BaseException:
@@ -246,8 +248,11 @@ def input_stream_facts(record: JobRecord) -> StreamFacts | None:
         return None
 
 
-def _tag(record: JobRecord, task: FileTask, tags: TrackTags, path: Path) -> None:
-    """Tags (and, in a WAV, BWF provenance) on a verified stem; a stem that cannot take them is still the stem."""
+def _tag(record: JobRecord, task: FileTask, tags: TrackTags, path: Path) -> str | None:
+    """Tags (and, in a WAV, BWF provenance) on a verified stem; a stem that cannot take them is still the stem.
+
+    Returns the finished file's SHA-256 when writing the provenance already hashed it (a WAV), else None.
+    """
     model = record.spec.model_name or f"MVSep model {record.spec.sep_type}"
     try:
         write_stem_tags(path, tags, stem=task.stem, model=model, fmt=task.ext, fallback_title=fallback_title(record))
@@ -256,10 +261,14 @@ def _tag(record: JobRecord, task: FileTask, tags: TrackTags, path: Path) -> None
     if task.ext == "wav":
         provenance = Provenance(song=tags.title or fallback_title(record), stem=task.stem, model=model,
                                 job=record.hash or record.id)
-        try:
-            write_provenance(path, provenance)
+        digest = hashlib.sha256()
+        try:  # the last change to the file: hashed as it is written, made durable by the commit
+            write_provenance(path, provenance, digest=digest, durable=False)
         except DawError as exc:
             log.warning("job %s: could not write BWF provenance into the %s stem (%s)", record.id, task.stem, exc)
+            return None
+        return digest.hexdigest()
+    return None
 
 
 def manifest_folder(record: JobRecord) -> Path:
