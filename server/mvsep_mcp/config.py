@@ -14,6 +14,8 @@ Environment variables (all optional):
     MVSEP_CREDENTIALS    where `mvsep-mcp login` stores the token (default: <platform config dir>/credentials.json)
     MVSEP_DOWNLOAD_HOSTS comma-separated mirrors result files may come from besides the base URL's site
     MVSEP_REHASH_REUSED  1: before reusing earlier stems, check their SHA-256 (default: size and modification time)
+    MVSEP_AUTO_APPROVE_CREDITS  a request estimated at most this many credits spends them without asking (default 0:
+                         always ask, or need confirm_credits; for unattended automation)
     MVSEP_DAW_READY      0: leave WAV/FLAC stems' lengths as MVSep made them (default 1: the input's exact length)
     MVSEP_STATUS_RATE    status requests per account per minute (default 30: well under MVSep's documented 60-120;
                          raise it only for a local stand-in such as the sandbox)
@@ -99,6 +101,7 @@ class Settings(BaseModel):
     status_rate: int = policy.ACCOUNT_STATUS_REQUESTS_PER_MINUTE  # status requests per account per minute
     rehash_reused: bool = False  # check reused stems by their SHA-256, not only size and modification time
     daw_ready: bool = policy.DAW_READY_DEFAULT  # WAV/FLAC stems get the input's exact length (lossy ones: recorded)
+    auto_approve_credits: int = 0  # a request estimated at most this many credits spends them without asking
     ignored_toolsets: tuple[str, ...] = ()  # unknown names given in MVSEP_TOOLSETS (warned about, reported by doctor)
 
     @property
@@ -231,6 +234,7 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
     rate, _ = _pick(flags, env, file, "status_rate")
     rehash, _ = _pick(flags, env, file, "rehash_reused")
     daw_ready, _ = _pick(flags, env, file, "daw_ready")
+    auto_approve, _ = _pick(flags, env, file, "auto_approve_credits")
 
     fmt = str(output_format or DEFAULT_FORMAT).lower()
     if fmt not in FORMAT_NAMES:
@@ -256,7 +260,20 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
         status_rate=_positive_int(rate, "MVSEP_STATUS_RATE", policy.ACCOUNT_STATUS_REQUESTS_PER_MINUTE),
         rehash_reused=_switch(rehash, False),
         daw_ready=_switch(daw_ready, policy.DAW_READY_DEFAULT),
+        auto_approve_credits=_count(auto_approve, "MVSEP_AUTO_APPROVE_CREDITS"),
     )
+
+
+def _count(value: Any, name: str) -> int:
+    if value is None:
+        return 0
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number of credits (got {value!r}).") from None
+    if number < 0:
+        raise ConfigError(f"{name} cannot be negative (got {number}).")
+    return number
 
 
 def _switch(value: Any, default: bool) -> bool:

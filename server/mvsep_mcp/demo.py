@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from mcp import types
 from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters
 
@@ -82,7 +83,12 @@ async def _demo(args: argparse.Namespace, work: Path) -> int:
         say(f"Sandbox MVSep API at {sandbox.base_url}")
         say(f"Input: {song}")
         params = server_params(sandbox.base_url, output_dir, work / "data", SANDBOX_PREMIUM_TOKEN)
-        async with Client(params, mode="legacy") as client:
+        async def approve(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+            """The host's consent dialog, answered yes: the demo account's credits are the sandbox's."""
+            say(f"\nThe server asks: {params.message}\n  → yes")
+            return types.ElicitResult(action="accept", content={"spend": True})
+
+        async with Client(params, mode="legacy", elicitation_callback=approve) as client:
             tools = await client.list_tools()
             say(f"MCP server up over stdio: {len(tools.tools)} tools")
             args_in = {"inputs": [str(song)], "model": args.model, "output_format": args.format}

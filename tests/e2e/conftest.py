@@ -119,6 +119,7 @@ class ServerEnv:
             "MVSEP_TOOLSETS": toolsets,
             "MVSEP_POLL_INTERVAL": POLL_INTERVAL,
             "MVSEP_STATUS_RATE": "100000",
+            "MVSEP_AUTO_APPROVE_CREDITS": "1000000",
             "MVSEP_CONFIG": str(self.root / "no-such-config.toml"),
             "HOME": str(self.home),
             "XDG_CONFIG_HOME": str(self.home / ".config"),

@@ -54,6 +54,7 @@ async def session(
         "MVSEP_DATA_DIR": str(tmp_path / "data"),
         "MVSEP_POLL_INTERVAL": "0.01",
         "MVSEP_STATUS_RATE": "100000",
+        "MVSEP_AUTO_APPROVE_CREDITS": "1000000",
         "MVSEP_CONFIG": str(tmp_path / "absent.toml"),
         "MVSEP_CREDENTIALS": str(tmp_path / "credentials.json"),
     }

@@ -48,8 +48,11 @@ def make_song(directory: Path, title: str = "Ship It") -> Path:
 
 
 async def separate_one(call: CallTool, song: Path) -> dict[str, Any]:
-    """separate_audio, then wait_for_jobs until the job has ended; the finished job (structured content)."""
-    submitted = await call("separate_audio", {"inputs": [str(song)], "model": MODEL, "output_format": "flac"})
+    """A dry run, separate_audio confirming the cost it showed (as a host that cannot ask), then wait_for_jobs until
+    the job has ended; the finished job (structured content)."""
+    args = {"inputs": [str(song)], "model": MODEL, "output_format": "flac"}
+    estimate = await call("separate_audio", {**args, "dry_run": True})
+    submitted = await call("separate_audio", {**args, "confirm_credits": estimate["estimated_credits_total"] or 0})
     job_ids = [job["id"] for job in submitted["jobs"]]
     assert len(job_ids) == 1, submitted
     for _ in range(MAX_WAIT_CALLS):

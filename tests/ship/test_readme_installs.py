@@ -39,6 +39,13 @@ def blocks(language: str) -> list[str]:
     return [body for lang, body in BLOCK.findall(README) if lang == language]
 
 
+def block_with(text: str) -> str:
+    """The README's (first) bash block that holds ``text``."""
+    found = [body for body in blocks("bash") if text in body]
+    assert found, f"README has no bash block with {text!r}"
+    return found[0]
+
+
 def version() -> str:
     with (ROOT / "pyproject.toml").open("rb") as fh:
         return str(tomllib.load(fh)["project"]["version"])
@@ -78,7 +85,7 @@ def test_every_json_snippet_parses_and_names_one_server() -> None:
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The README's `pip wheel` line, run as written in a copy of the sources."""
     work = copy_sources(tmp_path_factory.mktemp("checkout"))
-    line = next(line for line in blocks("bash")[-2].splitlines() if "pip wheel" in line)
+    line = next(line for line in block_with("pip wheel").splitlines() if "pip wheel" in line)
     run_shell(line, cwd=work)
     built = work / "dist" / wheel_name()
     assert built.is_file(), f"the README's wheel name {wheel_name()} is not what the build made"
@@ -177,7 +184,7 @@ def test_claude_mcp_add_runs_what_mcp_json_runs() -> None:
 
 def test_uvx_and_pipx_from_the_built_wheel(wheel: Path, uv_cache: Path, tmp_path: Path) -> None:
     """The README's pipx/uvx lines, from the folder holding dist/ (pipx obtained through uvx, into tmp)."""
-    lines = [line for line in blocks("bash")[-2].splitlines() if line.strip()]
+    lines = [line for line in block_with("pip wheel").splitlines() if line.strip()]
     env = {**uv_env(uv_cache), "PIPX_HOME": str(tmp_path / "pipx"), "PIPX_BIN_DIR": str(tmp_path / "bin"),
            "HOME": str(tmp_path)}
     workdir = wheel.parent.parent
@@ -192,7 +199,7 @@ def test_uvx_and_pipx_from_the_built_wheel(wheel: Path, uv_cache: Path, tmp_path
 
 def test_the_docker_lines_run_the_tested_command() -> None:
     """The `docker run` lines: the image's default command (stdio, `-i`), and an HTTP one the CLI accepts."""
-    lines = [line for line in blocks("bash")[-1].splitlines() if line.strip()]
+    lines = [line for line in block_with("docker build").splitlines() if line.strip()]
     assert lines[0] == "docker build -t mvsep-mcp ."
     stdio, http = (shlex.split(line) for line in lines[1:3])
     assert stdio[:3] == ["docker", "run", "-i"] and stdio[-1] == "mvsep-mcp"

@@ -32,6 +32,7 @@ def make_settings(
         "MVSEP_TOOLSETS": toolsets,
         "MVSEP_POLL_INTERVAL": "0.05",
         "MVSEP_STATUS_RATE": "100000",
+        "MVSEP_AUTO_APPROVE_CREDITS": "1000000",
         "MVSEP_CONFIG": str(tmp_path / "absent.toml"),
         "MVSEP_CREDENTIALS": str(tmp_path / "credentials.json"),
         **{f"MVSEP_{k.upper()}": v for k, v in extra.items()},

@@ -105,7 +105,7 @@ async def test_cancel_and_studio_tools(tmp_path: Path, sandbox: SandboxServer, m
         spoken = await ok(
             client,
             "generate_from_text",
-            {"model": "115", "title": "Greeting", "options": {"Text prompt": "Hello there"}},
+            {"model": "115", "title": "Greeting", "options": {"Text prompt": "Hello there"}, "confirm_credits": 0},
         )
         done = await wait_done(client, [mastered["jobs"][0]["id"], spoken["jobs"][0]["id"]])
         assert [j["state"] for j in done["jobs"]] == ["completed", "completed"], done

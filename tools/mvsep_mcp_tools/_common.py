@@ -75,6 +75,20 @@ def tool(server: MCPServer[Any], *, name: str, annotations: ToolAnnotations) -> 
     return register
 
 
+def resolver(fn: F) -> F:
+    """A tool resolver (``Resolve(fn)``) with the same single translation of :class:`UserError` as :func:`tool`:
+    resolvers run before the tool's body, outside its ``try``."""
+
+    @functools.wraps(fn)
+    async def translated(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await fn(*args, **kwargs)
+        except UserError as exc:
+            raise ToolError(exc.user_text()) from exc
+
+    return translated  # type: ignore[return-value]
+
+
 def _compact_schemas(server: MCPServer[Any], name: str) -> None:
     """Publish the compact, equivalent form of the tool's input and output schemas (see ``_schema``).
 

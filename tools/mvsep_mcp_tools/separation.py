@@ -5,13 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
+from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp_types import CallToolResult
 from mvsep_mcp.mvsep import OutputFormatName, RemoteType
-from mvsep_mcp.planning import Plan, plan_separation, submit_plan
+from mvsep_mcp.planning import Plan, confirmation_needed, credits_text, plan_separation, submit_plan
 from pydantic import Field
 
-from mvsep_mcp_tools._common import SPENDS_AND_WRITES, ToolOutput, result, session_of, tool
+from mvsep_mcp_tools._common import SPENDS_AND_WRITES, ToolOutput, resolver, result, session_of, tool
+from mvsep_mcp_tools._consent import NoQuestion, SpendConsent, ask_to_spend, verdict
 from mvsep_mcp_tools._job_view import JobView, job_line, job_view
 
 
@@ -65,13 +68,39 @@ def _cost_line(out: SeparationOut) -> str:
     balance = f" (balance {out.credits_balance:g})" if out.credits_balance is not None else ""
     if total is None:
         return f"Premium mode is on: the jobs spend credits; the cost of URL inputs is known only afterwards{balance}."
-    return f"Premium mode is on: estimated cost {total} credits{balance}."
+    return f"Premium mode is on: estimated cost {credits_text(total)}{balance}."
 
 
 def _estimate_line(estimate: InputEstimate, spends: bool) -> str:
     name = estimate.input if estimate.input.startswith("http") else Path(estimate.input).name
-    cost = f", ~{estimate.estimated_credits} credits" if spends and estimate.estimated_credits is not None else ""
+    cost = f", ~{credits_text(estimate.estimated_credits)}" if spends and estimate.estimated_credits is not None else ""
     return f"- {name}: {estimate.duration_s or 0:.0f} s{cost}"
+
+
+@resolver
+async def _plan(
+    ctx: Context[Any, Any],
+    inputs: list[str],
+    model: str | int,
+    options: dict[str, str | int | float] | None,
+    output_format: OutputFormatName | None,
+    output_dir: str | None,
+    name_template: str | None,
+    remote_type: RemoteType,
+    recursive: bool,
+    publish_as_demo: bool,
+) -> Plan:
+    session = session_of(ctx)
+    session.require_account()
+    return await plan_separation(session, inputs=inputs, model=model, options=options, output_format=output_format,
+                                 output_dir=output_dir, name_template=name_template, remote_type=remote_type,
+                                 recursive=recursive, is_demo=publish_as_demo)
+
+
+@resolver
+async def _consent(ctx: Context[Any, Any], plan: Annotated[Plan, Resolve(_plan)], dry_run: bool,
+                   confirm_credits: int | None) -> Elicit[SpendConsent] | NoQuestion:
+    return NoQuestion("free") if dry_run else ask_to_spend(ctx, plan, confirm_credits)
 
 
 def register(server: MCPServer[Any]) -> None:
@@ -83,62 +112,37 @@ def register(server: MCPServer[Any]) -> None:
             Field(
                 min_length=1,
                 description=(
-                    "Absolute paths (~ allowed) of audio files or folders (every audio file in it), or http(s) URLs"
+                    "Absolute paths (~ allowed) of audio files or folders (all audio in it), or http(s) URLs"
                 ),
             ),
         ],
         model: Annotated[str | int, Field(description="render_id (e.g. 40) or name, from search_models")],
+        plan: Annotated[Plan, Resolve(_plan)],
+        consent: Annotated[ElicitationResult[SpendConsent], Resolve(_consent)],
         options: Annotated[
             dict[str, str | int | float] | None,
-            Field(
-                description=(
-                    'By label or key, e.g. {"Overlap": "8"}; others default'
-                )
-            ),
+            Field(description='By label or key, e.g. {"Overlap": "8"}; others default'),
         ] = None,
         output_format: Annotated[
             OutputFormatName | None,
-            Field(
-                description=(
-                    "wav/flac 16-bit, wav32 float, flac24 24-bit, mp3 320k; default: the setting"
-                )
-            ),
+            Field(description="wav/flac 16-bit, wav32 float, flac24 24-bit, mp3 320k; default: the setting"),
         ] = None,
-        output_dir: Annotated[
-            str | None, Field(description="Absolute folder; default: the setting")
-        ] = None,
+        output_dir: Annotated[str | None, Field(description="Absolute folder; default: the setting")] = None,
         name_template: Annotated[
             str | None,
-            Field(
-                description=(
-                    "Default '{song}/{title} ({stem}).{ext}'; also {artist} {album} {model} {input} {hash} {date}"
-                )
-            ),
+            Field(description="Default '{song}/{title} ({stem}).{ext}'; also {artist} {album} {model} {input} {hash} "
+                              "{date}"),
         ] = None,
         remote_type: Annotated[RemoteType, Field(description="Where a URL points")] = "direct",
         recursive: Annotated[bool, Field(description="Include sub-folders")] = False,
-        dry_run: Annotated[
-            bool, Field(description="Only check and estimate the cost; nothing is sent")
-        ] = False,
+        dry_run: Annotated[bool, Field(description="Only check and estimate the cost; nothing is sent")] = False,
+        confirm_credits: Annotated[int | None, Field(description="Credits the user agreed to")] = None,
         publish_as_demo: Annotated[bool, Field(description="Publish on MVSep's demo page")] = False,
     ) -> Annotated[CallToolResult, SeparationOut]:
-        """Separate songs (files, folders or URLs) into stems. Returns job ids at once; then call wait_for_jobs until
-        all are completed: stems are saved as tagged files with a JSON manifest, never overwriting. SPENDS CREDITS
-        when premium mode is on: show the cost with dry_run=true first."""
+        """Separate songs (files, folders or URLs) into stems. Returns job ids at once; call wait_for_jobs until all
+        are completed: stems are saved as tagged files plus a JSON manifest, never overwriting. SPENDS CREDITS
+        in premium mode: the user is asked, or show it with dry_run=true and confirm."""
         session = session_of(ctx)
-        session.require_account()
-        plan = await plan_separation(
-            session,
-            inputs=inputs,
-            model=model,
-            options=options,
-            output_format=output_format,
-            output_dir=output_dir,
-            name_template=name_template,
-            remote_type=remote_type,
-            recursive=recursive,
-            is_demo=publish_as_demo,
-        )
         out = quote(plan, dry_run=dry_run)
         header = (
             f"{plan.algorithm.name} (model {plan.algorithm.render_id}) on {len(plan.inputs)} input(s) → "
@@ -150,11 +154,21 @@ def register(server: MCPServer[Any]) -> None:
                 out,
                 f"Dry run, nothing sent. {header}\n"
                 + "\n".join(lines)
-                + "\nCall separate_audio again without dry_run to start.",
+                + f"\nCall separate_audio again without dry_run to start{_confirm_hint(plan)}.",
             )
+        answer = verdict(consent)
+        if answer == "declined":
+            return result(out, f"Not started: the user declined to spend the credits. Nothing was sent. {header}")
+        if answer == "needs_confirmation":
+            return result(out, confirmation_needed(plan, "separate_audio"))
         records = await submit_plan(session, plan)
         out.jobs = [job_view(r) for r in records]
         ids = [j.id for j in out.jobs]
         text = f"{header}\nSubmitted {len(ids)} job(s):\n" + "\n".join(job_line(j) for j in out.jobs)
         text += f"\nNext: call wait_for_jobs with job_ids={ids} (repeat until all are completed)."
         return result(out, text)
+
+
+def _confirm_hint(plan: Plan) -> str:
+    total = plan.total_credits
+    return f" (with confirm_credits={total} if the user agrees to spend them)" if plan.spends_credits and total else ""

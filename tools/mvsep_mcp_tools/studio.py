@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp_types import CallToolResult
 from mvsep_mcp.mvsep import OutputFormatName
-from mvsep_mcp.planning import Plan, plan_mastering, plan_text, submit_plan
+from mvsep_mcp.planning import Plan, confirmation_needed, plan_mastering, plan_text, submit_plan
 from mvsep_mcp.session import Session
 from pydantic import Field
 
-from mvsep_mcp_tools._common import SPENDS_AND_WRITES, ToolOutput, result, session_of, tool
+from mvsep_mcp_tools._common import SPENDS_AND_WRITES, ToolOutput, resolver, result, session_of, tool
+from mvsep_mcp_tools._consent import NoQuestion, SpendConsent, ask_to_spend, verdict
 from mvsep_mcp_tools._job_view import JobView, job_line, job_view
 
 
@@ -22,21 +25,52 @@ class StudioOut(ToolOutput):
     jobs: list[JobView]
 
 
-async def _submit(session: Session, plan: Plan) -> CallToolResult:
-    views = [job_view(r) for r in await submit_plan(session, plan)]
-    out = StudioOut(
-        model=plan.algorithm.name,
-        estimated_credits=plan.total_credits,
-        spends_credits=plan.spends_credits,
-        jobs=views,
-    )
-    ids = [v.id for v in views]
+async def _submit(session: Session, plan: Plan, consent: ElicitationResult[SpendConsent], tool: str) -> CallToolResult:
+    out = StudioOut(model=plan.algorithm.name, estimated_credits=plan.total_credits,
+                    spends_credits=plan.spends_credits, jobs=[])
+    answer = verdict(consent)
+    if answer == "declined":
+        return result(out, "Not started: the user declined to spend the credits. Nothing was sent.")
+    if answer == "needs_confirmation":
+        return result(out, confirmation_needed(plan, tool))
+    out.jobs = [job_view(r) for r in await submit_plan(session, plan)]
+    ids = [v.id for v in out.jobs]
     return result(
         out,
         f"{plan.algorithm.name}: submitted\n"
-        + "\n".join(job_line(v) for v in views)
+        + "\n".join(job_line(v) for v in out.jobs)
         + f"\nNext: call wait_for_jobs with job_ids={ids} until completed.",
     )
+
+
+@resolver
+async def _mastering_plan(ctx: Context[Any, Any], target: str, reference: str, model: str | int | None,
+                          options: dict[str, str | int | float] | None, output_format: OutputFormatName | None,
+                          output_dir: str | None) -> Plan:
+    return await plan_mastering(session_of(ctx), target=target, reference=reference, model=model, options=options,
+                                output_format=output_format, output_dir=output_dir)
+
+
+@resolver
+async def _mastering_consent(ctx: Context[Any, Any], plan: Annotated[Plan, Resolve(_mastering_plan)],
+                             confirm_credits: int | None) -> Elicit[SpendConsent] | NoQuestion:
+    return ask_to_spend(ctx, plan, confirm_credits)
+
+
+@resolver
+async def _text_plan(ctx: Context[Any, Any], model: str | int, options: dict[str, str | int | float],
+                     title: str | None, output_format: OutputFormatName | None, output_dir: str | None) -> Plan:
+    return await plan_text(session_of(ctx), model=model, options=options, title=title, output_format=output_format,
+                           output_dir=output_dir)
+
+
+@resolver
+async def _text_consent(ctx: Context[Any, Any], plan: Annotated[Plan, Resolve(_text_plan)],
+                        confirm_credits: int | None) -> Elicit[SpendConsent] | NoQuestion:
+    return ask_to_spend(ctx, plan, confirm_credits)
+
+
+CONFIRM = Field(description="Credits the user agreed to")
 
 
 def register(server: MCPServer[Any]) -> None:
@@ -45,43 +79,32 @@ def register(server: MCPServer[Any]) -> None:
         ctx: Context[Any, Any],
         target: Annotated[str, Field(description="Absolute path of the track")],
         reference: Annotated[str, Field(description="Absolute path of the track to sound like")],
-        model: Annotated[
-            str | int | None, Field(description="Default: MVSep's Matchering")
-        ] = None,
-        options: Annotated[
-            dict[str, str | int | float] | None, Field(description="By label or key")
-        ] = None,
-        output_format: Annotated[
-            OutputFormatName | None, Field(description="Default: the setting")
-        ] = None,
+        plan: Annotated[Plan, Resolve(_mastering_plan)],
+        consent: Annotated[ElicitationResult[SpendConsent], Resolve(_mastering_consent)],
+        model: Annotated[str | int | None, Field(description="Default: MVSep's Matchering")] = None,
+        options: Annotated[dict[str, str | int | float] | None, Field(description="By label or key")] = None,
+        output_format: Annotated[OutputFormatName | None, Field(description="Default: the setting")] = None,
         output_dir: Annotated[str | None, Field(description="Absolute folder; default: the setting")] = None,
+        confirm_credits: Annotated[int | None, CONFIRM] = None,
     ) -> Annotated[CallToolResult, StudioOut]:
         """Master a track to sound like a reference (Matchering). Returns a job id: then wait_for_jobs. Spends credits
         in premium mode."""
-        session = session_of(ctx)
-        plan = await plan_mastering(session, target=target, reference=reference, model=model, options=options,
-                                    output_format=output_format, output_dir=output_dir)
-        return await _submit(session, plan)
+        return await _submit(session_of(ctx), plan, consent, "master_audio")
 
     @tool(server, name="generate_from_text", annotations=SPENDS_AND_WRITES)
     async def generate_from_text(
         ctx: Context[Any, Any],
         model: Annotated[str | int, Field(description="Id or name (search_models text='tts')")],
         options: Annotated[
-            dict[str, str | int | float],
-            Field(
-                description='By label or key, with the text, e.g. {"Text": "Hello"}'
-            ),
+            dict[str, str | int | float], Field(description='By label or key, with the text, e.g. {"Text": "Hello"}')
         ],
+        plan: Annotated[Plan, Resolve(_text_plan)],
+        consent: Annotated[ElicitationResult[SpendConsent], Resolve(_text_consent)],
         title: Annotated[str | None, Field(description="Title of the saved files")] = None,
-        output_format: Annotated[
-            OutputFormatName | None, Field(description="Default: the setting")
-        ] = None,
+        output_format: Annotated[OutputFormatName | None, Field(description="Default: the setting")] = None,
         output_dir: Annotated[str | None, Field(description="Absolute folder; default: the setting")] = None,
+        confirm_credits: Annotated[int | None, CONFIRM] = None,
     ) -> Annotated[CallToolResult, StudioOut]:
         """Run a text-input model (speech, generation). Returns a job id: then wait_for_jobs. Spends credits in
         premium mode."""
-        session = session_of(ctx)
-        plan = await plan_text(session, model=model, options=options, title=title, output_format=output_format,
-                               output_dir=output_dir)
-        return await _submit(session, plan)
+        return await _submit(session_of(ctx), plan, consent, "generate_from_text")

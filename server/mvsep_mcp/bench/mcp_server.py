@@ -41,6 +41,7 @@ def server_environment(root: Path, base_url: str, token: str | None, toolsets: s
         "MVSEP_DATA_DIR": str(root / "data"),
         "MVSEP_CONFIG": str(root / "no-config.toml"),
         "MVSEP_CREDENTIALS": str(root / "no-credentials.json"),
+        "MVSEP_AUTO_APPROVE_CREDITS": "1000000",  # automation: the sandbox's credits, spent unasked
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(home / ".config"),
         "XDG_DATA_HOME": str(home / ".local" / "share"),

@@ -13,6 +13,13 @@ Every refusal is a :class:`PlanError` (or a catalogue / media error) whose messa
 
 from __future__ import annotations
 
+from mvsep_mcp.planning.consent import (
+    Decision,
+    confirmation_needed,
+    consent_question,
+    credits_text,
+    spending_decision,
+)
 from mvsep_mcp.planning.errors import NotEnoughCredits, PlanError
 from mvsep_mcp.planning.inputs import PlannedInput, absolute_path, describe_file, expand_inputs, is_url
 from mvsep_mcp.planning.model import choose_model, model_widget, output_format_code
@@ -20,6 +27,11 @@ from mvsep_mcp.planning.plans import Plan, plan_mastering, plan_separation, plan
 from mvsep_mcp.planning.submit import SubmissionRefused, submit_plan
 
 __all__ = [
+    "Decision",
+    "confirmation_needed",
+    "consent_question",
+    "credits_text",
+    "spending_decision",
     "NotEnoughCredits",
     "Plan",
     "PlanError",
