@@ -1,16 +1,18 @@
 """What reached the sandbox: a request log and the counters a fault suite asserts on.
 
 One ``Traffic`` per sandbox (``state.traffic``). Every request except the ``/_sandbox/`` control routes is recorded:
-method, path (never the query: it carries the token), Host header, status (``None`` when the connection was dropped
-before a status line), body bytes in and out, whether the connection was dropped, which faults fired, and the job it
-concerned when the sandbox knows. Counters survive the log's length limit: requests and bytes per Host header, bytes
-served and received, and jobs created per account (keyed by token in Python; ``summary`` names accounts by email).
+method, path (never the query: it carries the token), Host header, arrival time, status (``None`` when the connection
+was dropped before a status line), body bytes in and out, whether the connection was dropped, which faults fired, and
+the job it concerned when the sandbox knows. Counters survive the log's length limit: requests and bytes per Host
+header, bytes served and received, and jobs created per account (keyed by token in Python; ``summary`` names accounts
+by email).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import threading
+import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +32,7 @@ class RequestRecord:
     faults: list[str] = field(default_factory=list)  # kinds of the rules that fired on this request
     job_hash: str | None = None  # the job the request concerned, when known
     done: bool = False  # the sandbox has finished with this request
+    at: float = field(default_factory=time.time)  # wall-clock time the request arrived (to compare with a job's end)
 
 
 class Traffic:
