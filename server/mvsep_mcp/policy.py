@@ -118,4 +118,4 @@ FAULTS_JOB_DEADLINE_S = 60.0  # a job still running after this long counts as lo
 FAULTS_SETTLE_S = 1.0  # after the jobs end, the suite watches this long for polls that should not come
 FAULTS_CONCURRENT_CALLS = 200  # tool calls sent at once to one server
 FAULTS_FUZZ_EXAMPLES = 25  # fuzzed argument sets per tool (hypothesis examples)
-FAULTS_KILL_INPUT_SECONDS = 150.0  # a WAV input this long (~26 MB) outlasts the socket buffers: the kill lands mid-upload
+FAULTS_KILL_INPUT_SECONDS = 150.0  # a WAV this long (~26 MB) outlasts the socket buffers: a kill lands mid-upload

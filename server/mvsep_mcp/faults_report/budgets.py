@@ -33,13 +33,19 @@ FAST_RETRY: dict[str, Any] = {
 def fast_budgets() -> Iterator[None]:
     """Sessions created inside the block get the suite's small budgets (restored on exit)."""
     from mvsep_mcp import session as session_module
+    from mvsep_mcp.jobs.runner import JobRunner
     from mvsep_mcp.mvsep import client as client_module
+    from mvsep_mcp.mvsep.retry import RetryPolicy
 
-    runner, retry = session_module.JobRunner, client_module.RetryPolicy
-    session_module.JobRunner = functools.partial(runner, **FAST_RUNNER)  # type: ignore[misc]
-    client_module.RetryPolicy = functools.partial(retry, **FAST_RETRY)  # type: ignore[misc]
+    swaps: list[tuple[Any, str, Any]] = [
+        (session_module, "JobRunner", functools.partial(JobRunner, **FAST_RUNNER)),
+        (client_module, "RetryPolicy", functools.partial(RetryPolicy, **FAST_RETRY)),
+    ]
+    originals = [(module, name, getattr(module, name)) for module, name, _ in swaps]
+    for module, name, replacement in swaps:
+        setattr(module, name, replacement)
     try:
         yield
     finally:
-        session_module.JobRunner = runner  # type: ignore[misc]
-        client_module.RetryPolicy = retry  # type: ignore[misc]
+        for module, name, original in originals:
+            setattr(module, name, original)

@@ -11,9 +11,9 @@ confirms it does not exist),
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import ValidationError
