@@ -48,6 +48,7 @@ class Row:
     outcome: str = ""
     findings: dict[str, list[str]] = field(default_factory=dict)
     seconds: float = 0.0
+    fired: int | None = None  # how often the injected fault fired (None: no fault was injected)
 
     def add(self, prop: str, found: Iterable[str]) -> None:
         if prop not in PROPERTIES:

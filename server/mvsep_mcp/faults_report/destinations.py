@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from mvsep_mcp.faults_report import checks
-from mvsep_mcp.faults_report.harness import MODEL, InProcessServer, in_process_server, make_songs, settings_for
+from mvsep_mcp.faults_report.harness import (
+    MODEL,
+    InProcessServer,
+    in_process_server,
+    make_songs,
+    settings_for,
+    stem_bytes,
+)
 from mvsep_mcp.sandbox import SANDBOX_PREMIUM_TOKEN, JobTiming, SandboxServer, SandboxState
 
 
@@ -86,13 +93,13 @@ async def _one(server: InProcessServer, sandbox: SandboxServer, case: Destinatio
                work: Path) -> checks.Row:
     started = time.monotonic()
     row = checks.Row("destination", case.name, jobs=1)
-    before = sandbox.state.traffic.creates()
+    before, bytes_before = sandbox.state.traffic.creates(), stem_bytes(sandbox)
     first = len(server.results)
     arguments = case.arguments(work)
     result = await server.call("separate_audio", {"inputs": [str(song)], "model": MODEL, "output_format": "flac",
                                                   **arguments})
     if result.is_error:
-        row.outcome = "refused: " + _sentence(checks.result_text(result))
+        row.outcome = "refused: " + _sentence(checks.result_text(result).replace(str(work), "…"))
     else:
         ids = [job["id"] for job in result.structured_content["jobs"]]
         done = await server.wait_all(ids)
@@ -106,6 +113,7 @@ async def _one(server: InProcessServer, sandbox: SandboxServer, case: Destinatio
         outside = [p for p in outputs if not Path(p).is_relative_to(root)]
         row.add("leftovers", [f"stem outside the output folder: {p}" for p in outside])
     row.creates = sandbox.state.traffic.creates() - before
+    row.bytes = stem_bytes(sandbox) - bytes_before
     if result.is_error and row.creates:
         row.add("bad_dest", [f"{row.creates} create(s) for a refused destination"])
     texts = {f"result of {case.name}": checks.result_text(result)}

@@ -185,10 +185,12 @@ def _home(folder: Path) -> Iterator[None]:
             os.environ["HOME"] = before
 
 
-async def run_fuzz(work: Path | None = None, examples: int = policy.FAULTS_FUZZ_EXAMPLES) -> checks.Row:
+async def run_fuzz(work: Path | None = None, examples: int = policy.FAULTS_FUZZ_EXAMPLES,
+                   seed: int | None = None) -> checks.Row:
+    """``examples`` argument sets per tool; the same ones every run unless a ``seed`` is given."""
     if work is None:
         with tempfile.TemporaryDirectory(prefix="mvsep-fuzz-") as folder:
-            return await run_fuzz(Path(folder), examples)
+            return await run_fuzz(Path(folder), examples, seed)
     started = time.monotonic()
     token = SANDBOX_PREMIUM_TOKEN
     state = SandboxState(timing=JobTiming.fast(), rate_limit=NO_RATE_LIMIT)
@@ -201,7 +203,7 @@ async def run_fuzz(work: Path | None = None, examples: int = policy.FAULTS_FUZZ_
                 async with in_process_server(settings) as server, BlockingPortal() as portal:
                     tools = (await server.client.list_tools()).tools
                     failures: list[str] = []
-                    await anyio.to_thread.run_sync(_fuzz_all, portal, server, tools, paths, examples, failures)
+                    await anyio.to_thread.run_sync(_fuzz_all, portal, server, tools, paths, examples, seed, failures)
                 row.name = f"fuzz: {len(server.results)} calls over {len(tools)} tools"
                 row.add("crashes", failures)
                 row.add("crashes", _logged_crashes(server.log.getvalue()))
@@ -217,18 +219,19 @@ async def run_fuzz(work: Path | None = None, examples: int = policy.FAULTS_FUZZ_
 
 
 def _fuzz_all(portal: BlockingPortal, server: InProcessServer, tools: list[Any], paths: list[str], examples: int,
-              failures: list[str]) -> None:
+              seed: int | None, failures: list[str]) -> None:
     """In a worker thread: hypothesis draws arguments, the portal runs each call on the server's event loop."""
     for tool in tools:
-        _fuzz_one(portal, server, tool.name, _strategies(dict(tool.input_schema), paths), examples, failures)
+        _fuzz_one(portal, server, tool.name, _strategies(dict(tool.input_schema), paths), examples, seed, failures)
 
 
 def _fuzz_one(portal: BlockingPortal, server: InProcessServer, name: str, strategy: Any, examples: int,
-              failures: list[str]) -> None:
+              seed: int | None, failures: list[str]) -> None:
     from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as seeded
 
-    @settings(max_examples=examples, deadline=None, database=None, derandomize=True, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples, deadline=None, database=None, derandomize=seed is None,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
     @given(arguments=strategy)
     def call(arguments: dict[str, Any]) -> None:
         try:
@@ -240,7 +243,7 @@ def _fuzz_one(portal: BlockingPortal, server: InProcessServer, name: str, strate
         else:
             failures.extend(f"{crash} for {_short(arguments)}" for crash in checks.crashes([(name, result)]))
 
-    call()
+    (seeded(seed)(call) if seed is not None else call)()
 
 
 async def _call(server: InProcessServer, name: str, arguments: dict[str, Any]) -> Any:

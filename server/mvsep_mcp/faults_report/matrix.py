@@ -116,7 +116,8 @@ async def run_case(case: FaultCase, work: Path | None = None) -> checks.Row:
                     await server.wait_all(ids)
                     await anyio.sleep(policy.FAULTS_SETTLE_S)  # polls after the end would arrive now
             jobs = journal_jobs(settings, token)
-            row.outcome = outcome_text(jobs)
+            row.fired = state.faults.fired()
+            row.outcome = f"{outcome_text(jobs)} (fault fired {row.fired}×)"
             row.add("lost", _lost(case, jobs))
             fill_row(row, sandbox=sandbox, settings=settings, token=token, jobs=jobs, texts=server.texts(),
                      results=server.results, started=started)
