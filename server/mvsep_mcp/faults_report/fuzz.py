@@ -173,12 +173,17 @@ def _object(schema: dict[str, Any], paths: list[str], root: dict[str, Any]) -> A
 
 @contextmanager
 def _home(folder: Path) -> Iterator[None]:
-    """``~`` means a folder of the run while fuzzing (a fuzzed ``~/x`` must not write into the real home)."""
+    """``~`` means a folder of the run while fuzzing (a fuzzed ``~/x`` must not write into the real home), and
+    hypothesis keeps its files there too (not in a ``.hypothesis`` folder wherever the command was started)."""
+    from hypothesis.configuration import set_hypothesis_home_dir
+
     before = os.environ.get("HOME")
     os.environ["HOME"] = str(folder)
+    set_hypothesis_home_dir(folder / ".hypothesis")
     try:
         yield
     finally:
+        set_hypothesis_home_dir(None)
         if before is None:
             os.environ.pop("HOME", None)
         else:
@@ -204,7 +209,7 @@ async def run_fuzz(work: Path | None = None, examples: int = policy.FAULTS_FUZZ_
                     tools = (await server.client.list_tools()).tools
                     failures: list[str] = []
                     await anyio.to_thread.run_sync(_fuzz_all, portal, server, tools, paths, examples, seed, failures)
-                row.name = f"fuzz: {len(server.results)} calls over {len(tools)} tools"
+                row.name = f"{len(server.results)} fuzzed calls over {len(tools)} tools"
                 row.add("crashes", failures)
                 row.add("crashes", _logged_crashes(server.log.getvalue()))
                 row.add("leaks", checks.token_leaks(token, server.texts(), [settings.data_dir]))
