@@ -13,4 +13,4 @@ from mvsep_mcp.faults_report.crash import PHASES, point_named, run_crash
 async def test_kill_and_restart(phase: str, tmp_path: Path) -> None:
     row = await run_crash(point_named(phase), tmp_path)
     assert row.ok, row.problems()
-    assert row.creates == 1 and "1 completed" in row.outcome, row.outcome
+    assert row.creates == 1 and row.outcome.endswith("after a restart: 1 completed"), row.outcome

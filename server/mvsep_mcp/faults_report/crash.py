@@ -49,17 +49,18 @@ class CrashPoint:
     faults: str = ""
     timing: JobTiming | None = None
     input_seconds: float = 2.0
+    input_format: str = "flac"
     output_format: str = "flac"
-    note: str = ""
+    moment: str = ""  # what was going on when the kill came
 
 
 POINTS = (
-    CrashPoint("uploading", "create:slow=5", input_seconds=policy.FAULTS_KILL_INPUT_SECONDS,
-               note="upload stalled half way"),
-    CrashPoint("waiting", timing=SLOW_QUEUE, note="job in MVSep's queue"),
-    CrashPoint("downloading", "download:reset_mid=0.5", note="a stem half on disk, resume pending"),
-    CrashPoint("tagging", input_seconds=policy.FAULTS_KILL_INPUT_SECONDS, output_format="wav",
-               note="a verified stem being tagged"),
+    CrashPoint("uploading", "create:slow=5", input_seconds=policy.FAULTS_KILL_INPUT_SECONDS, input_format="wav",
+               moment="a 26 MB upload stalled part way"),
+    CrashPoint("waiting", timing=SLOW_QUEUE, moment="the job in MVSep's queue"),
+    CrashPoint("downloading", "download:reset_mid=0.5", moment="a stem half on disk, its resume pending"),
+    CrashPoint("tagging", input_seconds=policy.FAULTS_KILL_INPUT_SECONDS, input_format="wav", output_format="wav",
+               moment="a verified 26 MB stem being tagged"),
 )
 
 
@@ -79,8 +80,8 @@ async def run_crash(point: CrashPoint, work: Path | None = None) -> checks.Row:
         async with SandboxServer(state, faults=point.faults or None) as sandbox:
             params = params_for(work, sandbox.base_url, token)
             stderr = work / "server-stderr.log"
-            fmt = "wav" if point.input_seconds > 10 else "flac"
-            [song] = make_songs(work / "in", 1, prefix=f"Crash {point.phase}", seconds=point.input_seconds, fmt=fmt)
+            [song] = make_songs(work / "in", 1, prefix=f"Crash {point.phase}", seconds=point.input_seconds,
+                                fmt=point.input_format)
             results: list[tuple[str, object]] = []
             async with stdio_server(params, stderr) as first:
                 submitted: list[str] = []
@@ -98,7 +99,7 @@ async def run_crash(point: CrashPoint, work: Path | None = None) -> checks.Row:
                 results += second.results
             settings = settings_for(work, sandbox.base_url, token)  # the same folders the child used
             jobs = journal_jobs(settings, token)
-            row.outcome = f"killed {point.phase}: {outcome_text(jobs)} after restart"
+            row.outcome = f"killed with {point.moment}; after a restart: {outcome_text(jobs)}"
             row.add("lost", [f"job {j.id} ended {j.state.value}: {j.error}" for j in jobs
                              if j.state.value != "completed"])
             texts = {f"result {n} of {name}": checks.result_text(r) for n, (name, r) in enumerate(results)}
@@ -115,7 +116,7 @@ async def _submit(server: StdioServer, song: Path, point: CrashPoint, submitted:
     try:
         out = await server.ok("separate_audio", {"inputs": [str(song)], "model": MODEL,
                                                   "output_format": point.output_format})
-    except Exception:  # the server was killed under the call  # noqa: BLE001
+    except Exception:  # the server was killed under the call
         return
     submitted.append(str(out["jobs"][0]["id"]))
 
