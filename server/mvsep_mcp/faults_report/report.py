@@ -28,7 +28,7 @@ GROUPS = ("faults", "destinations", "accounts", "load", "crash", "fuzz")
 HEADERS = {"lost": "lost", "double": "double", "non_audio": "non-audio", "leftovers": "left", "foreign": "foreign",
            "bad_dest": "bad dest", "late_polls": "late polls", "stranded": "stranded", "leaks": "leaks",
            "crashes": "crashes"}
-OUTCOME_CHARS = 70
+OUTCOME_CHARS = 100
 HYPOTHESIS_MISSING = "not run: hypothesis is missing (pip install 'mvsep-mcp[test]')"
 
 
