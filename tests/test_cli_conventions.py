@@ -82,7 +82,7 @@ async def test_debug_logs_go_to_stderr_and_an_unknown_toolset_does_not_stop_the_
     )
 
 
-@pytest.mark.parametrize("command", ["sandbox", "demo"])
+@pytest.mark.parametrize("command", ["sandbox", "demo", "faults"])
 def test_sandbox_commands_without_the_extra_name_the_install_command(command: str) -> None:
     """Simulate an install without the [sandbox] extra: its modules cannot be imported in the child."""
     blocked = ", ".join(repr(name) for name in sorted(cli.SANDBOX_EXTRA_MODULES))

@@ -6,6 +6,7 @@
     mvsep-mcp bench        measure speed against the sandbox, as ratios to references (--quick: about a minute)
     mvsep-mcp login        store your MVSep API token (owner-only), from a prompt: never through the model
     mvsep-mcp doctor       check the setup (token, credits, MVSep reachable, output folder, journal), one line each
+    mvsep-mcp faults       the fault suite against the sandbox: every fault, crash point, fuzzing and load, as a table
 
 ``--log-level`` (any case) goes before or after the subcommand; ``MVSEP_LOG_LEVEL`` sets it too (the flag wins).
 
@@ -25,6 +26,7 @@ from mvsep_mcp import __version__
 from mvsep_mcp.config import ALL_TOOLSETS, ConfigError, is_unset, load_settings
 from mvsep_mcp.logs import setup_logging
 from mvsep_mcp.mvsep.formats import DEFAULT_FORMAT, FORMAT_NAMES
+from mvsep_mcp.policy import FAULTS_FUZZ_EXAMPLES
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DEFAULT_LOG_LEVEL = "INFO"
@@ -131,6 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
         "doctor", help="check token, credits, MVSep reachability, output folder and journal", parents=[log_flag]
     )
     _add_settings_flags(doctor)
+
+    faults = sub.add_parser("faults", help="run the fault suite against the sandbox and print its table",
+                            parents=[log_flag])
+    faults.add_argument("--only", metavar="GROUPS", help="comma-separated: faults, destinations, accounts, load, "
+                        "crash, fuzz (default: all)")
+    faults.add_argument("--fuzz-examples", type=int, default=FAULTS_FUZZ_EXAMPLES, metavar="N",
+                        help=f"fuzzed argument sets per tool (default {FAULTS_FUZZ_EXAMPLES})")
+    faults.add_argument("--seed", type=int, help="fuzz with this seed instead of the same examples every run")
     return parser
 
 
@@ -144,9 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if command == "serve":
             return _serve(args)
-        if command in ("sandbox", "demo"):
-            return _sandbox_command(command, args)
-        if command == "bench":
+        if command in ("sandbox", "demo", "bench", "faults"):
             return _sandbox_command(command, args)
         if command == "login":
             return _login(args)
@@ -163,12 +171,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _sandbox_command(command: str, args: argparse.Namespace) -> int:
-    """``sandbox``, ``demo`` and ``bench`` need the ``sandbox`` extra, which a bundle or a plain install leaves out."""
+    """``sandbox``, ``demo``, ``bench`` and ``faults`` need the ``sandbox`` extra, which a bundle or a plain install
+    leaves out."""
     try:
         if command == "sandbox":
             from mvsep_mcp.sandbox import FaultSpecError, JobTiming, run_sandbox
         elif command == "bench":
             from mvsep_mcp.bench.run import run_bench
+        elif command == "faults":
+            from mvsep_mcp.faults_report.report import run_report
         else:
             from mvsep_mcp.demo import run_demo
     except ModuleNotFoundError as exc:
@@ -186,6 +197,8 @@ def _sandbox_command(command: str, args: argparse.Namespace) -> int:
         return 0
     if command == "bench":
         return run_bench(args)
+    if command == "faults":
+        return run_report(args)
     return run_demo(args)
 
 

@@ -124,3 +124,17 @@ DOCTOR_JOURNAL_TIMEOUT_S = 2.0  # a journal locked by a running server is still 
 # MVSep documents 60-120 API requests a minute per account; an account's status requests (all its jobs
 # together) stay well under the lower figure, leaving room for creates and downloads.
 ACCOUNT_STATUS_REQUESTS_PER_MINUTE = 30
+
+# --- the fault suite (`mvsep-mcp faults`, tests/faults; mvsep_mcp/faults_report) --------------------------------------
+# Budgets the suite gives the server in its own process, so that every give-up path ends in seconds, not minutes.
+FAULTS_POLL_INTERVAL_S = 0.05  # the server polls the sandbox this often (the settings' floor)
+FAULTS_RETRY_PAUSE_S = 0.2  # reconcile, download and create back-off pauses under the suite
+FAULTS_RETRY_BACKOFF_S = 0.05  # the HTTP client's first back-off (doubling, capped at 4x) under the suite
+FAULTS_POLL_FAILURE_BUDGET_S = 2.0  # polls without a usable answer end a job after this long under the suite
+FAULTS_UNKNOWN_STATUS_MAX_S = 1.0  # an unknown status ends a job after this long under the suite
+FAULTS_GONE_RECHECK_S = 0.1  # "not found" is asked again this soon under the suite
+FAULTS_JOB_DEADLINE_S = 60.0  # a job still running after this long counts as lost
+FAULTS_SETTLE_S = 1.0  # after the jobs end, the suite watches this long for polls that should not come
+FAULTS_CONCURRENT_CALLS = 200  # tool calls sent at once to one server
+FAULTS_FUZZ_EXAMPLES = 25  # fuzzed argument sets per tool (hypothesis examples)
+FAULTS_KILL_INPUT_SECONDS = 150.0  # a WAV this long (~26 MB) outlasts the socket buffers: a kill lands mid-upload

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,8 +106,12 @@ class FakeMVSep:
         return models.UserInfo.model_validate({"name": "t", "email": "t@example.com",
                                                 "premium_enabled": 1 if self.premium else 0, "premium_minutes": 10})
 
-    async def create_separation(self, request: SeparationRequest) -> models.CreatedSeparation:
+    async def create_separation(
+        self, request: SeparationRequest, *, on_body_sent: Callable[[], None] | None = None
+    ) -> models.CreatedSeparation:
         self.create_calls += 1
+        if on_body_sent is not None:
+            on_body_sent()
         if self.create_errors:
             raise self.create_errors.pop(0)
         if self.limit is not None and self.in_flight >= self.limit:

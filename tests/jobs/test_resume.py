@@ -124,3 +124,45 @@ async def test_ambiguous_create_that_never_arrived_fails(tmp_path: Path) -> None
         [done] = await finish(runner, await runner.submit([make_spec(tmp_path, input_file(tmp_path))]))
     assert done.state is JobState.FAILED and "may or may not" in done.error
     assert fake.create_calls == 1 and fake.history_calls >= 3
+
+
+async def test_leftover_submitting_whose_upload_never_finished_is_sent_again(tmp_path: Path) -> None:
+    """Killed before the upload's last bytes went out: MVSep cannot have the job, so it is queued again at once."""
+    fake = FakeMVSep()
+    journal = Journal(tmp_path / "journal.sqlite3")
+    record = journal.add(make_spec(tmp_path, input_file(tmp_path)))
+    journal.update(record.id, state=JobState.SUBMITTING, submitted_at=time.time(), upload="sending")
+    runner = JobRunner(journal, **FAST)
+    await runner.attach_account(ACCOUNT, fake)
+    async with running(runner):
+        [done] = await finish(runner, [record])
+    assert done.state is JobState.COMPLETED, done.error
+    assert fake.creates == fake.create_calls == 1 and fake.history_calls == 0
+
+
+async def test_leftover_submitting_whose_upload_was_sent_is_looked_up_first(tmp_path: Path) -> None:
+    fake = FakeMVSep()
+    journal = Journal(tmp_path / "journal.sqlite3")
+    record = journal.add(make_spec(tmp_path, input_file(tmp_path)))
+    record = journal.update(record.id, state=JobState.SUBMITTING, submitted_at=time.time(), upload="sent")
+    await fake.create_separation(build_request(record))  # MVSep took it, then the process died
+    runner = JobRunner(journal, **FAST)
+    await runner.attach_account(ACCOUNT, fake)
+    async with running(runner):
+        [done] = await finish(runner, [record])
+    assert done.state is JobState.COMPLETED and done.hash == next(iter(fake.jobs))
+    assert fake.creates == 1 and runner.stats.creates_sent == 0 and fake.history_calls >= 1
+
+
+async def test_a_create_cut_off_by_a_reset_is_sent_again_once_the_history_confirms(tmp_path: Path) -> None:
+    """A connection reset before any answer: MVSep never read the whole request. Once its history shows no such job,
+    the job is created again (and only then)."""
+    fake = FakeMVSep()
+    fake.create_errors = [errors.AmbiguousCreateError("reset", sep_type=40, file_name="x", sent_at=datetime.now(UTC),
+                                                      cut_off=True)]
+    runner = make_runner(tmp_path)
+    await runner.attach_account(ACCOUNT, fake)
+    async with running(runner):
+        [done] = await finish(runner, await runner.submit([make_spec(tmp_path, input_file(tmp_path))]))
+    assert done.state is JobState.COMPLETED, done.error
+    assert fake.create_calls == 2 and fake.creates == 1 and fake.history_calls >= 3

@@ -81,6 +81,12 @@ async def test_create_success(rig: Rig) -> None:
     assert rig.stats.creates_sent == 1 and rig.fake.creates == 1
 
 
+async def test_create_records_that_its_last_bytes_went_out(rig: Rig) -> None:
+    record = rig.add(JobState.SUBMITTING, upload="sending")
+    await rig.worker.create(rig.slot, record)
+    assert rig.get(record).upload == "sent"
+
+
 async def test_create_without_an_answer_becomes_uncertain(rig: Rig) -> None:
     rig.fake.ambiguous_after_create = 1
     record = rig.add(JobState.SUBMITTING)
@@ -188,6 +194,15 @@ async def test_reconcile_gives_up_after_its_attempts(rig: Rig) -> None:
                                                              rig.clock.now)
     assert record.id not in rig.timers.failures and record.id not in rig.timers.next_at
     assert rig.fake.creates == 0  # never created again
+
+
+async def test_reconcile_queues_a_cut_off_create_again_after_its_attempts(rig: Rig) -> None:
+    record = rig.add(JobState.UNCERTAIN, upload="cut_off", submitted_at=999.0)  # MVSep reset the upload
+    for _ in range(RECONCILE_ATTEMPTS):
+        await rig.worker.reconcile(rig.slot, record)
+    after = rig.get(record)
+    assert (after.state, after.submitted_at, after.upload, after.error) == (JobState.QUEUED, None, None, None)
+    assert rig.fake.history_calls == RECONCILE_ATTEMPTS and rig.fake.creates == 0
 
 
 async def test_reconcile_when_the_history_cannot_be_read(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -575,3 +575,17 @@ async def test_a_503_on_a_get_is_retried_transparently(sandbox: SandboxServer, s
         persistent = await expect(errors.ServerError, client.user())
         assert persistent.status_code == 503 and "Service Temporarily Unavailable" in persistent.message
         state.faults.clear()
+
+
+@pytest.mark.parametrize(("spec", "cut_off", "creates"), [("create:reset_mid=0.3", True, 0), ("create:drop", False, 1)])
+async def test_a_create_without_an_answer_says_whether_mvsep_cut_it_off(sandbox: SandboxServer, state: SandboxState,
+                                                                        song: Path, spec: str, cut_off: bool,
+                                                                        creates: int) -> None:
+    """A reset before any answer means MVSep never read the whole request; a plain close after it acted does not."""
+    state.inject(spec)
+    sent: list[bool] = []
+    async with make_client(sandbox, SANDBOX_PREMIUM_TOKEN) as client:
+        exc = await expect(errors.AmbiguousCreateError, client.create_separation(
+            SeparationRequest(sep_type=BS_ROFORMER, audiofile=song), on_body_sent=lambda: sent.append(True)))
+    assert exc.cut_off is cut_off and sent == [True]
+    assert state.traffic.creates() == creates

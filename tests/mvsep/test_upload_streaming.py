@@ -79,3 +79,15 @@ async def test_multipart_body_is_well_formed(tmp_path: Path) -> None:
     assert b'filename="we%22ird%0Aname.flac"\r\nContent-Type: audio/flac\r\n\r\nAAAAAAAAAA\r\n' in raw
     assert raw.endswith(b"--BOUND--\r\n")
     assert b"".join([chunk async for chunk in body]) == raw  # iterable again (a retry)
+
+
+async def test_before_last_runs_before_the_closing_boundary(tmp_path: Path) -> None:
+    """Until the callback has run, the receiver cannot have the whole body (so it cannot have acted on it)."""
+    a = tmp_path / "song.flac"
+    a.write_bytes(b"A" * 10)
+    seen: list[bytes] = []
+    body = StreamingMultipart({"sep_type": "1"}, [("audiofile", a)], boundary="BOUND",
+                              before_last=lambda: seen.append(b"<sent>"))
+    async for chunk in body:
+        seen.append(chunk)
+    assert seen[-2:] == [b"<sent>", b"--BOUND--\r\n"]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 from pathlib import Path
 
 import pytest
 from mvsep_mcp.media.errors import UnsupportedAudio
-from mvsep_mcp.planning import PlanError, absolute_path, describe_file, expand_inputs, is_url
+from mvsep_mcp.planning import PlanError, absolute_path, describe_file, expand_inputs, is_url, readable_file
 from mvsep_mcp.planning import inputs as inputs_module
 from mvsep_mcp.planning.inputs import NO_INPUTS, describe_sources
 
@@ -181,3 +183,24 @@ async def test_describe_sources_probes_files_and_keeps_urls(tmp_path: Path) -> N
     assert [(p.kind, p.source) for p in planned] == [("url", "https://example.com/x.mp3"), ("file", str(song))]
     assert planned[0].duration_s is None and planned[0].sha256 is None
     assert planned[1].duration_s is not None and planned[1].format == "mp3"
+
+
+def test_readable_file_takes_a_regular_file_and_refuses_the_rest(tmp_path: Path) -> None:
+    """For files sent as they are (a quality-checker zip): each odd path gets its own sentence, never an OSError."""
+    archive = tmp_path / "outputs.zip"
+    archive.write_bytes(b"PK\x05\x06" + bytes(18))
+    assert readable_file(str(archive), "zip") == archive
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    cases = {
+        "relative.zip": "is not an absolute path",
+        str(tmp_path): "is a folder: give the path of one file",
+        str(fifo): "is a named pipe (FIFO)",
+        "/" + "x" * 5000: "is too long for this system",
+        str(archive / "inside.zip"): "runs through a file as if it were a folder",
+        str(tmp_path / "a\x00b.zip"): "contains a NUL character",
+        str(tmp_path / "missing.zip"): "No file 'missing.zip'",
+    }
+    for given, sentence in cases.items():
+        with pytest.raises(PlanError, match=re.escape(sentence)):
+            readable_file(given, "zip")

@@ -152,3 +152,14 @@ async def test_model_id_may_be_a_number(tmp_path: Path, sandbox: SandboxServer, 
     )
     assert not error, text
     assert text.startswith("Dry run, nothing sent. BS Roformer (vocals, instrumental) (model 40)")
+
+
+async def test_quality_submit_with_an_overlong_path_is_a_sentence(tmp_path: Path, sandbox: SandboxServer) -> None:
+    """Found by the fault suite's fuzzing: an overlong zip path was an OSError, i.e. a bare "Error executing tool"."""
+    settings = make_settings(tmp_path / "srv", sandbox.base_url, toolsets="quality")
+    async with connect(settings) as client:
+        outcome = await client.call_tool("quality_submit", {"zip_path": "/" + "x" * 5000, "algo_name": "a",
+                                                            "description": "d", "dataset_type": 0, "password": "p"})
+    assert outcome.is_error
+    assert text_of(outcome).startswith("Error executing tool quality_submit: The path '/xxx")
+    assert "is too long for this system (5001 characters)" in text_of(outcome)

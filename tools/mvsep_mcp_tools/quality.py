@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Annotated, Any
 
-import anyio
+import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
 from mvsep_mcp.mvsep.models import QualityEntry
-from mvsep_mcp.planning import PlanError
+from mvsep_mcp.planning import readable_file
 from pydantic import Field
 
 from mvsep_mcp_tools._common import (
@@ -176,11 +174,7 @@ def register(server: MCPServer[Any]) -> None:
         ensemble: Annotated[bool, Field(description="An ensemble of models")] = False,
     ) -> Annotated[CallToolResult, SubmittedOut]:
         """Submit your algorithm's outputs (a zip) to MVSep's public quality checker. Confirm with the user first."""
-        path = Path(os.path.expanduser(zip_path))  # noqa: ASYNC240 - string manipulation, no I/O
-        if not path.is_absolute():
-            raise PlanError(f"Give the zip's absolute path (got {zip_path!r}), e.g. /Users/me/outputs.zip.")
-        if not await anyio.Path(path).is_file():
-            raise PlanError(f"No file at {path}: check the path and call again.")
+        path = await anyio.to_thread.run_sync(readable_file, zip_path, "zip")
         account = session_of(ctx).require_account()
         added = await account.client.quality_add(
             path,

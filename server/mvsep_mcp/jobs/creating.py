@@ -1,7 +1,9 @@
 """Sending one create to MVSep and sorting its answer into what the runner should do next.
 
 ``send_create`` never raises for MVSep's answers: it returns a ``CreateOutcome`` whose ``kind`` is
-``created`` (fields to write: state active + hash), ``uncertain`` (sent, no answer: reconcile from history),
+``created`` (fields to write: state active + hash), ``uncertain`` (sent, no answer: reconcile from history; with
+``upload: cut_off`` when MVSep reset the connection before answering, so the job is created again if the history
+confirms it does not exist),
 ``limit`` (HTTP 400: the concurrency limit if other jobs are in flight, else permanent), ``retry`` (429 / transport /
 5xx: back to the queue, with back-off) or ``failed`` (permanent: bad token, unreadable input, …).
 """
@@ -9,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -58,8 +61,12 @@ def build_request(record: JobRecord) -> SeparationRequest:
     return SeparationRequest(**values)
 
 
-async def send_create(client: JobsClient, record: JobRecord) -> CreateOutcome:
-    """Send the create of ``record`` and classify the answer (see the module docstring)."""
+async def send_create(client: JobsClient, record: JobRecord,
+                      on_body_sent: Callable[[], None] | None = None) -> CreateOutcome:
+    """Send the create of ``record`` and classify the answer (see the module docstring).
+
+    ``on_body_sent()`` runs just before the request's last bytes go out (the caller records it for a restart).
+    """
     try:
         request = build_request(record)
     except ValidationError as exc:
@@ -70,10 +77,11 @@ async def send_create(client: JobsClient, record: JobRecord) -> CreateOutcome:
             return CreateOutcome("failed", error=f"The input file {path} no longer exists; restore it or submit "
                                                  f"another file.")
     try:
-        created = await client.create_separation(request)
+        created = await client.create_separation(request, on_body_sent=on_body_sent)
     except (mvsep_errors.AmbiguousCreateError, mvsep_errors.InvalidResponseError) as exc:
         log.warning("job %s: the create got no usable answer (%s); it may exist on MVSep", record.id, exc)
-        return CreateOutcome("uncertain")
+        cut_off = isinstance(exc, mvsep_errors.AmbiguousCreateError) and exc.cut_off
+        return CreateOutcome("uncertain", fields={"upload": "cut_off"} if cut_off else {})
     except mvsep_errors.AuthenticationError as exc:
         return CreateOutcome("failed", error=TOKEN_REFUSED, message=exc.message)
     except mvsep_errors.MissingTokenError as exc:

@@ -23,6 +23,9 @@ from mvsep_mcp.media.naming import DEFAULT_TEMPLATE
 from mvsep_mcp.policy import DAW_READY_DEFAULT
 
 JobKind = Literal["file", "url", "matchering", "text"]
+# How far a create's request got: "sending" (its last bytes not yet handed over: MVSep cannot have it all), "sent",
+# or "cut_off" (MVSep reset the connection before answering: it never read the whole request)
+UploadProgress = Literal["sending", "sent", "cut_off"]
 
 
 class JobState(StrEnum):
@@ -133,6 +136,7 @@ class JobRecord(BaseModel):
     refetch: bool = False  # created by refetch(): never creates on MVSep, always downloads
     result_gone: bool = False  # MVSep answered not_found for this job's hash: never reuse it
     partials: list[str] = Field(default_factory=list)  # temporary files of unfinished downloads (removed at the end)
+    upload: UploadProgress | None = None  # how far the latest create got (None: before this was recorded)
 
     @property
     def account_key(self) -> str:

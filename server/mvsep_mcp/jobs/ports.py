@@ -6,6 +6,7 @@ cannot drift apart unseen. The jobs layer never imports the concrete client.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -18,7 +19,9 @@ class JobsClient(Protocol):
 
     async def user(self) -> models.UserInfo: ...
 
-    async def create_separation(self, request: SeparationRequest) -> models.CreatedSeparation: ...
+    async def create_separation(
+        self, request: SeparationRequest, *, on_body_sent: Callable[[], None] | None = None
+    ) -> models.CreatedSeparation: ...
 
     async def get_separation(self, hash_: str, mirror: bool = False) -> models.SeparationResult: ...
 

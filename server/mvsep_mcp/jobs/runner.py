@@ -155,11 +155,17 @@ class JobRunner:
             self._cancel_scope.cancel()
 
     def _resume(self, account_key: str) -> None:
-        """Jobs left ``submitting`` by a previous run become ``uncertain`` (reconciled from history, never re-sent)."""
+        """Jobs left ``submitting`` by a previous run become ``uncertain`` (reconciled from history, never re-sent),
+        except those whose upload had not reached its last bytes: MVSep cannot have them, so they are queued again."""
         if account_key in self._resumed:
             return
         self._resumed.add(account_key)
         for record in self.journal.list(account_key, states=[JobState.SUBMITTING]):
+            if record.upload == "sending":
+                log.info("job %s was being uploaded when the server stopped: sending it again", record.id)
+                self.journal.update(record.id, expect=[JobState.SUBMITTING], state=JobState.QUEUED,
+                                    submitted_at=None, upload=None)
+                continue
             log.info("job %s was being submitted when the server stopped: checking MVSep's history", record.id)
             self.journal.update(record.id, expect=[JobState.SUBMITTING], state=JobState.UNCERTAIN)
 
@@ -229,7 +235,7 @@ class JobRunner:
             if self._reuse_into(record) is not None:
                 continue
             claimed = self.changes.update(record.id, expect=[JobState.QUEUED], state=JobState.SUBMITTING,
-                                          submitted_at=self.clock(), error=None)
+                                          submitted_at=self.clock(), error=None, upload="sending")
             if claimed is None:
                 continue
             pending_keys.add(record.request_key)

@@ -59,7 +59,11 @@ class JobWorker:
 
     async def create(self, slot: AccountSlot, record: JobRecord) -> None:
         self.stats.creates_sent += 1
-        outcome = await creating.send_create(slot.client, record)
+
+        def body_sent() -> None:  # before the last bytes go out: a restart then knows MVSep may have it all
+            self.journal.update(record.id, expect=[JobState.SUBMITTING], upload="sent")
+
+        outcome = await creating.send_create(slot.client, record, on_body_sent=body_sent)
         update, now = self.changes.update, self.clock()
         if outcome.kind == "created":
             slot.create_succeeded()
@@ -68,7 +72,7 @@ class JobWorker:
             self.timers.later(record.id, self.timers.pace.first_delay(record.id, _kind(record), created,
                                                                       self.timings.poll_limits))
         elif outcome.kind == "uncertain":
-            update(record.id, expect=[JobState.SUBMITTING], state=JobState.UNCERTAIN)
+            update(record.id, expect=[JobState.SUBMITTING], state=JobState.UNCERTAIN, **outcome.fields)
             self.timers.later(record.id, self.timings.reconcile_retry)
         elif outcome.kind == "limit" and (in_flight := self._in_flight_besides(slot, record)) > 0:
             log.info("MVSep refused a create with %d job(s) in flight: limiting this account to %d",
@@ -109,6 +113,11 @@ class JobWorker:
             self.timers.later(record.id, self.timings.reconcile_retry)
             return
         self.timers.forget(record.id)
+        if record.upload == "cut_off":  # MVSep never read the whole request, and its history has no such job
+            log.info("job %s: MVSep cut the upload off and has no such job: sending it again", record.id)
+            self.changes.update(record.id, expect=[JobState.UNCERTAIN], state=JobState.QUEUED, submitted_at=None,
+                                upload=None)
+            return
         self.changes.update(record.id, expect=[JobState.UNCERTAIN], state=JobState.FAILED, finished_at=self.clock(),
                             error=creating.unreconciled_message(record))
 

@@ -97,6 +97,7 @@ class Engine:
         fields: Mapping[str, str] | None,
         files: Sequence[tuple[str, Path]],
         auth: Auth,
+        on_body_sent: Callable[[], None] | None = None,
     ) -> httpx.Request:
         query = {k: str(v) for k, v in (params or {}).items() if v is not None}
         form = dict(fields or {})
@@ -109,7 +110,7 @@ class Engine:
                 form["api_token"] = self.token
         if method == "GET":
             return self.client.build_request(method, self.base_url + path, params=query or None)
-        body = StreamingMultipart(form, files)  # a fresh stream per attempt: files are re-opened
+        body = StreamingMultipart(form, files, before_last=on_body_sent)  # a fresh stream per attempt
         # an explicit Content-Length keeps httpx from switching to chunked transfer encoding
         return self.client.build_request(method, self.base_url + path, params=query or None,
                                          headers=body.headers, content=body)
@@ -126,15 +127,17 @@ class Engine:
         idempotency: Idempotency = Idempotency.SAFE,
         create: CreateContext | None = None,
         tolerate: Callable[[Any], bool] | None = None,
+        on_body_sent: Callable[[], None] | None = None,
     ) -> Any:
         """Send with retries; return the decoded JSON body (or raise an :mod:`mvsep_mcp.mvsep.errors` error).
 
         ``tolerate(body)`` lets an endpoint accept a ``success: false`` answer as a result (cancel's ``false``,
         get's ``not_found``); authentication, rate-limit and server errors are raised regardless.
+        ``on_body_sent()`` is called just before the last bytes of a form body go out (see ``StreamingMultipart``).
         """
         retry_no = 0
         while True:
-            request = self._build(method, path, params, fields, files, auth)
+            request = self._build(method, path, params, fields, files, auth, on_body_sent)
             self.stats.requests[path] += 1
             sent_at = datetime.now(UTC)
             logger.debug("MVSep %s %s (attempt %d)", method, path, retry_no + 1)
@@ -194,4 +197,17 @@ class Engine:
             file_name=create.file_name,
             sent_at=sent_at,
             status_code=status,
+            cut_off=exc is not None and connection_reset(exc),
         )
+
+
+def connection_reset(exc: BaseException) -> bool:
+    """Whether the server reset the connection (``ECONNRESET`` anywhere in the exception's chain)."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # httpx wraps httpcore wraps anyio wraps the OSError
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionResetError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import mimetypes
 import os
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 
 import anyio
@@ -35,8 +35,12 @@ class StreamingMultipart(httpx.AsyncByteStream):
         *,
         chunk_size: int = UPLOAD_CHUNK_BYTES,
         boundary: str | None = None,
+        before_last: Callable[[], None] | None = None,
     ) -> None:
+        """``before_last()`` runs just before the closing boundary is handed over: until it has run, the receiver
+        cannot have the whole body (so it cannot have acted on it)."""
         self.boundary = boundary or os.urandom(16).hex()
+        self._before_last = before_last
         self.chunk_size = chunk_size
         self._fields = [(str(k), str(v)) for k, v in fields.items()]
         self._files = [(name, Path(path)) for name, path in files]
@@ -91,4 +95,6 @@ class StreamingMultipart(httpx.AsyncByteStream):
             if sent != size:
                 raise OSError(f"{path.name} changed size during the upload ({size} bytes expected, {sent} read)")
             yield b"\r\n"
+        if self._before_last is not None:
+            self._before_last()
         yield self._tail()

@@ -148,8 +148,14 @@ class MVSepClient:
 
     # --- separation -----------------------------------------------------------------------------
 
-    async def create_separation(self, request: SeparationRequest) -> models.CreatedSeparation:
-        """Start a job. Never re-sent blindly: see :class:`mvsep_mcp.mvsep.errors.AmbiguousCreateError`."""
+    async def create_separation(
+        self, request: SeparationRequest, *, on_body_sent: Callable[[], None] | None = None
+    ) -> models.CreatedSeparation:
+        """Start a job. Never re-sent blindly: see :class:`mvsep_mcp.mvsep.errors.AmbiguousCreateError`.
+
+        ``on_body_sent()`` runs just before the request's last bytes go out: a caller that records it knows, after a
+        crash, whether MVSep can have received the whole request.
+        """
         files = request.upload_files()
         for _, path in files:
             if not await anyio.Path(path).is_file():
@@ -158,6 +164,7 @@ class MVSepClient:
         body = await self._engine.call(
             "POST", path_, fields=request.form_fields(), files=files, auth="required",
             idempotency=Idempotency.CREATE, create=CreateContext(request.sep_type, request.display_name),
+            on_body_sent=on_body_sent,
         )
         data = _data(body)
         if not isinstance(data, dict) or not data.get("hash"):

@@ -119,6 +119,9 @@ class AmbiguousCreateError(MVSepError):
 
     ``status_code`` is set when a gateway answered for MVSep (500/502/504): the request reached the service and may have
     been processed. It is ``None`` when the connection broke or timed out after the request was sent.
+    ``cut_off`` is true when the server reset the connection before any answer: a socket closed with request bytes
+    still unread sends a reset, so the server never read the whole request and cannot have acted on it; once the
+    history confirms that no such job exists, creating it again is safe.
     """
 
     def __init__(
@@ -129,6 +132,7 @@ class AmbiguousCreateError(MVSepError):
         file_name: str | None,
         sent_at: datetime,
         status_code: int | None = None,
+        cut_off: bool = False,
         method: str | None = "POST",
         path: str | None = "/separation/create",
     ) -> None:
@@ -137,6 +141,7 @@ class AmbiguousCreateError(MVSepError):
         self.file_name = file_name
         self.sent_at = sent_at
         self.status_code = status_code
+        self.cut_off = cut_off
 
 
 class UntrustedHostError(MVSepError):

@@ -21,7 +21,14 @@ from mvsep_mcp.planning.consent import (
     spending_decision,
 )
 from mvsep_mcp.planning.errors import NotEnoughCredits, PlanError
-from mvsep_mcp.planning.inputs import PlannedInput, absolute_path, describe_file, expand_inputs, is_url
+from mvsep_mcp.planning.inputs import (
+    PlannedInput,
+    absolute_path,
+    describe_file,
+    expand_inputs,
+    is_url,
+    readable_file,
+)
 from mvsep_mcp.planning.model import choose_model, model_widget, output_format_code
 from mvsep_mcp.planning.plans import Plan, plan_mastering, plan_separation, plan_text
 from mvsep_mcp.planning.submit import SubmissionRefused, submit_plan
@@ -47,5 +54,6 @@ __all__ = [
     "plan_mastering",
     "plan_separation",
     "plan_text",
+    "readable_file",
     "submit_plan",
 ]

@@ -84,6 +84,15 @@ def expand_inputs(items: Sequence[str], *, recursive: bool = False) -> list[tupl
     return [(kind, source) for source, kind in found.items()]
 
 
+def readable_file(text: str, what: str = "file") -> Path:
+    """An absolute path to a readable regular file, or a ``PlanError`` sentence saying what it is instead (blocking:
+    run in a worker thread). For files sent as they are (a quality-checker zip), not probed as audio."""
+    path = absolute_path(text, what)
+    if _kind_of(path) == "folder":
+        raise PlanError(f"{_shown(path)} is a folder: give the path of one file.")
+    return path
+
+
 def _kind_of(path: Path) -> str:
     """"folder" or "file" for a readable regular file; anything else is refused with a sentence of its own."""
     shown = _shown(path)

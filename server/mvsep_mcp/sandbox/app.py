@@ -10,7 +10,7 @@ from typing import Any
 import anyio
 from starlette.applications import Starlette
 from starlette.datastructures import FormData, UploadFile
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
@@ -86,7 +86,10 @@ def _synthesize_speech(state: SandboxState, prompt: str) -> Path:
 
 def build_app(state: SandboxState) -> Starlette:
     async def create(request: Request) -> Response:
-        form = await request.form()
+        try:
+            form = await request.form()
+        except ClientDisconnect:  # the client went away mid-upload: nothing is created (as on MVSep)
+            return Response(status_code=499)
         fields = _text_fields(form)
         try:
             checked = state.check_create(fields.get("api_token"), fields)
