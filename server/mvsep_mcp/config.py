@@ -17,6 +17,11 @@ Environment variables (all optional):
     MVSEP_STATUS_RATE    status requests per account per minute (default 30: well under MVSep's documented 60-120;
                          raise it only for a local stand-in such as the sandbox)
                          (host names, or *.example.org for a domain and its subdomains)
+    MVSEP_DATABASE_URL   postgresql://user:password@host:5432/db: keep the job journal in PostgreSQL, shared by
+                         every replica of a hosted server (needs the [postgres] extra; default: SQLite in the data
+                         dir). Held as a secret: logs and errors show it with the password as ***
+    MVSEP_LEASE_TTL      seconds after which a silent server's claim on an account's jobs lapses and another
+                         process or replica takes them over (default 30)
 
 A value that is literally ``${user_config.…}`` — what an MCP bundle passes for a field the user left blank — counts as
 unset. The token is held as a ``SecretStr`` and never appears in a repr, log line or error.
@@ -98,6 +103,8 @@ class Settings(BaseModel):
     status_rate: int = policy.ACCOUNT_STATUS_REQUESTS_PER_MINUTE  # status requests per account per minute
     rehash_reused: bool = False  # check reused stems by their SHA-256, not only size and modification time
     ignored_toolsets: tuple[str, ...] = ()  # unknown names given in MVSEP_TOOLSETS (warned about, reported by doctor)
+    database_url: SecretStr | None = None  # postgresql://…: the shared journal (None: SQLite at journal_path)
+    lease_ttl: float = policy.LEASE_TTL_S  # a silent holder's claim on an account's jobs lapses after this long
 
     @property
     def has_token(self) -> bool:
@@ -228,6 +235,8 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
     hosts, _ = _pick(flags, env, file, "download_hosts")
     rate, _ = _pick(flags, env, file, "status_rate")
     rehash, _ = _pick(flags, env, file, "rehash_reused")
+    database_url, _ = _pick(flags, env, file, "database_url")
+    lease_ttl, _ = _pick(flags, env, file, "lease_ttl")
 
     fmt = str(output_format or DEFAULT_FORMAT).lower()
     if fmt not in FORMAT_NAMES:
@@ -252,7 +261,36 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
         download_hosts=_listed(hosts),
         status_rate=_positive_int(rate, "MVSEP_STATUS_RATE", policy.ACCOUNT_STATUS_REQUESTS_PER_MINUTE),
         rehash_reused=str(rehash).strip().lower() in ("1", "true", "yes", "on") if rehash is not None else False,
+        database_url=_database_url(database_url),
+        lease_ttl=_positive_seconds(lease_ttl, "MVSEP_LEASE_TTL", policy.LEASE_TTL_S),
     )
+
+
+def _database_url(value: Any) -> SecretStr | None:
+    """A ``postgresql://`` URL as a secret (it may carry a password: never echoed, not even in this error)."""
+    if value is None:
+        return None
+    url = str(value).strip()
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in ("postgresql", "postgres"):
+        shown = f"the scheme {scheme!r}" if scheme else "no scheme"
+        raise ConfigError(
+            f"MVSEP_DATABASE_URL must be a postgresql://user:password@host:5432/database URL (it has {shown}); "
+            f"unset it to keep the job journal in SQLite."
+        )
+    return SecretStr(url)
+
+
+def _positive_seconds(value: Any, name: str, default: float) -> float:
+    if value is None:
+        return default
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds (got {value!r}).") from None
+    if not number > 0:
+        raise ConfigError(f"{name} must be more than 0 seconds (got {number}).")
+    return number
 
 
 def _positive_int(value: Any, name: str, default: int) -> int:

@@ -27,7 +27,7 @@ from anyio.abc import TaskGroup
 from mvsep_mcp.jobs.changes import JobChanges
 from mvsep_mcp.jobs.concurrency import AccountSlot, account_limit, in_flight_count
 from mvsep_mcp.jobs.errors import AccountNotAttached, JobError, JobNotCancellable, ResultExpired
-from mvsep_mcp.jobs.journal import Journal, request_key_for
+from mvsep_mcp.jobs.journal import JobJournal, request_key_for
 from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, JobRecord, JobSpec, JobState, ProgressUpdate
 from mvsep_mcp.jobs.pacing import StatusBudget
 from mvsep_mcp.jobs.polling import expired_message
@@ -51,7 +51,7 @@ class JobRunner:
 
     def __init__(
         self,
-        journal: Journal,
+        journal: JobJournal,
         *,
         clock: Callable[[], float] = time.time,
         retry_delay: float | None = None,
