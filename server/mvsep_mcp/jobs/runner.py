@@ -26,7 +26,7 @@ from anyio.abc import TaskGroup
 
 from mvsep_mcp.jobs.changes import JobChanges
 from mvsep_mcp.jobs.concurrency import AccountSlot, account_limit, in_flight_count
-from mvsep_mcp.jobs.errors import AccountNotAttached, JobError, JobNotCancellable, ResultExpired
+from mvsep_mcp.jobs.errors import AccountNotAttached, JobError, JobNotCancellable, JournalUnavailable, ResultExpired
 from mvsep_mcp.jobs.journal import JobJournal, request_key_for
 from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, JobRecord, JobSpec, JobState, ProgressUpdate
 from mvsep_mcp.jobs.pacing import StatusBudget
@@ -135,7 +135,11 @@ class JobRunner:
                 task_status.started()
                 while True:
                     changed = self.changes.event()
-                    delay = self._schedule(tg)
+                    try:
+                        delay = self._schedule(tg)
+                    except JournalUnavailable as exc:  # a shared database away for a moment: look again soon
+                        log.warning("%s", exc)
+                        delay = self.timings.lease_renew
                     with anyio.move_on_after(delay):
                         await changed.wait()
         finally:

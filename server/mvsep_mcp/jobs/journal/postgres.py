@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -90,9 +90,7 @@ class PostgresJournal:
         pool_size: int = policy.POSTGRES_POOL_SIZE,
         connect_timeout: float = policy.POSTGRES_CONNECT_TIMEOUT_S,
     ) -> None:
-        password = urlsplit(url).password
-        register_secret(unquote(password) if password else None)
-        self.where = redacted_url(url)  # the only form of the URL that is ever shown
+        self.where = _protect(url)  # the only form of the URL that is ever shown
         self._clock = clock
         self._pool = ConnectionPool(
             url,
@@ -311,6 +309,31 @@ class PostgresJournal:
         if row is None:
             raise JobNotFound(job_id)
         return _record(row)
+
+
+def inspect_database(url: str, *, timeout: float) -> tuple[int, dict[str, int]]:
+    """Read-only, for ``mvsep-mcp doctor``: the schema version (0 before the first start) and jobs per state."""
+    where = _protect(url)
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(timeout)),
+                             application_name="mvsep-mcp doctor") as conn:
+            conn.execute("SET default_transaction_read_only = on")
+            exists = conn.execute("SELECT to_regclass('schema_version')").fetchone()
+            if exists is None or exists[0] is None:
+                return 0, {}
+            row = conn.execute("SELECT version FROM schema_version").fetchone()
+            states = conn.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall()
+    except psycopg.Error as exc:
+        raise JournalUnavailable(f"The job database at {where} cannot be read ({type(exc).__name__}).") from exc
+    return (int(row[0]) if row else 0), {str(state): int(count) for state, count in states}
+
+
+def _protect(url: str) -> str:
+    """Register every password ``url`` carries with the log filter; the URL as it may be shown."""
+    parts = urlsplit(url)
+    for password in [parts.password, *parse_qs(parts.query).get("password", [])]:
+        register_secret(unquote(password) if password else None)
+    return redacted_url(url)
 
 
 def _configure(conn: psycopg.Connection[Any]) -> None:
