@@ -133,6 +133,7 @@ class PostgresJournal:
     def _migrate(self, migrations: Sequence[Migration]) -> None:
         """Apply the migrations the database lacks, one replica at a time (see ``migrations``)."""
         with self._connection() as conn, conn.transaction():
+            conn.execute("SET LOCAL statement_timeout = 0")  # a long migration, or waiting for another replica's
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
             conn.execute(SCHEMA_VERSION_TABLE)
             row = conn.execute("SELECT version FROM schema_version").fetchone()
