@@ -66,3 +66,26 @@ def test_unknown_toolsets_are_ignored_with_a_warning(tmp_path: Path, caplog: pyt
     ]
     only_unknown = load_settings({}, env_for(tmp_path, MVSEP_TOOLSETS="bogus"))
     assert only_unknown.toolsets == DEFAULT_TOOLSETS and only_unknown.ignored_toolsets == ("bogus",)
+
+
+def test_database_url_is_a_secret_and_sqlite_stays_the_default(tmp_path: Path) -> None:
+    assert load_settings({}, env_for(tmp_path)).database_url is None  # SQLite in the data dir
+    url = "postgresql://mvsep:Pg-Secret-4711@db.internal:5432/mvsep"
+    settings = load_settings({}, env_for(tmp_path, MVSEP_DATABASE_URL=url, MVSEP_LEASE_TTL="12.5"))
+    assert settings.database_url is not None and settings.database_url.get_secret_value() == url
+    assert settings.lease_ttl == 12.5
+    assert "Pg-Secret" not in repr(settings) and "Pg-Secret" not in str(settings.model_dump())
+    (tmp_path / "config.toml").write_text(f'database_url = "{url}"\n', encoding="utf-8")
+    assert load_settings({}, env_for(tmp_path)).database_url is not None
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("MVSEP_DATABASE_URL", "mysql://root:Pg-Secret-4711@db/x", "postgresql://"),
+    ("MVSEP_DATABASE_URL", "Pg-Secret-4711", "no scheme"),
+    ("MVSEP_LEASE_TTL", "soon", "number of seconds"),
+    ("MVSEP_LEASE_TTL", "0", "more than 0"),
+])
+def test_bad_database_settings_never_echo_the_url(tmp_path: Path, name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as raised:
+        load_settings({}, env_for(tmp_path, **{name: value}))
+    assert "Pg-Secret" not in str(raised.value)

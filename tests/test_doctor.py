@@ -116,3 +116,23 @@ def test_a_bad_setting_is_one_failed_line(tmp_path: Path, capsys: pytest.Capture
         "[FAIL] settings    MVSEP_BASE_URL must start with http:// or https:// (got 'mvsep.com/api'). → fix: correct "
         "that setting (environment, flag or config file)\n"
     )
+
+
+def test_the_shared_database_is_checked_read_only_and_never_shown_whole(tmp_path: Path, sandbox: SandboxServer,
+                                                                        postgres_url: str) -> None:
+    from urllib.parse import urlsplit
+
+    from mvsep_mcp.jobs.journal.postgres import PostgresJournal
+
+    password = urlsplit(postgres_url).password or ""
+    env = env_for(tmp_path, sandbox.base_url, MVSEP_DATABASE_URL=postgres_url)
+    _, lines = doctor(env)
+    assert lines["journal"].startswith("[ok  ]") and "empty" in lines["journal"], lines["journal"]
+    with PostgresJournal(postgres_url):  # the first start creates the tables
+        pass
+    _, lines = doctor(env)
+    assert lines["journal"].endswith(": 0 jobs recorded, 0 unfinished") and ":***@" in lines["journal"]
+    wrong = postgres_url.replace(f":{password}@", ":wrong-password-4711@")
+    code, lines = doctor(env_for(tmp_path, sandbox.base_url, MVSEP_DATABASE_URL=wrong))
+    assert code == 1 and lines["journal"].startswith("[FAIL]") and "MVSEP_DATABASE_URL" in lines["journal"]
+    assert password not in "".join(lines.values()) and "wrong-password-4711" not in "".join(lines.values())

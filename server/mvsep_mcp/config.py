@@ -20,6 +20,11 @@ Environment variables (all optional):
     MVSEP_STATUS_RATE    status requests per account per minute (default 30: well under MVSep's documented 60-120;
                          raise it only for a local stand-in such as the sandbox)
                          (host names, or *.example.org for a domain and its subdomains)
+    MVSEP_DATABASE_URL   postgresql://user:password@host:5432/db: keep the job journal in PostgreSQL, shared by
+                         every replica of a hosted server (needs the [postgres] extra; default: SQLite in the data
+                         dir). Held as a secret: logs and errors show it with the password as ***
+    MVSEP_LEASE_TTL      seconds after which a silent server's claim on an account's jobs lapses and another
+                         process or replica takes them over (default 30)
 
 A value that is literally ``${user_config.…}`` — what an MCP bundle passes for a field the user left blank — counts as
 unset. The token is held as a ``SecretStr`` and never appears in a repr, log line or error.
@@ -103,6 +108,8 @@ class Settings(BaseModel):
     daw_ready: bool = policy.DAW_READY_DEFAULT  # WAV/FLAC stems get the input's exact length (lossy ones: recorded)
     auto_approve_credits: int = 0  # a request estimated at most this many credits spends them without asking
     ignored_toolsets: tuple[str, ...] = ()  # unknown names given in MVSEP_TOOLSETS (warned about, reported by doctor)
+    database_url: SecretStr | None = None  # postgresql://…: the shared journal (None: SQLite at journal_path)
+    lease_ttl: float = policy.LEASE_TTL_S  # a silent holder's claim on an account's jobs lapses after this long
 
     @property
     def has_token(self) -> bool:
@@ -235,6 +242,8 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
     rehash, _ = _pick(flags, env, file, "rehash_reused")
     daw_ready, _ = _pick(flags, env, file, "daw_ready")
     auto_approve, _ = _pick(flags, env, file, "auto_approve_credits")
+    database_url, _ = _pick(flags, env, file, "database_url")
+    lease_ttl, _ = _pick(flags, env, file, "lease_ttl")
 
     fmt = str(output_format or DEFAULT_FORMAT).lower()
     if fmt not in FORMAT_NAMES:
@@ -261,6 +270,8 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
         rehash_reused=_switch(rehash, False),
         daw_ready=_switch(daw_ready, policy.DAW_READY_DEFAULT),
         auto_approve_credits=_count(auto_approve, "MVSEP_AUTO_APPROVE_CREDITS"),
+        database_url=_database_url(database_url),
+        lease_ttl=_positive_seconds(lease_ttl, "MVSEP_LEASE_TTL", policy.LEASE_TTL_S),
     )
 
 
@@ -283,6 +294,33 @@ def _switch(value: Any, default: bool) -> bool:
     if isinstance(value, bool):
         return value
     return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _database_url(value: Any) -> SecretStr | None:
+    """A ``postgresql://`` URL as a secret (it may carry a password: never echoed, not even in this error)."""
+    if value is None:
+        return None
+    url = str(value).strip()
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in ("postgresql", "postgres"):
+        shown = f"the scheme {scheme!r}" if scheme else "no scheme"
+        raise ConfigError(
+            f"MVSEP_DATABASE_URL must be a postgresql://user:password@host:5432/database URL (it has {shown}); "
+            f"unset it to keep the job journal in SQLite."
+        )
+    return SecretStr(url)
+
+
+def _positive_seconds(value: Any, name: str, default: float) -> float:
+    if value is None:
+        return default
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds (got {value!r}).") from None
+    if not number > 0:
+        raise ConfigError(f"{name} must be more than 0 seconds (got {number}).")
+    return number
 
 
 def _positive_int(value: Any, name: str, default: int) -> int:

@@ -179,6 +179,34 @@ def check_journal(path: Path) -> Check:
     return Check("journal", "ok", f"{path}: {total} jobs recorded, {unfinished} unfinished")
 
 
+def check_database(url: str) -> Check:
+    """The shared PostgreSQL journal (MVSEP_DATABASE_URL), read-only: reachable, schema version, the jobs it holds."""
+    from mvsep_mcp.jobs.errors import JournalUnavailable
+    from mvsep_mcp.jobs.journal import SCHEMA_VERSION
+    from mvsep_mcp.jobs.models import NON_TERMINAL_STATES
+    from mvsep_mcp.logs import redacted_url
+
+    where = redacted_url(url)
+    try:
+        from mvsep_mcp.jobs.journal.postgres import inspect_database
+    except ImportError:
+        return Check("journal", "fail", "MVSEP_DATABASE_URL is set but PostgreSQL support is not installed",
+                     "pip install 'mvsep-mcp[postgres]', or unset MVSEP_DATABASE_URL to use SQLite")
+    try:
+        version, states = inspect_database(url, timeout=policy.DOCTOR_TIMEOUT_S)
+    except JournalUnavailable as exc:
+        return Check("journal", "fail", exc.user_text(),
+                     "check MVSEP_DATABASE_URL, that PostgreSQL runs and that it accepts this user")
+    if version == 0:
+        return Check("journal", "ok", f"{where}: empty (the tables are created at the first start)")
+    if version > SCHEMA_VERSION:
+        return Check("journal", "fail", f"{where} was written by a newer mvsep-mcp (schema {version} > "
+                     f"{SCHEMA_VERSION})", "upgrade this mvsep-mcp to the version the other replicas run")
+    total = sum(states.values())
+    unfinished = sum(count for state, count in states.items() if state in NON_TERMINAL_STATES)
+    return Check("journal", "ok", f"{where}: {total} jobs recorded, {unfinished} unfinished")
+
+
 def check_toolsets(settings: Settings) -> Check:
     enabled = ", ".join(settings.toolsets)
     if settings.ignored_toolsets:
@@ -219,7 +247,8 @@ async def run_checks(settings: Settings, transport: httpx.AsyncBaseTransport | N
         check_premium(user),
         check_credits(user),
         check_output_dir(settings.output_dir),
-        check_journal(settings.journal_path),
+        check_database(settings.database_url.get_secret_value()) if settings.database_url is not None
+        else check_journal(settings.journal_path),
         check_toolsets(settings),
     ]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from urllib.parse import urlsplit, urlunsplit
 
 _TOKEN_PARAM = re.compile(r"(api_token[\"']?\s*[=:]\s*[\"']?)[^&\s\"',}]+", re.IGNORECASE)
 _secrets: set[str] = set()
@@ -26,6 +27,17 @@ def redact(text: str) -> str:
     for secret in _secrets:
         text = text.replace(secret, "***")
     return text
+
+
+def redacted_url(url: str) -> str:
+    """``url`` with its password (and any query, which may carry one) replaced by ``***``: safe to log or show."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:***@{host}" if ":" in userinfo else f"{user}@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "***" if parts.query else "", ""))
 
 
 class RedactingFilter(logging.Filter):

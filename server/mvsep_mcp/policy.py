@@ -107,6 +107,9 @@ CATALOG_FUZZY_CUTOFF = 0.8  # difflib ratio a lone fuzzy name match must reach t
 LEASE_TTL_S = 30.0  # a runner's claim on an account's jobs lapses this long after its last renewal
 LEASE_RENEW_S = 10.0  # how often the holder renews it (well inside the ttl)
 JOURNAL_RECHECK_S = 1.0  # a waiting call re-reads the journal this often, for work done by another process
+POSTGRES_POOL_SIZE = 4  # connections one server keeps to a shared PostgreSQL journal (every call is short)
+POSTGRES_CONNECT_TIMEOUT_S = 10.0  # start-up waits this long for the database, then says it cannot be reached
+POSTGRES_STATEMENT_TIMEOUT_S = 30.0  # no journal statement may wait longer (a stuck lock shows as an error)
 
 # --- DAW (mvsep_mcp/daw: aligned stems, BWF metadata, session files) -----------------------------------------
 DAW_READY_DEFAULT = True  # WAV/FLAC stems are trimmed or padded to the input's exact length unless switched off

@@ -23,7 +23,7 @@ from mvsep_mcp import policy
 from mvsep_mcp.catalog import AccountKind, Catalog, CatalogCache, cache_path_for
 from mvsep_mcp.config import Settings, store_token
 from mvsep_mcp.errors import UserError
-from mvsep_mcp.jobs import JobRunner, Journal, account_limit
+from mvsep_mcp.jobs import JobRunner, account_limit, open_journal
 from mvsep_mcp.logs import register_secret
 from mvsep_mcp.media.hash_cache import HashCache
 from mvsep_mcp.mvsep import MVSepClient
@@ -70,7 +70,8 @@ class Session:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.journal = Journal(settings.journal_path)
+        database_url = settings.database_url.get_secret_value() if settings.database_url is not None else None
+        self.journal = open_journal(database_url, settings.journal_path)
         self.runner = JobRunner(
             self.journal,
             poll_interval=settings.poll_interval,
@@ -78,6 +79,7 @@ class Session:
             poll_interval_max=settings.poll_interval * policy.POLL_INTERVAL_MAX_S / policy.POLL_INTERVAL_S,
             status_rate=settings.status_rate,
             rehash_reused=settings.rehash_reused,
+            lease_ttl=settings.lease_ttl,
         )
         self._public_client = self._client(None)
         self.hashes = HashCache(settings.data_dir / "hashes.sqlite3")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from mvsep_mcp.jobs import JobRecord, JobRunner, JobSpec, Journal
+from mvsep_mcp.jobs import JobJournal, JobRecord, JobRunner, JobSpec, Journal
 from mvsep_mcp.media.files import sha256_file
 
 from tests.audio_factory import make_audio
@@ -30,9 +30,9 @@ def make_spec(tmp_path: Path, path: Path, **over: Any) -> JobSpec:
     return JobSpec.model_validate(values)
 
 
-def make_runner(tmp_path: Path, **over: Any) -> JobRunner:
-    journal = Journal(tmp_path / "journal.sqlite3")
-    return JobRunner(journal, **{**FAST, **over})
+def make_runner(tmp_path: Path, journal: JobJournal | None = None, **over: Any) -> JobRunner:
+    """A runner with tiny intervals on ``journal`` (the ``journal`` fixture: both backends), or a SQLite file."""
+    return JobRunner(journal if journal is not None else Journal(tmp_path / "journal.sqlite3"), **{**FAST, **over})
 
 
 @contextlib.asynccontextmanager

@@ -1,13 +1,19 @@
-"""The job journal: round trip, reopen, filters, reusable results, outputs, request keys."""
+"""The job journal, on SQLite and on PostgreSQL alike: round trip, reopen, filters, reusable results, outputs,
+compare-and-set, migrations; and request keys."""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
 from mvsep_mcp.jobs import JobNotFound, JobSpec, JobState, Journal, OutputFile, request_key, request_key_for
+from mvsep_mcp.jobs.journal import MIGRATIONS, SCHEMA_VERSION, JobJournal, Migration, SqliteJournal
+from mvsep_mcp.jobs.journal.migrations import pending
 from mvsep_mcp.policy import RESULT_RETENTION_HOURS
+
+from tests.conftest import OpenJournal
 
 
 def spec(tmp_path: Path, **over: object) -> JobSpec:
@@ -26,9 +32,8 @@ class Clock:
         return self.now
 
 
-def test_round_trip_and_reopen(tmp_path: Path) -> None:
-    path = tmp_path / "j.sqlite3"
-    journal = Journal(path)
+def test_round_trip_and_reopen(tmp_path: Path, open_journal: OpenJournal) -> None:
+    journal = open_journal()
     record = journal.add(spec(tmp_path))
     assert record.id.startswith("j") and len(record.id) == 8
     assert record.state is JobState.QUEUED
@@ -36,7 +41,7 @@ def test_round_trip_and_reopen(tmp_path: Path) -> None:
     journal.record_output(record.id, OutputFile(stem="Vocals", path="/o/v.flac", size=3, sha256="0" * 64, url="u1"))
     journal.close()
 
-    reopened = Journal(path)
+    reopened = open_journal()
     again = reopened.get(record.id)
     assert again.state is JobState.ACTIVE and again.hash == "h1" and again.submitted_at == 5.0
     assert again.spec == record.spec
@@ -55,8 +60,7 @@ def test_schema_wal_and_indexes(tmp_path: Path) -> None:
     assert {"jobs_account", "jobs_state", "jobs_request"} <= indexes
 
 
-def test_get_is_scoped_to_the_account(tmp_path: Path) -> None:
-    journal = Journal(tmp_path / "j.sqlite3")
+def test_get_is_scoped_to_the_account(tmp_path: Path, journal: JobJournal) -> None:
     record = journal.add(spec(tmp_path))
     assert journal.get(record.id, "acct").id == record.id
     with pytest.raises(JobNotFound, match="No job"):
@@ -65,17 +69,16 @@ def test_get_is_scoped_to_the_account(tmp_path: Path) -> None:
         journal.get("jnothere")
 
 
-def test_update_with_expectation(tmp_path: Path) -> None:
-    journal = Journal(tmp_path / "j.sqlite3")
+def test_update_with_expectation(tmp_path: Path, journal: JobJournal) -> None:
     record = journal.add(spec(tmp_path))
     assert journal.update(record.id, expect=[JobState.ACTIVE], state=JobState.FAILED) is None
     assert journal.get(record.id).state is JobState.QUEUED
     assert journal.update(record.id, expect=[JobState.QUEUED], state=JobState.CANCELLED) is not None
 
 
-def test_list_filters_and_order(tmp_path: Path) -> None:
+def test_list_filters_and_order(tmp_path: Path, open_journal: OpenJournal) -> None:
     clock = Clock()
-    journal = Journal(tmp_path / "j.sqlite3", clock=clock)
+    journal = open_journal(clock=clock)
     ids = []
     for i in range(4):
         clock.now += 1
@@ -90,9 +93,9 @@ def test_list_filters_and_order(tmp_path: Path) -> None:
     assert journal.list("acct", states=[]) == []
 
 
-def test_find_reusable_window(tmp_path: Path) -> None:
+def test_find_reusable_window(tmp_path: Path, open_journal: OpenJournal) -> None:
     clock = Clock()
-    journal = Journal(tmp_path / "j.sqlite3", clock=clock)
+    journal = open_journal(clock=clock)
     record = journal.add(spec(tmp_path))
     key = record.request_key
     assert journal.find_reusable("acct", key, clock.now) is None  # queued: nothing on MVSep yet
@@ -128,3 +131,143 @@ def test_no_field_can_hold_a_token() -> None:
 
     names = set(JobSpec.model_fields) | set(JobRecord.model_fields)
     assert not [n for n in names if "token" in n or "secret" in n]
+
+
+# --- both backends: what the runner relies on ------------------------------------------------------------------------
+
+
+def test_jobs_of_one_instant_keep_their_insertion_order(tmp_path: Path, open_journal: OpenJournal) -> None:
+    journal = open_journal(clock=Clock())
+    ids = [journal.add(spec(tmp_path)).id for _ in range(5)]
+    assert [r.id for r in journal.list("acct", order="oldest")] == ids
+    assert [r.id for r in journal.list("acct")] == ids[::-1]
+
+
+def test_filters_by_request_and_hash(tmp_path: Path, journal: JobJournal) -> None:
+    first = journal.add(spec(tmp_path))
+    other = journal.add(spec(tmp_path, input_sha256="cd" * 32))
+    journal.update(first.id, hash="h1")
+    assert [r.id for r in journal.list("acct", request_key=first.request_key)] == [first.id]
+    assert [r.id for r in journal.list("acct", hash="h1")] == [first.id]
+    assert [r.id for r in journal.list(hash="h1")] == [first.id]  # unscoped: the runner's own bookkeeping
+    assert {r.id for r in journal.list()} == {first.id, other.id}
+
+
+def test_update_change_sees_the_row_and_fields_merge(tmp_path: Path, journal: JobJournal) -> None:
+    record = journal.add(spec(tmp_path))
+    journal.update(record.id, change=lambda r: {"partials": [*r.partials, "/o/a.part"]})
+    updated = journal.update(record.id, change=lambda r: {"partials": [*r.partials, "/o/b.part"]}, error="x")
+    assert updated is not None and updated.partials == ["/o/a.part", "/o/b.part"] and updated.error == "x"
+    assert journal.get(record.id).partials == ["/o/a.part", "/o/b.part"]
+    with pytest.raises(JobNotFound):
+        journal.update("jmissing", state=JobState.FAILED)
+
+
+def test_outputs_recorded_once_per_url_and_replaced_at_once(tmp_path: Path, journal: JobJournal) -> None:
+    record = journal.add(spec(tmp_path))
+
+    def out(stem: str, url: str) -> OutputFile:
+        return OutputFile(stem=stem, path=f"/o/{stem}.flac", size=3, sha256="0" * 64, url=url)
+
+    journal.record_output(record.id, out("Vocals", "u1"))
+    journal.record_output(record.id, out("Drums", "u2"))
+    again = journal.record_output(record.id, out("Vocals", "u1"))  # a resumed download recording the same file
+    assert sorted(o.stem for o in again.outputs) == ["Drums", "Vocals"]
+    replaced = journal.set_outputs(record.id, [out("Bass", "u3"), out("Other", "u4")])
+    assert [o.stem for o in replaced.outputs] == ["Bass", "Other"]
+    assert [o.stem for o in journal.list("acct")[0].outputs] == ["Bass", "Other"]
+    assert journal.set_outputs(record.id, []).outputs == []
+    with pytest.raises(JobNotFound):
+        journal.record_output("jmissing", out("Vocals", "u9"))
+
+
+def test_a_claim_is_won_once_across_connections(tmp_path: Path, open_journal: OpenJournal) -> None:
+    """The runner's claim before a create (queued -> submitting) is a compare-and-set: of several processes' (here:
+    connections') claims on one job, exactly one wins."""
+    journals = [open_journal() for _ in range(4)]
+    ids = [journals[0].add(spec(tmp_path)).id for _ in range(12)]
+    wins: list[tuple[int, str]] = []
+    barrier = threading.Barrier(len(journals))
+
+    def claim_all(n: int) -> None:
+        barrier.wait()
+        for job_id in ids:
+            if journals[n].update(job_id, expect=[JobState.QUEUED], state=JobState.SUBMITTING) is not None:
+                wins.append((n, job_id))
+
+    threads = [threading.Thread(target=claim_all, args=(n,)) for n in range(len(journals))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(job_id for _, job_id in wins) == sorted(ids)  # every job claimed, none twice
+    assert all(r.state is JobState.SUBMITTING for r in journals[0].list("acct"))
+
+
+def test_concurrent_changes_are_not_lost(tmp_path: Path, open_journal: OpenJournal) -> None:
+    """``change=`` reads the row inside the write: appends from several connections at once all survive."""
+    journals = [open_journal() for _ in range(4)]
+    record = journals[0].add(spec(tmp_path))
+
+    def append(n: int) -> None:
+        for i in range(5):
+            journals[n].update(record.id, change=lambda r, i=i: {"partials": [*r.partials, f"/p/{n}-{i}"]})
+
+    threads = [threading.Thread(target=append, args=(n,)) for n in range(len(journals))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(journals[0].get(record.id).partials) == 20
+
+
+# --- both backends: migrations ---------------------------------------------------------------------------------------
+
+EXTRA = Migration(2, "a test table", sqlite=("CREATE TABLE extra (x INTEGER)",),
+                  postgres=("CREATE TABLE extra (x INTEGER)",))  # no IF NOT EXISTS: applying it twice would fail
+
+
+def schema_version(journal: JobJournal) -> list[int]:
+    """Every row of ``schema_version`` (there must be exactly one)."""
+    if isinstance(journal, SqliteJournal):
+        with sqlite3.connect(journal.path) as db:
+            return [row[0] for row in db.execute("SELECT version FROM schema_version")]
+    with journal._pool.connection() as conn:  # type: ignore[attr-defined]  # noqa: SLF001
+        return [row[0] for row in conn.execute("SELECT version FROM schema_version").fetchall()]
+
+
+def test_migrations_apply_once_in_order(tmp_path: Path, open_journal: OpenJournal) -> None:
+    journal = open_journal()
+    assert schema_version(journal) == [SCHEMA_VERSION]
+    record = journal.add(spec(tmp_path))
+    upgraded = open_journal(migrations=(*MIGRATIONS, EXTRA))
+    assert schema_version(upgraded) == [2]
+    assert upgraded.get(record.id).id == record.id  # the data survived the upgrade
+    assert schema_version(open_journal(migrations=(*MIGRATIONS, EXTRA))) == [2]  # nothing applied twice
+    assert open_journal().get(record.id).id == record.id  # an older server still opens a newer schema (warns)
+
+
+def test_replicas_starting_at_once_migrate_once(tmp_path: Path, open_journal: OpenJournal) -> None:
+    opened: list[JobJournal] = []
+    failures: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            opened.append(open_journal(migrations=(*MIGRATIONS, EXTRA)))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == [] and len(opened) == 4
+    assert schema_version(opened[0]) == [2]
+
+
+def test_migrations_must_be_numbered_in_order() -> None:
+    with pytest.raises(ValueError, match="out of order"):
+        pending(0, (MIGRATIONS[0], Migration(3, "gap", sqlite=(), postgres=())))

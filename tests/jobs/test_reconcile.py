@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from mvsep_mcp.jobs import JobSpec, Journal
+from mvsep_mcp.jobs import JobJournal, JobSpec
 from mvsep_mcp.jobs.reconcile import hash_slug, matches, slug_matches, slugify
 from mvsep_mcp.mvsep import models
 
@@ -25,8 +25,7 @@ def test_slugs() -> None:
     assert not slug_matches("my-song", "my-other-song")
 
 
-def test_matches_window_slug_and_algorithm(tmp_path: Path) -> None:
-    journal = Journal(tmp_path / "j.sqlite3")
+def test_matches_window_slug_and_algorithm(tmp_path: Path, journal: JobJournal) -> None:
     spec = JobSpec(account_key="a", base_url="http://x/api", input_path="/in/My Song.flac", sep_type=40,
                    output_root=str(tmp_path))
     now = time.time()

@@ -1,4 +1,5 @@
-"""Crash and restart: a new runner on the same journal finishes what the last one started, creating nothing twice."""
+"""Crash and restart: a new runner on the same journal finishes what the last one started, creating nothing twice
+(on SQLite and on PostgreSQL)."""
 
 # ruff: noqa: ASYNC240 - tests inspect small files on disk directly
 from __future__ import annotations
@@ -8,17 +9,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
-from mvsep_mcp.jobs import JobRunner, JobState, Journal
+from mvsep_mcp.jobs import JobRunner, JobState
 from mvsep_mcp.jobs.creating import build_request
+from mvsep_mcp.jobs.journal import JobJournal
 from mvsep_mcp.mvsep import errors
 
+from tests.conftest import OpenJournal
 from tests.jobs.fake_mvsep import FakeMVSep
 from tests.jobs.helpers import ACCOUNT, FAST, finish, input_file, make_runner, make_spec, running
 
 
-async def test_restart_after_create_polls_the_same_job(tmp_path: Path) -> None:
+async def test_restart_after_create_polls_the_same_job(tmp_path: Path, open_journal: OpenJournal) -> None:
     fake = FakeMVSep(statuses=["waiting"] * 10_000)
-    runner = make_runner(tmp_path)
+    runner = make_runner(tmp_path, open_journal())
     await runner.attach_account(ACCOUNT, fake)
     async with running(runner):
         [record] = await runner.submit([make_spec(tmp_path, input_file(tmp_path))])
@@ -28,7 +31,7 @@ async def test_restart_after_create_polls_the_same_job(tmp_path: Path) -> None:
 
     fake.jobs[record.hash].statuses = ["processing", "done"]
     fake.jobs[record.hash].step = 0
-    second = JobRunner(Journal(tmp_path / "journal.sqlite3"), **FAST)
+    second = JobRunner(open_journal(), **FAST)
     await second.attach_account(ACCOUNT, fake)
     async with running(second):
         [done] = await finish(second, [record])
@@ -36,9 +39,9 @@ async def test_restart_after_create_polls_the_same_job(tmp_path: Path) -> None:
     assert fake.creates == 1 and fake.create_calls == 1 and second.stats.creates_sent == 0
 
 
-async def test_restart_mid_download_skips_recorded_files(tmp_path: Path) -> None:
+async def test_restart_mid_download_skips_recorded_files(tmp_path: Path, open_journal: OpenJournal) -> None:
     fake = FakeMVSep(stems=("Vocals", "Drums", "Bass"))
-    runner = make_runner(tmp_path, download_concurrency=1)
+    runner = make_runner(tmp_path, open_journal(), download_concurrency=1)
     await runner.attach_account(ACCOUNT, fake)
     original = fake.download
 
@@ -59,7 +62,7 @@ async def test_restart_mid_download_skips_recorded_files(tmp_path: Path) -> None
     runner.journal.close()
 
     fake.download = original  # type: ignore[method-assign]
-    second = JobRunner(Journal(tmp_path / "journal.sqlite3"), **FAST)
+    second = JobRunner(open_journal(), **FAST)
     await second.attach_account(ACCOUNT, fake)
     async with running(second):
         [done] = await finish(second, [record])
@@ -68,9 +71,9 @@ async def test_restart_mid_download_skips_recorded_files(tmp_path: Path) -> None
     assert len(list((tmp_path / "out").rglob("*.flac"))) == 3
 
 
-async def test_leftover_submitting_is_reconciled_from_history(tmp_path: Path) -> None:
+async def test_leftover_submitting_is_reconciled_from_history(tmp_path: Path, open_journal: OpenJournal) -> None:
     fake = FakeMVSep()
-    journal = Journal(tmp_path / "journal.sqlite3")
+    journal = open_journal()
     record = journal.add(make_spec(tmp_path, input_file(tmp_path)))
     record = journal.update(record.id, state=JobState.SUBMITTING, submitted_at=time.time())
     await fake.create_separation(build_request(record))  # it reached MVSep, then the process died
@@ -83,10 +86,10 @@ async def test_leftover_submitting_is_reconciled_from_history(tmp_path: Path) ->
     assert fake.creates == 1 and runner.stats.creates_sent == 0 and fake.history_calls >= 1
 
 
-async def test_leftover_submitting_not_in_history_fails_with_advice(tmp_path: Path) -> None:
+async def test_leftover_submitting_not_in_history_fails_with_advice(tmp_path: Path, open_journal: OpenJournal) -> None:
     fake = FakeMVSep()
     other = FakeMVSep()
-    journal = Journal(tmp_path / "journal.sqlite3")
+    journal = open_journal()
     record = journal.add(make_spec(tmp_path, input_file(tmp_path)))
     journal.update(record.id, state=JobState.SUBMITTING, submitted_at=time.time())
     await other.create_separation(build_request(record))  # only on another account
@@ -103,10 +106,10 @@ async def test_leftover_submitting_not_in_history_fails_with_advice(tmp_path: Pa
     assert fake.create_calls == 1 and runner.stats.creates_sent == 0  # only the one made by the test
 
 
-async def test_ambiguous_create_is_reconciled(tmp_path: Path) -> None:
+async def test_ambiguous_create_is_reconciled(tmp_path: Path, open_journal: OpenJournal) -> None:
     fake = FakeMVSep()
     fake.ambiguous_after_create = 1
-    runner = make_runner(tmp_path)
+    runner = make_runner(tmp_path, open_journal())
     await runner.attach_account(ACCOUNT, fake)
     async with running(runner):
         [done] = await finish(runner, await runner.submit([make_spec(tmp_path, input_file(tmp_path))]))
@@ -114,11 +117,11 @@ async def test_ambiguous_create_is_reconciled(tmp_path: Path) -> None:
     assert fake.create_calls == 1 and fake.creates == 1
 
 
-async def test_ambiguous_create_that_never_arrived_fails(tmp_path: Path) -> None:
+async def test_ambiguous_create_that_never_arrived_fails(tmp_path: Path, open_journal: OpenJournal) -> None:
     fake = FakeMVSep()
     fake.create_errors = [
         errors.AmbiguousCreateError("no answer", sep_type=40, file_name="x", sent_at=datetime.now(UTC))]
-    runner = make_runner(tmp_path)
+    runner = make_runner(tmp_path, open_journal())
     await runner.attach_account(ACCOUNT, fake)
     async with running(runner):
         [done] = await finish(runner, await runner.submit([make_spec(tmp_path, input_file(tmp_path))]))
@@ -126,10 +129,10 @@ async def test_ambiguous_create_that_never_arrived_fails(tmp_path: Path) -> None
     assert fake.create_calls == 1 and fake.history_calls >= 3
 
 
-async def test_leftover_submitting_whose_upload_never_finished_is_sent_again(tmp_path: Path) -> None:
+async def test_leftover_submitting_whose_upload_never_finished_is_sent_again(tmp_path: Path,
+                                                                             journal: JobJournal) -> None:
     """Killed before the upload's last bytes went out: MVSep cannot have the job, so it is queued again at once."""
     fake = FakeMVSep()
-    journal = Journal(tmp_path / "journal.sqlite3")
     record = journal.add(make_spec(tmp_path, input_file(tmp_path)))
     journal.update(record.id, state=JobState.SUBMITTING, submitted_at=time.time(), upload="sending")
     runner = JobRunner(journal, **FAST)
@@ -140,9 +143,9 @@ async def test_leftover_submitting_whose_upload_never_finished_is_sent_again(tmp
     assert fake.creates == fake.create_calls == 1 and fake.history_calls == 0
 
 
-async def test_leftover_submitting_whose_upload_was_sent_is_looked_up_first(tmp_path: Path) -> None:
+async def test_leftover_submitting_whose_upload_was_sent_is_looked_up_first(tmp_path: Path,
+                                                                            journal: JobJournal) -> None:
     fake = FakeMVSep()
-    journal = Journal(tmp_path / "journal.sqlite3")
     record = journal.add(make_spec(tmp_path, input_file(tmp_path)))
     record = journal.update(record.id, state=JobState.SUBMITTING, submitted_at=time.time(), upload="sent")
     await fake.create_separation(build_request(record))  # MVSep took it, then the process died

@@ -8,15 +8,16 @@ from pathlib import Path
 
 from mutagen import File as MutagenFile
 from mvsep_mcp.jobs import JobState
+from mvsep_mcp.jobs.journal import JobJournal
 from mvsep_mcp.media.files import sha256_file
 
 from tests.jobs.fake_mvsep import FakeMVSep
 from tests.jobs.helpers import ACCOUNT, finish, input_file, make_runner, make_spec, running
 
 
-async def test_single_job_end_to_end(tmp_path: Path) -> None:
+async def test_single_job_end_to_end(tmp_path: Path, journal: JobJournal) -> None:
     fake = FakeMVSep()
-    runner = make_runner(tmp_path)
+    runner = make_runner(tmp_path, journal)
     await runner.attach_account(ACCOUNT, fake)
     assert runner.concurrency(ACCOUNT) == 1
     song = input_file(tmp_path)
@@ -44,9 +45,9 @@ async def test_single_job_end_to_end(tmp_path: Path) -> None:
     assert done.finished_at and done.submitted_at
 
 
-async def test_mvsep_tags_fill_an_untagged_input(tmp_path: Path) -> None:
+async def test_mvsep_tags_fill_an_untagged_input(tmp_path: Path, journal: JobJournal) -> None:
     fake = FakeMVSep()
-    runner = make_runner(tmp_path)
+    runner = make_runner(tmp_path, journal)
     await runner.attach_account(ACCOUNT, fake)
     song = input_file(tmp_path, name="bare", tagged=False)
     async with running(runner):
@@ -55,9 +56,9 @@ async def test_mvsep_tags_fill_an_untagged_input(tmp_path: Path) -> None:
     assert MutagenFile(vocals.path)["title"] == ["Server Title (Vocals)"]
 
 
-async def test_batch_on_free_account_never_two_in_flight(tmp_path: Path) -> None:
+async def test_batch_on_free_account_never_two_in_flight(tmp_path: Path, journal: JobJournal) -> None:
     fake = FakeMVSep(limit=None, statuses=["waiting", "waiting", "processing", "done"])
-    runner = make_runner(tmp_path)
+    runner = make_runner(tmp_path, journal)
     await runner.attach_account(ACCOUNT, fake)
     specs = [make_spec(tmp_path, input_file(tmp_path, name=f"Song {i}", seed=i)) for i in range(3)]
     async with running(runner):
@@ -68,9 +69,9 @@ async def test_batch_on_free_account_never_two_in_flight(tmp_path: Path) -> None
     assert done[0].submitted_at <= done[1].submitted_at <= done[2].submitted_at  # oldest first
 
 
-async def test_premium_batch_runs_in_parallel(tmp_path: Path) -> None:
+async def test_premium_batch_runs_in_parallel(tmp_path: Path, journal: JobJournal) -> None:
     fake = FakeMVSep(premium=True, limit=None, statuses=["waiting"] * 3 + ["done"])
-    runner = make_runner(tmp_path)
+    runner = make_runner(tmp_path, journal)
     await runner.attach_account(ACCOUNT, fake)
     assert runner.concurrency(ACCOUNT) == 10
     specs = [make_spec(tmp_path, input_file(tmp_path, name=f"Song {i}", seed=i)) for i in range(3)]
@@ -79,9 +80,9 @@ async def test_premium_batch_runs_in_parallel(tmp_path: Path) -> None:
     assert fake.max_in_flight == 3
 
 
-async def test_concurrency_400_requeues_and_lowers_the_limit(tmp_path: Path) -> None:
+async def test_concurrency_400_requeues_and_lowers_the_limit(tmp_path: Path, journal: JobJournal) -> None:
     fake = FakeMVSep(limit=2, statuses=["waiting"] * 3 + ["done"])
-    runner = make_runner(tmp_path)
+    runner = make_runner(tmp_path, journal)
     await runner.attach_account(ACCOUNT, fake, concurrency=5)
     specs = [make_spec(tmp_path, input_file(tmp_path, name=f"Song {i}", seed=i)) for i in range(4)]
     async with running(runner):
@@ -92,9 +93,9 @@ async def test_concurrency_400_requeues_and_lowers_the_limit(tmp_path: Path) -> 
     assert fake.max_in_flight == 2
 
 
-async def test_identical_request_reuses_the_hash(tmp_path: Path) -> None:
+async def test_identical_request_reuses_the_hash(tmp_path: Path, journal: JobJournal) -> None:
     fake = FakeMVSep()
-    runner = make_runner(tmp_path)
+    runner = make_runner(tmp_path, journal)
     await runner.attach_account(ACCOUNT, fake)
     song = input_file(tmp_path)
     async with running(runner):
@@ -107,9 +108,9 @@ async def test_identical_request_reuses_the_hash(tmp_path: Path) -> None:
     assert all(Path(o.path).is_relative_to((tmp_path / "elsewhere").resolve()) for o in second.outputs)
 
 
-async def test_identical_requests_in_one_batch_create_once(tmp_path: Path) -> None:
+async def test_identical_requests_in_one_batch_create_once(tmp_path: Path, journal: JobJournal) -> None:
     fake = FakeMVSep(premium=True, limit=None)
-    runner = make_runner(tmp_path)
+    runner = make_runner(tmp_path, journal)
     await runner.attach_account(ACCOUNT, fake)
     song = input_file(tmp_path)
     async with running(runner):
@@ -119,9 +120,9 @@ async def test_identical_requests_in_one_batch_create_once(tmp_path: Path) -> No
     assert fake.creates == 1
 
 
-async def test_files_on_disk_are_reused_without_download(tmp_path: Path) -> None:
+async def test_files_on_disk_are_reused_without_download(tmp_path: Path, journal: JobJournal) -> None:
     fake = FakeMVSep()
-    runner = make_runner(tmp_path)
+    runner = make_runner(tmp_path, journal)
     await runner.attach_account(ACCOUNT, fake)
     song = input_file(tmp_path)
     async with running(runner):
@@ -135,9 +136,9 @@ async def test_files_on_disk_are_reused_without_download(tmp_path: Path) -> None
     assert len(list((tmp_path / "out").rglob("*.flac"))) == 2
 
 
-async def test_changed_files_on_disk_are_downloaded_again(tmp_path: Path) -> None:
+async def test_changed_files_on_disk_are_downloaded_again(tmp_path: Path, journal: JobJournal) -> None:
     fake = FakeMVSep()
-    runner = make_runner(tmp_path)
+    runner = make_runner(tmp_path, journal)
     await runner.attach_account(ACCOUNT, fake)
     song = input_file(tmp_path)
     async with running(runner):
@@ -150,9 +151,9 @@ async def test_changed_files_on_disk_are_downloaded_again(tmp_path: Path) -> Non
     assert {o.path for o in second.outputs}.isdisjoint({o.path for o in first.outputs})  # never overwritten
 
 
-async def test_not_found_on_reuse_falls_back_to_a_fresh_create(tmp_path: Path) -> None:
+async def test_not_found_on_reuse_falls_back_to_a_fresh_create(tmp_path: Path, journal: JobJournal) -> None:
     fake = FakeMVSep()
-    runner = make_runner(tmp_path)
+    runner = make_runner(tmp_path, journal)
     await runner.attach_account(ACCOUNT, fake)
     song = input_file(tmp_path)
     async with running(runner):
@@ -166,9 +167,9 @@ async def test_not_found_on_reuse_falls_back_to_a_fresh_create(tmp_path: Path) -
     assert fake.creates == 2
 
 
-async def test_url_job_follows_the_remote_hash(tmp_path: Path) -> None:
+async def test_url_job_follows_the_remote_hash(tmp_path: Path, journal: JobJournal) -> None:
     fake = FakeMVSep()
-    runner = make_runner(tmp_path)
+    runner = make_runner(tmp_path, journal)
     await runner.attach_account(ACCOUNT, fake)
     spec = make_spec(tmp_path, input_file(tmp_path), kind="url", url="https://files.test/track.mp3",
                      input_path=None, input_sha256=None)

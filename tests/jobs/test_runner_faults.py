@@ -8,32 +8,34 @@ from pathlib import Path
 import anyio
 import pytest
 from mvsep_mcp.jobs import JobNotCancellable, JobNotFound, JobState, ProgressUpdate, ResultExpired
+from mvsep_mcp.jobs.journal import JobJournal
 from mvsep_mcp.mvsep import errors
 
 from tests.jobs.fake_mvsep import FakeMVSep
 from tests.jobs.helpers import ACCOUNT, finish, input_file, make_runner, make_spec, running
 
 
-async def run_one(tmp_path: Path, fake: FakeMVSep, **runner_kw: object):  # type: ignore[no-untyped-def]
-    runner = make_runner(tmp_path, **runner_kw)
+async def run_one(tmp_path: Path, journal: JobJournal, fake: FakeMVSep,  # type: ignore[no-untyped-def]
+                  **runner_kw: object):
+    runner = make_runner(tmp_path, journal, **runner_kw)
     await runner.attach_account(ACCOUNT, fake)
     async with running(runner):
         [done] = await finish(runner, await runner.submit([make_spec(tmp_path, input_file(tmp_path))]))
     return runner, done
 
 
-async def test_bad_token_fails_with_a_sentence(tmp_path: Path) -> None:
+async def test_bad_token_fails_with_a_sentence(tmp_path: Path, journal: JobJournal) -> None:
     fake = FakeMVSep()
     fake.create_errors = [errors.AuthenticationError("invalid token", status_code=401)]
-    _, done = await run_one(tmp_path, fake)
+    _, done = await run_one(tmp_path, journal, fake)
     assert done.state is JobState.FAILED and "token was refused" in done.error
     assert fake.creates == 0
 
 
-async def test_400_with_nothing_in_flight_is_permanent(tmp_path: Path) -> None:
+async def test_400_with_nothing_in_flight_is_permanent(tmp_path: Path, journal: JobJournal) -> None:
     fake = FakeMVSep()
     fake.create_errors = [errors.BadRequestError("Seperation type is not set", status_code=400)]
-    runner, done = await run_one(tmp_path, fake)
+    runner, done = await run_one(tmp_path, journal, fake)
     assert done.state is JobState.FAILED and "Seperation type is not set" in done.error
     assert done.message == "Seperation type is not set"
     assert fake.create_calls == 1 and runner.concurrency(ACCOUNT) == 1
@@ -44,17 +46,18 @@ async def test_400_with_nothing_in_flight_is_permanent(tmp_path: Path) -> None:
     errors.ConnectError("refused"),
     errors.ServerError("Bad gateway", status_code=502),
 ])
-async def test_transient_create_errors_stay_queued_and_retry(tmp_path: Path, error: Exception) -> None:
+async def test_transient_create_errors_stay_queued_and_retry(tmp_path: Path, journal: JobJournal,
+                                                             error: Exception) -> None:
     fake = FakeMVSep()
     fake.create_errors = [error]
-    runner, done = await run_one(tmp_path, fake)
+    runner, done = await run_one(tmp_path, journal, fake)
     assert done.state is JobState.COMPLETED
     assert fake.create_calls == 2 and fake.creates == 1 and runner.stats.creates_sent == 2
 
 
-async def test_missing_input_file_fails_before_upload(tmp_path: Path) -> None:
+async def test_missing_input_file_fails_before_upload(tmp_path: Path, journal: JobJournal) -> None:
     fake = FakeMVSep()
-    runner = make_runner(tmp_path)
+    runner = make_runner(tmp_path, journal)
     await runner.attach_account(ACCOUNT, fake)
     song = input_file(tmp_path)
     spec = make_spec(tmp_path, song)
@@ -64,20 +67,20 @@ async def test_missing_input_file_fails_before_upload(tmp_path: Path) -> None:
     assert done.state is JobState.FAILED and "no longer exists" in done.error and fake.create_calls == 0
 
 
-async def test_failed_status_reports_mvsep_message(tmp_path: Path) -> None:
-    _, done = await run_one(tmp_path, FakeMVSep(statuses=["waiting", "processing", "failed"]))
+async def test_failed_status_reports_mvsep_message(tmp_path: Path, journal: JobJournal) -> None:
+    _, done = await run_one(tmp_path, journal, FakeMVSep(statuses=["waiting", "processing", "failed"]))
     assert done.state is JobState.FAILED and "Audio file is corrupted" in done.error
     assert done.mvsep_status == "failed" and done.finished_at
 
 
-async def test_unknown_status_is_bounded(tmp_path: Path) -> None:
-    _, done = await run_one(tmp_path, FakeMVSep(statuses=["weird"]), unknown_status_max=0.05)
+async def test_unknown_status_is_bounded(tmp_path: Path, journal: JobJournal) -> None:
+    _, done = await run_one(tmp_path, journal, FakeMVSep(statuses=["weird"]), unknown_status_max=0.05)
     assert done.state is JobState.FAILED and "'weird'" in done.error
 
 
-async def test_vanished_result_expires(tmp_path: Path) -> None:
+async def test_vanished_result_expires(tmp_path: Path, journal: JobJournal) -> None:
     fake = FakeMVSep(statuses=["waiting"] * 10_000)
-    runner = make_runner(tmp_path)
+    runner = make_runner(tmp_path, journal)
     await runner.attach_account(ACCOUNT, fake)
     async with running(runner):
         [record] = await runner.submit([make_spec(tmp_path, input_file(tmp_path))])
@@ -87,9 +90,9 @@ async def test_vanished_result_expires(tmp_path: Path) -> None:
     assert done.state is JobState.EXPIRED and "72 hours" in done.error
 
 
-async def test_cancel_queued_active_and_processing(tmp_path: Path) -> None:
+async def test_cancel_queued_active_and_processing(tmp_path: Path, journal: JobJournal) -> None:
     fake = FakeMVSep(statuses=["waiting"] * 10_000)
-    runner = make_runner(tmp_path)
+    runner = make_runner(tmp_path, journal)
     await runner.attach_account(ACCOUNT, fake)
     specs = [make_spec(tmp_path, input_file(tmp_path, name=f"S{i}", seed=i)) for i in range(2)]
     async with running(runner):
@@ -115,10 +118,10 @@ async def test_cancel_queued_active_and_processing(tmp_path: Path) -> None:
     assert fake.creates == 2
 
 
-async def test_failed_download_leaves_no_partial_file_and_retries(tmp_path: Path) -> None:
+async def test_failed_download_leaves_no_partial_file_and_retries(tmp_path: Path, journal: JobJournal) -> None:
     fake = FakeMVSep()
     fake.download_failures = 1
-    _, done = await run_one(tmp_path, fake)
+    _, done = await run_one(tmp_path, journal, fake)
     assert done.state is JobState.COMPLETED
     assert fake.download_calls == 3 and fake.downloads == 2
     files = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
@@ -126,19 +129,19 @@ async def test_failed_download_leaves_no_partial_file_and_retries(tmp_path: Path
     assert len([p for p in files if p.suffix == ".flac"]) == 2
 
 
-async def test_downloads_that_keep_failing_fail_the_job_cleanly(tmp_path: Path) -> None:
+async def test_downloads_that_keep_failing_fail_the_job_cleanly(tmp_path: Path, journal: JobJournal) -> None:
     fake = FakeMVSep()
     fake.download_failures = 1_000
-    _, done = await run_one(tmp_path, fake)
+    _, done = await run_one(tmp_path, journal, fake)
     assert done.state is JobState.FAILED and "refetch" in done.error
     assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
 
 
-async def test_server_names_cannot_escape_the_output_root(tmp_path: Path) -> None:
+async def test_server_names_cannot_escape_the_output_root(tmp_path: Path, journal: JobJournal) -> None:
     fake = FakeMVSep(stems=("Vocals", "Instrumental", "Other"))
     fake.file_types = ["../../../evil", None, "/etc/passwd"]
     fake.file_downloads = ["x.flac", "..\\..\\..\\escape_bass.flac", "../../abs.flac"]
-    _, done = await run_one(tmp_path, fake)
+    _, done = await run_one(tmp_path, journal, fake)
     assert done.state is JobState.COMPLETED, done.error
     root = (tmp_path / "out").resolve()
     assert len(done.outputs) == 3
@@ -148,9 +151,9 @@ async def test_server_names_cannot_escape_the_output_root(tmp_path: Path) -> Non
     assert all(p.parent.name == "in" or p.name.startswith("journal") for p in everything), everything
 
 
-async def test_wait_times_out_with_progress(tmp_path: Path) -> None:
+async def test_wait_times_out_with_progress(tmp_path: Path, journal: JobJournal) -> None:
     fake = FakeMVSep(statuses=["waiting"] * 10_000)
-    runner = make_runner(tmp_path)
+    runner = make_runner(tmp_path, journal)
     await runner.attach_account(ACCOUNT, fake)
     updates: list[ProgressUpdate] = []
 
@@ -168,9 +171,9 @@ async def test_wait_times_out_with_progress(tmp_path: Path) -> None:
     assert [u.progress for u in updates] == sorted(u.progress for u in updates)  # never goes down
 
 
-async def test_wait_reports_downloads_and_completion(tmp_path: Path) -> None:
+async def test_wait_reports_downloads_and_completion(tmp_path: Path, journal: JobJournal) -> None:
     fake = FakeMVSep()
-    runner = make_runner(tmp_path)
+    runner = make_runner(tmp_path, journal)
     await runner.attach_account(ACCOUNT, fake)
     updates: list[ProgressUpdate] = []
 
@@ -185,9 +188,9 @@ async def test_wait_reports_downloads_and_completion(tmp_path: Path) -> None:
     assert [u.progress for u in updates] == sorted(u.progress for u in updates)
 
 
-async def test_refetch_downloads_again_without_create(tmp_path: Path) -> None:
+async def test_refetch_downloads_again_without_create(tmp_path: Path, journal: JobJournal) -> None:
     fake = FakeMVSep()
-    runner = make_runner(tmp_path)
+    runner = make_runner(tmp_path, journal)
     await runner.attach_account(ACCOUNT, fake)
     async with running(runner):
         [first] = await finish(runner, await runner.submit([make_spec(tmp_path, input_file(tmp_path))]))

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 from mutagen import File as MutagenFile
-from mvsep_mcp.jobs import JobRunner, JobState, Journal
+from mvsep_mcp.jobs import JobRunner, JobState
 from mvsep_mcp.mvsep import MVSepClient
 from mvsep_mcp.sandbox import SANDBOX_FREE_TOKEN, JobTiming, SandboxServer, SandboxState
 
 from tests.audio_factory import Song, make_audio
+from tests.conftest import OpenJournal
 from tests.jobs.helpers import ACCOUNT, FAST, finish, make_spec, running
 
 
@@ -36,8 +37,9 @@ def song(tmp_path: Path, title: str, seed: int = 7) -> Path:
                       seed=seed)
 
 
-async def test_free_batch_end_to_end(tmp_path: Path, sandbox: SandboxServer, client: MVSepClient) -> None:
-    runner = JobRunner(Journal(tmp_path / "journal.sqlite3"), **FAST)
+async def test_free_batch_end_to_end(tmp_path: Path, sandbox: SandboxServer, client: MVSepClient,
+        open_journal: OpenJournal) -> None:
+    runner = JobRunner(open_journal(), **FAST)
     await runner.attach_account(ACCOUNT, client)
     assert runner.concurrency(ACCOUNT) == 1
     specs = [make_spec(tmp_path, song(tmp_path, f"Track {i}", seed=i), sep_type=20, options={},
@@ -56,25 +58,27 @@ async def test_free_batch_end_to_end(tmp_path: Path, sandbox: SandboxServer, cli
         assert len(manifest["outputs"]) == len(record.outputs)
 
 
-async def test_restart_against_the_sandbox(tmp_path: Path, sandbox: SandboxServer, client: MVSepClient) -> None:
+async def test_restart_against_the_sandbox(tmp_path: Path, sandbox: SandboxServer, client: MVSepClient,
+        open_journal: OpenJournal) -> None:
     spec = make_spec(tmp_path, song(tmp_path, "Restart"), sep_type=20, options={}, base_url=sandbox.base_url,
                      output_format=0)
-    runner = JobRunner(Journal(tmp_path / "journal.sqlite3"), **FAST)
+    runner = JobRunner(open_journal(), **FAST)
     await runner.attach_account(ACCOUNT, client)
     async with running(runner):
         [record] = await runner.submit([spec])
         [record] = await runner.wait(ACCOUNT, [record.id], timeout=30, until="submitted")
     assert record.state is JobState.ACTIVE
     runner.journal.close()
-    second = JobRunner(Journal(tmp_path / "journal.sqlite3"), **FAST)
+    second = JobRunner(open_journal(), **FAST)
     await second.attach_account(ACCOUNT, client)
     async with running(second):
         [done] = await finish(second, [record], budget=60)
     assert done.state is JobState.COMPLETED and client.stats.creates_sent == 1
 
 
-async def test_premium_only_model_is_refused(tmp_path: Path, sandbox: SandboxServer, client: MVSepClient) -> None:
-    runner = JobRunner(Journal(tmp_path / "journal.sqlite3"), **FAST)
+async def test_premium_only_model_is_refused(tmp_path: Path, sandbox: SandboxServer, client: MVSepClient,
+        open_journal: OpenJournal) -> None:
+    runner = JobRunner(open_journal(), **FAST)
     await runner.attach_account(ACCOUNT, client)
     spec = make_spec(tmp_path, song(tmp_path, "Premium"), sep_type=26, options={}, base_url=sandbox.base_url)
     async with running(runner):

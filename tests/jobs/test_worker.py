@@ -1,4 +1,5 @@
-"""JobWorker, one method at a time: a temp journal, JobChanges, JobTimers on a hand-driven clock, and the fake client.
+"""JobWorker, one method at a time: a temp journal (SQLite and PostgreSQL), JobChanges, JobTimers on a hand-driven
+clock, and the fake client.
 
 No scheduler runs here: each test puts a job in the state the runner would hand over, calls create / reconcile /
 poll / download once, and looks at the journal row and the timers it left.
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mvsep_mcp.jobs import JobRecord, JobState, Journal
+from mvsep_mcp.jobs import JobJournal, JobRecord, JobState
 from mvsep_mcp.jobs.changes import JobChanges
 from mvsep_mcp.jobs.concurrency import AccountSlot
 from mvsep_mcp.jobs.creating import TOKEN_REFUSED, unreconciled_message
@@ -40,10 +41,10 @@ class Clock:
 class Rig:
     """One worker and everything it writes to."""
 
-    def __init__(self, tmp_path: Path, fake: FakeMVSep, limit: int = 1) -> None:
+    def __init__(self, tmp_path: Path, journal: JobJournal, fake: FakeMVSep, limit: int = 1) -> None:
         self.tmp_path = tmp_path
         self.clock = Clock()
-        self.journal = Journal(tmp_path / "journal.sqlite3")
+        self.journal = journal
         self.timers = JobTimers(self.clock)
         self.stats = RunnerStats()
         self.worker = JobWorker(JobChanges(self.journal), self.timers, TIMINGS, self.stats, self.clock)
@@ -65,8 +66,8 @@ class Rig:
 
 
 @pytest.fixture
-def rig(tmp_path: Path) -> Iterator[Rig]:
-    rig = Rig(tmp_path, FakeMVSep(limit=None))
+def rig(tmp_path: Path, journal: JobJournal) -> Iterator[Rig]:
+    rig = Rig(tmp_path, journal, FakeMVSep(limit=None))
     yield rig
     rig.journal.close()
 

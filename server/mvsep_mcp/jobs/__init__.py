@@ -1,4 +1,5 @@
-"""Jobs: the SQLite journal and the background runner that submits, polls, downloads and resumes MVSep jobs.
+"""Jobs: the journal (SQLite, or PostgreSQL shared by replicas) and the background runner that submits, polls,
+downloads and resumes MVSep jobs.
 
 ```python
 from mvsep_mcp.jobs import Journal, JobRunner, JobSpec, JobState
@@ -15,8 +16,23 @@ records = await runner.wait(account_key, [record.id], timeout=45, on_progress=re
 from __future__ import annotations
 
 from mvsep_mcp.jobs.concurrency import account_limit
-from mvsep_mcp.jobs.errors import AccountNotAttached, JobError, JobNotCancellable, JobNotFound, ResultExpired
-from mvsep_mcp.jobs.journal import Journal, default_journal_path, request_key, request_key_for
+from mvsep_mcp.jobs.errors import (
+    AccountNotAttached,
+    JobError,
+    JobNotCancellable,
+    JobNotFound,
+    JournalUnavailable,
+    ResultExpired,
+)
+from mvsep_mcp.jobs.journal import (
+    JobJournal,
+    Journal,
+    SqliteJournal,
+    default_journal_path,
+    open_journal,
+    request_key,
+    request_key_for,
+)
 from mvsep_mcp.jobs.models import (
     NON_TERMINAL_STATES,
     TERMINAL_STATES,
@@ -36,6 +52,7 @@ __all__ = [
     "TERMINAL_STATES",
     "AccountNotAttached",
     "JobError",
+    "JobJournal",
     "JobKind",
     "JobNotCancellable",
     "JobNotFound",
@@ -45,13 +62,16 @@ __all__ = [
     "JobSpec",
     "JobState",
     "Journal",
+    "JournalUnavailable",
     "OutputFile",
     "ProgressCallback",
     "ProgressUpdate",
     "ResultExpired",
     "RunnerStats",
+    "SqliteJournal",
     "account_limit",
     "default_journal_path",
+    "open_journal",
     "request_key",
     "request_key_for",
 ]

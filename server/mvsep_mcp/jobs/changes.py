@@ -7,14 +7,14 @@ from typing import Any
 
 import anyio
 
-from mvsep_mcp.jobs.journal import Journal
+from mvsep_mcp.jobs.journal import JobJournal
 from mvsep_mcp.jobs.models import JobRecord, JobState
 
 
 class JobChanges:
     """Writes to the journal that announce themselves. Take :meth:`event` before looking, then wait on it."""
 
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: JobJournal) -> None:
         self.journal = journal
         self._event: anyio.Event | None = None
 

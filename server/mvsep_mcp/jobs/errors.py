@@ -5,7 +5,8 @@ JobError                     anything the journal or the runner refuses
 ├── JobNotFound              no job with that id for this account
 ├── JobNotCancellable        already processing / uploading / finished
 ├── ResultExpired            MVSep no longer keeps the result (about 72 hours)
-└── AccountNotAttached       the runner has no MVSep client for that account
+├── AccountNotAttached       the runner has no MVSep client for that account
+└── JournalUnavailable       the job database cannot be reached (PostgreSQL down, wrong URL, extra not installed)
 ```
 """
 
@@ -39,3 +40,7 @@ class AccountNotAttached(JobError):
         super().__init__(
             "No MVSep client is attached for this account; set an API token and restart the server."
         )
+
+
+class JournalUnavailable(JobError):
+    """The journal's database cannot be reached or used right now (the text names where, never a password)."""

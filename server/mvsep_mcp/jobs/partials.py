@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from mvsep_mcp.jobs.journal import Journal
+from mvsep_mcp.jobs.journal import JobJournal
 from mvsep_mcp.jobs.models import JobRecord
 from mvsep_mcp.media.files import is_temp_name
 from mvsep_mcp.policy import RESULT_RETENTION_HOURS
@@ -18,13 +18,13 @@ from mvsep_mcp.policy import RESULT_RETENTION_HOURS
 log = logging.getLogger(__name__)
 
 
-def note(journal: Journal, job_id: str, *paths: Path) -> None:
+def note(journal: JobJournal, job_id: str, *paths: Path) -> None:
     """Record temporary files of a job before they are written."""
     wanted = [str(p) for p in paths]
     journal.update(job_id, change=lambda r: {"partials": r.partials + [p for p in wanted if p not in r.partials]})
 
 
-def remove(journal: Journal, record: JobRecord, *paths: Path) -> None:
+def remove(journal: JobJournal, record: JobRecord, *paths: Path) -> None:
     """Delete temporary files (all of the job's when none are named) and forget them."""
     doomed = [str(p) for p in paths] if paths else list(record.partials)
     for path in doomed:
@@ -37,7 +37,7 @@ def remove(journal: Journal, record: JobRecord, *paths: Path) -> None:
     journal.update(record.id, change=lambda r: {"partials": [p for p in r.partials if p not in doomed]})
 
 
-def tidy(journal: Journal, account_key: str, now: float) -> int:
+def tidy(journal: JobJournal, account_key: str, now: float) -> int:
     """At start: remove the temporary files of ended jobs, and of jobs older than MVSep keeps results."""
     horizon = now - RESULT_RETENTION_HOURS * 3600
     removed = 0

@@ -6,7 +6,7 @@ import logging
 import os
 from pathlib import Path
 
-from mvsep_mcp.jobs.journal import Journal
+from mvsep_mcp.jobs.journal import JobJournal
 from mvsep_mcp.jobs.models import JobRecord, JobSpec, JobState
 from mvsep_mcp.media.files import sha256_file
 from mvsep_mcp.policy import REUSE_CANDIDATES
@@ -39,7 +39,7 @@ def files_unchanged(record: JobRecord, *, rehash: bool = False) -> bool:
 
 
 def reusable_files(
-    journal: Journal, spec: JobSpec, request_key: str, *, exclude: str | None = None, rehash: bool = False
+    journal: JobJournal, spec: JobSpec, request_key: str, *, exclude: str | None = None, rehash: bool = False
 ) -> JobRecord | None:
     """The newest completed identical job whose stems are still on disk, unchanged, under the same root/template."""
     if request_key.startswith("unique:"):

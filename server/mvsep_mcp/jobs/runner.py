@@ -26,8 +26,8 @@ from anyio.abc import TaskGroup
 
 from mvsep_mcp.jobs.changes import JobChanges
 from mvsep_mcp.jobs.concurrency import AccountSlot, account_limit, in_flight_count
-from mvsep_mcp.jobs.errors import AccountNotAttached, JobError, JobNotCancellable, ResultExpired
-from mvsep_mcp.jobs.journal import Journal, request_key_for
+from mvsep_mcp.jobs.errors import AccountNotAttached, JobError, JobNotCancellable, JournalUnavailable, ResultExpired
+from mvsep_mcp.jobs.journal import JobJournal, request_key_for
 from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, JobRecord, JobSpec, JobState, ProgressUpdate
 from mvsep_mcp.jobs.pacing import StatusBudget
 from mvsep_mcp.jobs.polling import expired_message
@@ -52,7 +52,7 @@ class JobRunner:
 
     def __init__(
         self,
-        journal: Journal,
+        journal: JobJournal,
         *,
         clock: Callable[[], float] = time.time,
         retry_delay: float | None = None,
@@ -136,7 +136,11 @@ class JobRunner:
                 task_status.started()
                 while True:
                     changed = self.changes.event()
-                    delay = self._schedule(tg)
+                    try:
+                        delay = self._schedule(tg)
+                    except JournalUnavailable as exc:  # a shared database away for a moment: look again soon
+                        log.warning("%s", exc)
+                        delay = self.timings.lease_renew
                     with anyio.move_on_after(delay):
                         await changed.wait()
         finally:

@@ -1,118 +1,39 @@
-"""The job journal: every job in SQLite, committed before anything is sent to MVSep.
+"""The job journal in SQLite: every job in one file, committed before anything is sent to MVSep.
 
 One row per job (indexed columns for queries plus the record as JSON) and one row per committed output file, so a
-resumed job never downloads a file twice. WAL mode and a busy timeout let several processes share the file; a lock
-makes one ``Journal`` safe to use from threads and from the event loop (every call is short).
+resumed job never downloads a file twice. WAL mode and a busy timeout let several processes on one machine share the
+file; a lock makes one ``SqliteJournal`` safe to use from threads and from the event loop (every call is short).
+Times come from ``clock`` (the process's clock; tests pass a fake one), leases included: every process sharing the
+file runs on the same machine, so on the same clock.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-import secrets
 import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 
 import platformdirs
 
 from mvsep_mcp.jobs.errors import JobNotFound
+from mvsep_mcp.jobs.journal.interface import REUSABLE_STATES, Order, newest_reusable
+from mvsep_mcp.jobs.journal.keys import new_job_id, request_key_for
+from mvsep_mcp.jobs.journal.migrations import MIGRATIONS, SCHEMA_VERSION_TABLE, Migration, pending
 from mvsep_mcp.jobs.models import JobRecord, JobSpec, JobState, OutputFile
-from mvsep_mcp.policy import JOB_ID_HEX_CHARS, JOURNAL_BUSY_TIMEOUT_S, RESULT_RETENTION_HOURS
+from mvsep_mcp.policy import JOURNAL_BUSY_TIMEOUT_S
 
 log = logging.getLogger(__name__)
-
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    account_key TEXT NOT NULL,
-    state TEXT NOT NULL,
-    request_key TEXT NOT NULL,
-    batch_id TEXT,
-    hash TEXT,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    data TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS jobs_account ON jobs (account_key, created_at);
-CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state);
-CREATE INDEX IF NOT EXISTS jobs_request ON jobs (request_key);
-CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch_id);
-CREATE TABLE IF NOT EXISTS leases (
-    account_key TEXT PRIMARY KEY,
-    owner TEXT NOT NULL,
-    pid INTEGER NOT NULL,
-    host TEXT NOT NULL,
-    expires_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS outputs (
-    job_id TEXT NOT NULL REFERENCES jobs (id),
-    seq INTEGER NOT NULL,
-    url TEXT NOT NULL,
-    data TEXT NOT NULL,
-    PRIMARY KEY (job_id, url)
-);
-"""
-
-_REUSABLE_STATES = (JobState.ACTIVE, JobState.DOWNLOADING, JobState.COMPLETED)
-
 
 def default_journal_path() -> Path:
     """``<user data dir>/mvsep-mcp/journal.sqlite3`` (the folder is created on open)."""
     return Path(platformdirs.user_data_dir("mvsep-mcp", appauthor=False)) / "journal.sqlite3"
-
-
-def request_key(
-    source: str, sep_type: int, options: Mapping[str, str], output_format: int, base_url: str
-) -> str:
-    """The identity of a request: canonical JSON of what determines MVSep's result, hashed.
-
-    ``source`` is the input's sha256 (or several joined) or its URL; ``base_url`` contributes only its host.
-    """
-    canonical = json.dumps(
-        {
-            "source": source,
-            "sep_type": int(sep_type),
-            "options": {str(k): str(v) for k, v in sorted(options.items())},
-            "output_format": int(output_format),
-            "host": (urlsplit(base_url).netloc or base_url).lower(),
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def request_key_for(spec: JobSpec) -> str:
-    """The request key of a spec; a file job without ``input_sha256`` gets a unique key (never reused)."""
-    if spec.kind == "url" and spec.url:
-        source = f"url:{spec.url}|{spec.remote_type or 'direct'}"
-    elif spec.kind == "text":
-        source = "text"  # the prompt is in the options
-    elif spec.input_sha256:
-        source = f"sha256:{spec.input_sha256}"
-        if spec.kind == "matchering":
-            if not spec.reference_sha256:
-                return "unique:" + secrets.token_hex(16)
-            source += f"+{spec.reference_sha256}"
-    else:
-        return "unique:" + secrets.token_hex(16)
-    return request_key(source, spec.sep_type, spec.options, spec.output_format, spec.base_url)
-
-
-def new_job_id() -> str:
-    return "j" + secrets.token_hex(JOB_ID_HEX_CHARS // 2 + 1)[:JOB_ID_HEX_CHARS]
 
 
 def _holder_is_gone(pid: int, host: str) -> bool:
@@ -128,10 +49,11 @@ def _holder_is_gone(pid: int, host: str) -> bool:
     return False
 
 
-class Journal:
-    """The SQLite job journal. ``clock`` stamps created/updated times (tests pass a fake one)."""
+class SqliteJournal:
+    """The SQLite job journal. ``clock`` stamps created/updated times and leases (tests pass a fake one)."""
 
-    def __init__(self, path: Path | None = None, *, clock: Any = time.time) -> None:
+    def __init__(self, path: Path | None = None, *, clock: Callable[[], float] = time.time,
+                 migrations: Sequence[Migration] = MIGRATIONS) -> None:
         self.path = Path(path) if path is not None else default_journal_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._clock = clock
@@ -143,13 +65,31 @@ class Journal:
             self._db.execute(f"PRAGMA busy_timeout = {int(JOURNAL_BUSY_TIMEOUT_S * 1000)}")
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.executescript(_SCHEMA)
+            self._migrate(migrations)
+
+    def _migrate(self, migrations: Sequence[Migration]) -> None:
+        """Apply the migrations this file lacks, in one write transaction (see ``migrations``)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute(SCHEMA_VERSION_TABLE)
             row = self._db.execute("SELECT version FROM schema_version").fetchone()
+            current = 0 if row is None else int(row["version"])
+            for migration in pending(current, migrations):
+                for statement in migration.sqlite:
+                    self._db.execute(statement)
+                log.debug("journal %s: applied migration %d (%s)", self.path, migration.version, migration.what)
+                current = migration.version
             if row is None:
-                self._db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
-            elif row["version"] > SCHEMA_VERSION:
-                log.warning("journal %s has schema %s, newer than this server's %s", self.path, row["version"],
-                            SCHEMA_VERSION)
+                self._db.execute("INSERT INTO schema_version (version) VALUES (?)", (current,))
+            else:
+                self._db.execute("UPDATE schema_version SET version = ? WHERE version < ?", (current, current))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        known = migrations[-1].version if migrations else 0
+        if current > known:
+            log.warning("journal %s has schema %s, newer than this server's %s", self.path, current, known)
 
     # --- leases: one runner at a time works on an account's jobs -------------------------------------------------
 
@@ -189,7 +129,7 @@ class Journal:
         with self._lock:
             self._db.close()
 
-    def __enter__(self) -> Journal:
+    def __enter__(self) -> SqliteJournal:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -293,7 +233,7 @@ class Journal:
         request_key: str | None = None,
         hash: str | None = None,
         limit: int | None = None,
-        order: Literal["newest", "oldest"] = "newest",
+        order: Order = "newest",
     ) -> list[JobRecord]:
         """Jobs matching every filter given, newest first (or oldest first)."""
         where: list[str] = []
@@ -327,16 +267,7 @@ class Journal:
         "Should still exist": it has a hash, is active/downloading/completed, and its completion (or, before that, its
         submission) lies within ``RESULT_RETENTION_HOURS`` of ``now``.
         """
-        horizon = now - RESULT_RETENTION_HOURS * 3600
-        for record in self.list(account_key, states=_REUSABLE_STATES, request_key=request_key):
-            if record.result_gone or not (record.hash or record.remote_hash):
-                continue
-            if record.request_key.startswith("unique:"):
-                continue
-            anchor = record.finished_at or record.submitted_at
-            if anchor is not None and anchor >= horizon:
-                return record
-        return None
+        return newest_reusable(self.list(account_key, states=REUSABLE_STATES, request_key=request_key), now)
 
     # --- internals ---------------------------------------------------------------------------------------------
 
