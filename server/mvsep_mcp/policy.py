@@ -110,6 +110,14 @@ DAW_READY_DEFAULT = True  # WAV/FLAC stems are trimmed or padded to the input's 
 DAW_MAX_ADJUST_S = 1.0  # a stem off by more than this is not padding but a different take: reported, never cut
 DAW_COPY_BLOCK_BYTES = 1 << 20  # WAV chunks are copied in blocks of this size when a file is rewritten
 DAW_PCM_BLOCK_FRAMES = 65536  # FLAC stems are re-encoded this many frames at a time (memory stays a few MB)
+# the stem player (an MCP App on wait_for_jobs): peaks in the result, short previews through resources/read
+PLAYER_PEAKS = 800  # waveform slices per stem: one byte each, about a pixel per slice in a chat-wide player
+PLAYER_MAX_STEMS = 24  # stems one result carries to the player (six songs of four stems); more are left out, said so
+PLAYER_PEAKS_CACHE = 256  # stems whose peaks are kept in memory (by path, size and mtime): waits repeat often
+PREVIEW_SECONDS = 30.0  # a preview is the stem's first seconds: long enough to judge, small for the host's bridge
+PREVIEW_MAX_RATE = 24_000  # previews are mono MP3 at an MPEG-2 rate (22.05/24 kHz, or the stem's own when lower)
+PREVIEW_MP3_LEVEL = 0.8  # libsndfile's compression level for CBR MP3: 40 kbit/s at 22.05/24 kHz, ~150 KB per 30 s
+PREVIEW_MAX_BYTES = 512_000  # a preview larger than this is refused with a sentence (base64 makes it a third larger)
 
 # --- `mvsep-mcp doctor` (mvsep_mcp/doctor.py) -------------------------------------------------------
 DOCTOR_TIMEOUT_S = 10.0  # one check waits at most this long for MVSep: a person is watching the terminal
