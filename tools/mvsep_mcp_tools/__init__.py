@@ -2,6 +2,7 @@
 
 ```python
 from mvsep_mcp_tools import register_all
+server = MCPServer(..., extensions=extensions(toolsets))
 register_all(server, toolsets=("catalog", "separation", "jobs"), current_session=...)
 ```
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from mcp.server.extension import Extension
 from mcp.server.mcpserver import MCPServer
 from mvsep_mcp.config import ALL_TOOLSETS
 
@@ -19,6 +21,7 @@ from mvsep_mcp_tools import (
     auth,
     catalog,
     jobs,
+    player,
     prompts,
     quality,
     resources,
@@ -43,6 +46,12 @@ TOOLSETS: dict[str, Callable[[MCPServer[Any]], None]] = {
     "auth": auth.register,
 }
 assert tuple(TOOLSETS) == ALL_TOOLSETS, "the registry and the settings must name the same toolsets"
+
+
+def extensions(toolsets: tuple[str, ...]) -> list[Extension]:
+    """The MCP extensions the toolsets need, given to the server at construction: the stem player's MCP App
+    (``player``) goes with ``jobs``, whose ``wait_for_jobs`` shows it."""
+    return [player.extension()] if "jobs" in toolsets else []
 
 
 def register_all(server: MCPServer[Any], toolsets: tuple[str, ...], current_session: Callable[[], Session]) -> None:

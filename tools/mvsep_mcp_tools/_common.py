@@ -34,6 +34,7 @@ LOCAL_READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)  #
 SPENDS_AND_WRITES = ToolAnnotations(destructive_hint=False)  # creates jobs and files, never overwrites or deletes
 CHANGES_ACCOUNT = ToolAnnotations(destructive_hint=False, idempotent_hint=True)  # a switch: same call, same state
 DESTRUCTIVE = ToolAnnotations(read_only_hint=False)  # cancels or deletes: destructive, not idempotent (the defaults)
+LOCAL_WRITES = ToolAnnotations(destructive_hint=False, open_world_hint=False)  # new local files only, never overwrites
 
 
 def _compact_schema(schema: dict[str, Any]) -> None:
@@ -50,8 +51,11 @@ class ToolOutput(BaseModel):
     model_config = ConfigDict(json_schema_extra=_compact_schema)
 
 
-def tool(server: MCPServer[Any], *, name: str, annotations: ToolAnnotations) -> Callable[[F], F]:
+def tool(server: MCPServer[Any], *, name: str, annotations: ToolAnnotations,
+         meta: dict[str, Any] | None = None) -> Callable[[F], F]:
     """``server.tool`` with the docstring, cleaned of its indentation, as the description the model reads.
+
+    ``meta`` is the tool's ``_meta`` (e.g. ``{"ui": {"resourceUri": "ui://…"}}``: the MCP App that shows its result).
 
     This is the one place where the product's errors become tool errors: any :class:`UserError` raised inside a tool
     reaches the model as its :meth:`~UserError.user_text` (a sentence naming the fix). Anything else is a bug and
@@ -68,7 +72,7 @@ def tool(server: MCPServer[Any], *, name: str, annotations: ToolAnnotations) -> 
             except UserError as exc:
                 raise ToolError(exc.user_text()) from exc
 
-        server.tool(name=name, annotations=annotations, description=description)(translated)
+        server.tool(name=name, annotations=annotations, description=description, meta=meta)(translated)
         _compact_schemas(server, name)
         return fn
 

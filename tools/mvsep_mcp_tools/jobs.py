@@ -21,6 +21,7 @@ from mvsep_mcp_tools._common import (
     tool,
 )
 from mvsep_mcp_tools._job_view import JobView, job_line, job_view
+from mvsep_mcp_tools.player import UI_META, player_for, register_previews
 
 
 class WaitOut(ToolOutput):
@@ -28,6 +29,9 @@ class WaitOut(ToolOutput):
     all_finished: bool = Field(description="True when every job has ended (completed, failed, cancelled, expired)")
     completed: int
     total: int
+    # the stem player's data (player.Player), for clients with MCP Apps only: published as a bare object, since only
+    # the App reads it and its full schema would cost every model ~700 bytes of tools/list
+    player: dict[str, Any] | None = None
 
 
 class JobList(ToolOutput):
@@ -35,7 +39,9 @@ class JobList(ToolOutput):
 
 
 def register(server: MCPServer[Any]) -> None:
-    @tool(server, name="wait_for_jobs", annotations=READ_ONLY)
+    register_previews(server)
+
+    @tool(server, name="wait_for_jobs", annotations=READ_ONLY, meta=UI_META)
     async def wait_for_jobs(
         ctx: Context[Any, Any],
         job_ids: Annotated[
@@ -89,7 +95,8 @@ def register(server: MCPServer[Any]) -> None:
         views = [job_view(r) for r in records]
         completed = sum(1 for v in views if v.state == JobState.COMPLETED.value)
         finished = all(r.is_terminal for r in records)
-        out = WaitOut(jobs=views, all_finished=finished, completed=completed, total=len(views))
+        out = WaitOut(jobs=views, all_finished=finished, completed=completed, total=len(views),
+                      player=await player_for(ctx, records))
         lines = "\n".join(job_line(v) for v in views)
         if finished:
             manifests = sorted({v.manifest_path for v in views if v.manifest_path})
