@@ -157,7 +157,7 @@ LAYERS = [  # lowest first: a module imports only from its own layer or lower (A
     {"mvsep_mcp", "mvsep_mcp.errors", "mvsep_mcp.policy", "mvsep_mcp.logs"},
     {"mvsep_mcp.mvsep"},
     {"mvsep_mcp.catalog", "mvsep_mcp.media", "mvsep_mcp.daw"},
-    {"mvsep_mcp.config", "mvsep_mcp.jobs"},
+    {"mvsep_mcp.config", "mvsep_mcp.jobs", "mvsep_mcp.daw.from_jobs", "mvsep_mcp.daw.player"},  # daw that reads jobs
     {"mvsep_mcp.session"},
     {"mvsep_mcp.planning"},
     {"mvsep_mcp_tools"},

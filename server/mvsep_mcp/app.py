@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 import anyio
 from mcp.server.mcpserver import MCPServer
-from mvsep_mcp_tools import register_all
+from mvsep_mcp_tools import extensions, register_all
 
 from mvsep_mcp import __version__
 from mvsep_mcp.config import Settings
@@ -61,6 +61,7 @@ def create_server(settings: Settings) -> MCPServer[Session]:
         version=__version__,
         website_url="https://mvsep.com",
         lifespan=lifespan,
+        extensions=extensions(settings.toolsets),  # MCP Apps (the stem player) must be given at construction
     )
     protect_logs()  # after MCPServer() configured logging: the handlers it added get the filter too
     register_all(server, settings.toolsets, current_session)

@@ -117,6 +117,14 @@ DAW_MAX_ADJUST_S = 1.0  # a stem off by more than this is not padding but a diff
 DAW_COPY_BLOCK_BYTES = 1 << 20  # WAV chunks are copied in blocks of this size when a file is rewritten
 DAW_IN_PLACE_TAIL_MAX_BYTES = 16 << 20  # chunks after the audio (tags, cover) moved in memory when cut in place
 DAW_PCM_BLOCK_FRAMES = 65536  # FLAC stems are re-encoded this many frames at a time (memory stays a few MB)
+# the stem player (an MCP App on wait_for_jobs): peaks in the result, short previews through resources/read
+PLAYER_PEAKS = 800  # waveform slices per stem: one byte each, about a pixel per slice in a chat-wide player
+PLAYER_MAX_STEMS = 24  # stems one result carries to the player (six songs of four stems); more are left out, said so
+PLAYER_PEAKS_CACHE = 256  # stems whose peaks are kept in memory (by path, size and mtime): waits repeat often
+PREVIEW_SECONDS = 30.0  # a preview is the stem's first seconds: long enough to judge, small for the host's bridge
+PREVIEW_MAX_RATE = 24_000  # previews are mono MP3 at an MPEG-2 rate (22.05/24 kHz, or the stem's own when lower)
+PREVIEW_MP3_LEVEL = 0.8  # libsndfile's compression level for CBR MP3: 40 kbit/s at 22.05/24 kHz, ~150 KB per 30 s
+PREVIEW_MAX_BYTES = 512_000  # a preview larger than this is refused with a sentence (base64 makes it a third larger)
 
 # --- `mvsep-mcp doctor` (mvsep_mcp/doctor.py) -------------------------------------------------------
 DOCTOR_TIMEOUT_S = 10.0  # one check waits at most this long for MVSep: a person is watching the terminal
@@ -141,3 +149,8 @@ FAULTS_SETTLE_S = 1.0  # after the jobs end, the suite watches this long for pol
 FAULTS_CONCURRENT_CALLS = 200  # tool calls sent at once to one server
 FAULTS_FUZZ_EXAMPLES = 25  # fuzzed argument sets per tool (hypothesis examples)
 FAULTS_KILL_INPUT_SECONDS = 150.0  # a WAV this long (~26 MB) outlasts the socket buffers: a kill lands mid-upload
+
+# --- tasks (the MCP tasks extension: a separation request answered with a task that a client polls) ---------------
+TASK_POLL_MIN_S = 1.0  # a task's suggested poll interval never asks a client to come back sooner than this
+TASK_POLL_MAX_S = 30.0  # ... nor later than this (the runner may learn something sooner than its next status poll)
+TASK_ID_BYTES = 18  # random bytes in a task id (a batch id): unguessable, the spec's bearer-token rule

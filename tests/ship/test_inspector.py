@@ -11,10 +11,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,13 +22,13 @@ import pytest
 from mvsep_mcp.config import ALL_TOOLSETS
 from mvsep_mcp.sandbox import SANDBOX_PREMIUM_TOKEN, SandboxServer
 
+from tests.http_server import serving_http
 from tests.ship import external
 from tests.ship.conftest import make_song, separate_one
 
 EVERY_TOOLSET = ",".join(ALL_TOOLSETS)
-TOOL_COUNT = 24
+TOOL_COUNT = 25
 PROBLEM = re.compile(r"^(Warning|Error): tool |\d+ errors?, \d+ warnings?", re.MULTILINE)
-HTTP_START_TIMEOUT_S = 60.0
 
 
 def server_env(root: Path, base_url: str, token: str | None = None) -> dict[str, str]:
@@ -72,42 +70,13 @@ def assert_strict_clean(done: subprocess.CompletedProcess[str]) -> None:
     assert len(tools) == TOOL_COUNT
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def http_server(tmp_path: Path, sandbox: SandboxServer) -> Iterator[str]:
     """``mvsep-mcp serve --transport http`` on a free loopback port; its MCP endpoint URL."""
-    port = free_port()
     (tmp_path / "home").mkdir()
     env = {"PATH": os.environ.get("PATH", ""), **server_env(tmp_path, sandbox.base_url, SANDBOX_PREMIUM_TOKEN)}
-    log = (tmp_path / "http-server.log").open("w", encoding="utf-8")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mvsep_mcp", "serve", "--transport", "http", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + HTTP_START_TIMEOUT_S
-        while True:
-            assert process.poll() is None, (tmp_path / "http-server.log").read_text(encoding="utf-8")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the HTTP server did not start listening"
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    with serving_http(env, tmp_path / "http-server.log") as url:
+        yield url
 
 
 def test_the_problem_pattern_matches_what_the_inspector_prints() -> None:
@@ -150,3 +119,19 @@ async def test_a_separation_through_the_inspector(tmp_path: Path, http_server: s
 
     job = await separate_one(call, song)
     assert all(Path(out["path"]).is_relative_to(tmp_path / "out") for out in job["outputs"])
+
+
+def test_the_inspector_follows_a_task_in_its_modern_era(tmp_path: Path, http_server: str) -> None:
+    """Inspector 2.12 declares the tasks extension in its modern era and follows the task it gets to its result: one
+    tools/call comes back with the job already completed (without tasks it returns once the job is submitted)."""
+    song = make_song(tmp_path / "music")
+    args = {"inputs": [str(song)], "model": "40"}
+    done = inspector(tmp_path, http_server, "--protocol-era", "modern", "--method", "tools/call", "--tool-name",
+                     "separate_audio", "--tool-args-json", json.dumps(args), "--format", "json")
+    assert done.returncode == 0, external.without_npm_noise(done.stderr)
+    result = json.loads(done.stdout)["result"]
+    assert result.get("isError") is not True, result
+    [job] = result["structuredContent"]["jobs"]
+    assert job["state"] == "completed", result
+    assert all(Path(out["path"]).is_file() for out in job["outputs"])
+    assert result["content"][0]["text"].startswith("All 1 job(s) finished")

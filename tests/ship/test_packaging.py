@@ -44,7 +44,7 @@ def test_the_sdist_carries_the_manifest_readme_and_licence(dist: Path) -> None:
     print(f"sdist: {len(names)} entries")
     for required in ("manifest.json", "icon.png", ".mcpbignore", "README.md", "LICENSE", "pyproject.toml",
                      "Dockerfile", "server/mvsep_mcp/__main__.py", "server/mvsep_mcp/sandbox/data/algorithms.json",
-                     "tools/mvsep_mcp_tools/separation.py"):
+                     "tools/mvsep_mcp_tools/separation.py", "tools/mvsep_mcp_tools/stem_player.html"):
         assert required in names, required
     assert not [n for n in names if n.startswith(("tests", ".ci", ".venv")) or "__pycache__" in n or n.endswith(".pyc")]
 
@@ -61,7 +61,7 @@ def test_the_wheel_carries_what_runs(dist: Path) -> None:
     assert tops == {"mvsep_mcp", "mvsep_mcp_tools", info}
     for required in ("mvsep_mcp/__main__.py", "mvsep_mcp/cli.py", "mvsep_mcp/doctor.py", "mvsep_mcp/policy.py",
                      "mvsep_mcp/sandbox/data/algorithms.json", "mvsep_mcp_tools/separation.py",
-                     f"{info}/licenses/LICENSE"):
+                     "mvsep_mcp_tools/stem_player.html", f"{info}/licenses/LICENSE"):
         assert required in names, required
     assert "mvsep-mcp = mvsep_mcp.cli:main" in entry_points
     requires = [line.removeprefix("Requires-Dist: ") for line in metadata.splitlines()

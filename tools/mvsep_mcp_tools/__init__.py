@@ -2,6 +2,7 @@
 
 ```python
 from mvsep_mcp_tools import register_all
+server = MCPServer(..., extensions=extensions(toolsets))
 register_all(server, toolsets=("catalog", "separation", "jobs"), current_session=...)
 ```
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from mcp.server.extension import Extension
 from mcp.server.mcpserver import MCPServer
 from mvsep_mcp.config import ALL_TOOLSETS
 
@@ -19,6 +21,7 @@ from mvsep_mcp_tools import (
     auth,
     catalog,
     jobs,
+    player,
     prompts,
     quality,
     resources,
@@ -26,6 +29,7 @@ from mvsep_mcp_tools import (
     separation,
     site,
     studio,
+    tasks,
 )
 
 if TYPE_CHECKING:
@@ -43,6 +47,18 @@ TOOLSETS: dict[str, Callable[[MCPServer[Any]], None]] = {
     "auth": auth.register,
 }
 assert tuple(TOOLSETS) == ALL_TOOLSETS, "the registry and the settings must name the same toolsets"
+
+
+def extensions(toolsets: tuple[str, ...]) -> list[Extension]:
+    """The MCP extensions the toolsets need, given to the server at construction: the stem player's MCP App
+    (``player``) goes with ``jobs``, whose ``wait_for_jobs`` shows it; tasks (``tasks``) with the tools that start
+    jobs (``separation``, ``studio``)."""
+    found: list[Extension] = []
+    if "jobs" in toolsets:
+        found.append(player.extension())
+    if {"separation", "studio"} & set(toolsets):
+        found.append(tasks.TasksExtension())
+    return found
 
 
 def register_all(server: MCPServer[Any], toolsets: tuple[str, ...], current_session: Callable[[], Session]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
@@ -18,7 +18,7 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from mvsep_mcp.catalog import UnknownModel
 from mvsep_mcp.errors import UserError
 from mvsep_mcp.jobs import JobNotFound
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from mvsep_mcp_tools._schema import compact
 
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+Skip = Annotated[int, Field(ge=0)]  # a page's offset (`start`): the name says it, the schema bounds it
+
 # Hints the MCP spec gives as defaults (readOnly false, destructive true, idempotent false, openWorld true) are left
 # out, and so are destructive and idempotent on read-only tools, where they mean nothing: the same facts, said once.
 READ_ONLY = ToolAnnotations(read_only_hint=True)  # asks MVSep (open world), changes nothing
@@ -34,6 +36,7 @@ LOCAL_READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)  #
 SPENDS_AND_WRITES = ToolAnnotations(destructive_hint=False)  # creates jobs and files, never overwrites or deletes
 CHANGES_ACCOUNT = ToolAnnotations(destructive_hint=False, idempotent_hint=True)  # a switch: same call, same state
 DESTRUCTIVE = ToolAnnotations(read_only_hint=False)  # cancels or deletes: destructive, not idempotent (the defaults)
+LOCAL_WRITES = ToolAnnotations(destructive_hint=False, open_world_hint=False)  # new local files only, never overwrites
 
 
 def _compact_schema(schema: dict[str, Any]) -> None:
@@ -50,8 +53,11 @@ class ToolOutput(BaseModel):
     model_config = ConfigDict(json_schema_extra=_compact_schema)
 
 
-def tool(server: MCPServer[Any], *, name: str, annotations: ToolAnnotations) -> Callable[[F], F]:
+def tool(server: MCPServer[Any], *, name: str, annotations: ToolAnnotations,
+         meta: dict[str, Any] | None = None) -> Callable[[F], F]:
     """``server.tool`` with the docstring, cleaned of its indentation, as the description the model reads.
+
+    ``meta`` is the tool's ``_meta`` (e.g. ``{"ui": {"resourceUri": "ui://…"}}``: the MCP App that shows its result).
 
     This is the one place where the product's errors become tool errors: any :class:`UserError` raised inside a tool
     reaches the model as its :meth:`~UserError.user_text` (a sentence naming the fix). Anything else is a bug and
@@ -68,7 +74,7 @@ def tool(server: MCPServer[Any], *, name: str, annotations: ToolAnnotations) -> 
             except UserError as exc:
                 raise ToolError(exc.user_text()) from exc
 
-        server.tool(name=name, annotations=annotations, description=description)(translated)
+        server.tool(name=name, annotations=annotations, description=description, meta=meta)(translated)
         _compact_schemas(server, name)
         return fn
 

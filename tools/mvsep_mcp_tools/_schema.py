@@ -11,7 +11,9 @@ clients reject them) and says "optional" the way every dialect understands, by l
 - an output field that may be null becomes optional instead, and results leave out such fields when they are
   null (``mvsep_mcp_tools._common.result`` dumps with ``exclude_none``), so every result still validates;
 - titles, null defaults, the default ``additionalProperties: true`` go; so do an output schema's descriptions and
-  defaults (programs read the structure; the model reads the text).
+  defaults (programs read the structure; the model reads the text);
+- a ``$defs`` entry used once is written where it is used (the same schema, without the name and the reference);
+  one used twice or more, or by itself, stays shared.
 """
 
 from __future__ import annotations
@@ -23,7 +25,59 @@ _NULL = {"type": "null"}
 
 def compact(schema: dict[str, Any], *, output: bool = False) -> dict[str, Any]:
     """A compact copy of ``schema`` that accepts the same values (see the module docstring for null)."""
-    return _schema(schema, output)
+    return _inline_single_use_defs(_schema(schema, output))
+
+
+_REF_PREFIX = "#/$defs/"
+
+
+def _refs(node: Any, counts: dict[str, int]) -> None:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(_REF_PREFIX):
+            counts[ref[len(_REF_PREFIX):]] = counts.get(ref[len(_REF_PREFIX):], 0) + 1
+        for value in node.values():
+            _refs(value, counts)
+    elif isinstance(node, list):
+        for value in node:
+            _refs(value, counts)
+
+
+def _inline_single_use_defs(schema: dict[str, Any]) -> dict[str, Any]:
+    """Definitions referenced exactly once (and not from inside themselves) replace their reference."""
+    defs: dict[str, Any] = dict(schema.get("$defs") or {})
+    while True:
+        counts: dict[str, int] = {}
+        _refs({k: v for k, v in schema.items() if k != "$defs"}, counts)
+        _refs(defs, counts)
+        single = [name for name in defs if counts.get(name) == 1 and not _uses(defs[name], name)]
+        if not single:
+            break
+        name = single[0]
+        body = defs.pop(name)
+        schema = {k: _replace(v, name, body) for k, v in schema.items() if k != "$defs"}
+        defs = {k: _replace(v, name, body) for k, v in defs.items()}
+    out = {k: v for k, v in schema.items() if k != "$defs"}
+    if defs:
+        out["$defs"] = defs
+    return out
+
+
+def _uses(node: Any, name: str) -> bool:
+    counts: dict[str, int] = {}
+    _refs(node, counts)
+    return name in counts
+
+
+def _replace(node: Any, name: str, body: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        if node.get("$ref") == _REF_PREFIX + name:
+            rest = {k: v for k, v in node.items() if k != "$ref"}
+            return {**body, **rest} if rest else body
+        return {k: _replace(v, name, body) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_replace(v, name, body) for v in node]
+    return node
 
 
 def _schema(node: dict[str, Any], output: bool) -> dict[str, Any]:

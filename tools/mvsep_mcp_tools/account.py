@@ -12,6 +12,7 @@ from pydantic import Field
 from mvsep_mcp_tools._common import (
     CHANGES_ACCOUNT,
     READ_ONLY,
+    Skip,
     ToolOutput,
     result,
     session_of,
@@ -54,7 +55,7 @@ class SwitchResult(ToolOutput):
 def register(server: MCPServer[Any]) -> None:
     @tool(server, name="account_info", annotations=READ_ONLY)
     async def account_info(ctx: Context[Any, Any]) -> Annotated[CallToolResult, AccountInfo]:
-        """The token's account (token never shown): credits, premium mode, long names, jobs at once. Free."""
+        """Your MVSep account: credits, premium mode, long names, jobs at once. Free."""
         session = session_of(ctx)
         account = session.require_account()
         user = await account.user(refresh=True)
@@ -80,7 +81,7 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="separation_history", annotations=READ_ONLY)
     async def separation_history(
         ctx: Context[Any, Any],
-        start: Annotated[int, Field(ge=0, description="Offset")] = 0,
+        start: Skip = 0,
         limit: Annotated[int, Field(ge=1, le=20, description="How many")] = 20,
     ) -> Annotated[CallToolResult, HistoryPage]:
         """This account's past separations on MVSep, newest first, with credits and file status. Free."""
@@ -109,9 +110,7 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="set_premium_mode", annotations=CHANGES_ACCOUNT)
     async def set_premium_mode(
         ctx: Context[Any, Any],
-        enabled: Annotated[
-            bool, Field(description="On: jobs spend credits, skip the free queue")
-        ],
+        enabled: bool,
     ) -> Annotated[CallToolResult, SwitchResult]:
         """Premium mode on or off. While on, new jobs spend credits and skip the free queue: ask the user first."""
         account = session_of(ctx).require_account()
@@ -123,9 +122,9 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="set_long_filenames", annotations=CHANGES_ACCOUNT)
     async def set_long_filenames(
         ctx: Context[Any, Any],
-        enabled: Annotated[bool, Field(description="On: MVSep's names carry model and options")],
+        enabled: bool,
     ) -> Annotated[CallToolResult, SwitchResult]:
-        """MVSep's long file names on or off (saved files follow the naming template anyway)."""
+        """MVSep's long file names (with model and options) on or off; saved files follow the naming template."""
         account = session_of(ctx).require_account()
         if enabled:
             message = await account.client.enable_long_filenames()

@@ -66,10 +66,7 @@ def register(server: MCPServer[Any]) -> None:
             str | None,
             Field(description="A group, e.g. 'Multistem', 'Vocals', 'Drums'"),
         ] = None,
-        sort: Annotated[
-            Literal["rating", "usage", "name", "price"],
-            Field(description="Default: best rated first"),
-        ] = "rating",
+        sort: Literal["rating", "usage", "name", "price"] = "rating",
         usable_only: Annotated[bool, Field(description="Only models this account may use")] = False,
         include_inactive: Annotated[bool, Field(description="Include switched-off models")] = False,
         limit: Annotated[int, Field(ge=1, le=50, description="Page size")] = 10,

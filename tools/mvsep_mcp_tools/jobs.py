@@ -8,7 +8,7 @@ import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
 from mvsep_mcp import policy
-from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, JobState, ProgressUpdate
+from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, TERMINAL_STATES, JobRecord, JobState, ProgressUpdate
 from pydantic import Field
 
 from mvsep_mcp_tools._common import (
@@ -21,6 +21,9 @@ from mvsep_mcp_tools._common import (
     tool,
 )
 from mvsep_mcp_tools._job_view import JobView, job_line, job_view
+from mvsep_mcp_tools.player import UI_META, player_for, register_previews
+
+TERMINAL_STATE_NAMES = frozenset(s.value for s in TERMINAL_STATES)
 
 
 class WaitOut(ToolOutput):
@@ -28,14 +31,40 @@ class WaitOut(ToolOutput):
     all_finished: bool = Field(description="True when every job has ended (completed, failed, cancelled, expired)")
     completed: int
     total: int
+    # the stem player's data (player.Player), for clients with MCP Apps only: published as a bare object, since only
+    # the App reads it and its full schema would cost every model ~700 bytes of tools/list
+    player: dict[str, Any] | None = None
 
 
 class JobList(ToolOutput):
     jobs: list[JobView]
 
 
+def jobs_result(records: list[JobRecord], *, player: dict[str, Any] | None = None) -> CallToolResult:
+    """What ``wait_for_jobs`` answers: each job, and what to do next."""
+    views = [job_view(r) for r in records]
+    completed = sum(1 for v in views if v.state == JobState.COMPLETED.value)
+    finished = all(r.is_terminal for r in records)
+    out = WaitOut(jobs=views, all_finished=finished, completed=completed, total=len(views), player=player)
+    return result(out, jobs_text(views))
+
+
+def jobs_text(views: list[JobView]) -> str:
+    """The text of ``wait_for_jobs`` (and of a finished task): a line per job, manifests, or what to do next."""
+    completed = sum(1 for v in views if v.state == JobState.COMPLETED.value)
+    lines = "\n".join(job_line(v) for v in views)
+    if all(v.state in TERMINAL_STATE_NAMES for v in views):
+        manifests = sorted({v.manifest_path for v in views if v.manifest_path})
+        tail = f"\nManifest(s): {', '.join(manifests)}" if manifests else ""
+        return f"All {len(views)} job(s) finished, {completed} completed:\n{lines}{tail}"
+    return (f"{completed}/{len(views)} completed so far:\n{lines}\n"
+            f"Still running: call wait_for_jobs again with job_ids={[v.id for v in views]}.")
+
+
 def register(server: MCPServer[Any]) -> None:
-    @tool(server, name="wait_for_jobs", annotations=READ_ONLY)
+    register_previews(server)
+
+    @tool(server, name="wait_for_jobs", annotations=READ_ONLY, meta=UI_META)
     async def wait_for_jobs(
         ctx: Context[Any, Any],
         job_ids: Annotated[
@@ -86,20 +115,7 @@ def register(server: MCPServer[Any]) -> None:
             )
             if all(r.is_terminal for r in records) or anyio.current_time() >= deadline:
                 break
-        views = [job_view(r) for r in records]
-        completed = sum(1 for v in views if v.state == JobState.COMPLETED.value)
-        finished = all(r.is_terminal for r in records)
-        out = WaitOut(jobs=views, all_finished=finished, completed=completed, total=len(views))
-        lines = "\n".join(job_line(v) for v in views)
-        if finished:
-            manifests = sorted({v.manifest_path for v in views if v.manifest_path})
-            tail = f"\nManifest(s): {', '.join(manifests)}" if manifests else ""
-            return result(out, f"All {len(views)} job(s) finished, {completed} completed:\n{lines}{tail}")
-        return result(
-            out,
-            f"{completed}/{len(views)} completed so far:\n{lines}\n"
-            f"Still running: call wait_for_jobs again with job_ids={ids}.",
-        )
+        return jobs_result(records, player=await player_for(ctx, records))
 
     @tool(server, name="list_jobs", annotations=LOCAL_READ_ONLY)
     async def list_jobs(

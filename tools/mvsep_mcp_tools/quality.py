@@ -16,6 +16,7 @@ from mvsep_mcp_tools._common import (
     DESTRUCTIVE,
     READ_ONLY,
     SPENDS_AND_WRITES,
+    Skip,
     ToolOutput,
     result,
     session_of,
@@ -121,7 +122,7 @@ def register(server: MCPServer[Any]) -> None:
         ] = 0,
         algo_name_filter: Annotated[str | None, Field(description="Name contains")] = None,
         sort: Annotated[str | None, Field(description="Column, e.g. sdr_vocals")] = None,
-        start: Annotated[int, Field(ge=0, description="Offset")] = 0,
+        start: Skip = 0,
         limit: Annotated[int, Field(ge=1, le=100, description="How many")] = 20,
     ) -> Annotated[CallToolResult, LeaderboardOut]:
         """MVSep's quality-checker leaderboard for a dataset: algorithms ranked by SDR per stem. Free."""
@@ -154,7 +155,7 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="quality_queue", annotations=READ_ONLY)
     async def quality_queue(
         ctx: Context[Any, Any],
-        start: Annotated[int, Field(ge=0, description="Offset")] = 0,
+        start: Skip = 0,
         limit: Annotated[int, Field(ge=1, le=100, description="How many")] = 20,
     ) -> Annotated[CallToolResult, EntriesOut]:
         """Quality-checker entries waiting to be evaluated. Free."""

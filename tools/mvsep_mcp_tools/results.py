@@ -1,15 +1,22 @@
-"""Toolset ``results``: download a finished job's result again into another folder; status of any MVSep hash."""
+"""Toolset ``results``: download a finished job's result again into another folder; status of any MVSep hash; a DAW
+session (``.dawproject``, ``.rpp``) of one song's stems picked from its jobs."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import functools
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
-from mcp_types import CallToolResult
+from mcp_types import CallToolResult, ContentBlock
+from mvsep_mcp.daw.from_jobs import SESSION_FORMATS, SessionFormat, StemPick, WrittenSession, sessions_from_jobs
 from mvsep_mcp.planning import absolute_path
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from mvsep_mcp_tools._common import (
+    LOCAL_WRITES,
     READ_ONLY,
     SPENDS_AND_WRITES,
     ToolOutput,
@@ -29,6 +36,34 @@ class HashStatus(ToolOutput):
     new_hash: str | None = Field(None, description="For URL jobs: the hash to poll once the download is done")
     files: list[dict[str, Any]] = Field(default_factory=list, description="type (stem), url, size, download")
     algorithm: str | None = None
+
+
+class Pick(BaseModel):
+    job_id: str
+    stem: str | None = None
+
+
+class DawSession(ToolOutput):
+    title: str
+    files: list[str]
+    tracks: list[str]
+    notes: list[str] = Field(default_factory=list)
+
+
+_OPENS_IN = {".dawproject": "Bitwig, Studio One, Cubase 14", ".rpp": "REAPER"}
+
+
+def session_text(written: WrittenSession) -> str:
+    tracks = [t.name + (" (muted)" if t.muted else "") for t in written.session.tracks]
+    lines = [f"Session of {written.session.title}: {', '.join(tracks)}."]
+    lines += [f"- {p} (opens in {_OPENS_IN.get(p.suffix.lower(), 'a DAW')})" for p in written.paths]
+    return "\n".join(lines + list(written.notes))
+
+
+def file_links(paths: Sequence[Path]) -> list[ContentBlock]:
+    """Content blocks for written files beside the text: none yet. Issue 11 (stems as resources) adds a
+    ``resource_link`` per file here."""
+    return []
 
 
 def register(server: MCPServer[Any]) -> None:
@@ -73,3 +108,29 @@ def register(server: MCPServer[Any]) -> None:
         if out.files:
             text += "\n" + "\n".join(f"- {f.get('type')}: {f.get('url')}" for f in out.files)
         return result(out, text)
+
+    @tool(server, name="make_daw_session", annotations=LOCAL_WRITES)
+    async def make_daw_session(
+        ctx: Context[Any, Any],
+        picks: Annotated[
+            list[Pick],
+            Field(min_length=1, description="Completed jobs of one song; a job_id alone takes all its stems"),
+        ],
+        formats: Annotated[
+            list[Literal["dawproject", "rpp"]] | None, Field(description="Files to write; default both")
+        ] = None,
+        embed: Annotated[bool, Field(description="Copy the stems into the .dawproject")] = False,
+    ) -> Annotated[CallToolResult, DawSession]:
+        """A DAW session of one song's stems, written beside them (a track per stem, mix muted): .dawproject (Bitwig,
+        Studio One, Cubase), .rpp (REAPER). Free, local."""
+        session = session_of(ctx)
+        account = session.require_account()
+        records = [session.runner.get(account.key, p.job_id) for p in picks]
+        wanted: list[SessionFormat] = list(formats or SESSION_FORMATS)
+        written = await anyio.to_thread.run_sync(functools.partial(
+            sessions_from_jobs, records, [StemPick(p.job_id, p.stem) for p in picks], wanted, embed=embed))
+        out = DawSession(title=written.session.title, files=[str(p) for p in written.paths],
+                         tracks=[t.name for t in written.session.tracks], notes=list(written.notes))
+        answer = result(out, session_text(written))
+        answer.content.extend(file_links(written.paths))
+        return answer

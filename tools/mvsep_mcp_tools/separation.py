@@ -9,13 +9,17 @@ from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp_types import CallToolResult
+from mvsep_mcp.jobs.models import JobRecord
 from mvsep_mcp.mvsep import OutputFormatName, RemoteType
+from mvsep_mcp.mvsep.formats import FORMAT_BY_CODE
 from mvsep_mcp.planning import Plan, confirmation_needed, credits_text, plan_separation, submit_plan
 from pydantic import Field
 
 from mvsep_mcp_tools._common import SPENDS_AND_WRITES, ToolOutput, resolver, result, session_of, tool
 from mvsep_mcp_tools._consent import NoQuestion, SpendConsent, ask_to_spend, verdict
 from mvsep_mcp_tools._job_view import JobView, job_line, job_view
+from mvsep_mcp_tools._task_mode import submit_wait_s
+from mvsep_mcp_tools.jobs import jobs_text
 
 
 class InputEstimate(ToolOutput):
@@ -59,6 +63,27 @@ def quote(plan: Plan, *, dry_run: bool) -> SeparationOut:
             for i in plan.inputs
         ],
     )
+
+
+def finished_answer(records: list[JobRecord]) -> CallToolResult:
+    """A finished task's result: this tool's answer rebuilt from the batch's jobs as they ended (each job's spec
+    holds what the plan said), with ``wait_for_jobs``' text."""
+    first = records[0].spec
+    costs = [r.spec.estimated_cost for r in records]
+    known = [c for c in costs if c is not None]
+    out = SeparationOut(
+        dry_run=False,
+        model=first.model_name,
+        options=first.options,
+        output_format=FORMAT_BY_CODE[first.output_format].name,
+        output_dir=first.output_root,
+        spends_credits=first.spends_credits,
+        estimated_credits_total=sum(known) if first.spends_credits and len(known) == len(costs) else None,
+        estimates=[InputEstimate(input=r.spec.input_path or r.spec.url or "", duration_s=r.spec.input_duration_s,
+                                 estimated_credits=r.spec.estimated_cost) for r in records],
+        jobs=[job_view(r) for r in records],
+    )
+    return result(out, jobs_text(out.jobs))
 
 
 def _cost_line(out: SeparationOut) -> str:
@@ -161,7 +186,7 @@ def register(server: MCPServer[Any]) -> None:
             return result(out, f"Not started: the user declined to spend the credits. Nothing was sent. {header}")
         if answer == "needs_confirmation":
             return result(out, confirmation_needed(plan, "separate_audio"))
-        records = await submit_plan(session, plan)
+        records = await submit_plan(session, plan, wait_s=submit_wait_s())
         out.jobs = [job_view(r) for r in records]
         ids = [j.id for j in out.jobs]
         text = f"{header}\nSubmitted {len(ids)} job(s):\n" + "\n".join(job_line(j) for j in out.jobs)

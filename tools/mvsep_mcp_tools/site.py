@@ -9,7 +9,7 @@ from mcp_types import CallToolResult
 from mvsep_mcp.catalog.text import html_to_text
 from pydantic import Field
 
-from mvsep_mcp_tools._common import READ_ONLY, ToolOutput, result, session_of, tool
+from mvsep_mcp_tools._common import READ_ONLY, Skip, ToolOutput, result, session_of, tool
 
 
 def plain_text(markup: str | None, limit: int = 600) -> str:
@@ -54,7 +54,7 @@ def register(server: MCPServer[Any]) -> None:
     async def mvsep_news(
         ctx: Context[Any, Any],
         lang: Annotated[Literal["en", "ru"], Field(description="Language of the news")] = "en",
-        start: Annotated[int, Field(ge=0, description="Offset")] = 0,
+        start: Skip = 0,
         limit: Annotated[int, Field(ge=1, le=20, description="How many")] = 5,
     ) -> Annotated[CallToolResult, NewsOut]:
         """MVSep's news, newest first. Free."""
@@ -67,7 +67,7 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="mvsep_demos", annotations=READ_ONLY)
     async def mvsep_demos(
         ctx: Context[Any, Any],
-        start: Annotated[int, Field(ge=0, description="Offset")] = 0,
+        start: Skip = 0,
         limit: Annotated[int, Field(ge=1, le=20, description="How many")] = 10,
     ) -> Annotated[CallToolResult, DemoOut]:
         """MVSep's public demo separations, newest first. Free."""

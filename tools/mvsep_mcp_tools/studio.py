@@ -8,6 +8,7 @@ from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp_types import CallToolResult
+from mvsep_mcp.jobs.models import JobRecord
 from mvsep_mcp.mvsep import OutputFormatName
 from mvsep_mcp.planning import Plan, confirmation_needed, plan_mastering, plan_text, submit_plan
 from mvsep_mcp.session import Session
@@ -16,6 +17,8 @@ from pydantic import Field
 from mvsep_mcp_tools._common import SPENDS_AND_WRITES, ToolOutput, resolver, result, session_of, tool
 from mvsep_mcp_tools._consent import NoQuestion, SpendConsent, ask_to_spend, verdict
 from mvsep_mcp_tools._job_view import JobView, job_line, job_view
+from mvsep_mcp_tools._task_mode import submit_wait_s
+from mvsep_mcp_tools.jobs import jobs_text
 
 
 class StudioOut(ToolOutput):
@@ -23,6 +26,17 @@ class StudioOut(ToolOutput):
     estimated_credits: int | None = None
     spends_credits: bool
     jobs: list[JobView]
+
+
+def finished_answer(records: list[JobRecord]) -> CallToolResult:
+    """A finished task's result: this tool's answer rebuilt from the batch's jobs as they ended, with
+    ``wait_for_jobs``' text."""
+    first = records[0].spec
+    costs = [r.spec.estimated_cost for r in records]
+    out = StudioOut(model=first.model_name, spends_credits=first.spends_credits,
+                    estimated_credits=sum(c for c in costs if c is not None) if None not in costs else None,
+                    jobs=[job_view(r) for r in records])
+    return result(out, jobs_text(out.jobs))
 
 
 async def _submit(session: Session, plan: Plan, consent: ElicitationResult[SpendConsent], tool: str) -> CallToolResult:
@@ -33,7 +47,7 @@ async def _submit(session: Session, plan: Plan, consent: ElicitationResult[Spend
         return result(out, "Not started: the user declined to spend the credits. Nothing was sent.")
     if answer == "needs_confirmation":
         return result(out, confirmation_needed(plan, tool))
-    out.jobs = [job_view(r) for r in await submit_plan(session, plan)]
+    out.jobs = [job_view(r) for r in await submit_plan(session, plan, wait_s=submit_wait_s())]
     ids = [v.id for v in out.jobs]
     return result(
         out,

@@ -3,11 +3,16 @@
 - ``align_stem(input_path, stem_path, daw_ready=…)`` → ``StemAlignment`` (``alignment``): PCM stems cut or padded to
   the input's exact length, lossy stems' encoder delay and padding recorded (``facts``, ``mp4box``, ``pcm_length``).
 - ``write_provenance(wav_path, Provenance(song, stem, model, job))`` (``bwf``): BWF ``bext`` + ``iXML`` chunks.
-- ``build_session(title, stems, mix, tempo_bpm=…)`` (``session``) → ``write_dawproject`` / ``write_rpp``.
+- ``build_session(title, stems, mix, tempo_bpm=…)`` (``session``) → ``write_dawproject`` / ``write_rpp``;
+  ``read_tempo_bpm`` (``tempo``) reads the song's tempo from its tags.
+- The stem player's audio: ``waveform_peaks`` (``peaks``) and ``mp3_preview`` (``preview``).
+- From the journal (these two read ``JobRecord``s and sit in the jobs layer, so this package does not import them):
+  ``from_jobs.sessions_from_jobs(records, picks)`` / ``session_after_job(record)`` write the session of one song's
+  picked stems beside them; ``player.player_view(records)`` is what the stem player shows.
 
 Own code where no maintained library does the job: the RIFF chunk writer (``riff``), the MP4 edit-list reader
-(``mp4box``), the BWF/iXML payloads, and both session writers. Reading lengths uses libsndfile (``soundfile``) and
-mutagen (including its private LAME header parser).
+(``mp4box``), the BWF/iXML payloads, both session writers, display peaks and the previews' rate change. Reading
+lengths uses libsndfile (``soundfile``) and mutagen (including its private LAME header parser).
 """
 
 from __future__ import annotations

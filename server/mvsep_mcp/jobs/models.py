@@ -71,6 +71,7 @@ class JobSpec(BaseModel):
     name_template: str = DEFAULT_TEMPLATE
     is_demo: bool = False
     estimated_cost: int | None = None
+    spends_credits: bool = False  # a premium job (estimated_cost is an estimate either way)
     batch_id: str | None = None
     input_sha256: str | None = None  # of input_path (or target_path for matchering)
     input_duration_s: float | None = None  # of that file, when known: stems are checked against it
@@ -137,6 +138,7 @@ class JobRecord(BaseModel):
     result_gone: bool = False  # MVSep answered not_found for this job's hash: never reuse it
     partials: list[str] = Field(default_factory=list)  # temporary files of unfinished downloads (removed at the end)
     upload: UploadProgress | None = None  # how far the latest create got (None: before this was recorded)
+    cancel_refused: str | None = None  # why the latest cancellation was refused (a task's status shows it)
 
     @property
     def account_key(self) -> str:

@@ -339,6 +339,20 @@ class JobRunner:
             with anyio.move_on_after(min(remaining, JOURNAL_RECHECK_S)):
                 await changed.wait()
 
+    def next_check_s(self, records: Iterable[JobRecord]) -> float | None:
+        """Seconds until this runner next asks MVSep about any of the unfinished jobs (0: they are changing now, being
+        sent or downloaded; None: none is unfinished or none is timed here, e.g. another replica works them)."""
+        now = self.clock()
+        waits = []
+        for record in records:
+            if record.is_terminal:
+                continue
+            if record.state is JobState.ACTIVE and record.id in self.timers.next_at:
+                waits.append(max(0.0, self.timers.due_at(record.id) - now))
+            elif record.state is not JobState.ACTIVE:
+                waits.append(0.0)
+        return min(waits) if waits else None
+
     def _progress(self, records: Iterable[JobRecord]) -> float:
         now = self.clock()
         pace = self.timers.pace

@@ -99,6 +99,7 @@ class Plan:
                 name_template=self.name_template,
                 is_demo=self.is_demo,
                 estimated_cost=item.estimate.credits if item.estimate else None,
+                spends_credits=self.spends_credits,
                 batch_id=batch_id,
                 input_sha256=item.sha256,
                 input_duration_s=item.duration_s,

@@ -6,9 +6,8 @@ waits a short while for the creates, so that a refusal (a bad option, a premium-
 
 from __future__ import annotations
 
-import uuid
-
 from mvsep_mcp import policy
+from mvsep_mcp.jobs.batches import new_batch_id
 from mvsep_mcp.jobs.errors import JobError
 from mvsep_mcp.jobs.models import JobRecord, JobState
 from mvsep_mcp.planning.plans import Plan
@@ -20,10 +19,11 @@ class SubmissionRefused(JobError):
 
 
 async def submit_plan(session: Session, plan: Plan, *, wait_s: float = policy.SUBMIT_WAIT_S) -> list[JobRecord]:
-    """Record the plan's jobs, let the runner send them, and return them once submitted (or after ``wait_s``)."""
+    """Record the plan's jobs (one batch), let the runner send them, and return them once submitted (or after
+    ``wait_s``; 0 returns as soon as they are recorded)."""
     plan.check_credits()
     account = session.require_account()
-    specs = plan.specs(account_key=account.key, base_url=session.settings.base_url, batch_id=uuid.uuid4().hex[:12])
+    specs = plan.specs(account_key=account.key, base_url=session.settings.base_url, batch_id=new_batch_id())
     records = await session.runner.submit(specs)
     records = await session.runner.wait(account.key, [r.id for r in records],
                                         timeout=min(wait_s, policy.WAIT_CALL_BUDGET_S), until="submitted")

@@ -1,0 +1,102 @@
+"""The stem player's audio: waveform peaks of a bounded size and short MP3 previews that every browser plays."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from mvsep_mcp.daw.peaks import NoWaveform, cached_peaks, peaks_text, waveform_peaks
+from mvsep_mcp.daw.preview import PREVIEW_MIME, PreviewUnavailable, mp3_preview, preview_rate
+
+from tests.daw.conftest import FRAMES, RATE, write_m4a, write_mp3
+
+
+def _halves(path: Path, frames: int, *, rate: int = RATE, channels: int = 2, loud: float = 0.5) -> None:
+    """Silence, then a constant ``loud`` level on the last channel only: peaks know exactly what to say."""
+    audio = np.zeros((frames, channels), dtype=np.float32)
+    audio[frames // 2:, -1] = loud
+    sf.write(str(path), audio, rate, subtype="FLOAT" if path.suffix == ".wav" else "PCM_24")
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".flac"])
+def test_peaks_follow_the_signal(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"half{suffix}"
+    _halves(path, 100_000)
+    peaks = waveform_peaks(path, 10)
+    assert len(peaks) == 10
+    assert list(peaks[:5]) == [0] * 5 and all(abs(p - 128) <= 1 for p in peaks[5:])
+
+
+def test_peaks_are_bounded_whatever_the_length(tmp_path: Path) -> None:
+    short, long = tmp_path / "short.wav", tmp_path / "long.flac"
+    _halves(short, 300, channels=1)
+    _halves(long, RATE * 20, loud=1.0)
+    assert len(waveform_peaks(short)) == len(waveform_peaks(long)) == 800
+    assert max(waveform_peaks(long)) == 255
+    assert len(base64.b64decode(peaks_text(waveform_peaks(short)))) == 800
+
+
+def test_mp3_has_peaks_and_m4a_says_why_not(tmp_path: Path) -> None:
+    mp3, m4a = tmp_path / "s.mp3", tmp_path / "s.m4a"
+    write_mp3(mp3, FRAMES)
+    write_m4a(m4a, FRAMES)
+    assert max(waveform_peaks(mp3, 50)) > 0
+    with pytest.raises(NoWaveform, match="only WAV, FLAC, MP3 and OGG"):
+        waveform_peaks(m4a)
+
+
+def test_cached_peaks_follow_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.wav"
+    _halves(path, 10_000)
+    first = cached_peaks(path, 20)
+    assert cached_peaks(path, 20) is first
+    _halves(path, 10_000, loud=0.9)
+    os.utime(path, ns=(1, 1))  # another modification time: another answer
+    assert cached_peaks(path, 20) != first
+
+
+def _decoded(data: bytes) -> tuple[np.ndarray, int]:
+    audio, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    return audio, rate
+
+
+@pytest.mark.parametrize(("rate", "seconds", "preview_rate_hz"), [(44100, 40.0, 22050), (48000, 3.0, 24000),
+                                                                   (96000, 2.0, 24000), (16000, 2.0, 16000)])
+def test_previews_are_short_mono_mp3(tmp_path: Path, rate: int, seconds: float, preview_rate_hz: int) -> None:
+    path = tmp_path / f"s{rate}.flac"
+    t = np.arange(int(rate * seconds)) / rate
+    tone = 0.5 * np.sin(2 * np.pi * 440 * t)
+    sf.write(str(path), np.stack([tone, tone], axis=1), rate)
+    preview = mp3_preview(path, seconds=30.0)
+    assert preview.mime == PREVIEW_MIME == "audio/mpeg"
+    assert preview.data[:3] == b"ID3" or preview.data[:2] in (b"\xff\xf3", b"\xff\xfb")  # MPEG-2 or -1 layer III
+    audio, out_rate = _decoded(preview.data)
+    assert out_rate == preview.sample_rate == preview_rate_hz and audio.shape[1] == 1
+    assert preview.seconds == pytest.approx(min(seconds, 30.0), abs=0.01)
+    assert len(audio) / out_rate == pytest.approx(min(seconds, 30.0), abs=0.15)  # MP3 frames round the end up
+    assert np.abs(audio).max() > 0.3  # the tone survived, at about its level
+    assert len(preview.data) <= 30 * 40_000 / 8 * 1.05  # ~40 kbit/s
+
+
+def test_odd_rates_are_interpolated() -> None:
+    mono, rate = preview_rate(np.zeros(50_000, dtype=np.float32), 50_000)
+    assert rate == 22050 and len(mono) == pytest.approx(22050, abs=2)
+
+
+def test_previews_refuse_what_they_cannot_give(tmp_path: Path) -> None:
+    junk, m4a, empty, big = (tmp_path / n for n in ("junk.wav", "s.m4a", "empty.wav", "big.wav"))
+    junk.write_bytes(b"RIFF????WAVE")
+    write_m4a(m4a, FRAMES)
+    sf.write(str(empty), np.zeros((0, 2), dtype=np.float32), RATE)
+    _halves(big, RATE * 5)
+    for path, message in ((junk, "cannot be previewed"), (m4a, "only WAV, FLAC, MP3 and OGG"),
+                          (empty, "no audio")):
+        with pytest.raises(PreviewUnavailable, match=message):
+            mp3_preview(path)
+    with pytest.raises(PreviewUnavailable, match="above the 1 KB a host's bridge is given"):
+        mp3_preview(big, max_bytes=1000)
