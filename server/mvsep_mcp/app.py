@@ -14,6 +14,7 @@ from mvsep_mcp_tools import extensions, register_all
 
 from mvsep_mcp import __version__
 from mvsep_mcp.config import Settings
+from mvsep_mcp.hosting import prepare
 from mvsep_mcp.logs import protect_logs, register_secret
 from mvsep_mcp.session import Session
 
@@ -32,6 +33,7 @@ def create_server(settings: Settings) -> MCPServer[Session]:
         register_secret(settings.token.get_secret_value())
 
     running: list[Session] = []
+    hosting = prepare(settings)  # authentication, and in hosted mode each user's own account (ConfigError if unusable)
 
     def current_session() -> Session:
         if not running:
@@ -45,6 +47,7 @@ def create_server(settings: Settings) -> MCPServer[Session]:
         try:
             async with anyio.create_task_group() as tg:
                 await session.start(tg)
+                await hosting.attach(session, tg)
                 try:
                     yield session
                 finally:
@@ -52,6 +55,7 @@ def create_server(settings: Settings) -> MCPServer[Session]:
         finally:
             running.remove(session)
             with anyio.CancelScope(shield=True):
+                await hosting.detach(session)
                 await session.aclose()
 
     server: MCPServer[Session] = MCPServer(
@@ -62,7 +66,10 @@ def create_server(settings: Settings) -> MCPServer[Session]:
         website_url="https://mvsep.com",
         lifespan=lifespan,
         extensions=extensions(settings.toolsets),  # MCP Apps (the stem player) must be given at construction
+        auth=hosting.auth,
+        token_verifier=hosting.token_verifier,
     )
     protect_logs()  # after MCPServer() configured logging: the handlers it added get the filter too
     register_all(server, settings.toolsets, current_session)
+    hosting.add_routes(server, lambda: running[-1] if running else None)
     return server

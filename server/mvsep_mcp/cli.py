@@ -208,7 +208,9 @@ def _serve(args: argparse.Namespace) -> int:
     settings = load_settings(_flags(args) if args.command else {})
     server = create_server(settings)
     if getattr(args, "transport", "stdio") == "http":
-        server.run("streamable-http", host=args.host, port=args.port)
+        from mvsep_mcp.hosting import serve_http
+
+        serve_http(server, settings, host=args.host, port=args.port)
     else:
         server.run("stdio")
     return 0

@@ -25,6 +25,8 @@ Environment variables (all optional):
                          dir). Held as a secret: logs and errors show it with the password as ***
     MVSEP_LEASE_TTL      seconds after which a silent server's claim on an account's jobs lapses and another
                          process or replica takes them over (default 30)
+    MVSEP_AUTH_*, MVSEP_HOSTED, MVSEP_PUBLIC_URL, MVSEP_SERVER_KEY, …  a hosted server for many users: see
+                         mvsep_mcp.hosted.settings (in hosted mode the token settings and credentials file are unused)
 
 A value that is literally ``${user_config.…}`` — what an MCP bundle passes for a field the user left blank — counts as
 unset. The token is held as a ``SecretStr`` and never appears in a repr, log line or error.
@@ -46,6 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from mvsep_mcp import policy
 from mvsep_mcp.errors import UserError
+from mvsep_mcp.hosted.settings import HostedSettingError, HostedSettings, load_hosted
 from mvsep_mcp.media.naming import DEFAULT_TEMPLATE
 from mvsep_mcp.mvsep.formats import DEFAULT_FORMAT, FORMAT_NAMES
 
@@ -110,6 +113,7 @@ class Settings(BaseModel):
     ignored_toolsets: tuple[str, ...] = ()  # unknown names given in MVSEP_TOOLSETS (warned about, reported by doctor)
     database_url: SecretStr | None = None  # postgresql://…: the shared journal (None: SQLite at journal_path)
     lease_ttl: float = policy.LEASE_TTL_S  # a silent holder's claim on an account's jobs lapses after this long
+    hosted: HostedSettings = HostedSettings()  # authentication, and each user with their own MVSep account and folder
 
     @property
     def has_token(self) -> bool:
@@ -217,10 +221,18 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
     config_path = Path(str(config_path_value)).expanduser() if config_path_value else config_dir() / "config.toml"
     file = _read_config_file(config_path)
 
+    try:
+        hosted = load_hosted(lambda key: _pick(flags, env, file, key)[0])
+    except HostedSettingError as exc:
+        raise ConfigError(exc.message) from None
     credentials_value, _ = _pick(flags, env, file, "credentials")
     credentials_file = Path(str(credentials_value)).expanduser() if credentials_value else credentials_path()
     token_value, token_source = _pick(flags, env, file, "api_token")
-    if token_value is None:
+    if hosted.enabled:  # each user links their own account: no server-wide token, no credentials file
+        if token_value is not None:
+            logging.getLogger(__name__).warning("MVSEP_API_TOKEN is ignored in hosted mode: each user links their own")
+        token_value = None
+    elif token_value is None:
         stored = read_stored_token(credentials_file)
         if stored:
             token_value, token_source = stored, "credentials file"
@@ -253,13 +265,16 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
     except ValueError as exc:
         raise ConfigError(f"MVSEP_POLL_INTERVAL must be a number of seconds (got {poll!r}).") from exc
 
+    if hosted.enabled and toolsets and "auth" in split_toolsets(toolsets)[0]:
+        logging.getLogger(__name__).warning("the auth toolset (login through the model) is off in hosted mode")
     return Settings(
+        hosted=hosted,
         token=token,
         token_source=token_source if token else "none",
         base_url=base_url,
         output_dir=Path(str(output_dir)).expanduser() if output_dir else default_output_dir(),
         data_dir=Path(str(data_dir)).expanduser() if data_dir else default_data_dir(),
-        toolsets=parse_toolsets(toolsets) if toolsets else DEFAULT_TOOLSETS,
+        toolsets=_without_auth(parse_toolsets(toolsets) if toolsets else DEFAULT_TOOLSETS, hosted.enabled),
         ignored_toolsets=split_toolsets(toolsets)[1] if toolsets else (),
         name_template=str(template) if template else DEFAULT_TEMPLATE,
         output_format=fmt,
@@ -273,6 +288,11 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
         database_url=_database_url(database_url),
         lease_ttl=_positive_seconds(lease_ttl, "MVSEP_LEASE_TTL", policy.LEASE_TTL_S),
     )
+
+
+def _without_auth(toolsets: tuple[str, ...], hosted: bool) -> tuple[str, ...]:
+    """In hosted mode the ``auth`` toolset (a password through the model, a server-wide token) is never served."""
+    return tuple(t for t in toolsets if t != "auth") or DEFAULT_TOOLSETS if hosted else toolsets
 
 
 def _count(value: Any, name: str) -> int:

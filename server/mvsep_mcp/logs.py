@@ -1,19 +1,28 @@
 """Logging to stderr (stdout is the MCP protocol stream), with every API token redacted.
 
 The client never logs a token, but third-party loggers might (httpx logs request URLs, which carry ``api_token`` as a
-query parameter on GET): their level is raised and a filter on the handler rewrites any ``api_token=…`` and any
-registered secret value to ``***`` as a last line of defence.
+query parameter on GET): their level is raised and a filter on the handler rewrites any ``api_token=…``, any bearer
+token and any registered secret value to ``***`` as a last line of defence.
+
+Served over HTTP, every line logged while a request is handled carries that request's id (``REQUEST_ID``, set by
+the HTTP layer from a proxy's ``X-Request-Id`` or made up): ``[id]`` after the logger's name, or a field of its own
+with ``MVSEP_LOG_FORMAT=json`` (one JSON object per line, for a log collector).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
+from contextvars import ContextVar
 from urllib.parse import urlsplit, urlunsplit
 
 _TOKEN_PARAM = re.compile(r"(api_token[\"']?\s*[=:]\s*[\"']?)[^&\s\"',}]+", re.IGNORECASE)
+_BEARER = re.compile(r"(bearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
 _secrets: set[str] = set()
+REQUEST_ID: ContextVar[str | None] = ContextVar("mvsep_request_id", default=None)
+LOG_FORMATS = ("text", "json")
 
 
 def register_secret(value: str | None) -> None:
@@ -24,6 +33,7 @@ def register_secret(value: str | None) -> None:
 
 def redact(text: str) -> str:
     text = _TOKEN_PARAM.sub(r"\1***", text)
+    text = _BEARER.sub(r"\1***", text)
     for secret in _secrets:
         text = text.replace(secret, "***")
     return text
@@ -42,6 +52,9 @@ def redacted_url(url: str) -> str:
 
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        request_id = REQUEST_ID.get()
+        record.request_id = request_id
+        record.request_tag = f" [{request_id}]" if request_id else ""
         message = record.getMessage()
         cleaned = redact(message)
         if cleaned != message or record.args:
@@ -67,10 +80,22 @@ def protect_logs() -> None:
             handler.addFilter(RedactingFilter())
 
 
-def setup_logging(level: str = "INFO") -> None:
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request_id (and the traceback, when there is one)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"time": self.formatTime(record), "level": record.levelname, "logger": record.name,
+                "message": record.getMessage(), "request_id": getattr(record, "request_id", None)}
+        if record.exc_text or record.exc_info:
+            line["exception"] = record.exc_text or self.formatException(record.exc_info)  # type: ignore[arg-type]
+        return json.dumps(line, ensure_ascii=False)
+
+
+def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     """Log to stderr through the redacting filter; quiet chatty libraries that would log URLs."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else
+                         logging.Formatter("%(asctime)s %(levelname)s %(name)s%(request_tag)s: %(message)s"))
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     for existing in list(root.handlers):

@@ -154,3 +154,20 @@ FAULTS_KILL_INPUT_SECONDS = 150.0  # a WAV this long (~26 MB) outlasts the socke
 TASK_POLL_MIN_S = 1.0  # a task's suggested poll interval never asks a client to come back sooner than this
 TASK_POLL_MAX_S = 30.0  # ... nor later than this (the runner may learn something sooner than its next status poll)
 TASK_ID_BYTES = 18  # random bytes in a task id (a batch id): unguessable, the spec's bearer-token rule
+
+# --- hosted for many users (mvsep_mcp/hosted: OAuth resource server, per-user accounts and storage) ------------------
+JWKS_CACHE_S = 300.0  # the authorization server's signing keys are fetched again after this long (or on a new key id)
+JWKS_TIMEOUT_S = 10.0  # fetching the JWKS waits this long; a token whose key cannot be fetched is refused (401)
+JWT_LEEWAY_S = 10.0  # clock skew allowed on exp/nbf/iat between the authorization server and this server
+INTROSPECTION_TIMEOUT_S = 10.0  # an RFC 7662 introspection call waits this long; no answer refuses the token
+INTROSPECTION_CACHE_S = 60.0  # an active introspection answer is reused this long (never past the token's expiry)
+INTROSPECTION_CACHE_ENTRIES = 10_000  # introspected tokens remembered (by their SHA-256), the oldest dropped first
+API_KEY_BYTES = 32  # random bytes in a static API key: 256 bits, so one SHA-256 of it is a safe stored form
+LINK_TICKET_BYTES = 32  # random bytes in a one-time account-link URL (unguessable, stored only as its SHA-256)
+LINK_TICKET_TTL_S = 900.0  # a link to the account page works this long, once: time to find the MVSep token
+DOWNLOAD_URL_TTL_S = 3600.0  # a signed download URL of a stem works this long (a new one comes with every answer)
+USER_QUOTA_MB = 2048  # default storage per hosted user (stems, manifests, sessions); new jobs refused beyond it
+RETENTION_DAYS = 7.0  # default: a hosted user's files older than this are deleted (MVSep itself keeps results 72 h)
+RETENTION_SWEEP_S = 3600.0  # how often the retention sweep runs over the users' folders
+HOSTED_RESUME_SWEEP_S = 30.0  # how often a replica attaches linked accounts whose unfinished jobs no process works
+SCOPE_CHECK_MAX_BODY_BYTES = 4 * 1024 * 1024  # a JSON-RPC body read to find its method (the SDK's own body limit)

@@ -12,7 +12,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import anyio
@@ -23,6 +26,8 @@ from mvsep_mcp import policy
 from mvsep_mcp.catalog import AccountKind, Catalog, CatalogCache, cache_path_for
 from mvsep_mcp.config import Settings, store_token
 from mvsep_mcp.errors import UserError
+from mvsep_mcp.hosted.identity import User
+from mvsep_mcp.hosted.presenting import Presenter
 from mvsep_mcp.jobs import JobRunner, account_limit, open_journal
 from mvsep_mcp.logs import register_secret
 from mvsep_mcp.media.hash_cache import HashCache
@@ -47,6 +52,7 @@ class Account:
 
     client: MVSepClient
     key: str
+    home: Path | None = None  # hosted mode: the user's own folder, the only one their files go to (else: settings)
     _user: UserInfo | None = None
     _user_at: float = 0.0
     _lock: anyio.Lock = field(default_factory=anyio.Lock)
@@ -63,6 +69,19 @@ class Account:
         """'premium' when the account has credits and premium mode on, else 'registered' (a token means registered)."""
         user = await self.user()
         return "premium" if user.premium_enabled and user.premium_minutes > 0 else "registered"
+
+
+class UserAccounts(Protocol):
+    """Hosted mode's accounts: each authenticated user's own (``mvsep_mcp.hosted.accounts.HostedAccounts``)."""
+
+    async def account_for(self, user: User, header_token: str | None) -> Account:
+        """The user's account: from ``header_token`` (one request's), else the one they linked; raises a
+        ``UserError`` carrying a one-time link page when they have none."""
+        ...
+
+    def presenter(self, account: Account) -> Presenter:
+        """How the account's files are shown: paths inside the user's folder and signed download URLs."""
+        ...
 
 
 class Session:
@@ -89,6 +108,7 @@ class Session:
             base_url=settings.base_url,
         )
         self.account: Account | None = None
+        self.users: UserAccounts | None = None  # hosted mode: accounts per user (set by the app), never self.account
         self._retired: list[Account] = []  # earlier accounts whose clients still serve their unfinished jobs
         self._task_group: anyio.abc.TaskGroup | None = None
 
@@ -107,7 +127,7 @@ class Session:
         self._task_group = task_group
         # every blocking file operation runs in a worker thread: a few are enough, and each thread costs memory
         anyio.to_thread.current_default_thread_limiter().total_tokens = policy.WORKER_THREADS
-        if self.settings.token is not None:
+        if self.settings.token is not None and not self.settings.hosted.enabled:
             await self.use_token(self.settings.token.get_secret_value(), source=self.settings.token_source)
         await self.runner.start(task_group)
 
@@ -117,22 +137,34 @@ class Session:
         The previous account's client stays attached to the runner, so its unfinished jobs finish with the token
         they were created with; it is closed when the session closes.
         """
-        register_secret(token)
         key = account_key_for(token, self.settings.base_url)
         if self.account is not None and self.account.key == key:
             return self.account
-        client = self._client(token)
-        account = Account(client=client, key=key)
-        # Start on the safe side (the free limit) without waiting for MVSep: start-up never blocks on the network.
-        await self.runner.attach_account(key, client, concurrency=policy.FREE_CONCURRENT_JOBS)
-        if self._task_group is not None:
-            self._task_group.start_soon(self._learn_limit, account)
+        account = await self.open_account(token, key)
         if self.account is not None:
             self._retired.append(self.account)
         self.account = account
         if source != self.settings.token_source:
             self.settings = self.settings.model_copy(update={"token_source": source})
         return account
+
+    async def open_account(self, token: str, key: str, home: Path | None = None) -> Account:
+        """An :class:`Account` for ``token`` whose jobs the runner works under ``key`` (hosted mode: the user's own
+        key and folder); the caller keeps it and closes its client (:meth:`aclose` does for the current one)."""
+        register_secret(token)
+        client = self._client(token)
+        account = Account(client=client, key=key, home=home)
+        # Start on the safe side (the free limit) without waiting for MVSep: start-up never blocks on the network.
+        await self.runner.attach_account(key, client, concurrency=policy.FREE_CONCURRENT_JOBS)
+        if self._task_group is not None:
+            self._task_group.start_soon(self._learn_limit, account)
+        return account
+
+    def clients(self) -> Iterator[MVSepClient]:
+        """Every MVSep client of this session (for request statistics)."""
+        yield self._public_client
+        for account in [*self._retired, *([self.account] if self.account else [])]:
+            yield account.client
 
     async def _learn_limit(self, account: Account) -> None:
         """Raise the account's concurrency once MVSep says it is premium (a bad token is reported per call)."""
@@ -153,6 +185,9 @@ class Session:
 
         Returns the account's name (or email). The token itself is never returned.
         """
+        if self.settings.hosted.enabled:
+            raise UserError("Signing in through the model is off on this hosted server: each user links their own "
+                            "MVSep account on the page a tool call offers.")
         outcome = await self._public_client.login(email, password)
         token = outcome.token()
         if not token:
@@ -177,9 +212,10 @@ class Session:
     async def catalog(self, refresh: bool = False) -> Catalog:
         return await self.catalogs.get(refresh=refresh)
 
-    async def catalog_and_account(self) -> tuple[Catalog, AccountKind, UserInfo]:
-        """What planning a job needs from MVSep: the catalogue, the account's kind and its user info."""
-        account = self.require_account()
+    async def catalog_and_account(self, account: Account | None = None) -> tuple[Catalog, AccountKind, UserInfo]:
+        """What planning a job needs from MVSep: the catalogue, the account's kind and its user info (of ``account``,
+        default the session's)."""
+        account = account or self.require_account()
         return await self.catalog(), await account.kind(), await account.user()
 
     async def aclose(self) -> None:

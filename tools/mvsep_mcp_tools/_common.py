@@ -9,21 +9,33 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+import mimetypes
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
+from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp_types import CallToolResult, ContentBlock, ResourceLink, TextContent, ToolAnnotations
 from mvsep_mcp.catalog import UnknownModel
 from mvsep_mcp.errors import UserError
+from mvsep_mcp.hosted import scopes
+from mvsep_mcp.hosted.calls import TOOL_CALLS
+from mvsep_mcp.hosted.errors import HostedError, NotSignedIn
+from mvsep_mcp.hosted.identity import User
+from mvsep_mcp.hosted.presenting import Presenter
 from mvsep_mcp.jobs import JobNotFound
 from pydantic import BaseModel, ConfigDict, Field
 
 from mvsep_mcp_tools._schema import compact
 
 if TYPE_CHECKING:
-    from mvsep_mcp.session import Session
+    from mvsep_mcp.session import Account, Session
+
+TOKEN_HEADER = "x-mvsep-token"  # hosted mode: an automation host's MVSep token for this one request (never stored)
+# hosted mode: how this call shows the user's files (set by account_of; read by _job_view), None everywhere else
+PRESENTER: ContextVar[Presenter | None] = ContextVar("mvsep_presenter", default=None)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,13 +78,21 @@ def tool(server: MCPServer[Any], *, name: str, annotations: ToolAnnotations,
 
     def register(fn: F) -> F:
         description = _one_paragraph(inspect.cleandoc(fn.__doc__ or ""))
+        needed = scopes.needed_scopes("tools/call", name, [name] if annotations.read_only_hint else [])
 
         @functools.wraps(fn)
         async def translated(*args: Any, **kwargs: Any) -> Any:
             try:
-                return await fn(*args, **kwargs)
+                _check_scopes(needed)
+                answer = await fn(*args, **kwargs)
             except UserError as exc:
+                TOOL_CALLS.record(name, error=True)
                 raise ToolError(exc.user_text()) from exc
+            except Exception:
+                TOOL_CALLS.record(name, error=True)
+                raise
+            TOOL_CALLS.record(name, error=False)
+            return answer
 
         server.tool(name=name, annotations=annotations, description=description, meta=meta)(translated)
         _compact_schemas(server, name)
@@ -138,10 +158,77 @@ def session_of(ctx: Context[Any, Any]) -> Session:
     return ctx.request_context.lifespan_context  # type: ignore[no-any-return]
 
 
+class _MissingScope(HostedError):
+    pass
+
+
+def _check_scopes(needed: tuple[str, ...]) -> None:
+    """With a signed-in user, the call's scopes (the HTTP layer already answered 403 for a missing one; this holds
+    for any transport that authenticates)."""
+    token = get_access_token()
+    lacking = scopes.missing(token.scopes, needed) if token is not None else []
+    if lacking:
+        raise _MissingScope(f"Your sign-in lacks the scope {', '.join(lacking)} that this tool needs: sign in again "
+                            f"granting it.")
+
+
+def current_user() -> User | None:
+    """The authenticated user of this request (``None`` without authentication: stdio, loopback HTTP)."""
+    token = get_access_token()
+    if token is None:
+        return None
+    issuer = (token.claims or {}).get("iss")
+    return User.of(str(issuer) if issuer is not None else None, token.subject, token.client_id)
+
+
+async def account_of(ctx: Context[Any, Any]) -> Account:
+    """The MVSep account of this call: the server's one, or in hosted mode the signed-in user's own (raises a
+    ``UserError`` with the fix when there is none: a token to set, or a page where the user links theirs)."""
+    return await request_account(session_of(ctx), ctx.headers)
+
+
+async def request_account(session: Session, headers: Mapping[str, str] | None) -> Account:
+    """:func:`account_of` for any request handler (``headers``: the HTTP request's, for ``X-MVSep-Token``)."""
+    if session.users is None:
+        return session.require_account()
+    user = current_user()
+    if user is None:
+        raise NotSignedIn()
+    account = await session.users.account_for(user, (headers or {}).get(TOKEN_HEADER))
+    PRESENTER.set(session.users.presenter(account))
+    return account
+
+
+async def account_or_none(ctx: Context[Any, Any]) -> Account | None:
+    """The call's account when there is one (local: a token is set; hosted: the user has linked one), else None."""
+    session = session_of(ctx)
+    if session.users is None:
+        return session.account
+    try:
+        return await account_of(ctx)
+    except HostedError:
+        return None
+
+
 def result(model: BaseModel, text: str) -> CallToolResult:
     """A short text for the model to read plus the structured content; fields that are null are left out, as the
-    published output schemas say (they list such fields as optional, see ``_schema``)."""
-    return CallToolResult(
-        content=[TextContent(type="text", text=text)],
-        structured_content=model.model_dump(mode="json", exclude_none=True),
-    )
+    published output schemas say (they list such fields as optional, see ``_schema``). On a hosted server, every
+    file with a signed download URL is also a ``resource_link`` block."""
+    structured = model.model_dump(mode="json", exclude_none=True)
+    content: list[ContentBlock] = [TextContent(type="text", text=text)]
+    if PRESENTER.get() is not None:
+        content += [ResourceLink(type="resource_link", uri=f["url"], name=str(f.get("path") or f.get("stem")),
+                                 mime_type=mimetypes.guess_type(str(f.get("path") or ""))[0])
+                    for f in _files_with_urls(structured)]
+    return CallToolResult(content=content, structured_content=structured)
+
+
+def _files_with_urls(data: Any) -> list[dict[str, Any]]:
+    """Every ``{"stem", "path", "url"}`` in a structured answer (a job's outputs), depth first."""
+    if isinstance(data, list):
+        return [f for item in data for f in _files_with_urls(item)]
+    if not isinstance(data, dict):
+        return []
+    if isinstance(data.get("url"), str) and "stem" in data:
+        return [data]
+    return [f for value in data.values() for f in _files_with_urls(value)]

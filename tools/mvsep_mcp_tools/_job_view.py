@@ -1,13 +1,18 @@
-"""How a job looks to the model: one flat, stable shape shared by the separation and jobs toolsets."""
+"""How a job looks to the model: one flat, stable shape shared by the separation and jobs toolsets.
+
+On a hosted server (a presenter set for the call by ``account_of``) a file shows as its path inside the user's own
+storage plus a signed, expiring download ``url``, never as a path on the server's disk.
+"""
 
 from __future__ import annotations
 
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 from mvsep_mcp.jobs.models import JobRecord, JobState
 from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
 
-from mvsep_mcp_tools._common import ToolOutput
+from mvsep_mcp_tools._common import PRESENTER, ToolOutput
 
 
 class StemFile(ToolOutput):
@@ -15,6 +20,9 @@ class StemFile(ToolOutput):
     path: str
     size: int
     sha256: str
+    # hosted only: a signed download URL (expires). Left out of the published schema (additional properties are
+    # allowed), so tools/list stays as it is for everyone else; resource_link blocks carry the same URLs.
+    url: SkipJsonSchema[str | None] = None
 
 
 class JobView(ToolOutput):
@@ -39,10 +47,24 @@ def job_view(record: JobRecord) -> JobView:
         input=source,
         model=spec.model_name,
         hash=record.hash,
-        outputs=[StemFile(stem=o.stem, path=o.path, size=o.size, sha256=o.sha256) for o in record.outputs],
-        manifest_path=record.manifest_path,
+        outputs=[StemFile(stem=o.stem, path=shown_path(o.path), size=o.size, sha256=o.sha256, url=_url(o.path))
+                 for o in record.outputs],
+        manifest_path=shown_path(record.manifest_path) if record.manifest_path else None,
         error=record.error,
     )
+
+
+def shown_path(path: str | Path) -> str:
+    """A path as this call may show it: as it is locally; inside the user's storage on a hosted server."""
+    presenter = PRESENTER.get()
+    if presenter is None:
+        return str(path)
+    return presenter.path(path) or "(not in your storage)"
+
+
+def _url(path: str) -> str | None:
+    presenter = PRESENTER.get()
+    return presenter.url(path) if presenter is not None else None
 
 
 def job_line(view: JobView) -> str:

@@ -14,6 +14,7 @@ from mvsep_mcp_tools._common import (
     READ_ONLY,
     Skip,
     ToolOutput,
+    account_of,
     result,
     session_of,
     tool,
@@ -57,7 +58,7 @@ def register(server: MCPServer[Any]) -> None:
     async def account_info(ctx: Context[Any, Any]) -> Annotated[CallToolResult, AccountInfo]:
         """Your MVSep account: credits, premium mode, long names, jobs at once. Free."""
         session = session_of(ctx)
-        account = session.require_account()
+        account = await account_of(ctx)
         user = await account.user(refresh=True)
         info = AccountInfo(
             name=user.name,
@@ -68,7 +69,7 @@ def register(server: MCPServer[Any]) -> None:
             current_queue=user.current_queue,
             concurrent_jobs_allowed=account_limit(user),
             created_at=user.created_at,
-            token_source=session.settings.token_source,
+            token_source=session.settings.token_source if account.home is None else "linked on this server",
         )
         mode = "premium mode ON (jobs spend credits)" if user.premium_enabled else "premium mode off (free queue)"
         text = (
@@ -85,7 +86,7 @@ def register(server: MCPServer[Any]) -> None:
         limit: Annotated[int, Field(ge=1, le=20, description="How many")] = 20,
     ) -> Annotated[CallToolResult, HistoryPage]:
         """This account's past separations on MVSep, newest first, with credits and file status. Free."""
-        account = session_of(ctx).require_account()
+        account = await account_of(ctx)
         entries = await account.client.separation_history(start=start, limit=limit)
         items = [
             HistoryItem(
@@ -113,7 +114,7 @@ def register(server: MCPServer[Any]) -> None:
         enabled: bool,
     ) -> Annotated[CallToolResult, SwitchResult]:
         """Premium mode on or off. While on, new jobs spend credits and skip the free queue: ask the user first."""
-        account = session_of(ctx).require_account()
+        account = await account_of(ctx)
         message = await (account.client.enable_premium() if enabled else account.client.disable_premium())
         await account.user(refresh=True)
         out = SwitchResult(enabled=enabled, message=message)
@@ -125,7 +126,7 @@ def register(server: MCPServer[Any]) -> None:
         enabled: bool,
     ) -> Annotated[CallToolResult, SwitchResult]:
         """MVSep's long file names (with model and options) on or off; saved files follow the naming template."""
-        account = session_of(ctx).require_account()
+        account = await account_of(ctx)
         if enabled:
             message = await account.client.enable_long_filenames()
         else:

@@ -11,7 +11,7 @@ from mvsep_mcp.catalog.facts import group_name, output_labels, rating_average, r
 from mvsep_mcp.mvsep.models import Algorithm
 from pydantic import Field
 
-from mvsep_mcp_tools._common import READ_ONLY, ToolOutput, result, session_of, tool
+from mvsep_mcp_tools._common import READ_ONLY, ToolOutput, account_or_none, result, session_of, tool
 
 
 class ModelSummary(ToolOutput):
@@ -75,7 +75,8 @@ def register(server: MCPServer[Any]) -> None:
         """Find models by text, stem or group, best rated first: render_id (pass as `model`), stems, access, price."""
         session = session_of(ctx)
         catalog = await session.catalog()
-        kind = await session.account.kind() if (usable_only and session.account) else None
+        account = await account_or_none(ctx) if usable_only else None
+        kind = await account.kind() if account is not None else None
         page = catalog.search(
             text=text,
             group=group,

@@ -16,6 +16,7 @@ from mvsep_mcp_tools._common import (
     LOCAL_READ_ONLY,
     READ_ONLY,
     ToolOutput,
+    account_of,
     result,
     session_of,
     tool,
@@ -82,9 +83,8 @@ def register(server: MCPServer[Any]) -> None:
     ) -> Annotated[CallToolResult, WaitOut]:
         """Wait up to ~45 s for jobs, with progress; finished jobs are saved already. Call again while jobs
         run. Free."""
-        session = session_of(ctx)
-        account = session.require_account()
-        runner = session.runner
+        account = await account_of(ctx)
+        runner = session_of(ctx).runner
         if job_ids:
             ids = list(dict.fromkeys(job_ids))
             for job_id in ids:
@@ -125,7 +125,7 @@ def register(server: MCPServer[Any]) -> None:
     ) -> Annotated[CallToolResult, JobList]:
         """Jobs started here (kept across restarts), newest first, with state and files. Free, local."""
         session = session_of(ctx)
-        account = session.require_account()
+        account = await account_of(ctx)
         states = NON_TERMINAL_STATES if unfinished_only else None
         views = [job_view(r) for r in session.runner.list(account.key, states=states, limit=limit)]
         text = "\n".join(job_line(v) for v in views) if views else "No jobs yet."
@@ -138,7 +138,7 @@ def register(server: MCPServer[Any]) -> None:
     ) -> Annotated[CallToolResult, JobView]:
         """Cancel a job before processing: dropped if queued here, cancelled (refunded) if waiting at MVSep."""
         session = session_of(ctx)
-        account = session.require_account()
+        account = await account_of(ctx)
         record = await session.runner.cancel(account.key, job_id)
         view = job_view(record)
         return result(view, f"Job {job_id} cancelled.")

@@ -27,7 +27,7 @@ from mvsep_mcp.daw.preview import PREVIEW_MIME
 from mvsep_mcp.jobs.models import JobRecord
 from mvsep_mcp.policy import PREVIEW_SECONDS
 
-from mvsep_mcp_tools._common import ToolOutput, resource, session_of
+from mvsep_mcp_tools._common import ToolOutput, account_of, resource, session_of
 
 PLAYER_URI = "ui://mvsep/stem-player.html"
 PREVIEW_TEMPLATE = "mvsep://jobs/{job_id}/preview/{stem}"
@@ -104,7 +104,6 @@ def register_previews(server: MCPServer[Any]) -> None:
         description=f"The first {PREVIEW_SECONDS:g} s of a job's stem as a small mono MP3, for the stem player.",
     )
     async def stem_preview_resource(job_id: str, stem: str, ctx: Context[Any, Any]) -> bytes:
-        session = session_of(ctx)
-        record = session.runner.get(session.require_account().key, job_id)
+        record = session_of(ctx).runner.get((await account_of(ctx)).key, job_id)
         preview = await anyio.to_thread.run_sync(stem_preview, record, stem)
         return preview.data

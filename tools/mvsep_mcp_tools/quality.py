@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
+from mvsep_mcp.hosted.errors import NotOnThisServer
 from mvsep_mcp.mvsep.models import QualityEntry
 from mvsep_mcp.planning import readable_file
 from pydantic import Field
@@ -18,6 +19,7 @@ from mvsep_mcp_tools._common import (
     SPENDS_AND_WRITES,
     Skip,
     ToolOutput,
+    account_of,
     result,
     session_of,
     tool,
@@ -175,8 +177,11 @@ def register(server: MCPServer[Any]) -> None:
         ensemble: Annotated[bool, Field(description="An ensemble of models")] = False,
     ) -> Annotated[CallToolResult, SubmittedOut]:
         """Submit your algorithm's outputs (a zip) to MVSep's public quality checker. Confirm with the user first."""
+        account = await account_of(ctx)
+        if account.home is not None:
+            raise NotOnThisServer("A hosted server does not read files on its own disk: submit the zip to MVSep's "
+                                  "quality checker from a local mvsep-mcp or on mvsep.com.")
         path = await anyio.to_thread.run_sync(readable_file, zip_path, "zip")
-        account = session_of(ctx).require_account()
         added = await account.client.quality_add(
             path,
             algo_name=algo_name,

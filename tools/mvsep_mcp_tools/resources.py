@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from mcp.server.mcpserver import Context, MCPServer
 from mvsep_mcp.catalog import describe
 
-from mvsep_mcp_tools._common import resource, session_of
+from mvsep_mcp_tools._common import account_of, resource, session_of
 from mvsep_mcp_tools._job_view import job_view
 from mvsep_mcp_tools.catalog import summary_of
 
@@ -54,5 +54,5 @@ def register(server: MCPServer[Any], current_session: Callable[[], Session]) -> 
         description="A job from the local journal: state, progress, saved files, manifest.",
     )
     async def job_resource(job_id: str, ctx: Context[Any, Any]) -> str:
-        session = session_of(ctx)
-        return job_view(session.runner.get(session.require_account().key, job_id)).model_dump_json()
+        account = await account_of(ctx)
+        return job_view(session_of(ctx).runner.get(account.key, job_id)).model_dump_json()

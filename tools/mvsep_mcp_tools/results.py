@@ -12,6 +12,7 @@ import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ContentBlock
 from mvsep_mcp.daw.from_jobs import SESSION_FORMATS, SessionFormat, StemPick, WrittenSession, sessions_from_jobs
+from mvsep_mcp.hosted.errors import NotOnThisServer
 from mvsep_mcp.planning import absolute_path
 from pydantic import BaseModel, Field
 
@@ -20,11 +21,12 @@ from mvsep_mcp_tools._common import (
     READ_ONLY,
     SPENDS_AND_WRITES,
     ToolOutput,
+    account_of,
     result,
     session_of,
     tool,
 )
-from mvsep_mcp_tools._job_view import JobView, job_line, job_view
+from mvsep_mcp_tools._job_view import JobView, job_line, job_view, shown_path
 
 
 class HashStatus(ToolOutput):
@@ -75,7 +77,10 @@ def register(server: MCPServer[Any]) -> None:
     ) -> Annotated[CallToolResult, JobView]:
         """Download a job's stems again into another folder while MVSep keeps them (~72 h). Free."""
         session = session_of(ctx)
-        account = session.require_account()
+        account = await account_of(ctx)
+        if account.home is not None:
+            raise NotOnThisServer("On this hosted server your stems stay in your own storage: wait_for_jobs links "
+                                  "each file for download, so there is no folder to fetch them into.")
         root = absolute_path(output_dir, "output folder")
         record = await session.runner.refetch(account.key, job_id, str(root))
         view = job_view(record)
@@ -124,12 +129,12 @@ def register(server: MCPServer[Any]) -> None:
         """A DAW session of one song's stems, written beside them (a track per stem, mix muted): .dawproject (Bitwig,
         Studio One, Cubase), .rpp (REAPER). Free, local."""
         session = session_of(ctx)
-        account = session.require_account()
+        account = await account_of(ctx)
         records = [session.runner.get(account.key, p.job_id) for p in picks]
         wanted: list[SessionFormat] = list(formats or SESSION_FORMATS)
         written = await anyio.to_thread.run_sync(functools.partial(
             sessions_from_jobs, records, [StemPick(p.job_id, p.stem) for p in picks], wanted, embed=embed))
-        out = DawSession(title=written.session.title, files=[str(p) for p in written.paths],
+        out = DawSession(title=written.session.title, files=[shown_path(p) for p in written.paths],
                          tracks=[t.name for t in written.session.tracks], notes=list(written.notes))
         answer = result(out, session_text(written))
         answer.content.extend(file_links(written.paths))

@@ -15,9 +15,9 @@ from mvsep_mcp.mvsep.formats import FORMAT_BY_CODE
 from mvsep_mcp.planning import Plan, confirmation_needed, credits_text, plan_separation, submit_plan
 from pydantic import Field
 
-from mvsep_mcp_tools._common import SPENDS_AND_WRITES, ToolOutput, resolver, result, session_of, tool
+from mvsep_mcp_tools._common import SPENDS_AND_WRITES, ToolOutput, account_of, resolver, result, session_of, tool
 from mvsep_mcp_tools._consent import NoQuestion, SpendConsent, ask_to_spend, verdict
-from mvsep_mcp_tools._job_view import JobView, job_line, job_view
+from mvsep_mcp_tools._job_view import JobView, job_line, job_view, shown_path
 from mvsep_mcp_tools._task_mode import submit_wait_s
 from mvsep_mcp_tools.jobs import jobs_text
 
@@ -49,7 +49,7 @@ def quote(plan: Plan, *, dry_run: bool) -> SeparationOut:
         model=plan.algorithm.name,
         options=plan.options,
         output_format=plan.output_format_name,
-        output_dir=str(plan.output_root),
+        output_dir=shown_path(plan.output_root),
         spends_credits=plan.spends_credits,
         credits_balance=plan.balance,
         estimated_credits_total=plan.total_credits,
@@ -76,7 +76,7 @@ def finished_answer(records: list[JobRecord]) -> CallToolResult:
         model=first.model_name,
         options=first.options,
         output_format=FORMAT_BY_CODE[first.output_format].name,
-        output_dir=first.output_root,
+        output_dir=shown_path(first.output_root),
         spends_credits=first.spends_credits,
         estimated_credits_total=sum(known) if first.spends_credits and len(known) == len(costs) else None,
         estimates=[InputEstimate(input=r.spec.input_path or r.spec.url or "", duration_s=r.spec.input_duration_s,
@@ -115,11 +115,10 @@ async def _plan(
     recursive: bool,
     publish_as_demo: bool,
 ) -> Plan:
-    session = session_of(ctx)
-    session.require_account()
-    return await plan_separation(session, inputs=inputs, model=model, options=options, output_format=output_format,
-                                 output_dir=output_dir, name_template=name_template, remote_type=remote_type,
-                                 recursive=recursive, is_demo=publish_as_demo)
+    account = await account_of(ctx)
+    return await plan_separation(session_of(ctx), inputs=inputs, model=model, options=options,
+                                 output_format=output_format, output_dir=output_dir, name_template=name_template,
+                                 remote_type=remote_type, recursive=recursive, is_demo=publish_as_demo, account=account)
 
 
 @resolver
@@ -171,7 +170,7 @@ def register(server: MCPServer[Any]) -> None:
         out = quote(plan, dry_run=dry_run)
         header = (
             f"{plan.algorithm.name} (model {plan.algorithm.render_id}) on {len(plan.inputs)} input(s) → "
-            f"{out.output_format} in {plan.output_root}. {_cost_line(out)}"
+            f"{out.output_format} in {shown_path(plan.output_root)}. {_cost_line(out)}"
         )
         if dry_run:
             lines = [_estimate_line(e, out.spends_credits) for e in out.estimates]
@@ -186,7 +185,7 @@ def register(server: MCPServer[Any]) -> None:
             return result(out, f"Not started: the user declined to spend the credits. Nothing was sent. {header}")
         if answer == "needs_confirmation":
             return result(out, confirmation_needed(plan, "separate_audio"))
-        records = await submit_plan(session, plan, wait_s=submit_wait_s())
+        records = await submit_plan(session, plan, wait_s=submit_wait_s(), account=await account_of(ctx))
         out.jobs = [job_view(r) for r in records]
         ids = [j.id for j in out.jobs]
         text = f"{header}\nSubmitted {len(ids)} job(s):\n" + "\n".join(job_line(j) for j in out.jobs)

@@ -11,10 +11,9 @@ from mcp_types import CallToolResult
 from mvsep_mcp.jobs.models import JobRecord
 from mvsep_mcp.mvsep import OutputFormatName
 from mvsep_mcp.planning import Plan, confirmation_needed, plan_mastering, plan_text, submit_plan
-from mvsep_mcp.session import Session
 from pydantic import Field
 
-from mvsep_mcp_tools._common import SPENDS_AND_WRITES, ToolOutput, resolver, result, session_of, tool
+from mvsep_mcp_tools._common import SPENDS_AND_WRITES, ToolOutput, account_of, resolver, result, session_of, tool
 from mvsep_mcp_tools._consent import NoQuestion, SpendConsent, ask_to_spend, verdict
 from mvsep_mcp_tools._job_view import JobView, job_line, job_view
 from mvsep_mcp_tools._task_mode import submit_wait_s
@@ -39,7 +38,8 @@ def finished_answer(records: list[JobRecord]) -> CallToolResult:
     return result(out, jobs_text(out.jobs))
 
 
-async def _submit(session: Session, plan: Plan, consent: ElicitationResult[SpendConsent], tool: str) -> CallToolResult:
+async def _submit(ctx: Context[Any, Any], plan: Plan, consent: ElicitationResult[SpendConsent],
+                  tool: str) -> CallToolResult:
     out = StudioOut(model=plan.algorithm.name, estimated_credits=plan.total_credits,
                     spends_credits=plan.spends_credits, jobs=[])
     answer = verdict(consent)
@@ -47,7 +47,8 @@ async def _submit(session: Session, plan: Plan, consent: ElicitationResult[Spend
         return result(out, "Not started: the user declined to spend the credits. Nothing was sent.")
     if answer == "needs_confirmation":
         return result(out, confirmation_needed(plan, tool))
-    out.jobs = [job_view(r) for r in await submit_plan(session, plan, wait_s=submit_wait_s())]
+    account = await account_of(ctx)
+    out.jobs = [job_view(r) for r in await submit_plan(session_of(ctx), plan, wait_s=submit_wait_s(), account=account)]
     ids = [v.id for v in out.jobs]
     return result(
         out,
@@ -62,7 +63,7 @@ async def _mastering_plan(ctx: Context[Any, Any], target: str, reference: str, m
                           options: dict[str, str | int | float] | None, output_format: OutputFormatName | None,
                           output_dir: str | None) -> Plan:
     return await plan_mastering(session_of(ctx), target=target, reference=reference, model=model, options=options,
-                                output_format=output_format, output_dir=output_dir)
+                                output_format=output_format, output_dir=output_dir, account=await account_of(ctx))
 
 
 @resolver
@@ -75,7 +76,7 @@ async def _mastering_consent(ctx: Context[Any, Any], plan: Annotated[Plan, Resol
 async def _text_plan(ctx: Context[Any, Any], model: str | int, options: dict[str, str | int | float],
                      title: str | None, output_format: OutputFormatName | None, output_dir: str | None) -> Plan:
     return await plan_text(session_of(ctx), model=model, options=options, title=title, output_format=output_format,
-                           output_dir=output_dir)
+                           output_dir=output_dir, account=await account_of(ctx))
 
 
 @resolver
@@ -103,7 +104,7 @@ def register(server: MCPServer[Any]) -> None:
     ) -> Annotated[CallToolResult, StudioOut]:
         """Master a track to sound like a reference (Matchering). Returns a job id: then wait_for_jobs. Spends credits
         in premium mode."""
-        return await _submit(session_of(ctx), plan, consent, "master_audio")
+        return await _submit(ctx, plan, consent, "master_audio")
 
     @tool(server, name="generate_from_text", annotations=SPENDS_AND_WRITES)
     async def generate_from_text(
@@ -121,4 +122,4 @@ def register(server: MCPServer[Any]) -> None:
     ) -> Annotated[CallToolResult, StudioOut]:
         """Run a text-input model (speech, generation). Returns a job id: then wait_for_jobs. Spends credits in
         premium mode."""
-        return await _submit(session_of(ctx), plan, consent, "generate_from_text")
+        return await _submit(ctx, plan, consent, "generate_from_text")

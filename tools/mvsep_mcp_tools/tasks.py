@@ -35,6 +35,7 @@ from mvsep_mcp.jobs.models import JobRecord, JobState
 from mvsep_mcp.session import Account, Session
 
 from mvsep_mcp_tools import separation, studio
+from mvsep_mcp_tools._common import request_account
 from mvsep_mcp_tools._task_mode import answering_with_task
 
 TASKS = "io.modelcontextprotocol/tasks"
@@ -93,7 +94,7 @@ class TasksExtension(Extension):
         job_ids = [job["id"] for job in (tool_result.structured_content or {}).get("jobs") or []]
         if not job_ids:
             return answer  # a dry run, a "no", or a confirmation to ask for: nothing to follow
-        session, account = _account(ctx)
+        session, account = await _account(ctx)
         batch_id = session.runner.get(account.key, job_ids[0]).spec.batch_id
         if batch_id is None:
             return answer
@@ -101,12 +102,12 @@ class TasksExtension(Extension):
 
     async def _get(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> dict[str, Any]:
         require_client_extension(ctx, TASKS)
-        session, account = _account(ctx)
+        session, account = await _account(ctx)
         return _task(session, params.task_id, _batch(session, account, params.task_id), result_type="complete")
 
     async def _cancel(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> dict[str, Any]:
         require_client_extension(ctx, TASKS)
-        session, account = _account(ctx)
+        session, account = await _account(ctx)
         for record in _batch(session, account, params.task_id):
             if record.is_terminal:
                 continue
@@ -120,7 +121,7 @@ class TasksExtension(Extension):
 
     async def _update(self, ctx: ServerRequestContext[Any, Any], params: TaskUpdateParams) -> dict[str, Any]:
         require_client_extension(ctx, TASKS)
-        session, account = _account(ctx)
+        session, account = await _account(ctx)
         _batch(session, account, params.task_id)  # an unknown task is an error; no request is ever outstanding
         return {}
 
@@ -133,10 +134,10 @@ def _as_tool_result(answer: HandlerResult) -> CallToolResult | None:
     return None
 
 
-def _account(ctx: ServerRequestContext[Any, Any]) -> tuple[Session, Account]:
+async def _account(ctx: ServerRequestContext[Any, Any]) -> tuple[Session, Account]:
     session: Session = ctx.lifespan_context
     try:
-        return session, session.require_account()
+        return session, await request_account(session, getattr(ctx.request, "headers", None))
     except UserError as exc:
         raise MCPError(code=INVALID_PARAMS, message=exc.user_text()) from None
 

@@ -16,17 +16,26 @@ import anyio.to_thread
 
 from mvsep_mcp.catalog import estimate_cost
 from mvsep_mcp.config import Settings
+from mvsep_mcp.hosted.errors import NotOnThisServer
+from mvsep_mcp.hosted.storage import check_quota
 from mvsep_mcp.jobs.models import JobSpec
 from mvsep_mcp.media.naming import validate_template
 from mvsep_mcp.mvsep.formats import FORMAT_BY_CODE
 from mvsep_mcp.mvsep.models import Algorithm, UserInfo
 from mvsep_mcp.mvsep.separation_request import RemoteType
 from mvsep_mcp.planning.errors import NotEnoughCredits, PlanError
-from mvsep_mcp.planning.inputs import PlannedInput, absolute_path, describe_file, describe_sources, expand_inputs
+from mvsep_mcp.planning.inputs import (
+    PlannedInput,
+    absolute_path,
+    describe_file,
+    describe_sources,
+    expand_inputs,
+    is_url,
+)
 from mvsep_mcp.planning.model import Widget, check_options, choose_model, output_format_code
 from mvsep_mcp.planning.output import check_file_names, check_output_folder
 from mvsep_mcp.policy import DAW_READY_DEFAULT, MAX_UPLOAD_BYTES_FREE, MAX_UPLOAD_BYTES_PREMIUM
-from mvsep_mcp.session import Session
+from mvsep_mcp.session import Account, Session
 
 Options = Mapping[str, str | int | float] | None
 
@@ -147,13 +156,22 @@ async def _basis(
     output_format: str | None,
     output_dir: str | None,
     name_template: str | None,
+    account: Account | None,
 ) -> _Basis:
-    catalog, kind, user = await session.catalog_and_account()
+    catalog, kind, user = await session.catalog_and_account(account)
     algorithm = choose_model(catalog, model, kind, widget)
     resolved = check_options(algorithm, options, kind)
     settings: Settings = session.settings
     code = output_format_code(output_format or settings.output_format)
-    root = absolute_path(output_dir, "output folder") if output_dir else settings.output_dir
+    if account is not None and account.home is not None:  # hosted: the user's own folder, never one they name
+        if output_dir:
+            raise NotOnThisServer("This server keeps each user's files in their own storage: leave output_dir "
+                                  "out; the answers link every file for download.")
+        root = account.home
+        hosted = settings.hosted
+        await anyio.to_thread.run_sync(check_quota, root, hosted.quota_bytes, hosted.retention_days)
+    else:
+        root = absolute_path(output_dir, "output folder") if output_dir else settings.output_dir
     template = name_template or settings.name_template
     validate_template(template)
     await anyio.to_thread.run_sync(check_output_folder, root)
@@ -172,10 +190,16 @@ async def plan_separation(
     remote_type: RemoteType = "direct",
     recursive: bool = False,
     is_demo: bool = False,
+    account: Account | None = None,
 ) -> Plan:
-    """Separate local files, folders or URLs with one model."""
+    """Separate local files, folders or URLs with one model (``account``: whose; default the session's)."""
+    if account is not None and account.home is not None:
+        local = [item for item in inputs if item and item.strip() and not is_url(item)]
+        if local:
+            raise NotOnThisServer(f"This is a hosted server: it does not read files on its own disk ({local[0]!r}). "
+                                  f"Give each song as an http(s) URL that MVSep can download.")
     basis = await _basis(session, model=model, options=options, widget="single_upload", output_format=output_format,
-                         output_dir=output_dir, name_template=name_template)
+                         output_dir=output_dir, name_template=name_template, account=account)
     planned = await describe_sources(expand_inputs(inputs, recursive=recursive), session.hashes.sha256)
     return basis.plan(planned, remote_type=remote_type, is_demo=is_demo)
 
@@ -189,10 +213,14 @@ async def plan_mastering(
     options: Options = None,
     output_format: str | None = None,
     output_dir: str | None = None,
+    account: Account | None = None,
 ) -> Plan:
     """Master ``target`` to sound like ``reference`` (Matchering); the cost follows the target's duration."""
+    if account is not None and account.home is not None:
+        raise NotOnThisServer("Mastering uploads two files from the server's own disk, which a hosted server does "
+                              "not read: run master_audio on a local mvsep-mcp instead.")
     basis = await _basis(session, model=model, options=options, widget="matchering_upload",
-                         output_format=output_format, output_dir=output_dir, name_template=None)
+                         output_format=output_format, output_dir=output_dir, name_template=None, account=account)
     target_info = await anyio.to_thread.run_sync(describe_file, absolute_path(target, "target"), session.hashes.sha256)
     reference_info = await anyio.to_thread.run_sync(describe_file, absolute_path(reference, "reference"),
                                                     session.hashes.sha256)
@@ -207,8 +235,9 @@ async def plan_text(
     title: str | None = None,
     output_format: str | None = None,
     output_dir: str | None = None,
+    account: Account | None = None,
 ) -> Plan:
     """Run a model that takes no audio (text to speech, generation); files are named by ``title``."""
     basis = await _basis(session, model=model, options=options, widget="no_upload", output_format=output_format,
-                         output_dir=output_dir, name_template=None)
+                         output_dir=output_dir, name_template=None, account=account)
     return basis.plan([PlannedInput(kind="text", source="", tags={"title": title} if title else {})])

@@ -11,18 +11,19 @@ from mvsep_mcp.jobs.batches import new_batch_id
 from mvsep_mcp.jobs.errors import JobError
 from mvsep_mcp.jobs.models import JobRecord, JobState
 from mvsep_mcp.planning.plans import Plan
-from mvsep_mcp.session import Session
+from mvsep_mcp.session import Account, Session
 
 
 class SubmissionRefused(JobError):
     """MVSep refused every job of a request."""
 
 
-async def submit_plan(session: Session, plan: Plan, *, wait_s: float = policy.SUBMIT_WAIT_S) -> list[JobRecord]:
-    """Record the plan's jobs (one batch), let the runner send them, and return them once submitted (or after
-    ``wait_s``; 0 returns as soon as they are recorded)."""
+async def submit_plan(session: Session, plan: Plan, *, wait_s: float = policy.SUBMIT_WAIT_S,
+                      account: Account | None = None) -> list[JobRecord]:
+    """Record the plan's jobs (one batch) for ``account`` (default: the session's), let the runner send them, and
+    return them once submitted (or after ``wait_s``; 0 returns as soon as they are recorded)."""
     plan.check_credits()
-    account = session.require_account()
+    account = account or session.require_account()
     specs = plan.specs(account_key=account.key, base_url=session.settings.base_url, batch_id=new_batch_id())
     records = await session.runner.submit(specs)
     records = await session.runner.wait(account.key, [r.id for r in records],

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, Protocol
 
+from mvsep_mcp.jobs.journal.linked import AccountLinks
 from mvsep_mcp.jobs.models import JobRecord, JobSpec, JobState, OutputFile
 from mvsep_mcp.policy import RESULT_RETENTION_HOURS
 
@@ -20,8 +21,9 @@ Order = Literal["newest", "oldest"]
 REUSABLE_STATES = (JobState.ACTIVE, JobState.DOWNLOADING, JobState.COMPLETED)
 
 
-class JobJournal(Protocol):
-    """The job journal: jobs committed before anything is sent to MVSep, and the leases that share the work."""
+class JobJournal(AccountLinks, Protocol):
+    """The job journal: jobs committed before anything is sent to MVSep, and the leases that share the work (and,
+    for hosted mode, each user's linked MVSep account: :class:`AccountLinks`)."""
 
     def hold_lease(self, account_key: str, owner: str, *, ttl: float) -> bool:
         """Take or renew the right to work on ``account_key``'s jobs for ``ttl`` seconds; False while another live

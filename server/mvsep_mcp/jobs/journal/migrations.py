@@ -94,6 +94,38 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        2,
+        "hosted mode: each user's linked MVSep account (its token sealed with the server key), one-time link tickets",
+        sqlite=(
+            """CREATE TABLE IF NOT EXISTS linked_accounts (
+                user_key TEXT PRIMARY KEY,
+                account_key TEXT NOT NULL,
+                sealed_token TEXT NOT NULL,
+                linked_at REAL NOT NULL
+            )""",
+            "CREATE INDEX IF NOT EXISTS linked_accounts_account ON linked_accounts (account_key)",
+            """CREATE TABLE IF NOT EXISTS link_tickets (
+                ticket_hash TEXT PRIMARY KEY,
+                user_key TEXT NOT NULL,
+                expires_at REAL NOT NULL
+            )""",
+        ),
+        postgres=(
+            """CREATE TABLE IF NOT EXISTS linked_accounts (
+                user_key TEXT PRIMARY KEY,
+                account_key TEXT NOT NULL,
+                sealed_token TEXT NOT NULL,
+                linked_at DOUBLE PRECISION NOT NULL
+            )""",
+            "CREATE INDEX IF NOT EXISTS linked_accounts_account ON linked_accounts (account_key)",
+            """CREATE TABLE IF NOT EXISTS link_tickets (
+                ticket_hash TEXT PRIMARY KEY,
+                user_key TEXT NOT NULL,
+                expires_at DOUBLE PRECISION NOT NULL
+            )""",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

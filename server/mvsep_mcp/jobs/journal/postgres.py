@@ -41,6 +41,7 @@ from mvsep_mcp import policy
 from mvsep_mcp.jobs.errors import JobNotFound, JournalUnavailable
 from mvsep_mcp.jobs.journal.interface import REUSABLE_STATES, Order, newest_reusable
 from mvsep_mcp.jobs.journal.keys import new_job_id, request_key_for
+from mvsep_mcp.jobs.journal.linked_postgres import PostgresLinks
 from mvsep_mcp.jobs.journal.migrations import (
     MIGRATION_LOCK_KEY,
     MIGRATIONS,
@@ -78,7 +79,7 @@ def is_postgres_url(url: str) -> bool:
     return urlsplit(url).scheme in ("postgresql", "postgres")
 
 
-class PostgresJournal:
+class PostgresJournal(PostgresLinks):
     """The PostgreSQL job journal at ``url`` (``postgresql://user:password@host:port/database``)."""
 
     def __init__(

@@ -25,6 +25,7 @@ import platformdirs
 from mvsep_mcp.jobs.errors import JobNotFound
 from mvsep_mcp.jobs.journal.interface import REUSABLE_STATES, Order, newest_reusable
 from mvsep_mcp.jobs.journal.keys import new_job_id, request_key_for
+from mvsep_mcp.jobs.journal.linked import SqliteLinks
 from mvsep_mcp.jobs.journal.migrations import MIGRATIONS, SCHEMA_VERSION_TABLE, Migration, pending
 from mvsep_mcp.jobs.models import JobRecord, JobSpec, JobState, OutputFile
 from mvsep_mcp.policy import JOURNAL_BUSY_TIMEOUT_S
@@ -49,7 +50,7 @@ def _holder_is_gone(pid: int, host: str) -> bool:
     return False
 
 
-class SqliteJournal:
+class SqliteJournal(SqliteLinks):
     """The SQLite job journal. ``clock`` stamps created/updated times and leases (tests pass a fake one)."""
 
     def __init__(self, path: Path | None = None, *, clock: Callable[[], float] = time.time,

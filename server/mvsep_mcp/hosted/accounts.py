@@ -1,0 +1,174 @@
+"""Hosted mode's accounts: each authenticated user's own MVSep account, folder and jobs.
+
+A user links their MVSep token once on the server's page (:mod:`mvsep_mcp.hosted.web`), reached through a one-time
+link that a tool call answers with (:class:`~mvsep_mcp.hosted.errors.AccountNotLinked`); the token is checked with
+MVSep, sealed with the server key and stored in the journal's database. Automation may instead send the token with
+each request (``X-MVSep-Token``): used for that request's account, never stored. The model never sees a token.
+
+Each (user, MVSep account) pair has its own journal key (:func:`~mvsep_mcp.hosted.identity.hosted_account_key`), so
+the journal, the runner's leases, the reuse of earlier results and every lookup by job or task id keep users apart
+even when two of them link the same MVSep account; the user's files go to their own folder only.
+
+In the background (``run``): accounts with unfinished jobs are attached again after a restart or when another
+replica died (so any replica finishes any user's jobs), and the retention sweep removes old files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from mvsep_mcp import policy
+from mvsep_mcp.hosted.errors import AccountNotLinked, LinkInvalid
+from mvsep_mcp.hosted.identity import User, hosted_account_key
+from mvsep_mcp.hosted.presenting import Presenter
+from mvsep_mcp.hosted.signing import DownloadSigner
+from mvsep_mcp.hosted.storage import check_quota, sweep, user_root
+from mvsep_mcp.hosted.vault import ServerKey, TokenVault
+from mvsep_mcp.jobs.journal.linked import LinkedAccount
+from mvsep_mcp.logs import register_secret
+from mvsep_mcp.mvsep import MVSepClient
+from mvsep_mcp.mvsep.errors import AuthenticationError, MVSepError
+from mvsep_mcp.session import Account, Session, account_key_for
+
+log = logging.getLogger(__name__)
+
+LINK_PATH = "/account/link/"
+TOKEN_HEADER = "x-mvsep-token"
+
+
+def ticket_hash(ticket: str) -> str:
+    return hashlib.sha256(ticket.encode()).hexdigest()
+
+
+class HostedAccounts:
+    """Every user's account, for one :class:`Session` (its ``users``)."""
+
+    def __init__(self, session: Session, key: ServerKey) -> None:
+        self.session = session
+        self.settings = session.settings.hosted
+        self.vault = TokenVault(key)
+        self.signer = DownloadSigner(key, self.settings.base_url)
+        self._accounts: dict[str, Account] = {}  # by journal key
+        self._lock = anyio.Lock()
+
+    # --- one user's account ---------------------------------------------------------------------------------------
+
+    def home(self, user_key: str) -> Path:
+        return user_root(self.session.settings.output_dir, user_key)
+
+    async def account_for(self, user: User, header_token: str | None) -> Account:
+        token = (header_token or "").strip() or None
+        if token is None:
+            linked = await anyio.to_thread.run_sync(self.session.journal.linked_account, user.key)
+            token = self.vault.open(user.key, linked.sealed_token) if linked is not None else None
+            if token is None:
+                raise AccountNotLinked(await self.link_url(user.key), int(policy.LINK_TICKET_TTL_S // 60))
+        return await self._account(user.key, token)
+
+    async def _account(self, user_key: str, token: str) -> Account:
+        key = hosted_account_key(user_key, account_key_for(token, self.session.settings.base_url))
+        async with self._lock:
+            account = self._accounts.get(key)
+            if account is None:
+                account = await self.session.open_account(token, key, home=self.home(user_key))
+                self._accounts[key] = account
+        return account
+
+    def presenter(self, account: Account) -> Presenter:
+        if account.home is None:
+            raise ValueError("not a hosted account")
+        return Presenter(account.home, account.home.name, self.signer)
+
+    async def check_quota(self, account: Account) -> None:
+        if account.home is not None:
+            await anyio.to_thread.run_sync(check_quota, account.home, self.settings.quota_bytes,
+                                           self.settings.retention_days)
+
+    # --- linking ----------------------------------------------------------------------------------------------------
+
+    async def link_url(self, user_key: str) -> str:
+        """A fresh one-time URL of the page where ``user_key`` links their MVSep account."""
+        ticket = secrets.token_urlsafe(policy.LINK_TICKET_BYTES)
+        await anyio.to_thread.run_sync(self.session.journal.add_link_ticket, ticket_hash(ticket), user_key,
+                                       time.time() + policy.LINK_TICKET_TTL_S)
+        return f"{self.settings.base_url}{LINK_PATH}{ticket}"
+
+    async def ticket_is_valid(self, ticket: str) -> bool:
+        user = await anyio.to_thread.run_sync(self.session.journal.link_ticket_user, ticket_hash(ticket))
+        return user is not None
+
+    async def link(self, ticket: str, token: str) -> str:
+        """Link ``token``'s MVSep account to the ticket's user once MVSep accepts it; returns the account's name.
+
+        The ticket is used up only when the token works, so a mistyped token can be pasted again."""
+        token = token.strip()
+        if not await self.ticket_is_valid(ticket):
+            raise LinkInvalid("This link has expired or was used already: ask for the job again for a fresh link.")
+        register_secret(token)
+        try:
+            async with MVSepClient(token, base_url=self.session.settings.base_url) as client:
+                info = await client.user()
+        except AuthenticationError:
+            raise LinkInvalid("MVSep does not accept this token: copy it again from https://mvsep.com/user-api."
+                              ) from None
+        except MVSepError as exc:
+            raise LinkInvalid(f"MVSep could not be asked about this token ({exc.user_text()})") from None
+        user_key = await anyio.to_thread.run_sync(self.session.journal.take_link_ticket, ticket_hash(ticket))
+        if user_key is None:
+            raise LinkInvalid("This link has expired or was used already: ask for the job again for a fresh link.")
+        key = hosted_account_key(user_key, account_key_for(token, self.session.settings.base_url))
+        await anyio.to_thread.run_sync(self.session.journal.link_account, user_key, key,
+                                       self.vault.seal(user_key, token))
+        log.info("a user linked an MVSep account")
+        return str(info.name or info.email or "your MVSep account")
+
+    # --- background -------------------------------------------------------------------------------------------------
+
+    async def run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+        """Attach linked accounts with unfinished jobs (now and every ``HOSTED_RESUME_SWEEP_S``) and sweep old
+        files every ``RETENTION_SWEEP_S``."""
+        task_status.started()
+        last_sweep = float("-inf")
+        while True:
+            try:
+                await self.resume_linked()
+            except Exception as exc:  # a database away for a moment: the next round tries again
+                log.warning("could not attach the linked accounts with unfinished jobs: %s", exc)
+            if time.monotonic() - last_sweep >= policy.RETENTION_SWEEP_S:
+                last_sweep = time.monotonic()
+                await anyio.to_thread.run_sync(sweep, self.session.settings.output_dir, self.settings.retention_s)
+            await anyio.sleep(policy.HOSTED_RESUME_SWEEP_S)
+
+    async def resume_linked(self) -> int:
+        """Attach every linked account whose jobs are unfinished and that this process does not work yet."""
+        linked: list[LinkedAccount] = await anyio.to_thread.run_sync(
+            self.session.journal.linked_with_unfinished_jobs)
+        attached = 0
+        for row in linked:
+            if row.account_key in self._accounts:
+                continue
+            token = self.vault.open(row.user_key, row.sealed_token)
+            if token is None:
+                log.warning("a linked account's token cannot be opened with the configured server key")
+                continue
+            await self._account(row.user_key, token)
+            attached += 1
+        return attached
+
+    def clients(self) -> Iterator[MVSepClient]:
+        for account in list(self._accounts.values()):
+            yield account.client
+
+    async def aclose(self) -> None:
+        for account in list(self._accounts.values()):
+            await account.client.aclose()
+        self._accounts.clear()

@@ -1,0 +1,46 @@
+"""Errors of hosted mode; each message is a sentence for the user of a hosted server, naming what to do.
+
+```
+HostedError                  (a branch of mvsep_mcp.errors.UserError)
+├── AccountNotLinked         this user has not linked an MVSep account yet: the sentence carries a one-time link
+├── NotSignedIn              a hosted call without an authenticated user (a misconfigured deployment)
+├── NotOnThisServer          a local path, a folder or a server-side option that a hosted server does not take
+├── QuotaExceeded            the user's storage is full
+└── LinkInvalid              a link page or download URL that is unknown, used or expired
+```
+"""
+
+from __future__ import annotations
+
+from mvsep_mcp.errors import UserError
+
+
+class HostedError(UserError):
+    """Base of every error of :mod:`mvsep_mcp.hosted`."""
+
+
+class AccountNotLinked(HostedError):
+    def __init__(self, link_url: str, ttl_minutes: int) -> None:
+        super().__init__(
+            f"No MVSep account is linked to you on this server yet. Ask the user to open {link_url} (valid "
+            f"{ttl_minutes} minutes, once) and paste their MVSep API token from https://mvsep.com/user-api there, "
+            f"then call this tool again. Never ask for the token in the chat."
+        )
+        self.link_url = link_url
+
+
+class NotSignedIn(HostedError):
+    def __init__(self) -> None:
+        super().__init__("This hosted server needs a signed-in user for this call: connect with a bearer token.")
+
+
+class NotOnThisServer(HostedError):
+    """A request that names something on the server's own disk."""
+
+
+class QuotaExceeded(HostedError):
+    """The user's storage holds more than the quota."""
+
+
+class LinkInvalid(HostedError):
+    """An account-link ticket or a download URL that is unknown, used or expired."""

@@ -1,0 +1,46 @@
+"""Who a verified bearer token is: a :class:`Principal` (what the verifier read) and a :class:`User` (what the server
+keys everything by: the MVSep account link, the journal's account keys, the storage folder).
+
+A user is the pair (issuer, subject): two authorization servers may both have a ``sub`` of "42", and a token without a
+subject stands for its OAuth client. The key is a hash of that pair, so no folder name, log line or database row
+shows the subject itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+USER_KEY_HEX_CHARS = 24  # 96 bits: no two users of one deployment collide
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A verified token: who it stands for, what it may do, until when, and for which audience."""
+
+    issuer: str
+    subject: str
+    client_id: str
+    scopes: tuple[str, ...]
+    expires_at: int | None = None
+    audience: str | None = None
+
+
+@dataclass(frozen=True)
+class User:
+    """An authenticated user as the server keys them."""
+
+    key: str
+
+    @classmethod
+    def of(cls, issuer: str | None, subject: str | None, client_id: str) -> User:
+        """The user a token stands for: its subject at its issuer, or its client when it names no subject."""
+        who = f"sub\0{subject}" if subject else f"client\0{client_id}"
+        digest = hashlib.sha256(f"{issuer or ''}\0{who}".encode()).hexdigest()
+        return cls(key=digest[:USER_KEY_HEX_CHARS])
+
+
+def hosted_account_key(user_key: str, account_key: str) -> str:
+    """The journal's key for one user's use of one MVSep account: two users who link the same MVSep account still
+    never see each other's jobs, files or reused results."""
+    return hashlib.sha256(f"{user_key}\0{account_key}".encode()).hexdigest()[:20]

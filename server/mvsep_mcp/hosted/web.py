@@ -1,0 +1,174 @@
+"""The HTTP endpoints beside ``/mcp`` (Starlette routes; no MCP): health, readiness, metrics, the account link page
+and signed downloads.
+
+- ``GET /healthz``: the process answers (liveness). ``GET /readyz``: the journal answers and the runner runs
+  (readiness: a proxy sends work here). ``GET /metrics``: Prometheus text (needs ``prometheus_client``). Expose
+  these to the monitoring network only (the compose file's proxy does not route them).
+- ``GET|POST /account/link/{ticket}``: the page where a user pastes their MVSep API token (hosted mode). The ticket
+  in the URL is one-time and expires; the form carries a CSRF token bound to the ticket (HMAC with the server key)
+  and a cross-site POST (``Origin`` or ``Sec-Fetch-Site``) is refused. The page loads nothing, runs no script and
+  may not be framed (CSP, ``X-Frame-Options``), is never cached and sends no referrer.
+- ``GET /files/{signed}/{name}``: one file of a user's storage, for a URL signed by the server (``signing``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from mvsep_mcp.hosted.accounts import LINK_PATH, HostedAccounts
+from mvsep_mcp.hosted.errors import LinkInvalid
+from mvsep_mcp.hosted.signing import DOWNLOAD_PREFIX
+from mvsep_mcp.hosted.storage import file_inside, user_root
+from mvsep_mcp.logs import register_secret
+
+if TYPE_CHECKING:
+    from mvsep_mcp.session import Session
+
+log = logging.getLogger(__name__)
+
+CurrentSession = Callable[[], "Session | None"]
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+                               "frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+}
+MAX_TOKEN_CHARS = 200  # MVSep tokens are 30 characters; anything much longer is not one
+
+
+def health_routes(current_session: CurrentSession, metrics: Callable[[], bytes] | None) -> list[Route]:
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_request: Request) -> Response:
+        session = current_session()
+        if session is None:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        try:
+            await anyio.to_thread.run_sync(session.journal.ping)
+        except Exception as exc:
+            log.warning("not ready: the journal does not answer (%s)", type(exc).__name__)
+            return JSONResponse({"status": "journal unreachable"}, status_code=503)
+        if not session.runner.running:
+            return JSONResponse({"status": "runner stopped"}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    routes = [Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"])]
+    if metrics is not None:
+        produce = metrics
+
+        async def metrics_endpoint(_request: Request) -> Response:
+            body = await anyio.to_thread.run_sync(produce)
+            return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+        routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
+    return routes
+
+
+def hosted_routes(current_session: CurrentSession, csrf_key: bytes) -> list[Route]:
+    """The link page and the downloads (hosted mode)."""
+
+    def users() -> HostedAccounts | None:
+        session = current_session()
+        return session.users if session is not None and isinstance(session.users, HostedAccounts) else None
+
+    def csrf_for(ticket: str) -> str:
+        return hmac.new(csrf_key, f"link\0{ticket}".encode(), hashlib.sha256).hexdigest()
+
+    async def link_page(request: Request) -> Response:
+        hosted = users()
+        if hosted is None:
+            return PlainTextResponse("The server is starting; try again in a moment.", status_code=503)
+        ticket = request.path_params["ticket"]
+        if request.method == "GET":
+            if not await hosted.ticket_is_valid(ticket):
+                return _page("Link expired", "<p>This link has expired or was used already. Ask your assistant to "
+                             "run the tool again: its answer carries a fresh link.</p>", status=410)
+            return _form(ticket, csrf_for(ticket))
+        if _cross_site(request, hosted.settings.base_url):
+            return _page("Refused", "<p>This form can only be sent from its own page.</p>", status=403)
+        form = await request.form()
+        token, csrf = str(form.get("token") or "").strip(), str(form.get("csrf") or "")
+        if token:
+            register_secret(token)
+        if not hmac.compare_digest(csrf, csrf_for(ticket)):
+            return _page("Refused", "<p>This form is not the one this server made. Open the link again.</p>",
+                         status=403)
+        if not token or len(token) > MAX_TOKEN_CHARS:
+            return _form(ticket, csrf_for(ticket), error="Paste the API token from https://mvsep.com/user-api.")
+        try:
+            name = await hosted.link(ticket, token)
+        except LinkInvalid as exc:
+            if await hosted.ticket_is_valid(ticket):
+                return _form(ticket, csrf_for(ticket), error=exc.user_text())
+            return _page("Link expired", f"<p>{html.escape(exc.user_text())}</p>", status=410)
+        return _page("Linked", f"<p>Your MVSep account <b>{html.escape(name)}</b> is linked. Go back to your "
+                     f"assistant and run the request again.</p>")
+
+    async def download(request: Request) -> Response:
+        hosted = users()
+        if hosted is None:
+            return PlainTextResponse("The server is starting; try again in a moment.", status_code=503)
+        try:
+            user_key, relative = hosted.signer.open(request.path_params["signed"])
+            path = await anyio.to_thread.run_sync(
+                file_inside, user_root(hosted.session.settings.output_dir, user_key), relative)
+        except LinkInvalid as exc:
+            return PlainTextResponse(exc.user_text(), status_code=404, headers={"Cache-Control": "no-store"})
+        return FileResponse(path, filename=path.name, headers={"Cache-Control": "private, no-store",
+                                                                "X-Content-Type-Options": "nosniff"})
+
+    return [
+        Route(LINK_PATH + "{ticket}", link_page, methods=["GET", "POST"]),
+        Route(DOWNLOAD_PREFIX + "{signed}/{name}", download, methods=["GET"]),
+    ]
+
+
+def _cross_site(request: Request, base_url: str) -> bool:
+    """A POST sent from another site's page: its ``Origin`` is not ours, or the browser says so."""
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        return True
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin == "null"
+    ours = urlsplit(base_url)
+    return origin.rstrip("/") != f"{ours.scheme}://{ours.netloc}"
+
+
+def _page(title: str, body: str, *, status: int = 200) -> HTMLResponse:
+    document = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer"><title>{html.escape(title)} · mvsep-mcp</title>
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#222}}
+input[type=password]{{width:100%;padding:.5rem;font:inherit;box-sizing:border-box}}
+button{{margin-top:1rem;padding:.5rem 1.2rem;font:inherit}} .error{{color:#a00}} small{{color:#666}}</style>
+</head><body><h1>{html.escape(title)}</h1>{body}</body></html>"""
+    return HTMLResponse(document, status_code=status, headers=PAGE_HEADERS)
+
+
+def _form(ticket: str, csrf: str, *, error: str | None = None) -> HTMLResponse:
+    shown = f'<p class="error">{html.escape(error)}</p>' if error else ""
+    body = f"""<p>Link your MVSep account to this server. Copy your API token from
+<a href="https://mvsep.com/user-api" rel="noreferrer noopener" target="_blank">mvsep.com/user-api</a> and paste it
+here. It is checked with MVSep, stored encrypted, and used only for your own jobs; your assistant never sees it.</p>
+{shown}<form method="post" action="{html.escape(LINK_PATH + ticket)}" autocomplete="off">
+<label for="token">MVSep API token</label>
+<input type="password" id="token" name="token" required maxlength="{MAX_TOKEN_CHARS}" autofocus>
+<input type="hidden" name="csrf" value="{html.escape(csrf)}">
+<button type="submit">Link account</button></form>
+<p><small>This page works once and expires soon.</small></p>"""
+    return _page("Link your MVSep account", body, status=400 if error else 200)
+

@@ -1,0 +1,117 @@
+"""Hosted mode's rows in the journal's database: each user's linked MVSep account and one-time link tickets, plus the
+two reads operations need (jobs by state for metrics, a ping for readiness).
+
+:class:`AccountLinks` is what hosted mode needs; :class:`SqliteLinks` provides it for
+:class:`~mvsep_mcp.jobs.journal.sqlite.SqliteJournal` (``linked_postgres.PostgresLinks`` for PostgreSQL), as mixins
+over the journal's own connection and lock, so links and jobs live in one database and one backup. The token is
+stored only sealed (``mvsep_mcp.hosted.vault``); a ticket only as its SHA-256.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from mvsep_mcp.jobs.models import NON_TERMINAL_STATES
+
+UNFINISHED = tuple(sorted(s.value for s in NON_TERMINAL_STATES))
+
+
+@dataclass(frozen=True)
+class LinkedAccount:
+    user_key: str
+    account_key: str
+    sealed_token: str
+    linked_at: float
+
+
+class AccountLinks(Protocol):
+    def link_account(self, user_key: str, account_key: str, sealed_token: str) -> None:
+        """Store (or replace) the user's linked account."""
+        ...
+
+    def linked_account(self, user_key: str) -> LinkedAccount | None: ...
+
+    def unlink_account(self, user_key: str) -> bool: ...
+
+    def linked_with_unfinished_jobs(self) -> list[LinkedAccount]:
+        """Linked accounts that have jobs not yet ended (for a replica to take them over)."""
+        ...
+
+    def add_link_ticket(self, ticket_hash: str, user_key: str, expires_at: float) -> None:
+        """Store a one-time ticket (and forget expired ones)."""
+        ...
+
+    def link_ticket_user(self, ticket_hash: str) -> str | None:
+        """The user of a ticket that is still valid, without using it up."""
+        ...
+
+    def take_link_ticket(self, ticket_hash: str) -> str | None:
+        """Use a valid ticket up, atomically: of two callers, one gets the user and the other ``None``."""
+        ...
+
+    def count_by_state(self) -> dict[str, int]: ...
+
+    def ping(self) -> None:
+        """Raise when the database cannot be reached."""
+        ...
+
+
+class SqliteLinks:
+    _db: sqlite3.Connection
+    _lock: threading.RLock
+    _clock: Callable[[], float]
+
+    def link_account(self, user_key: str, account_key: str, sealed_token: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO linked_accounts (user_key, account_key, sealed_token, linked_at)"
+                             " VALUES (?, ?, ?, ?)", (user_key, account_key, sealed_token, self._clock()))
+
+    def linked_account(self, user_key: str) -> LinkedAccount | None:
+        with self._lock:
+            row = self._db.execute("SELECT user_key, account_key, sealed_token, linked_at FROM linked_accounts"
+                                   " WHERE user_key = ?", (user_key,)).fetchone()
+        return LinkedAccount(*tuple(row)) if row is not None else None
+
+    def unlink_account(self, user_key: str) -> bool:
+        with self._lock:
+            return self._db.execute("DELETE FROM linked_accounts WHERE user_key = ?", (user_key,)).rowcount > 0
+
+    def linked_with_unfinished_jobs(self) -> list[LinkedAccount]:
+        marks = ", ".join("?" * len(UNFINISHED))
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT l.user_key, l.account_key, l.sealed_token, l.linked_at FROM linked_accounts l WHERE EXISTS"
+                f" (SELECT 1 FROM jobs j WHERE j.account_key = l.account_key AND j.state IN ({marks}))",
+                UNFINISHED).fetchall()
+        return [LinkedAccount(*tuple(row)) for row in rows]
+
+    def add_link_ticket(self, ticket_hash: str, user_key: str, expires_at: float) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM link_tickets WHERE expires_at < ?", (self._clock(),))
+            self._db.execute("INSERT INTO link_tickets (ticket_hash, user_key, expires_at) VALUES (?, ?, ?)",
+                             (ticket_hash, user_key, expires_at))
+
+    def link_ticket_user(self, ticket_hash: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT user_key FROM link_tickets WHERE ticket_hash = ? AND expires_at >= ?",
+                                   (ticket_hash, self._clock())).fetchone()
+        return str(row[0]) if row is not None else None
+
+    def take_link_ticket(self, ticket_hash: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("DELETE FROM link_tickets WHERE ticket_hash = ? AND expires_at >= ?"
+                                   " RETURNING user_key", (ticket_hash, self._clock())).fetchone()
+        return str(row[0]) if row is not None else None
+
+    def count_by_state(self) -> dict[str, int]:
+        with self._lock:
+            rows = self._db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall()
+        return {str(state): int(count) for state, count in rows}
+
+    def ping(self) -> None:
+        with self._lock:
+            self._db.execute("SELECT 1").fetchone()
