@@ -232,3 +232,21 @@ async def link_account(http: httpx.AsyncClient, message: str, mvsep_token: str) 
     done = await http.post(match.group(1), data={"token": mvsep_token, "csrf": csrf.group(1)})
     assert done.status_code == 200, done.text
     return done.text
+
+
+@pytest.fixture(scope="module")
+def song_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
+    """Five short songs served on loopback: inputs of a hosted server are URLs (the sandbox downloads loopback ones)."""
+    from tests.audio_factory import Song, make_audio
+
+    folder = tmp_path_factory.mktemp("songs")
+    files = {f"/song-{n}.flac": make_audio(folder, "flac", name=f"song-{n}", seconds=1.5, seed=n,
+                                           song=Song(title=f"Song {n}", artist="Hosted Band", album="Remote"))
+             for n in range(1, 6)}
+
+    def serve(path: str, _headers: dict[str, str], _body: bytes) -> tuple[int, str, bytes]:
+        found = files.get(path)
+        return (200, "audio/flac", found.read_bytes()) if found else (404, "text/plain", b"no")
+
+    with loopback_http(get=serve) as url:
+        yield [url + path for path in files]

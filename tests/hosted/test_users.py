@@ -1,0 +1,181 @@
+"""One MVSep account per user, over real HTTP on loopback: a user links their own token on the server's one-time
+page (never through the model) or sends it per request; it is stored sealed; their files stay in their own storage
+and reach them as signed, expiring download links and resource links, never as server paths; a hosted server reads
+nothing from its own disk for them and lets no client pick a folder on it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from mvsep_mcp.hosted.identity import User
+from mvsep_mcp.hosted.storage import sweep
+from mvsep_mcp.sandbox import SandboxServer
+
+from .conftest import Issuer, RunningServer, free_port, hosted_settings, link_account, mcp_client, text_of
+
+pytestmark = pytest.mark.timeout(180)
+MODEL = 27  # Demucs4 Vocals 2023: two stems
+
+
+def mvsep_token(sandbox: SandboxServer, name: str, *, premium: bool = False) -> str:
+    token = f"Hosted{name}".ljust(30, "0")[:30]
+    sandbox.state.add_account(token, name=name, email=f"{name.lower()}@users.test",
+                              premium_minutes=1000 if premium else 0, premium_enabled=1 if premium else 0)
+    return token
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, issuer: Issuer, sandbox: SandboxServer) -> Iterator[RunningServer]:
+    root = tmp_path_factory.mktemp("users")
+    port = free_port()
+    settings = hosted_settings(root, sandbox.base_url, port, auth_issuer=issuer.issuer,
+                               auth_jwks_url=issuer.url + "/jwks.json", user_quota_mb="1")
+    with RunningServer(settings, port) as running:
+        yield running
+
+
+def bearer(issuer: Issuer, server: RunningServer, sub: str) -> str:
+    return issuer.token(sub, aud=server.url + "/mcp")
+
+
+async def call(client: Any, name: str, arguments: dict[str, Any]) -> tuple[bool, str, dict[str, Any], Any]:
+    answer = await client.call_tool(name, arguments)
+    return answer.is_error, text_of(answer), answer.structured_content or {}, answer
+
+
+async def test_linking_on_the_one_time_page(server: RunningServer, issuer: Issuer, sandbox: SandboxServer) -> None:
+    token = mvsep_token(sandbox, "Linda")
+    async with mcp_client(server.url, bearer(issuer, server, "linda")) as client, httpx.AsyncClient() as http:
+        failed, text, _, _ = await call(client, "account_info", {})
+        assert failed and "/account/link/" in text and "Never ask for the token in the chat" in text
+        link = re.search(r"(http://\S+/account/link/[\w-]+)", text)
+        assert link
+        page = await http.get(link.group(1))
+        assert page.status_code == 200 and 'type="password"' in page.text
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
+        assert csrf
+        forged = await http.post(link.group(1), data={"token": token, "csrf": "0" * 64})
+        assert forged.status_code == 403
+        cross = await http.post(link.group(1), data={"token": token, "csrf": csrf.group(1)},
+                                headers={"Origin": "https://evil.example.org"})
+        assert cross.status_code == 403
+        wrong = await http.post(link.group(1), data={"token": "Nope".ljust(30, "x"), "csrf": csrf.group(1)})
+        assert wrong.status_code == 400 and "does not accept this token" in wrong.text  # the ticket still works
+        done = await http.post(link.group(1), data={"token": token, "csrf": csrf.group(1)})
+        assert done.status_code == 200 and "Linda" in done.text
+        again = await http.post(link.group(1), data={"token": token, "csrf": csrf.group(1)})
+        assert again.status_code == 410  # one time only
+        failed, text, info, _ = await call(client, "account_info", {})
+        assert not failed, text
+        assert info["email"] == "linda@users.test" and info["token_source"] == "linked on this server"
+    journal = server.settings.data_dir / "journal.sqlite3"
+    assert token.encode() not in journal.read_bytes()  # sealed at rest
+    with sqlite3.connect(journal) as db:
+        assert db.execute("SELECT COUNT(*) FROM linked_accounts").fetchone()[0] >= 1
+
+
+async def test_a_token_per_request_for_automation(server: RunningServer, issuer: Issuer,
+                                                  sandbox: SandboxServer) -> None:
+    token = mvsep_token(sandbox, "Robo")
+    async with mcp_client(server.url, bearer(issuer, server, "robo"), headers={"X-MVSep-Token": token}) as client:
+        failed, text, info, _ = await call(client, "account_info", {})
+        assert not failed, text
+        assert info["email"] == "robo@users.test"
+    async with mcp_client(server.url, bearer(issuer, server, "robo")) as client:
+        failed, text, _, _ = await call(client, "account_info", {})
+        assert failed and "/account/link/" in text  # nothing was stored
+
+
+async def test_a_hosted_server_reads_no_local_files_and_takes_no_folder(
+        server: RunningServer, issuer: Issuer, sandbox: SandboxServer, song_urls: list[str]) -> None:
+    token = mvsep_token(sandbox, "Paula")
+    async with mcp_client(server.url, bearer(issuer, server, "paula"), headers={"X-MVSep-Token": token}) as client:
+        tools = {t.name for t in (await client.list_tools()).tools}
+        assert "login" not in tools and "register_account" not in tools  # the auth toolset is off in hosted mode
+        failed, text, _, _ = await call(client, "separate_audio", {"inputs": ["/etc/passwd"], "model": MODEL})
+        assert failed and "does not read files on its own disk" in text
+        failed, text, _, _ = await call(client, "separate_audio", {"inputs": song_urls[:1], "model": MODEL,
+                                                                    "output_dir": "/tmp/elsewhere"})
+        assert failed and "leave output_dir out" in text
+        failed, text, _, _ = await call(client, "master_audio", {"target": "/tmp/a.wav", "reference": "/tmp/b.wav"})
+        assert failed and "hosted server" in text
+        failed, text, _, _ = await call(client, "fetch_job_results", {"job_id": "j0000000", "output_dir": "/tmp/x"})
+        assert failed and "own storage" in text
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_results_come_as_signed_links_never_server_paths(
+        server: RunningServer, issuer: Issuer, sandbox: SandboxServer, song_urls: list[str], mode: str) -> None:
+    token = mvsep_token(sandbox, f"Sam{mode}")
+    output_dir = str(server.settings.output_dir)
+    async with mcp_client(server.url, bearer(issuer, server, f"sam-{mode}"), mode=mode) as client, \
+            httpx.AsyncClient() as http:
+        failed, text, _, _ = await call(client, "list_jobs", {})
+        assert failed
+        await link_account(http, text, token)
+        failed, text, started, _ = await call(client, "separate_audio", {"inputs": song_urls[:1], "model": MODEL})
+        assert not failed, text
+        assert started.get("jobs"), text
+        job_id = started["jobs"][0]["id"]
+        for _ in range(60):
+            failed, text, done, answer = await call(client, "wait_for_jobs", {"job_ids": [job_id], "max_wait_s": 5})
+            assert not failed, text
+            if done["all_finished"]:
+                break
+        job = done["jobs"][0]
+        assert job["state"] == "completed", job
+        everything = json.dumps(answer.model_dump(mode="json")) + text
+        assert output_dir not in everything and "/tmp/" not in everything  # no server path anywhere
+        assert all(not o["path"].startswith("/") and o["url"].startswith(server.url + "/files/")
+                   for o in job["outputs"])
+        links = [b for b in answer.content if b.type == "resource_link"]
+        assert sorted(str(b.uri) for b in links) == sorted(o["url"] for o in job["outputs"])
+        first = job["outputs"][0]
+        got = await http.get(first["url"])
+        assert got.status_code == 200 and len(got.content) == first["size"]
+        assert "attachment" in got.headers["content-disposition"]
+        tampered = first["url"].replace("/files/", "/files/x")
+        assert (await http.get(tampered)).status_code == 404
+
+
+def test_retention_sweeps_old_files_of_users_only(tmp_path: Path) -> None:
+    import os
+    import time
+
+    user = tmp_path / ("a" * 24) / "Song"
+    user.mkdir(parents=True)
+    old, new = user / "old.flac", user / "new.flac"
+    old.write_bytes(b"x")
+    new.write_bytes(b"y")
+    other = tmp_path / "not-a-user" / "keep.flac"
+    other.parent.mkdir()
+    other.write_bytes(b"z")
+    week = 7 * 86400
+    os.utime(old, (time.time() - week - 60, time.time() - week - 60))
+    os.utime(other, (time.time() - week - 60, time.time() - week - 60))
+    assert sweep(tmp_path, week) == 1
+    assert not old.exists() and new.exists() and other.exists()
+
+
+async def test_a_full_storage_refuses_new_jobs(server: RunningServer, issuer: Issuer, sandbox: SandboxServer,
+                                               song_urls: list[str]) -> None:
+    token = mvsep_token(sandbox, "Quinn")
+    async with mcp_client(server.url, bearer(issuer, server, "quinn"), headers={"X-MVSep-Token": token}) as client:
+        failed, text, _, _ = await call(client, "separate_audio", {"inputs": song_urls[:1], "model": MODEL,
+                                                                    "dry_run": True})
+        assert not failed, text
+        quinn = server.settings.output_dir / User.of(issuer.issuer, "quinn", "test-client").key
+        quinn.mkdir(parents=True, exist_ok=True)
+        (quinn / "big.bin").write_bytes(b"\0" * (1024 * 1024 + 1))  # over the 1 MB quota of this server
+        failed, text, _, _ = await call(client, "separate_audio", {"inputs": song_urls[:1], "model": MODEL})
+        assert failed and "storage on this server is full" in text, text
