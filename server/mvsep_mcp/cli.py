@@ -7,8 +7,11 @@
     mvsep-mcp login        store your MVSep API token (owner-only), from a prompt: never through the model
     mvsep-mcp doctor       check the setup (token, credits, MVSep reachable, output folder, journal), one line each
     mvsep-mcp faults       the fault suite against the sandbox: every fault, crash point, fuzzing and load, as a table
+    mvsep-mcp keys         a hosted server's static API keys (add prints a new key once; only its hash is kept) and
+                           its server key
 
 ``--log-level`` (any case) goes before or after the subcommand; ``MVSEP_LOG_LEVEL`` sets it too (the flag wins).
+``MVSEP_LOG_FORMAT=json`` writes one JSON object per log line (with the HTTP request's id), for a log collector.
 
 Everything but the MCP stream goes to stderr: stdout belongs to the protocol when serving over stdio.
 """
@@ -20,6 +23,7 @@ import getpass
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from mvsep_mcp import __version__
@@ -141,6 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
     faults.add_argument("--fuzz-examples", type=int, default=FAULTS_FUZZ_EXAMPLES, metavar="N",
                         help=f"fuzzed argument sets per tool (default {FAULTS_FUZZ_EXAMPLES})")
     faults.add_argument("--seed", type=int, help="fuzz with this seed instead of the same examples every run")
+
+    keys = sub.add_parser("keys", help="a hosted server's API keys (stored hashed) and server key", parents=[log_flag])
+    keys.add_argument("action", choices=["add", "list", "remove", "server-key"],
+                      help="add USER: print a new key once; list; remove USER; server-key: print a new server key")
+    keys.add_argument("user", nargs="?", help="the user a key stands for (add, remove)")
+    keys.add_argument("--scopes", default="mvsep:read,mvsep:separate",
+                      help="comma-separated: mvsep:read, mvsep:separate, mvsep:account (default: read and separate)")
+    keys.add_argument("--file", help="the keys file (default: MVSEP_AUTH_API_KEYS)")
     return parser
 
 
@@ -148,7 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command or "serve"
     level, level_warning = resolve_log_level(args)
-    setup_logging(level)
+    log_format = os.environ.get("MVSEP_LOG_FORMAT", "text").strip().lower()
+    setup_logging(level, "json" if log_format == "json" else "text")
     if level_warning:
         sys.stderr.write(f"mvsep-mcp: {level_warning}\n")
     try:
@@ -158,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sandbox_command(command, args)
         if command == "login":
             return _login(args)
+        if command == "keys":
+            return _keys(args)
         if command == "doctor":
             from mvsep_mcp.doctor import run_doctor
 
@@ -216,6 +231,44 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys(args: argparse.Namespace) -> int:
+    from mvsep_mcp.hosted.api_keys import ApiKeyError, add_key, read_keys, remove_keys
+
+    if args.action == "server-key":
+        try:
+            from mvsep_mcp.hosted.vault import new_server_key
+        except ImportError:
+            sys.stderr.write("mvsep-mcp keys server-key needs the hosted extra: pip install 'mvsep-mcp[hosted]'.\n")
+            return 2
+        sys.stdout.write(new_server_key() + "\n")
+        return 0
+    path_text = args.file or os.environ.get("MVSEP_AUTH_API_KEYS")
+    if not path_text:
+        sys.stderr.write("mvsep-mcp keys: give --file or set MVSEP_AUTH_API_KEYS (the server's keys file).\n")
+        return 2
+    path = Path(path_text).expanduser()
+    try:
+        if args.action == "list":
+            for stored in read_keys(path):
+                sys.stdout.write(f"{stored.user}\t{','.join(stored.scopes)}\t{stored.digest[:12]}…\n")
+            return 0
+        if not args.user:
+            sys.stderr.write(f"mvsep-mcp keys {args.action}: name the USER.\n")
+            return 2
+        if args.action == "remove":
+            removed = remove_keys(path, args.user)
+            sys.stderr.write(f"Removed {removed} key(s) of {args.user} from {path}.\n")
+            return 0 if removed else 1
+        key = add_key(path, args.user, tuple(s.strip() for s in args.scopes.split(",") if s.strip()))
+    except ApiKeyError as exc:
+        sys.stderr.write(f"mvsep-mcp keys: {exc.user_text()}\n")
+        return 2
+    sys.stderr.write(f"A new key for {args.user} (shown once; {path} keeps only its hash). Send it as "
+                     f"'Authorization: Bearer <key>':\n")
+    sys.stdout.write(key + "\n")
+    return 0
+
+
 def _login(args: argparse.Namespace) -> int:
     import anyio
 
@@ -224,6 +277,10 @@ def _login(args: argparse.Namespace) -> int:
     from mvsep_mcp.mvsep.errors import MVSepError
 
     settings = load_settings({"base_url": args.base_url})
+    if settings.hosted.enabled:
+        sys.stderr.write("mvsep-mcp login stores one token for the whole server, which a hosted server does not use: "
+                         "each user links their own account on the page a tool call offers.\n")
+        return 2
 
     async def check(token: str) -> str:
         async with MVSepClient(token, base_url=settings.base_url) as client:
