@@ -15,6 +15,10 @@
 - **Request ids** (:class:`RequestIdMiddleware`, outermost): every HTTP request gets an id (a proxy's sane
   ``X-Request-Id``, else a new one), carried by each log line written while it is handled and sent back in the
   response; one log line per request (method, path, status, milliseconds).
+- **Session affinity** (:class:`SessionAffinityMiddleware`, with ``MVSEP_REPLICA_ID``): a legacy session lives in
+  one replica's memory, so its id is sent out as ``<replica>.<id>`` (and taken back in without the prefix): a proxy
+  routes every request of a session to its replica by that prefix (``deploy/Caddyfile``); requests without a session
+  (an ``initialize``, the stateless 2026 protocol) may go to any replica.
 - **Endpoints beside /mcp** (``hosted.web``): ``/healthz``, ``/readyz``, ``/metrics``, and in hosted mode the
   account link page and signed downloads; and the lifespan hook that gives the session its per-user accounts.
 
@@ -191,6 +195,8 @@ def http_app(server: MCPServer[Any], settings: Settings, *, host: str) -> Starle
                      if t.annotations is not None and t.annotations.read_only_hint}
         # appended: innermost, so it runs after the SDK's authentication has put the user in the scope
         app.user_middleware.append(Middleware(ScopeMiddleware, hosted=settings.hosted, read_only_tools=read_only))
+    if settings.hosted.replica_id:
+        app.add_middleware(SessionAffinityMiddleware, replica=settings.hosted.replica_id)
     app.add_middleware(RequestIdMiddleware)  # outermost: every request, every log line
     return app
 
@@ -235,6 +241,32 @@ class RequestIdMiddleware:
             access_log.info("%s %s %d %.0f ms", scope.get("method"), scope.get("path"), status,
                             (time.monotonic() - started) * 1000)
             REQUEST_ID.reset(token)
+
+
+SESSION_HEADER = b"mcp-session-id"
+
+
+class SessionAffinityMiddleware:
+    """Session ids out as ``<replica>.<id>``, in as ``<id>``: a proxy can route a legacy session to its replica."""
+
+    def __init__(self, app: ASGIApp, *, replica: str) -> None:
+        self.app = app
+        self.prefix = f"{replica}.".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = [(name, value.removeprefix(self.prefix) if name == SESSION_HEADER else value)
+                   for name, value in scope["headers"]]
+
+        async def send_prefixed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [(name, self.prefix + value if name == SESSION_HEADER else value)
+                                                  for name, value in message.get("headers", [])]}
+            await send(message)
+
+        await self.app({**scope, "headers": headers}, receive, send_prefixed)
 
 
 class ScopeMiddleware:

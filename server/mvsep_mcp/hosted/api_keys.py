@@ -53,6 +53,8 @@ def read_keys(path: Path) -> list[ApiKey]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return []
+    except OSError as exc:
+        raise ApiKeyError(f"The API keys file {path} cannot be read ({exc.strerror}): it must be a file.") from None
     keys: list[ApiKey] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()

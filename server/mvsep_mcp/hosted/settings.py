@@ -20,10 +20,13 @@ Environment variables (flags and the config file take the same names without ``M
     MVSEP_ALLOWED_ORIGINS        browser origins allowed to call /mcp (default: none besides the public URL's)
     MVSEP_ALLOWED_HOSTS          Host headers accepted besides the public URL's (default: loopback only)
     MVSEP_USER_QUOTA_MB          storage per user (default 2048); MVSEP_RETENTION_DAYS: files kept this long (7)
+    MVSEP_REPLICA_ID             this replica's name (a-z, 0-9, -): legacy sessions' ids start with "<name>." so a
+                                 proxy routes each session to the replica that holds it (deploy/Caddyfile)
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,7 @@ from mvsep_mcp import policy
 from mvsep_mcp.hosted.errors import HostedError
 
 DEFAULT_ALGORITHMS = ("RS256", "ES256")
+REPLICA_ID = re.compile(r"^[a-z0-9-]{1,32}$")
 MCP_PATH = "/mcp"
 
 
@@ -61,6 +65,7 @@ class HostedSettings(BaseModel):
     allowed_hosts: tuple[str, ...] = ()
     quota_mb: int = policy.USER_QUOTA_MB
     retention_days: float = policy.RETENTION_DAYS
+    replica_id: str | None = None
 
     @property
     def auth_configured(self) -> bool:
@@ -122,7 +127,10 @@ def load_hosted(pick: Pick) -> HostedSettings:
         allowed_hosts=_listed(pick("allowed_hosts")),
         quota_mb=_number(pick("user_quota_mb"), "MVSEP_USER_QUOTA_MB", policy.USER_QUOTA_MB, int),
         retention_days=_number(pick("retention_days"), "MVSEP_RETENTION_DAYS", policy.RETENTION_DAYS, float),
+        replica_id=_text(pick("replica_id")),
     )
+    if settings.replica_id is not None and not REPLICA_ID.match(settings.replica_id):
+        raise HostedSettingError(f"MVSEP_REPLICA_ID is a short name of a-z, 0-9 and - (got {settings.replica_id!r}).")
     explicit = pick("hosted")
     enabled = settings.auth_configured if explicit is None else _switch(explicit)
     if enabled and not settings.auth_configured:

@@ -1,0 +1,79 @@
+"""Hosted replicas take over each other's users: two servers on one PostgreSQL journal and one stems volume. A user
+links their account and starts a job through replica A; A stops mid-job; replica B, which that user never talked to,
+finds the linked account with unfinished jobs (its resume sweep), opens its sealed token with the shared server key,
+and finishes the job: created once, downloaded once, the user sees it completed through B."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import psycopg
+import pytest
+from mvsep_mcp.hosted import accounts
+from mvsep_mcp.sandbox import JobTiming, SandboxServer, SandboxState
+
+from .conftest import Issuer, RunningServer, free_port, hosted_settings, link_account, mcp_client, text_of
+
+pytestmark = pytest.mark.timeout(300)
+
+SLOW_QUEUE = JobTiming(queue_s=3.0, queue_positions=3, processing_s=0.5, long_input_s=600.0, distributing_s=0.5,
+                       merging_s=0.2, chunk_s=60.0, remote_download_s=0.1, quality_s=0.3)
+
+
+def journal_state(url: str, job_id: str) -> str | None:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT state FROM jobs WHERE id = %s", (job_id,)).fetchone()
+    return str(row[0]) if row else None
+
+
+async def test_a_linked_users_job_started_on_a_stopped_replica_finishes_on_the_other(
+        tmp_path: Path, issuer: Issuer, song_urls: list[str], postgres_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(accounts.policy, "HOSTED_RESUME_SWEEP_S", 0.2)  # look for orphaned users' jobs often
+    token = "TakeoverUser".ljust(30, "0")
+    with SandboxServer(SandboxState(timing=SLOW_QUEUE)) as sandbox:
+        sandbox.state.add_account(token, email="takeover@users.test")
+        shared = {"database_url": postgres_url, "output_dir": str(tmp_path / "stems"), "lease_ttl": "1",
+                  "server_key": "s" * 43, "auth_issuer": issuer.issuer, "auth_jwks_url": issuer.url + "/jwks.json"}
+        port_a, port_b = free_port(), free_port()
+        a = RunningServer(hosted_settings(tmp_path / "a", sandbox.base_url, port_a, **shared), port_a)
+        b = RunningServer(hosted_settings(tmp_path / "b", sandbox.base_url, port_b, **shared), port_b)
+        with a:
+            bearer_a = issuer.token("taylor", aud=a.url + "/mcp")
+            async with mcp_client(a.url, bearer_a) as client, httpx.AsyncClient() as http:
+                first = await client.call_tool("list_jobs", {})
+                await link_account(http, text_of(first), token)
+                started = await client.call_tool("separate_audio", {"inputs": song_urls[:1], "model": 27})
+                assert not started.is_error, text_of(started)
+                job_id = (started.structured_content or {})["jobs"][0]["id"]
+                job: dict[str, Any] = {}
+                for _ in range(100):
+                    waited = await client.call_tool("wait_for_jobs", {"job_ids": [job_id], "max_wait_s": 0.2})
+                    job = (waited.structured_content or {})["jobs"][0]
+                    if job["state"] == "active" and job.get("hash"):
+                        break
+                assert job["state"] == "active", job
+            assert sandbox.state.status_of(sandbox.state.jobs_of(token)[0]) in ("waiting", "processing")
+        with b:  # A is gone mid-job; B was never asked about this user, and is not until the job has completed
+            for _ in range(300):
+                if journal_state(postgres_url, job_id) == "completed":
+                    break
+                await anyio.sleep(0.1)
+            assert journal_state(postgres_url, job_id) == "completed"
+            bearer_b = issuer.token("taylor", aud=b.url + "/mcp")  # the same user, at B's address
+            async with mcp_client(b.url, bearer_b) as client:
+                for _ in range(60):
+                    waited = await client.call_tool("wait_for_jobs", {"job_ids": [job_id], "max_wait_s": 5})
+                    assert not waited.is_error, text_of(waited)
+                    done = waited.structured_content or {}
+                    if done["all_finished"]:
+                        break
+        [job] = done["jobs"]
+        assert job["state"] == "completed", job
+        assert sandbox.state.traffic.creates(token) == 1
+        downloads = Counter(r.path for r in sandbox.state.traffic.records("/storage/*", method="GET"))
+        assert downloads and all(n == 1 for n in downloads.values()), downloads
