@@ -55,7 +55,7 @@ def test_schema_wal_and_indexes(tmp_path: Path) -> None:
     Journal(path).close()
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("SELECT version FROM schema_version").fetchone()[0] == 1
+    assert db.execute("SELECT version FROM schema_version").fetchone()[0] == SCHEMA_VERSION
     indexes = {row[1] for row in db.execute("SELECT * FROM sqlite_master WHERE type = 'index'")}
     assert {"jobs_account", "jobs_state", "jobs_request"} <= indexes
 
@@ -223,7 +223,8 @@ def test_concurrent_changes_are_not_lost(tmp_path: Path, open_journal: OpenJourn
 
 # --- both backends: migrations ---------------------------------------------------------------------------------------
 
-EXTRA = Migration(2, "a test table", sqlite=("CREATE TABLE extra (x INTEGER)",),
+NEXT = SCHEMA_VERSION + 1
+EXTRA = Migration(NEXT, "a test table", sqlite=("CREATE TABLE extra (x INTEGER)",),
                   postgres=("CREATE TABLE extra (x INTEGER)",))  # no IF NOT EXISTS: applying it twice would fail
 
 
@@ -241,9 +242,9 @@ def test_migrations_apply_once_in_order(tmp_path: Path, open_journal: OpenJourna
     assert schema_version(journal) == [SCHEMA_VERSION]
     record = journal.add(spec(tmp_path))
     upgraded = open_journal(migrations=(*MIGRATIONS, EXTRA))
-    assert schema_version(upgraded) == [2]
+    assert schema_version(upgraded) == [NEXT]
     assert upgraded.get(record.id).id == record.id  # the data survived the upgrade
-    assert schema_version(open_journal(migrations=(*MIGRATIONS, EXTRA))) == [2]  # nothing applied twice
+    assert schema_version(open_journal(migrations=(*MIGRATIONS, EXTRA))) == [NEXT]  # nothing applied twice
     assert open_journal().get(record.id).id == record.id  # an older server still opens a newer schema (warns)
 
 
@@ -265,9 +266,35 @@ def test_replicas_starting_at_once_migrate_once(tmp_path: Path, open_journal: Op
     for thread in threads:
         thread.join()
     assert failures == [] and len(opened) == 4
-    assert schema_version(opened[0]) == [2]
+    assert schema_version(opened[0]) == [NEXT]
 
 
 def test_migrations_must_be_numbered_in_order() -> None:
     with pytest.raises(ValueError, match="out of order"):
         pending(0, (MIGRATIONS[0], Migration(3, "gap", sqlite=(), postgres=())))
+
+
+# --- both backends: hosted mode's linked accounts and link tickets (migration 2) --------------------------------------
+
+
+def test_linked_accounts_and_one_time_tickets(tmp_path: Path, journal: JobJournal) -> None:
+    assert journal.linked_account("u1") is None
+    journal.link_account("u1", "acct-1", "sealed-1")
+    journal.link_account("u1", "acct-2", "sealed-2")  # linking again replaces
+    linked = journal.linked_account("u1")
+    assert linked is not None and (linked.account_key, linked.sealed_token) == ("acct-2", "sealed-2")
+    assert journal.linked_with_unfinished_jobs() == []
+    record = journal.add(spec(tmp_path, account_key="acct-2"))
+    assert [row.user_key for row in journal.linked_with_unfinished_jobs()] == ["u1"]
+    journal.update(record.id, state=JobState.COMPLETED)
+    assert journal.linked_with_unfinished_jobs() == []
+    assert journal.count_by_state() == {"completed": 1}
+    journal.ping()
+    assert journal.unlink_account("u1") and journal.linked_account("u1") is None
+
+    journal.add_link_ticket("t-expired", "u2", expires_at=1.0)
+    journal.add_link_ticket("t-live", "u2", expires_at=4e9)
+    assert journal.link_ticket_user("t-expired") is None and journal.link_ticket_user("t-live") == "u2"
+    assert journal.link_ticket_user("t-live") == "u2"  # looking does not use it up
+    assert journal.take_link_ticket("t-live") == "u2"
+    assert journal.take_link_ticket("t-live") is None  # once

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 from mvsep_mcp.jobs import JobSpec, JournalUnavailable, SqliteJournal, open_journal
+from mvsep_mcp.jobs.journal import SCHEMA_VERSION
 from mvsep_mcp.jobs.journal.postgres import PostgresJournal
 from mvsep_mcp.logs import redact, redacted_url
 
@@ -32,9 +33,9 @@ def with_password(url: str, password: str) -> str:
 def test_schema(postgres_url: str) -> None:
     PostgresJournal(postgres_url).close()
     with psycopg.connect(postgres_url) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
-        assert {"jobs", "outputs", "leases", "schema_version"} <= tables
+        assert {"jobs", "outputs", "leases", "schema_version", "linked_accounts", "link_tickets"} <= tables
         indexes = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'jobs'")}
         assert {"jobs_account", "jobs_account_state", "jobs_request", "jobs_hash"} <= indexes
         kinds = dict(conn.execute("SELECT column_name, data_type FROM information_schema.columns"
