@@ -154,3 +154,8 @@ FAULTS_KILL_INPUT_SECONDS = 150.0  # a WAV this long (~26 MB) outlasts the socke
 TASK_POLL_MIN_S = 1.0  # a task's suggested poll interval never asks a client to come back sooner than this
 TASK_POLL_MAX_S = 30.0  # ... nor later than this (the runner may learn something sooner than its next status poll)
 TASK_ID_BYTES = 18  # random bytes in a task id (a batch id): unguessable, the spec's bearer-token rule
+
+# --- stems as MCP resources ---------------------------------------------------------------------------------------
+# A resources/read answer carries the whole file, base64, in one JSON message: hosts and transports handle a few tens
+# of MB at most (a 4-minute 16-bit stereo WAV is ~40 MB; the same stem as FLAC ~25 MB).
+RESOURCE_READ_MAX_BYTES = 32 * 2**20

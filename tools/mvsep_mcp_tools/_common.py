@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp_types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
 from mvsep_mcp.catalog import UnknownModel
+from mvsep_mcp.config import ResultsAs
 from mvsep_mcp.errors import UserError
 from mvsep_mcp.jobs import JobNotFound
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,6 +28,9 @@ if TYPE_CHECKING:
     from mvsep_mcp.session import Session
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# how saved files show in this tool call's results (the settings' ``results_as``, see ``_job_view``)
+results_as: ContextVar[ResultsAs] = ContextVar("results_as", default="both")
 
 Skip = Annotated[int, Field(ge=0)]  # a page's offset (`start`): the name says it, the schema bounds it
 
@@ -69,10 +74,15 @@ def tool(server: MCPServer[Any], *, name: str, annotations: ToolAnnotations,
 
         @functools.wraps(fn)
         async def translated(*args: Any, **kwargs: Any) -> Any:
+            ctx = kwargs.get("ctx")
+            shown = results_as.set(session_of(ctx).settings.results_as) if isinstance(ctx, Context) else None
             try:
                 return await fn(*args, **kwargs)
             except UserError as exc:
                 raise ToolError(exc.user_text()) from exc
+            finally:
+                if shown is not None:
+                    results_as.reset(shown)
 
         server.tool(name=name, annotations=annotations, description=description, meta=meta)(translated)
         _compact_schemas(server, name)
@@ -138,10 +148,11 @@ def session_of(ctx: Context[Any, Any]) -> Session:
     return ctx.request_context.lifespan_context  # type: ignore[no-any-return]
 
 
-def result(model: BaseModel, text: str) -> CallToolResult:
+def result(model: BaseModel, text: str, extra: Sequence[ContentBlock] = ()) -> CallToolResult:
     """A short text for the model to read plus the structured content; fields that are null are left out, as the
-    published output schemas say (they list such fields as optional, see ``_schema``)."""
+    published output schemas say (they list such fields as optional, see ``_schema``). ``extra``: more content after
+    the text (resource links, audio)."""
     return CallToolResult(
-        content=[TextContent(type="text", text=text)],
+        content=[TextContent(type="text", text=text), *extra],
         structured_content=model.model_dump(mode="json", exclude_none=True),
     )

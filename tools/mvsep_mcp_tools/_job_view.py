@@ -1,20 +1,40 @@
-"""How a job looks to the model: one flat, stable shape shared by the separation and jobs toolsets."""
+"""How a job looks to the model: one flat, stable shape shared by the separation and jobs toolsets.
+
+Saved files show as the settings say (``results_as``, set for each tool call by ``_common.tool``): ``both`` (paths,
+and a ``resource_link`` per stem and manifest that a host can read through ``resources/read`` or attach), ``paths``
+(paths only, no links) or ``resources`` (links and resource URIs only: no path on the server's disk is shown).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import PurePath
+from urllib.parse import quote
 
-from mvsep_mcp.jobs.models import JobRecord, JobState
+from mcp_types import ResourceLink
+from mvsep_mcp.jobs.models import JobRecord, JobState, OutputFile
+from mvsep_mcp.jobs.stored import audio_mime
 from pydantic import Field
 
-from mvsep_mcp_tools._common import ToolOutput
+from mvsep_mcp_tools._common import ToolOutput, results_as
+
+STEM_TEMPLATE = "mvsep://jobs/{job_id}/files/{stem}.{ext}"
+MANIFEST_TEMPLATE = "mvsep://jobs/{job_id}/manifest"
+
+def stem_uri(job_id: str, output: OutputFile) -> str:
+    ext = PurePath(output.path).suffix.lstrip(".").lower()
+    return STEM_TEMPLATE.format(job_id=quote(job_id, safe=""), stem=quote(output.stem, safe=""), ext=ext)
+
+
+def manifest_uri(job_id: str) -> str:
+    return MANIFEST_TEMPLATE.format(job_id=quote(job_id, safe=""))
 
 
 class StemFile(ToolOutput):
     stem: str
-    path: str
-    size: int
-    sha256: str
+    uri: str
+    path: str | None = None
+    size: int  # (each stem's SHA-256 is in the manifest)
 
 
 class JobView(ToolOutput):
@@ -32,17 +52,38 @@ class JobView(ToolOutput):
 def job_view(record: JobRecord) -> JobView:
     spec = record.spec
     source = spec.url or spec.input_path or spec.target_path
+    paths = results_as.get() != "resources"
     return JobView(
         id=record.id,
         state=record.state.value,
         phase=record.phase(),
-        input=source,
+        input=source if paths or spec.url else (PurePath(source).name if source else None),
         model=spec.model_name,
         hash=record.hash,
-        outputs=[StemFile(stem=o.stem, path=o.path, size=o.size, sha256=o.sha256) for o in record.outputs],
-        manifest_path=record.manifest_path,
+        outputs=[StemFile(stem=o.stem, uri=stem_uri(record.id, o), path=o.path if paths else None, size=o.size)
+                 for o in record.outputs],
+        manifest_path=record.manifest_path if paths else None,
         error=record.error,
     )
+
+
+def file_links(records: Iterable[JobRecord]) -> list[ResourceLink]:
+    """A ``resource_link`` per saved stem and manifest of the completed jobs (none when results show paths only)."""
+    if results_as.get() == "paths":
+        return []
+    links: list[ResourceLink] = []
+    for record in records:
+        if record.state is not JobState.COMPLETED:
+            continue
+        for output in record.outputs:
+            links.append(ResourceLink(type="resource_link", uri=stem_uri(record.id, output),
+                                      name=PurePath(output.path).name, mime_type=audio_mime(output), size=output.size,
+                                      description=f"{output.stem} stem of job {record.id}"))
+        if record.manifest_path:
+            links.append(ResourceLink(type="resource_link", uri=manifest_uri(record.id),
+                                      name=PurePath(record.manifest_path).name, mime_type="application/json",
+                                      description=f"Manifest of job {record.id}"))
+    return links
 
 
 def job_line(view: JobView) -> str:
@@ -50,8 +91,9 @@ def job_line(view: JobView) -> str:
     name = source if source.startswith(("http://", "https://")) else PurePath(source).name or view.id
     line = f"- {view.id} {name}: {view.phase}"
     if view.state == JobState.COMPLETED.value and view.outputs:
-        folder = PurePath(view.outputs[0].path).parent
-        line += f" → {', '.join(o.stem for o in view.outputs)} in {folder}"
+        first = view.outputs[0].path
+        where = f" in {PurePath(first).parent}" if first else " (as resources)"
+        line += f" → {', '.join(o.stem for o in view.outputs)}{where}"
     elif view.error and view.error not in line:
         line += f" — {view.error}"
     return line

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from mvsep_mcp_tools._common import SPENDS_AND_WRITES, ToolOutput, resolver, result, session_of, tool
 from mvsep_mcp_tools._consent import NoQuestion, SpendConsent, ask_to_spend, verdict
-from mvsep_mcp_tools._job_view import JobView, job_line, job_view
+from mvsep_mcp_tools._job_view import JobView, file_links, job_line, job_view
 from mvsep_mcp_tools._task_mode import submit_wait_s
 from mvsep_mcp_tools.jobs import jobs_text
 
@@ -83,7 +83,7 @@ def finished_answer(records: list[JobRecord]) -> CallToolResult:
                                  estimated_credits=r.spec.estimated_cost) for r in records],
         jobs=[job_view(r) for r in records],
     )
-    return result(out, jobs_text(out.jobs))
+    return result(out, jobs_text(out.jobs), file_links(records))
 
 
 def _cost_line(out: SeparationOut) -> str:
@@ -191,7 +191,7 @@ def register(server: MCPServer[Any]) -> None:
         ids = [j.id for j in out.jobs]
         text = f"{header}\nSubmitted {len(ids)} job(s):\n" + "\n".join(job_line(j) for j in out.jobs)
         text += f"\nNext: call wait_for_jobs with job_ids={ids} (repeat until all are completed)."
-        return result(out, text)
+        return result(out, text, file_links(records))
 
 
 def _confirm_hint(plan: Plan) -> str:
