@@ -159,3 +159,6 @@ TASK_ID_BYTES = 18  # random bytes in a task id (a batch id): unguessable, the s
 # A resources/read answer carries the whole file, base64, in one JSON message: hosts and transports handle a few tens
 # of MB at most (a 4-minute 16-bit stereo WAV is ~40 MB; the same stem as FLAC ~25 MB).
 RESOURCE_READ_MAX_BYTES = 32 * 2**20
+
+# --- list freshness (2026-07-28 cache hints) -----------------------------------------------------------------------
+LIST_TTL_MS = 60 * 60 * 1000  # tools, prompts and resource lists change only when the server restarts with new settings
