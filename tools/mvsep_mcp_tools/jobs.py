@@ -156,7 +156,7 @@ def register(server: MCPServer[Any]) -> None:
         unfinished_only: Annotated[bool, Field(description="Only unfinished jobs")] = False,
         limit: Annotated[int, Field(ge=1, le=100, description="How many")] = 20,
     ) -> Annotated[CallToolResult, JobList]:
-        """Jobs started here (kept across restarts), newest first, with state and files. Free, local."""
+        """Jobs started here, newest first, with state and files. Free, local."""
         session = session_of(ctx)
         account = session.require_account()
         states = NON_TERMINAL_STATES if unfinished_only else None
@@ -169,7 +169,7 @@ def register(server: MCPServer[Any]) -> None:
         ctx: Context[Any, Any],
         job_id: Annotated[str, Field(description="Job id")],
     ) -> Annotated[CallToolResult, JobView]:
-        """Cancel a job before processing: dropped if queued here, cancelled (refunded) if waiting at MVSep."""
+        """Cancel a job before MVSep processes it (credits refunded)."""
         session = session_of(ctx)
         account = session.require_account()
         record = await session.runner.cancel(account.key, job_id)

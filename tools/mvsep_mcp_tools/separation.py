@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
@@ -114,12 +114,14 @@ async def _plan(
     remote_type: RemoteType,
     recursive: bool,
     publish_as_demo: bool,
+    daw_session: Literal["dawproject", "rpp", "both"] | None,
 ) -> Plan:
     session = session_of(ctx)
     session.require_account()
+    formats = ("dawproject", "rpp") if daw_session == "both" else (daw_session,) if daw_session else ()
     return await plan_separation(session, inputs=inputs, model=model, options=options, output_format=output_format,
                                  output_dir=output_dir, name_template=name_template, remote_type=remote_type,
-                                 recursive=recursive, is_demo=publish_as_demo)
+                                 recursive=recursive, is_demo=publish_as_demo, daw_session=formats)
 
 
 @resolver
@@ -137,7 +139,7 @@ def register(server: MCPServer[Any]) -> None:
             Field(
                 min_length=1,
                 description=(
-                    "Absolute paths (~ allowed) of audio files or folders (all audio in it), or http(s) URLs"
+                    "Absolute paths (~ ok) of audio files or folders, or http(s) URLs"
                 ),
             ),
         ],
@@ -163,6 +165,9 @@ def register(server: MCPServer[Any]) -> None:
         dry_run: Annotated[bool, Field(description="Only check and estimate the cost; nothing is sent")] = False,
         confirm_credits: Annotated[int | None, Field(description="Credits the user agreed to")] = None,
         publish_as_demo: Annotated[bool, Field(description="Publish on MVSep's demo page")] = False,
+        daw_session: Annotated[
+            Literal["dawproject", "rpp", "both"] | None, Field(description="Write a DAW session too")
+        ] = None,
     ) -> Annotated[CallToolResult, SeparationOut]:
         """Separate songs (files, folders or URLs) into stems. Returns job ids at once; call wait_for_jobs until all
         are completed: stems are saved as tagged files plus a JSON manifest, never overwriting. SPENDS CREDITS
