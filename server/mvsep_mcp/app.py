@@ -9,14 +9,22 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
+from mcp.server.caching import CacheableMethod, CacheHint
 from mcp.server.mcpserver import MCPServer
 from mvsep_mcp_tools import extensions, register_all
 
-from mvsep_mcp import __version__
+from mvsep_mcp import __version__, policy
 from mvsep_mcp.config import Settings
 from mvsep_mcp.hosting import prepare
 from mvsep_mcp.logs import protect_logs, register_secret
 from mvsep_mcp.session import Session
+
+# Lists are the same for every caller and change only with the settings a server starts with; reads (a job's files,
+# the catalogue) are left without a hint: they change as jobs run.
+LIST_CACHE_HINTS: dict[CacheableMethod, CacheHint] = {
+    method: CacheHint(ttl_ms=policy.LIST_TTL_MS, scope="public")
+    for method in ("tools/list", "prompts/list", "resources/list", "resources/templates/list", "server/discover")
+}
 
 INSTRUCTIONS = """\
 MVSep separates music into stems (vocals, drums, bass, other, …) and runs related audio models.
@@ -66,6 +74,7 @@ def create_server(settings: Settings) -> MCPServer[Session]:
         website_url="https://mvsep.com",
         lifespan=lifespan,
         extensions=extensions(settings.toolsets),  # MCP Apps (the stem player) must be given at construction
+        cache_hints=LIST_CACHE_HINTS,
         auth=hosting.auth,
         token_verifier=hosting.token_verifier,
     )

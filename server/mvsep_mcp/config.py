@@ -13,13 +13,15 @@ Environment variables (all optional):
     MVSEP_POLL_INTERVAL  seconds between status polls (default 5; the sandbox demo uses less)
     MVSEP_CREDENTIALS    where `mvsep-mcp login` stores the token (default: <platform config dir>/credentials.json)
     MVSEP_DOWNLOAD_HOSTS comma-separated mirrors result files may come from besides the base URL's site
+                         (host names, or *.example.org for a domain and its subdomains)
     MVSEP_REHASH_REUSED  1: before reusing earlier stems, check their SHA-256 (default: size and modification time)
     MVSEP_AUTO_APPROVE_CREDITS  a request estimated at most this many credits spends them without asking (default 0:
                          always ask, or need confirm_credits; for unattended automation)
     MVSEP_DAW_READY      0: leave WAV/FLAC stems' lengths as MVSep made them (default 1: the input's exact length)
     MVSEP_STATUS_RATE    status requests per account per minute (default 30: well under MVSep's documented 60-120;
                          raise it only for a local stand-in such as the sandbox)
-                         (host names, or *.example.org for a domain and its subdomains)
+    MVSEP_RESULTS_AS     how results show saved files: both (default: paths, and resource links a host can read or
+                         attach), paths (paths only), resources (resource links only, no server paths)
     MVSEP_DATABASE_URL   postgresql://user:password@host:5432/db: keep the job journal in PostgreSQL, shared by
                          every replica of a hosted server (needs the [postgres] extra; default: SQLite in the data
                          dir). Held as a secret: logs and errors show it with the password as ***
@@ -41,7 +43,7 @@ import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -56,6 +58,8 @@ APP_NAME = "mvsep-mcp"
 
 DEFAULT_TOOLSETS = ("catalog", "separation", "jobs")
 ALL_TOOLSETS = ("catalog", "separation", "jobs", "studio", "results", "account", "site", "quality", "auth")
+ResultsAs = Literal["both", "paths", "resources"]
+RESULTS_AS: tuple[str, ...] = get_args(ResultsAs)
 OPT_IN_TOOLSETS = ("auth",)  # never part of "all": a password should not pass through the model unless asked for
 
 
@@ -110,6 +114,7 @@ class Settings(BaseModel):
     rehash_reused: bool = False  # check reused stems by their SHA-256, not only size and modification time
     daw_ready: bool = policy.DAW_READY_DEFAULT  # WAV/FLAC stems get the input's exact length (lossy ones: recorded)
     auto_approve_credits: int = 0  # a request estimated at most this many credits spends them without asking
+    results_as: ResultsAs = "both"  # saved files in results: paths, resource links, or both
     ignored_toolsets: tuple[str, ...] = ()  # unknown names given in MVSEP_TOOLSETS (warned about, reported by doctor)
     database_url: SecretStr | None = None  # postgresql://…: the shared journal (None: SQLite at journal_path)
     lease_ttl: float = policy.LEASE_TTL_S  # a silent holder's claim on an account's jobs lapses after this long
@@ -254,6 +259,7 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
     rehash, _ = _pick(flags, env, file, "rehash_reused")
     daw_ready, _ = _pick(flags, env, file, "daw_ready")
     auto_approve, _ = _pick(flags, env, file, "auto_approve_credits")
+    results_as, _ = _pick(flags, env, file, "results_as")
     database_url, _ = _pick(flags, env, file, "database_url")
     lease_ttl, _ = _pick(flags, env, file, "lease_ttl")
 
@@ -285,6 +291,7 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
         rehash_reused=_switch(rehash, False),
         daw_ready=_switch(daw_ready, policy.DAW_READY_DEFAULT),
         auto_approve_credits=_count(auto_approve, "MVSEP_AUTO_APPROVE_CREDITS"),
+        results_as="resources" if hosted.enabled else _results_as(results_as),  # hosted: never a server path
         database_url=_database_url(database_url),
         lease_ttl=_positive_seconds(lease_ttl, "MVSEP_LEASE_TTL", policy.LEASE_TTL_S),
     )
@@ -353,6 +360,15 @@ def _positive_int(value: Any, name: str, default: int) -> int:
     if number < 1:
         raise ConfigError(f"{name} must be at least 1 (got {number}).")
     return number
+
+
+def _results_as(value: Any) -> ResultsAs:
+    if value is None:
+        return "both"
+    choice = str(value).strip().lower()
+    if choice not in RESULTS_AS:
+        raise ConfigError(f"MVSEP_RESULTS_AS must be one of {', '.join(RESULTS_AS)} (got {value!r}).")
+    return choice  # type: ignore[return-value]
 
 
 def _listed(value: Any) -> tuple[str, ...]:

@@ -155,6 +155,14 @@ TASK_POLL_MIN_S = 1.0  # a task's suggested poll interval never asks a client to
 TASK_POLL_MAX_S = 30.0  # ... nor later than this (the runner may learn something sooner than its next status poll)
 TASK_ID_BYTES = 18  # random bytes in a task id (a batch id): unguessable, the spec's bearer-token rule
 
+# --- stems as MCP resources ---------------------------------------------------------------------------------------
+# A resources/read answer carries the whole file, base64, in one JSON message: hosts and transports handle a few tens
+# of MB at most (a 4-minute 16-bit stereo WAV is ~40 MB; the same stem as FLAC ~25 MB).
+RESOURCE_READ_MAX_BYTES = 32 * 2**20
+
+# --- list freshness (2026-07-28 cache hints) -----------------------------------------------------------------------
+LIST_TTL_MS = 60 * 60 * 1000  # tools, prompts and resource lists change only when the server restarts with new settings
+
 # --- hosted for many users (mvsep_mcp/hosted: OAuth resource server, per-user accounts and storage) ------------------
 JWKS_CACHE_S = 300.0  # the authorization server's signing keys are fetched again after this long (or on a new key id)
 JWKS_TIMEOUT_S = 10.0  # fetching the JWKS waits this long; a token whose key cannot be fetched is refused (401)

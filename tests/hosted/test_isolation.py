@@ -51,6 +51,18 @@ class SimulatedUser:
         self.outputs: list[dict[str, Any]] = []
 
 
+def server_records(server: RunningServer, job_id: str) -> Any:
+    """The journal's record of a job (the server's own view, files and all)."""
+    from mvsep_mcp.jobs.journal import open_journal
+
+    database_url = server.settings.database_url
+    journal = open_journal(database_url.get_secret_value() if database_url else None, server.settings.journal_path)
+    try:
+        return journal.get(job_id)
+    finally:
+        journal.close()
+
+
 async def ok(client: Any, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
     answer = await client.call_tool(name, arguments)
     assert not answer.is_error, f"{name}: {text_of(answer)}"
@@ -110,8 +122,10 @@ async def test_twenty_users_five_jobs_each_never_see_each_other(
 
     async def cross_read(user: SimulatedUser, other: SimulatedUser) -> None:
         async with connect(user) as client:
-            with pytest.raises(Exception, match="No job"):
-                await client.read_resource(f"mvsep://jobs/{other.job_ids[0]}")
+            for uri in (f"mvsep://jobs/{other.job_ids[0]}", other.outputs[0]["uri"], f"mvsep://jobs/{other.job_ids[0]}/manifest"):
+                with pytest.raises(Exception, match="No job"):
+                    await client.read_resource(uri)
+            assert (await client.read_resource(user.outputs[0]["uri"])).contents  # their own: readable
 
     for index, user in enumerate(users):
         other = users[(index + 1) % USERS]
@@ -121,7 +135,8 @@ async def test_twenty_users_five_jobs_each_never_see_each_other(
     output_dir = server.settings.output_dir
     for user in users:
         home = output_dir / User.of(issuer.issuer, user.sub, "test-client").key
-        assert user.outputs and all((home / o["path"]).is_file() for o in user.outputs)  # in their own storage only
+        saved = [Path(o.path) for job_id in user.job_ids for o in server_records(server, job_id).outputs]
+        assert saved and all(p.is_relative_to(home) and p.is_file() for p in saved)  # in their own storage only
         assert sandbox.state.traffic.creates(user.mvsep_token) == JOBS_PER_USER  # nobody reused another's results
         assert len(sandbox.state.jobs_of(user.mvsep_token)) == JOBS_PER_USER
     homes = sorted(p.name for p in output_dir.iterdir() if p.is_dir())

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 from mvsep_mcp.jobs import JobRunner, JobState
 from mvsep_mcp.jobs.creating import build_request
 from mvsep_mcp.jobs.journal import JobJournal
@@ -169,3 +170,18 @@ async def test_a_create_cut_off_by_a_reset_is_sent_again_once_the_history_confir
         [done] = await finish(runner, await runner.submit([make_spec(tmp_path, input_file(tmp_path))]))
     assert done.state is JobState.COMPLETED, done.error
     assert fake.create_calls == 2 and fake.creates == 1 and fake.history_calls >= 3
+
+
+async def test_temporary_files_of_ended_jobs_are_removed_at_start(tmp_path: Path, journal: JobJournal) -> None:
+    """A job that ended while one of its downloads was half done (cancelled, expired) leaves no hidden file behind
+    once a server starts on the journal again."""
+    leftover = tmp_path / ".My Song (Vocals).flac.0123abcd.part"
+    leftover.write_bytes(b"half a stem")
+    record = journal.add(make_spec(tmp_path, input_file(tmp_path)))
+    journal.update(record.id, state=JobState.EXPIRED, partials=[str(leftover)])
+    runner = JobRunner(journal, **FAST)
+    await runner.attach_account(ACCOUNT, FakeMVSep())
+    async with running(runner):
+        await anyio.lowlevel.checkpoint()
+    assert not leftover.exists()
+    assert journal.get(record.id).partials == []

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import functools
 import inspect
-import mimetypes
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
-from mcp_types import CallToolResult, ContentBlock, ResourceLink, TextContent, ToolAnnotations
+from mcp_types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
 from mvsep_mcp.catalog import UnknownModel
+from mvsep_mcp.config import ResultsAs
 from mvsep_mcp.errors import UserError
 from mvsep_mcp.hosted import scopes
 from mvsep_mcp.hosted.calls import TOOL_CALLS
@@ -38,6 +38,9 @@ TOKEN_HEADER = "x-mvsep-token"  # hosted mode: an automation host's MVSep token 
 PRESENTER: ContextVar[Presenter | None] = ContextVar("mvsep_presenter", default=None)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# how saved files show in this tool call's results (the settings' ``results_as``, see ``_job_view``)
+results_as: ContextVar[ResultsAs] = ContextVar("results_as", default="both")
 
 Skip = Annotated[int, Field(ge=0)]  # a page's offset (`start`): the name says it, the schema bounds it
 
@@ -82,6 +85,8 @@ def tool(server: MCPServer[Any], *, name: str, annotations: ToolAnnotations,
 
         @functools.wraps(fn)
         async def translated(*args: Any, **kwargs: Any) -> Any:
+            ctx = kwargs.get("ctx")
+            shown = results_as.set(session_of(ctx).settings.results_as) if isinstance(ctx, Context) else None
             try:
                 _check_scopes(needed)
                 answer = await fn(*args, **kwargs)
@@ -91,6 +96,9 @@ def tool(server: MCPServer[Any], *, name: str, annotations: ToolAnnotations,
             except Exception:
                 TOOL_CALLS.record(name, error=True)
                 raise
+            finally:
+                if shown is not None:
+                    results_as.reset(shown)
             TOOL_CALLS.record(name, error=False)
             return answer
 
@@ -210,25 +218,11 @@ async def account_or_none(ctx: Context[Any, Any]) -> Account | None:
         return None
 
 
-def result(model: BaseModel, text: str) -> CallToolResult:
+def result(model: BaseModel, text: str, extra: Sequence[ContentBlock] = ()) -> CallToolResult:
     """A short text for the model to read plus the structured content; fields that are null are left out, as the
-    published output schemas say (they list such fields as optional, see ``_schema``). On a hosted server, every
-    file with a signed download URL is also a ``resource_link`` block."""
-    structured = model.model_dump(mode="json", exclude_none=True)
-    content: list[ContentBlock] = [TextContent(type="text", text=text)]
-    if PRESENTER.get() is not None:
-        content += [ResourceLink(type="resource_link", uri=f["url"], name=str(f.get("path") or f.get("stem")),
-                                 mime_type=mimetypes.guess_type(str(f.get("path") or ""))[0])
-                    for f in _files_with_urls(structured)]
-    return CallToolResult(content=content, structured_content=structured)
-
-
-def _files_with_urls(data: Any) -> list[dict[str, Any]]:
-    """Every ``{"stem", "path", "url"}`` in a structured answer (a job's outputs), depth first."""
-    if isinstance(data, list):
-        return [f for item in data for f in _files_with_urls(item)]
-    if not isinstance(data, dict):
-        return []
-    if isinstance(data.get("url"), str) and "stem" in data:
-        return [data]
-    return [f for value in data.values() for f in _files_with_urls(value)]
+    published output schemas say (they list such fields as optional, see ``_schema``). ``extra``: more content after
+    the text (resource links, audio)."""
+    return CallToolResult(
+        content=[TextContent(type="text", text=text), *extra],
+        structured_content=model.model_dump(mode="json", exclude_none=True),
+    )

@@ -1,27 +1,46 @@
 """How a job looks to the model: one flat, stable shape shared by the separation and jobs toolsets.
 
-On a hosted server (a presenter set for the call by ``account_of``) a file shows as its path inside the user's own
-storage plus a signed, expiring download ``url``, never as a path on the server's disk.
+Saved files show as the settings say (``results_as``, set for each tool call by ``_common.tool``): ``both`` (paths,
+and a ``resource_link`` per stem and manifest that a host can read through ``resources/read`` or attach), ``paths``
+(paths only, no links) or ``resources`` (links and resource URIs only: no path on the server's disk is shown).
+
+On a hosted server results are always ``resources``, and each stem also carries a signed, expiring download ``url``
+(from the presenter ``account_of`` sets for the call); any folder shown is a path inside the user's own storage.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path, PurePath
+from urllib.parse import quote
 
-from mvsep_mcp.jobs.models import JobRecord, JobState
+from mcp_types import ResourceLink
+from mvsep_mcp.jobs.models import JobRecord, JobState, OutputFile
+from mvsep_mcp.jobs.stored import audio_mime
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
-from mvsep_mcp_tools._common import PRESENTER, ToolOutput
+from mvsep_mcp_tools._common import PRESENTER, ToolOutput, results_as
+
+STEM_TEMPLATE = "mvsep://jobs/{job_id}/files/{stem}.{ext}"
+MANIFEST_TEMPLATE = "mvsep://jobs/{job_id}/manifest"
+
+def stem_uri(job_id: str, output: OutputFile) -> str:
+    ext = PurePath(output.path).suffix.lstrip(".").lower()
+    return STEM_TEMPLATE.format(job_id=quote(job_id, safe=""), stem=quote(output.stem, safe=""), ext=ext)
+
+
+def manifest_uri(job_id: str) -> str:
+    return MANIFEST_TEMPLATE.format(job_id=quote(job_id, safe=""))
 
 
 class StemFile(ToolOutput):
     stem: str
-    path: str
-    size: int
-    sha256: str
+    uri: str
+    path: str | None = None
+    size: int  # (each stem's SHA-256 is in the manifest)
     # hosted only: a signed download URL (expires). Left out of the published schema (additional properties are
-    # allowed), so tools/list stays as it is for everyone else; resource_link blocks carry the same URLs.
+    # allowed), so tools/list stays as it is for everyone else.
     url: SkipJsonSchema[str | None] = None
 
 
@@ -40,22 +59,42 @@ class JobView(ToolOutput):
 def job_view(record: JobRecord) -> JobView:
     spec = record.spec
     source = spec.url or spec.input_path or spec.target_path
+    paths = results_as.get() != "resources"
     return JobView(
         id=record.id,
         state=record.state.value,
         phase=record.phase(),
-        input=source,
+        input=source if paths or spec.url else (PurePath(source).name if source else None),
         model=spec.model_name,
         hash=record.hash,
-        outputs=[StemFile(stem=o.stem, path=shown_path(o.path), size=o.size, sha256=o.sha256, url=_url(o.path))
-                 for o in record.outputs],
-        manifest_path=shown_path(record.manifest_path) if record.manifest_path else None,
+        outputs=[StemFile(stem=o.stem, uri=stem_uri(record.id, o), path=o.path if paths else None, size=o.size,
+                          url=_url(o.path)) for o in record.outputs],
+        manifest_path=record.manifest_path if paths else None,
         error=record.error,
     )
 
 
+def file_links(records: Iterable[JobRecord]) -> list[ResourceLink]:
+    """A ``resource_link`` per saved stem and manifest of the completed jobs (none when results show paths only)."""
+    if results_as.get() == "paths":
+        return []
+    links: list[ResourceLink] = []
+    for record in records:
+        if record.state is not JobState.COMPLETED:
+            continue
+        for output in record.outputs:
+            links.append(ResourceLink(type="resource_link", uri=stem_uri(record.id, output),
+                                      name=PurePath(output.path).name, mime_type=audio_mime(output), size=output.size,
+                                      description=f"{output.stem} stem of job {record.id}"))
+        if record.manifest_path:
+            links.append(ResourceLink(type="resource_link", uri=manifest_uri(record.id),
+                                      name=PurePath(record.manifest_path).name, mime_type="application/json",
+                                      description=f"Manifest of job {record.id}"))
+    return links
+
+
 def shown_path(path: str | Path) -> str:
-    """A path as this call may show it: as it is locally; inside the user's storage on a hosted server."""
+    """A folder or file as this call may show it: as it is locally; inside the user's storage on a hosted server."""
     presenter = PRESENTER.get()
     if presenter is None:
         return str(path)
@@ -72,8 +111,10 @@ def job_line(view: JobView) -> str:
     name = source if source.startswith(("http://", "https://")) else PurePath(source).name or view.id
     line = f"- {view.id} {name}: {view.phase}"
     if view.state == JobState.COMPLETED.value and view.outputs:
-        folder = PurePath(view.outputs[0].path).parent
-        line += f" → {', '.join(o.stem for o in view.outputs)} in {folder}"
+        first = view.outputs[0].path
+        where = f" in {PurePath(first).parent}" if first else " (as resources)"
+        line += f" → {', '.join(o.stem for o in view.outputs)}{where}"
+        line += "".join(f"\n  {o.stem}: {o.url}" for o in view.outputs if o.url)  # hosted: signed downloads
     elif view.error and view.error not in line:
         line += f" — {view.error}"
     return line

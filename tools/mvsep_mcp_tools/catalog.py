@@ -72,7 +72,7 @@ def register(server: MCPServer[Any]) -> None:
         limit: Annotated[int, Field(ge=1, le=50, description="Page size")] = 10,
         offset: Annotated[int, Field(ge=0, description="Paging offset")] = 0,
     ) -> Annotated[CallToolResult, SearchResult]:
-        """Find models by text, stem or group, best rated first: render_id (pass as `model`), stems, access, price."""
+        """Find models by text, stem or group: render_id (pass as `model`), stems, access, price."""
         session = session_of(ctx)
         catalog = await session.catalog()
         account = await account_or_none(ctx) if usable_only else None

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import logging
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
-from mcp_types import CallToolResult
+from mcp_types import AudioContent, CallToolResult
 from mvsep_mcp import policy
+from mvsep_mcp.daw import DawError
+from mvsep_mcp.daw.player import stem_preview
+from mvsep_mcp.daw.preview import PREVIEW_MIME
 from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, TERMINAL_STATES, JobRecord, JobState, ProgressUpdate
+from mvsep_mcp.policy import PREVIEW_SECONDS
 from pydantic import Field
 
 from mvsep_mcp_tools._common import (
@@ -21,8 +28,10 @@ from mvsep_mcp_tools._common import (
     session_of,
     tool,
 )
-from mvsep_mcp_tools._job_view import JobView, job_line, job_view
+from mvsep_mcp_tools._job_view import JobView, file_links, job_line, job_view
 from mvsep_mcp_tools.player import UI_META, player_for, register_previews
+
+logger = logging.getLogger(__name__)
 
 TERMINAL_STATE_NAMES = frozenset(s.value for s in TERMINAL_STATES)
 
@@ -41,13 +50,15 @@ class JobList(ToolOutput):
     jobs: list[JobView]
 
 
-def jobs_result(records: list[JobRecord], *, player: dict[str, Any] | None = None) -> CallToolResult:
-    """What ``wait_for_jobs`` answers: each job, and what to do next."""
+def jobs_result(records: list[JobRecord], *, player: dict[str, Any] | None = None,
+                previews: Sequence[AudioContent] = ()) -> CallToolResult:
+    """What ``wait_for_jobs`` answers: each job and what to do next, a resource link per saved file, and the audio
+    previews asked for."""
     views = [job_view(r) for r in records]
     completed = sum(1 for v in views if v.state == JobState.COMPLETED.value)
     finished = all(r.is_terminal for r in records)
     out = WaitOut(jobs=views, all_finished=finished, completed=completed, total=len(views), player=player)
-    return result(out, jobs_text(views))
+    return result(out, jobs_text(views), [*file_links(records), *previews])
 
 
 def jobs_text(views: list[JobView]) -> str:
@@ -60,6 +71,24 @@ def jobs_text(views: list[JobView]) -> str:
         return f"All {len(views)} job(s) finished, {completed} completed:\n{lines}{tail}"
     return (f"{completed}/{len(views)} completed so far:\n{lines}\n"
             f"Still running: call wait_for_jobs again with job_ids={[v.id for v in views]}.")
+
+
+async def audio_previews(records: list[JobRecord]) -> list[AudioContent]:
+    """The first seconds of every completed stem as small MP3s (stems that cannot be previewed, e.g. M4A, are
+    left out: their links still serve the whole file)."""
+    previews: list[AudioContent] = []
+    for record in records:
+        if record.state is not JobState.COMPLETED:
+            continue
+        for output in record.outputs:
+            try:
+                preview = await anyio.to_thread.run_sync(stem_preview, record, output.stem)
+            except DawError as exc:
+                logger.info("no preview of %s %s: %s", record.id, output.stem, exc.user_text())
+                continue
+            previews.append(AudioContent(type="audio", data=base64.b64encode(preview.data).decode("ascii"),
+                                         mime_type=PREVIEW_MIME))
+    return previews
 
 
 def register(server: MCPServer[Any]) -> None:
@@ -80,6 +109,9 @@ def register(server: MCPServer[Any]) -> None:
                 description="Return after at most this long",
             ),
         ] = policy.WAIT_CALL_BUDGET_S,
+        audio_preview: Annotated[
+            bool, Field(description=f"Add each completed stem's first {PREVIEW_SECONDS:g} s as audio")
+        ] = False,
     ) -> Annotated[CallToolResult, WaitOut]:
         """Wait up to ~45 s for jobs, with progress; finished jobs are saved already. Call again while jobs
         run. Free."""
@@ -115,7 +147,8 @@ def register(server: MCPServer[Any]) -> None:
             )
             if all(r.is_terminal for r in records) or anyio.current_time() >= deadline:
                 break
-        return jobs_result(records, player=await player_for(ctx, records))
+        previews = await audio_previews(records) if audio_preview else []
+        return jobs_result(records, player=await player_for(ctx, records), previews=previews)
 
     @tool(server, name="list_jobs", annotations=LOCAL_READ_ONLY)
     async def list_jobs(
@@ -123,7 +156,7 @@ def register(server: MCPServer[Any]) -> None:
         unfinished_only: Annotated[bool, Field(description="Only unfinished jobs")] = False,
         limit: Annotated[int, Field(ge=1, le=100, description="How many")] = 20,
     ) -> Annotated[CallToolResult, JobList]:
-        """Jobs started here (kept across restarts), newest first, with state and files. Free, local."""
+        """Jobs started here, newest first, with state and files. Free, local."""
         session = session_of(ctx)
         account = await account_of(ctx)
         states = NON_TERMINAL_STATES if unfinished_only else None
@@ -136,7 +169,7 @@ def register(server: MCPServer[Any]) -> None:
         ctx: Context[Any, Any],
         job_id: Annotated[str, Field(description="Job id")],
     ) -> Annotated[CallToolResult, JobView]:
-        """Cancel a job before processing: dropped if queued here, cancelled (refunded) if waiting at MVSep."""
+        """Cancel a job before MVSep processes it (credits refunded)."""
         session = session_of(ctx)
         account = await account_of(ctx)
         record = await session.runner.cancel(account.key, job_id)

@@ -1,16 +1,22 @@
-"""Resources: the catalogue, one model, one job (as JSON)."""
+"""Resources: the catalogue, one model, one job (as JSON), and a job's saved files: each stem (the audio, whole) and
+its manifest, read through ``resources/read`` while they are the files that were saved and within the size a read
+carries (``jobs.stored``)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mvsep_mcp.catalog import describe
+from mvsep_mcp.jobs.stored import read_manifest, read_output
+from mvsep_mcp.mvsep.formats import MIME_BY_EXT
 
 from mvsep_mcp_tools._common import account_of, resource, session_of
-from mvsep_mcp_tools._job_view import job_view
+from mvsep_mcp_tools._job_view import MANIFEST_TEMPLATE, STEM_TEMPLATE, job_view
 from mvsep_mcp_tools.catalog import summary_of
 
 if TYPE_CHECKING:
@@ -56,3 +62,32 @@ def register(server: MCPServer[Any], current_session: Callable[[], Session]) -> 
     async def job_resource(job_id: str, ctx: Context[Any, Any]) -> str:
         account = await account_of(ctx)
         return job_view(session_of(ctx).runner.get(account.key, job_id)).model_dump_json()
+
+    async def stem_resource(job_id: str, stem: str, ctx: Context[Any, Any]) -> bytes:
+        account = await account_of(ctx)
+        record = session_of(ctx).runner.get(account.key, unquote(job_id))
+        return await anyio.to_thread.run_sync(read_output, record, unquote(stem))
+
+    for ext, mime in MIME_BY_EXT.items():  # one template per file type: a read's mimeType is its template's
+        resource(
+            server,
+            STEM_TEMPLATE.replace("{ext}", ext),
+            name=f"stem_{ext}",
+            title=f"A saved stem ({ext})",
+            mime_type=mime,
+            description=f"One stem of a completed job: the whole {ext} file as saved.",
+        )(stem_resource)
+
+    @resource(
+        server,
+        MANIFEST_TEMPLATE,
+        name="manifest",
+        title="A job's manifest",
+        mime_type="application/json",
+        description="The JSON manifest saved beside a completed job's stems.",
+    )
+    async def manifest_resource(job_id: str, ctx: Context[Any, Any]) -> str:
+        account = await account_of(ctx)
+        record = session_of(ctx).runner.get(account.key, unquote(job_id))
+        data = await anyio.to_thread.run_sync(read_manifest, record)
+        return data.decode("utf-8")

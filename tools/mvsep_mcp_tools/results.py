@@ -4,13 +4,11 @@ session (``.dawproject``, ``.rpp``) of one song's stems picked from its jobs."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
-from mcp_types import CallToolResult, ContentBlock
+from mcp_types import CallToolResult
 from mvsep_mcp.daw.from_jobs import SESSION_FORMATS, SessionFormat, StemPick, WrittenSession, sessions_from_jobs
 from mvsep_mcp.hosted.errors import NotOnThisServer
 from mvsep_mcp.planning import absolute_path
@@ -26,7 +24,7 @@ from mvsep_mcp_tools._common import (
     session_of,
     tool,
 )
-from mvsep_mcp_tools._job_view import JobView, job_line, job_view, shown_path
+from mvsep_mcp_tools._job_view import JobView, file_links, job_line, job_view, shown_path
 
 
 class HashStatus(ToolOutput):
@@ -62,12 +60,6 @@ def session_text(written: WrittenSession) -> str:
     return "\n".join(lines + list(written.notes))
 
 
-def file_links(paths: Sequence[Path]) -> list[ContentBlock]:
-    """Content blocks for written files beside the text: none yet. Issue 11 (stems as resources) adds a
-    ``resource_link`` per file here."""
-    return []
-
-
 def register(server: MCPServer[Any]) -> None:
     @tool(server, name="fetch_job_results", annotations=SPENDS_AND_WRITES)
     async def fetch_job_results(
@@ -84,7 +76,8 @@ def register(server: MCPServer[Any]) -> None:
         root = absolute_path(output_dir, "output folder")
         record = await session.runner.refetch(account.key, job_id, str(root))
         view = job_view(record)
-        return result(view, f"{job_line(view)}\nNext: call wait_for_jobs with job_ids=['{view.id}'].")
+        return result(view, f"{job_line(view)}\nNext: call wait_for_jobs with job_ids=['{view.id}'].",
+                      file_links([record]))
 
     @tool(server, name="check_mvsep_hash", annotations=READ_ONLY)
     async def check_mvsep_hash(
@@ -136,6 +129,4 @@ def register(server: MCPServer[Any]) -> None:
             sessions_from_jobs, records, [StemPick(p.job_id, p.stem) for p in picks], wanted, embed=embed))
         out = DawSession(title=written.session.title, files=[shown_path(p) for p in written.paths],
                          tracks=[t.name for t in written.session.tracks], notes=list(written.notes))
-        answer = result(out, session_text(written))
-        answer.content.extend(file_links(written.paths))
-        return answer
+        return result(out, session_text(written))

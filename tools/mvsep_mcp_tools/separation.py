@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
@@ -17,7 +17,7 @@ from pydantic import Field
 
 from mvsep_mcp_tools._common import SPENDS_AND_WRITES, ToolOutput, account_of, resolver, result, session_of, tool
 from mvsep_mcp_tools._consent import NoQuestion, SpendConsent, ask_to_spend, verdict
-from mvsep_mcp_tools._job_view import JobView, job_line, job_view, shown_path
+from mvsep_mcp_tools._job_view import JobView, file_links, job_line, job_view, shown_path
 from mvsep_mcp_tools._task_mode import submit_wait_s
 from mvsep_mcp_tools.jobs import jobs_text
 
@@ -83,7 +83,7 @@ def finished_answer(records: list[JobRecord]) -> CallToolResult:
                                  estimated_credits=r.spec.estimated_cost) for r in records],
         jobs=[job_view(r) for r in records],
     )
-    return result(out, jobs_text(out.jobs))
+    return result(out, jobs_text(out.jobs), file_links(records))
 
 
 def _cost_line(out: SeparationOut) -> str:
@@ -114,11 +114,14 @@ async def _plan(
     remote_type: RemoteType,
     recursive: bool,
     publish_as_demo: bool,
+    daw_session: Literal["dawproject", "rpp", "both"] | None,
 ) -> Plan:
     account = await account_of(ctx)
+    formats = ("dawproject", "rpp") if daw_session == "both" else (daw_session,) if daw_session else ()
     return await plan_separation(session_of(ctx), inputs=inputs, model=model, options=options,
                                  output_format=output_format, output_dir=output_dir, name_template=name_template,
-                                 remote_type=remote_type, recursive=recursive, is_demo=publish_as_demo, account=account)
+                                 remote_type=remote_type, recursive=recursive, is_demo=publish_as_demo,
+                                 daw_session=formats, account=account)
 
 
 @resolver
@@ -136,7 +139,7 @@ def register(server: MCPServer[Any]) -> None:
             Field(
                 min_length=1,
                 description=(
-                    "Absolute paths (~ allowed) of audio files or folders (all audio in it), or http(s) URLs"
+                    "Absolute paths (~ ok) of audio files or folders, or http(s) URLs"
                 ),
             ),
         ],
@@ -162,11 +165,15 @@ def register(server: MCPServer[Any]) -> None:
         dry_run: Annotated[bool, Field(description="Only check and estimate the cost; nothing is sent")] = False,
         confirm_credits: Annotated[int | None, Field(description="Credits the user agreed to")] = None,
         publish_as_demo: Annotated[bool, Field(description="Publish on MVSep's demo page")] = False,
+        daw_session: Annotated[
+            Literal["dawproject", "rpp", "both"] | None, Field(description="Write a DAW session too")
+        ] = None,
     ) -> Annotated[CallToolResult, SeparationOut]:
         """Separate songs (files, folders or URLs) into stems. Returns job ids at once; call wait_for_jobs until all
         are completed: stems are saved as tagged files plus a JSON manifest, never overwriting. SPENDS CREDITS
         in premium mode: the user is asked, or show it with dry_run=true and confirm."""
         session = session_of(ctx)
+        account = await account_of(ctx)  # (the plan's, again: this call's answer shows files as the account may see)
         out = quote(plan, dry_run=dry_run)
         header = (
             f"{plan.algorithm.name} (model {plan.algorithm.render_id}) on {len(plan.inputs)} input(s) → "
@@ -185,12 +192,12 @@ def register(server: MCPServer[Any]) -> None:
             return result(out, f"Not started: the user declined to spend the credits. Nothing was sent. {header}")
         if answer == "needs_confirmation":
             return result(out, confirmation_needed(plan, "separate_audio"))
-        records = await submit_plan(session, plan, wait_s=submit_wait_s(), account=await account_of(ctx))
+        records = await submit_plan(session, plan, wait_s=submit_wait_s(), account=account)
         out.jobs = [job_view(r) for r in records]
         ids = [j.id for j in out.jobs]
         text = f"{header}\nSubmitted {len(ids)} job(s):\n" + "\n".join(job_line(j) for j in out.jobs)
         text += f"\nNext: call wait_for_jobs with job_ids={ids} (repeat until all are completed)."
-        return result(out, text)
+        return result(out, text, file_links(records))
 
 
 def _confirm_hint(plan: Plan) -> str:

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from mvsep_mcp_tools._common import SPENDS_AND_WRITES, ToolOutput, account_of, resolver, result, session_of, tool
 from mvsep_mcp_tools._consent import NoQuestion, SpendConsent, ask_to_spend, verdict
-from mvsep_mcp_tools._job_view import JobView, job_line, job_view
+from mvsep_mcp_tools._job_view import JobView, file_links, job_line, job_view
 from mvsep_mcp_tools._task_mode import submit_wait_s
 from mvsep_mcp_tools.jobs import jobs_text
 
@@ -35,7 +35,7 @@ def finished_answer(records: list[JobRecord]) -> CallToolResult:
     out = StudioOut(model=first.model_name, spends_credits=first.spends_credits,
                     estimated_credits=sum(c for c in costs if c is not None) if None not in costs else None,
                     jobs=[job_view(r) for r in records])
-    return result(out, jobs_text(out.jobs))
+    return result(out, jobs_text(out.jobs), file_links(records))
 
 
 async def _submit(ctx: Context[Any, Any], plan: Plan, consent: ElicitationResult[SpendConsent],
@@ -48,13 +48,15 @@ async def _submit(ctx: Context[Any, Any], plan: Plan, consent: ElicitationResult
     if answer == "needs_confirmation":
         return result(out, confirmation_needed(plan, tool))
     account = await account_of(ctx)
-    out.jobs = [job_view(r) for r in await submit_plan(session_of(ctx), plan, wait_s=submit_wait_s(), account=account)]
+    records = await submit_plan(session_of(ctx), plan, wait_s=submit_wait_s(), account=account)
+    out.jobs = [job_view(r) for r in records]
     ids = [v.id for v in out.jobs]
     return result(
         out,
         f"{plan.algorithm.name}: submitted\n"
         + "\n".join(job_line(v) for v in out.jobs)
         + f"\nNext: call wait_for_jobs with job_ids={ids} until completed.",
+        file_links(records),
     )
 
 

@@ -15,9 +15,6 @@ from collections import OrderedDict
 from pathlib import Path
 from threading import Lock
 
-import numpy as np
-import soundfile as sf
-
 from mvsep_mcp.daw.errors import DawError
 from mvsep_mcp.policy import DAW_PCM_BLOCK_FRAMES, PLAYER_PEAKS, PLAYER_PEAKS_CACHE
 
@@ -28,6 +25,9 @@ class NoWaveform(DawError, ValueError):
 
 def waveform_peaks(path: Path, count: int = PLAYER_PEAKS) -> bytes:
     """``count`` bytes: the loudest sample of each of ``count`` equal slices of ``path`` (see the module docstring)."""
+    import numpy as np  # numpy and libsndfile load with the first waveform, not with the server (cold start)
+    import soundfile as sf
+
     if count < 1:
         raise ValueError("count must be at least 1")
     peaks = np.zeros(count, dtype=np.float32)

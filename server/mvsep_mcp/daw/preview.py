@@ -15,13 +15,14 @@ import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
-import soundfile as sf
+from typing import TYPE_CHECKING
 
 from mvsep_mcp.daw.errors import DawError
 from mvsep_mcp.daw.facts import MP3_RATES
 from mvsep_mcp.policy import PREVIEW_MAX_BYTES, PREVIEW_MAX_RATE, PREVIEW_MP3_LEVEL, PREVIEW_SECONDS
+
+if TYPE_CHECKING:  # numpy and libsndfile load with the first preview, not with the server (cold start)
+    import numpy as np
 
 PREVIEW_MIME = "audio/mpeg"
 _FALLBACK_RATE = 22050
@@ -43,6 +44,8 @@ class Preview:
 
 def preview_rate(mono: np.ndarray, rate: int) -> tuple[np.ndarray, int]:
     """``mono`` at an MP3 rate no higher than ``PREVIEW_MAX_RATE`` (box-filtered decimation, else interpolation)."""
+    import numpy as np
+
     factor = max(1, math.ceil(rate / PREVIEW_MAX_RATE))
     if factor > 1:
         whole = len(mono) // factor * factor
@@ -57,6 +60,9 @@ def preview_rate(mono: np.ndarray, rate: int) -> tuple[np.ndarray, int]:
 
 def mp3_preview(path: Path, seconds: float = PREVIEW_SECONDS, *, max_bytes: int = PREVIEW_MAX_BYTES) -> Preview:
     """The first ``seconds`` of ``path`` as a mono MP3 (see the module docstring); ``PreviewUnavailable`` if not."""
+    import numpy as np
+    import soundfile as sf
+
     name = Path(path).name
     try:
         with sf.SoundFile(str(path)) as audio:

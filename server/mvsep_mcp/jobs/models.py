@@ -15,6 +15,7 @@ State flow::
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import PurePath
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -76,6 +77,7 @@ class JobSpec(BaseModel):
     input_sha256: str | None = None  # of input_path (or target_path for matchering)
     input_duration_s: float | None = None  # of that file, when known: stems are checked against it
     daw_ready: bool = DAW_READY_DEFAULT  # WAV/FLAC stems trimmed or padded to the input's exact length
+    daw_session: list[str] = Field(default_factory=list)  # session files to write beside the stems: dawproject, rpp
     reference_sha256: str | None = None  # matchering's second input, part of the request key
     input_tags: dict[str, Any] = Field(default_factory=dict)  # a JSON summary; the runner re-reads the real tags
 
@@ -139,6 +141,7 @@ class JobRecord(BaseModel):
     partials: list[str] = Field(default_factory=list)  # temporary files of unfinished downloads (removed at the end)
     upload: UploadProgress | None = None  # how far the latest create got (None: before this was recorded)
     cancel_refused: str | None = None  # why the latest cancellation was refused (a task's status shows it)
+    sessions: list[str] = Field(default_factory=list)  # DAW session files written beside the stems when asked
 
     @property
     def account_key(self) -> str:
@@ -170,7 +173,8 @@ class JobRecord(BaseModel):
             total = self.files_total if self.files_total is not None else "?"
             return f"downloading {len(self.outputs)}/{total} files"
         if state is JobState.COMPLETED:
-            return f"completed: {len(self.outputs)} files"
+            sessions = f", DAW session {', '.join(PurePath(p).name for p in self.sessions)}" if self.sessions else ""
+            return f"completed: {len(self.outputs)} files{sessions}"
         return f"{state.value}: {self.error}" if self.error else state.value
 
 

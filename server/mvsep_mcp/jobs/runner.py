@@ -24,6 +24,7 @@ from typing import Any, Literal
 import anyio
 from anyio.abc import TaskGroup
 
+from mvsep_mcp.jobs import partials
 from mvsep_mcp.jobs.changes import JobChanges
 from mvsep_mcp.jobs.concurrency import AccountSlot, account_limit, in_flight_count
 from mvsep_mcp.jobs.errors import AccountNotAttached, JobError, JobNotCancellable, JournalUnavailable, ResultExpired
@@ -164,6 +165,9 @@ class JobRunner:
         if account_key in self._resumed:
             return
         self._resumed.add(account_key)
+        removed = partials.tidy(self.journal, account_key, self.clock())
+        if removed:
+            log.info("removed %d temporary file(s) of ended downloads", removed)
         for record in self.journal.list(account_key, states=[JobState.SUBMITTING]):
             if record.upload == "sending":
                 log.info("job %s was being uploaded when the server stopped: sending it again", record.id)

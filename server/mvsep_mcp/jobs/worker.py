@@ -7,6 +7,7 @@ learnt to the journal (through :class:`JobChanges`, which wakes everyone) and se
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +15,8 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+from mvsep_mcp.daw import DawError
+from mvsep_mcp.daw.from_jobs import SESSION_FORMATS, session_after_job
 from mvsep_mcp.jobs import creating, downloads, partials
 from mvsep_mcp.jobs.changes import JobChanges
 from mvsep_mcp.jobs.concurrency import AccountSlot, in_flight_count
@@ -268,9 +271,24 @@ class JobWorker:
         except Exception as exc:
             log.warning("job %s: could not write the manifest (%s)", record.id, exc)
             manifest_path = None
+        manifest = str(manifest_path) if manifest_path else None
+        sessions = await self._write_sessions(current.model_copy(update={"state": JobState.COMPLETED,
+                                                                         "manifest_path": manifest}))
         self.timers.forget(record.id)
         self.changes.update(record.id, expect=[JobState.DOWNLOADING], state=JobState.COMPLETED,
-                            finished_at=self.clock(), manifest_path=str(manifest_path) if manifest_path else None)
+                            finished_at=self.clock(), manifest_path=manifest, sessions=sessions)
+
+    async def _write_sessions(self, done: JobRecord) -> list[str]:
+        """The DAW session files the request asked for, beside the stems (a failure leaves the stems as they are)."""
+        if not done.spec.daw_session:
+            return []
+        formats = [f for f in SESSION_FORMATS if f in done.spec.daw_session]
+        try:
+            written = await anyio.to_thread.run_sync(functools.partial(session_after_job, done, formats))
+        except (DawError, OSError) as exc:
+            log.warning("job %s: could not write the DAW session (%s)", done.id, exc)
+            return []
+        return [str(p) for p in written.paths]
 
     async def _refetch_file_list(self, slot: AccountSlot, record: JobRecord) -> SeparationResult | None:
         """After a restart the file list is asked for again; None when the job is not (or no longer) downloadable."""

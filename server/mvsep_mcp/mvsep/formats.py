@@ -14,18 +14,20 @@ class OutputFormat:
     code: int  # MVSep's ``output_format``
     label: str  # what it is, for people
     ext: str  # the extension MVSep's files carry
+    mime: str  # the files' media type
 
 
 OUTPUT_FORMATS: tuple[OutputFormat, ...] = (
-    OutputFormat("mp3", 0, "mp3 (320 kbps)", "mp3"),
-    OutputFormat("wav", 1, "wav (16 bit)", "wav"),
-    OutputFormat("flac", 2, "flac (16 bit)", "flac"),
-    OutputFormat("m4a", 3, "m4a", "m4a"),
-    OutputFormat("wav32", 4, "wav (32 bit float)", "wav"),
-    OutputFormat("flac24", 5, "flac (24 bit)", "flac"),
+    OutputFormat("mp3", 0, "mp3 (320 kbps)", "mp3", "audio/mpeg"),
+    OutputFormat("wav", 1, "wav (16 bit)", "wav", "audio/wav"),
+    OutputFormat("flac", 2, "flac (16 bit)", "flac", "audio/flac"),
+    OutputFormat("m4a", 3, "m4a", "m4a", "audio/mp4"),
+    OutputFormat("wav32", 4, "wav (32 bit float)", "wav", "audio/wav"),
+    OutputFormat("flac24", 5, "flac (24 bit)", "flac", "audio/flac"),
 )
 FORMAT_BY_NAME: dict[str, OutputFormat] = {f.name: f for f in OUTPUT_FORMATS}
 FORMAT_BY_CODE: dict[int, OutputFormat] = {f.code: f for f in OUTPUT_FORMATS}
+MIME_BY_EXT: dict[str, str] = {f.ext: f.mime for f in OUTPUT_FORMATS}
 FORMAT_NAMES: tuple[str, ...] = get_args(OutputFormatName)
 DEFAULT_FORMAT: OutputFormatName = "flac"
 

@@ -53,6 +53,7 @@ class Plan:
     remote_type: RemoteType = "direct"
     is_demo: bool = False
     daw_ready: bool = DAW_READY_DEFAULT
+    daw_session: tuple[str, ...] = ()  # session files to write once a job is done (dawproject, rpp)
 
     @property
     def output_format_name(self) -> str:
@@ -113,6 +114,7 @@ class Plan:
                 input_sha256=item.sha256,
                 input_duration_s=item.duration_s,
                 daw_ready=self.daw_ready,
+                daw_session=list(self.daw_session),
                 reference_sha256=item.reference.sha256 if item.reference else None,
                 input_tags=dict(item.tags),
             )
@@ -190,9 +192,11 @@ async def plan_separation(
     remote_type: RemoteType = "direct",
     recursive: bool = False,
     is_demo: bool = False,
+    daw_session: Sequence[str] = (),
     account: Account | None = None,
 ) -> Plan:
-    """Separate local files, folders or URLs with one model (``account``: whose; default the session's)."""
+    """Separate local files, folders or URLs with one model; ``daw_session``: session files to write beside each
+    job's stems once it is done; ``account``: whose (default: the session's)."""
     if account is not None and account.home is not None:
         local = [item for item in inputs if item and item.strip() and not is_url(item)]
         if local:
@@ -201,7 +205,7 @@ async def plan_separation(
     basis = await _basis(session, model=model, options=options, widget="single_upload", output_format=output_format,
                          output_dir=output_dir, name_template=name_template, account=account)
     planned = await describe_sources(expand_inputs(inputs, recursive=recursive), session.hashes.sha256)
-    return basis.plan(planned, remote_type=remote_type, is_demo=is_demo)
+    return basis.plan(planned, remote_type=remote_type, is_demo=is_demo, daw_session=tuple(daw_session))
 
 
 async def plan_mastering(

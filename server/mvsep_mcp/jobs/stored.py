@@ -1,0 +1,63 @@
+"""A finished job's files as they are on disk now: found by stem, checked against what was recorded, read whole.
+
+What a ``resources/read`` of a stem or a manifest serves. A file is served only while it is the file that was saved
+(same size; a changed or missing file is refused with a sentence), and only up to a size limit: a bigger one is
+opened from its folder instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mvsep_mcp import policy
+from mvsep_mcp.jobs.errors import JobError
+from mvsep_mcp.jobs.models import JobRecord, OutputFile
+from mvsep_mcp.mvsep.formats import MIME_BY_EXT
+
+
+class StoredFileError(JobError):
+    """A job's file cannot be served: not saved yet, gone, changed, or too big to carry."""
+
+
+def find_output(record: JobRecord, stem: str) -> OutputFile:
+    """``record``'s saved file for ``stem`` (case-insensitive)."""
+    wanted = stem.strip().casefold()
+    output = next((o for o in record.outputs if o.stem.casefold() == wanted), None)
+    if output is None:
+        if not record.outputs:
+            raise StoredFileError(f"Job {record.id} has no saved files yet ({record.phase()}).")
+        have = ", ".join(o.stem for o in record.outputs)
+        raise StoredFileError(f"Job {record.id} has no {stem!r} stem; its stems are {have}.")
+    return output
+
+
+def audio_mime(output: OutputFile) -> str:
+    ext = (output.format or Path(output.path).suffix.lstrip(".")).lower()
+    return MIME_BY_EXT.get(ext, "application/octet-stream")
+
+
+def read_output(record: JobRecord, stem: str, *, max_bytes: int = policy.RESOURCE_READ_MAX_BYTES) -> bytes:
+    """The stem's bytes, when the file on disk is still the one that was saved and not too big to carry."""
+    output = find_output(record, stem)
+    return _read(Path(output.path), output.size, max_bytes)
+
+
+def read_manifest(record: JobRecord, *, max_bytes: int = policy.RESOURCE_READ_MAX_BYTES) -> bytes:
+    if not record.manifest_path:
+        raise StoredFileError(f"Job {record.id} has no manifest yet ({record.phase()}).")
+    return _read(Path(record.manifest_path), None, max_bytes)
+
+
+def _read(path: Path, size: int | None, max_bytes: int) -> bytes:
+    try:
+        actual = path.stat().st_size
+    except OSError:
+        raise StoredFileError(f"{path.name} is gone from {path.parent}: fetch the job's results again "
+                              f"(fetch_job_results) while MVSep keeps them.") from None
+    if size is not None and actual != size:
+        raise StoredFileError(f"{path.name} changed after it was saved ({actual} bytes, saved {size}); it is "
+                              f"not served as the job's stem. Fetch the job's results again to get the original.")
+    if actual > max_bytes:
+        raise StoredFileError(f"{path.name} is {actual / 2**20:.0f} MB, more than the {max_bytes / 2**20:.0f} MB "
+                              f"a resource read carries: open it from {path.parent}.")
+    return path.read_bytes()

@@ -1,0 +1,55 @@
+"""A job's saved files as served: found by stem, refused when gone, changed or too big, with a sentence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mvsep_mcp.jobs.models import JobRecord, JobState, OutputFile
+from mvsep_mcp.jobs.stored import StoredFileError, audio_mime, find_output, read_manifest, read_output
+
+from tests.jobs.helpers import input_file, make_spec
+
+
+def completed(tmp_path: Path, data: bytes = b"x" * 100) -> JobRecord:
+    stem = tmp_path / "Song (Vocals).flac"
+    stem.write_bytes(data)
+    output = OutputFile(stem="Vocals", path=str(stem), size=len(data), sha256="0" * 64, url="http://x/y", format="flac")
+    return JobRecord(id="j1", spec=make_spec(tmp_path, input_file(tmp_path)), state=JobState.COMPLETED,
+                     created_at=1.0, updated_at=2.0, outputs=[output])
+
+
+def test_found_by_stem_in_any_case(tmp_path: Path) -> None:
+    record = completed(tmp_path)
+    assert find_output(record, " vocals ").stem == "Vocals"
+    assert audio_mime(record.outputs[0]) == "audio/flac"
+    assert read_output(record, "Vocals") == b"x" * 100
+
+
+def test_an_unknown_stem_names_the_ones_there_are(tmp_path: Path) -> None:
+    with pytest.raises(StoredFileError, match="no 'Drums' stem; its stems are Vocals"):
+        read_output(completed(tmp_path), "Drums")
+
+
+def test_a_changed_file_is_not_served(tmp_path: Path) -> None:
+    record = completed(tmp_path)
+    Path(record.outputs[0].path).write_bytes(b"y" * 50)
+    with pytest.raises(StoredFileError, match="changed after it was saved"):
+        read_output(record, "Vocals")
+
+
+def test_a_gone_file_says_how_to_get_it_back(tmp_path: Path) -> None:
+    record = completed(tmp_path)
+    Path(record.outputs[0].path).unlink()
+    with pytest.raises(StoredFileError, match="fetch_job_results"):
+        read_output(record, "Vocals")
+
+
+def test_a_file_too_big_to_carry_is_opened_from_its_folder(tmp_path: Path) -> None:
+    with pytest.raises(StoredFileError, match=f"more than the 0 MB a resource read carries: open it from {tmp_path}"):
+        read_output(completed(tmp_path), "Vocals", max_bytes=10)
+
+
+def test_no_manifest_yet(tmp_path: Path) -> None:
+    with pytest.raises(StoredFileError, match="no manifest yet"):
+        read_manifest(completed(tmp_path))
