@@ -14,7 +14,8 @@
   URL's (or ``MVSEP_ALLOWED_ORIGINS``): a cross-origin request gets 403.
 - **Request ids** (:class:`RequestIdMiddleware`, outermost): every HTTP request gets an id (a proxy's sane
   ``X-Request-Id``, else a new one), carried by each log line written while it is handled and sent back in the
-  response; one log line per request (method, path, status, milliseconds).
+  response; one log line per request (method, path without capability secrets, status, milliseconds; probes of
+  /healthz, /readyz and /metrics at DEBUG), replacing uvicorn's access log.
 - **Session affinity** (:class:`SessionAffinityMiddleware`, with ``MVSEP_REPLICA_ID``): a legacy session lives in
   one replica's memory, so its id is sent out as ``<replica>.<id>`` (and taken back in without the prefix): a proxy
   routes every request of a session to its replica by that prefix (``deploy/Caddyfile``); requests without a session
@@ -68,6 +69,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("mvsep_mcp.http")
 
+QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # probed every few seconds: logged at DEBUG only
+# capability URLs (a link ticket, a signed download) are logged without their secret part
+_CAPABILITY_PATH = re.compile(r"^(/account/link/|/files/)[^/]+")
 LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]")
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -209,8 +213,12 @@ def serve_http(server: MCPServer[Any], settings: Settings, *, host: str, port: i
                     "account (set MVSEP_AUTH_* for a hosted server; see README 'Hosting it')", host)
     app = http_app(server, settings, host=host)
     config = uvicorn.Config(app, host=host, port=port, log_level=logging.getLevelName(log.getEffectiveLevel()).lower(),
-                            proxy_headers=True, server_header=False)
+                            proxy_headers=True, server_header=False, access_log=False)  # ours: ids, no secrets
     anyio.run(uvicorn.Server(config).serve)
+
+
+def _loggable(path: str) -> str:
+    return _CAPABILITY_PATH.sub(r"\1***", path)
 
 
 class RequestIdMiddleware:
@@ -238,8 +246,9 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            access_log.info("%s %s %d %.0f ms", scope.get("method"), scope.get("path"), status,
-                            (time.monotonic() - started) * 1000)
+            path = str(scope.get("path", ""))
+            access_log.log(logging.DEBUG if path in QUIET_PATHS else logging.INFO, "%s %s %d %.0f ms",
+                           scope.get("method"), _loggable(path), status, (time.monotonic() - started) * 1000)
             REQUEST_ID.reset(token)
 
 

@@ -91,6 +91,7 @@ REUSE_CANDIDATES = 3  # completed identical jobs looked at (newest first) when r
 HISTORY_PAGE_SIZE = 20  # MVSep's separation history serves at most this many entries a page
 SLUG_MIN_PREFIX = 40  # a history slug shorter than ours counts as MVSep's truncation only from this length on
 JOURNAL_BUSY_TIMEOUT_S = 10.0  # a journal write waits this long for another process's lock
+JOURNAL_WAL_RETRY_S = 0.01  # a new journal file that another process is migrating: its switch to WAL is retried
 HASH_CHUNK_BYTES = 1 << 20  # files are hashed in reads of this size
 WORKER_THREADS = 8  # threads for file work (probe, tag, hash, commit): more cost memory, not speed, on 2-4 cores
 HASH_CACHE_MAX_ENTRIES = 10_000  # input hashes remembered by (device, inode, size, mtime): the newest are kept

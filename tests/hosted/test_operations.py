@@ -74,7 +74,7 @@ async def test_metrics_move_with_the_work(keyed: tuple[RunningServer, str], sand
 async def test_every_response_and_log_line_carries_the_request_id(
         keyed: tuple[RunningServer, str], caplog: pytest.LogCaptureFixture) -> None:
     server, key = keyed
-    caplog.set_level(logging.INFO, logger="mvsep_mcp")
+    caplog.set_level(logging.DEBUG, logger="mvsep_mcp")
     async with httpx.AsyncClient() as http:
         given = await http.get(server.url + "/healthz", headers={"X-Request-Id": "proxy-abc-123"})
         made = await http.get(server.url + "/readyz")
@@ -85,6 +85,14 @@ async def test_every_response_and_log_line_carries_the_request_id(
     assert any(r.getMessage().startswith("GET /healthz 200 ") for r in lines)  # one line per request
     tagged = [r for r in lines if getattr(r, "request_id", None) == "proxy-abc-123"]
     assert tagged, [(r.getMessage(), getattr(r, "request_id", None)) for r in lines]
+
+
+def test_capability_urls_are_logged_without_their_secret() -> None:
+    from mvsep_mcp.hosting import _loggable
+
+    assert _loggable("/files/eyJzaWduZWQ.abc/song.flac") == "/files/***/song.flac"
+    assert _loggable("/account/link/T1cket-xyz") == "/account/link/***"
+    assert _loggable("/mcp") == "/mcp"
 
 
 def test_log_lines_as_json_with_the_request_id() -> None:

@@ -60,7 +60,7 @@ async def session(
     }
     session = Session(load_settings({}, env))
 
-    async def catalog_and_account() -> tuple[Catalog, AccountKind, UserInfo]:
+    async def catalog_and_account(account: Account | None = None) -> tuple[Catalog, AccountKind, UserInfo]:
         user = UserInfo(premium_enabled=stub.premium_enabled, premium_minutes=stub.balance)
         return catalog, stub.kind, user
 

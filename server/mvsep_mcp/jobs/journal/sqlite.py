@@ -28,7 +28,7 @@ from mvsep_mcp.jobs.journal.keys import new_job_id, request_key_for
 from mvsep_mcp.jobs.journal.linked import SqliteLinks
 from mvsep_mcp.jobs.journal.migrations import MIGRATIONS, SCHEMA_VERSION_TABLE, Migration, pending
 from mvsep_mcp.jobs.models import JobRecord, JobSpec, JobState, OutputFile
-from mvsep_mcp.policy import JOURNAL_BUSY_TIMEOUT_S
+from mvsep_mcp.policy import JOURNAL_BUSY_TIMEOUT_S, JOURNAL_WAL_RETRY_S
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,23 @@ class SqliteJournal(SqliteLinks):
         self._db.row_factory = sqlite3.Row
         with self._lock:
             self._db.execute(f"PRAGMA busy_timeout = {int(JOURNAL_BUSY_TIMEOUT_S * 1000)}")
-            self._db.execute("PRAGMA journal_mode = WAL")
+            self._wal()
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._migrate(migrations)
+
+    def _wal(self) -> None:
+        """Switch the file to WAL. On a new file another process may be migrating it at this moment: SQLite then
+        answers "database is locked" at once, without its busy handler (changing the journal mode needs an exclusive
+        lock), so the switch is tried again for up to the busy timeout."""
+        deadline = time.monotonic() + JOURNAL_BUSY_TIMEOUT_S
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(JOURNAL_WAL_RETRY_S)
 
     def _migrate(self, migrations: Sequence[Migration]) -> None:
         """Apply the migrations this file lacks, in one write transaction (see ``migrations``)."""
