@@ -161,7 +161,8 @@ def prepare(settings: Settings) -> Hosting:
                                     validate_token_resource=False)  # the verifier checks the audience itself
         hosting.token_verifier = PrincipalTokenVerifier(verifier_for(hosted))
     if hosted.enabled:
-        try:
+        try:  # what the [hosted] extra brings, checked before anything starts
+            import mvsep_mcp.hosted.signing  # noqa: F401 - itsdangerous
             from mvsep_mcp.hosted.vault import ServerKeyError, load_server_key
         except ImportError as exc:
             raise ConfigError(f"Hosted mode needs the hosted extra ({exc.name} is missing): "

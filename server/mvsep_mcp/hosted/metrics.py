@@ -19,7 +19,6 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
-from mvsep_mcp.hosted.accounts import HostedAccounts
 from mvsep_mcp.hosted.calls import TOOL_CALLS
 from mvsep_mcp.jobs.models import JobState
 
@@ -54,8 +53,9 @@ class ServerCollector(Collector):
         for field, name, help_text in RUNNER_COUNTERS:
             yield CounterMetricFamily(name, help_text, value=stats.get(field, 0))
         clients = list(session.clients())
-        if isinstance(session.users, HostedAccounts):
-            clients += list(session.users.clients())
+        users_clients = getattr(session.users, "clients", None)  # hosted mode: every user's client too
+        if users_clients is not None:
+            clients += list(users_clients())
         yield CounterMetricFamily("mvsep_requests", "HTTP requests sent to MVSep (attempts, retries included)",
                                   value=sum(c.stats.total_requests for c in clients))
         yield CounterMetricFamily("mvsep_retries", "Requests to MVSep repeated after a failure (API and downloads)",

@@ -26,13 +26,12 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from mvsep_mcp.hosted.accounts import LINK_PATH, HostedAccounts
 from mvsep_mcp.hosted.errors import LinkInvalid
-from mvsep_mcp.hosted.signing import DOWNLOAD_PREFIX
 from mvsep_mcp.hosted.storage import file_inside, user_root
 from mvsep_mcp.logs import register_secret
 
 if TYPE_CHECKING:
+    from mvsep_mcp.hosted.accounts import HostedAccounts
     from mvsep_mcp.session import Session
 
 log = logging.getLogger(__name__)
@@ -79,7 +78,9 @@ def health_routes(current_session: CurrentSession, metrics: Callable[[], bytes] 
 
 
 def hosted_routes(current_session: CurrentSession, csrf_key: bytes) -> list[Route]:
-    """The link page and the downloads (hosted mode)."""
+    """The link page and the downloads (hosted mode: the [hosted] extra is there, checked at start)."""
+    from mvsep_mcp.hosted.accounts import LINK_PATH, HostedAccounts
+    from mvsep_mcp.hosted.signing import DOWNLOAD_PREFIX
 
     def users() -> HostedAccounts | None:
         session = current_session()
@@ -87,6 +88,9 @@ def hosted_routes(current_session: CurrentSession, csrf_key: bytes) -> list[Rout
 
     def csrf_for(ticket: str) -> str:
         return hmac.new(csrf_key, f"link\0{ticket}".encode(), hashlib.sha256).hexdigest()
+
+    def form(ticket: str, *, error: str | None = None) -> HTMLResponse:
+        return _form(LINK_PATH + ticket, csrf_for(ticket), error=error)
 
     async def link_page(request: Request) -> Response:
         hosted = users()
@@ -97,23 +101,23 @@ def hosted_routes(current_session: CurrentSession, csrf_key: bytes) -> list[Rout
             if not await hosted.ticket_is_valid(ticket):
                 return _page("Link expired", "<p>This link has expired or was used already. Ask your assistant to "
                              "run the tool again: its answer carries a fresh link.</p>", status=410)
-            return _form(ticket, csrf_for(ticket))
+            return form(ticket)
         if _cross_site(request, hosted.settings.base_url):
             return _page("Refused", "<p>This form can only be sent from its own page.</p>", status=403)
-        form = await request.form()
-        token, csrf = str(form.get("token") or "").strip(), str(form.get("csrf") or "")
+        fields = await request.form()
+        token, csrf = str(fields.get("token") or "").strip(), str(fields.get("csrf") or "")
         if token:
             register_secret(token)
         if not hmac.compare_digest(csrf, csrf_for(ticket)):
             return _page("Refused", "<p>This form is not the one this server made. Open the link again.</p>",
                          status=403)
         if not token or len(token) > MAX_TOKEN_CHARS:
-            return _form(ticket, csrf_for(ticket), error="Paste the API token from https://mvsep.com/user-api.")
+            return form(ticket, error="Paste the API token from https://mvsep.com/user-api.")
         try:
             name = await hosted.link(ticket, token)
         except LinkInvalid as exc:
             if await hosted.ticket_is_valid(ticket):
-                return _form(ticket, csrf_for(ticket), error=exc.user_text())
+                return form(ticket, error=exc.user_text())
             return _page("Link expired", f"<p>{html.escape(exc.user_text())}</p>", status=410)
         return _page("Linked", f"<p>Your MVSep account <b>{html.escape(name)}</b> is linked. Go back to your "
                      f"assistant and run the request again.</p>")
@@ -159,12 +163,12 @@ button{{margin-top:1rem;padding:.5rem 1.2rem;font:inherit}} .error{{color:#a00}}
     return HTMLResponse(document, status_code=status, headers=PAGE_HEADERS)
 
 
-def _form(ticket: str, csrf: str, *, error: str | None = None) -> HTMLResponse:
+def _form(action: str, csrf: str, *, error: str | None = None) -> HTMLResponse:
     shown = f'<p class="error">{html.escape(error)}</p>' if error else ""
     body = f"""<p>Link your MVSep account to this server. Copy your API token from
 <a href="https://mvsep.com/user-api" rel="noreferrer noopener" target="_blank">mvsep.com/user-api</a> and paste it
 here. It is checked with MVSep, stored encrypted, and used only for your own jobs; your assistant never sees it.</p>
-{shown}<form method="post" action="{html.escape(LINK_PATH + ticket)}" autocomplete="off">
+{shown}<form method="post" action="{html.escape(action)}" autocomplete="off">
 <label for="token">MVSep API token</label>
 <input type="password" id="token" name="token" required maxlength="{MAX_TOKEN_CHARS}" autofocus>
 <input type="hidden" name="csrf" value="{html.escape(csrf)}">
