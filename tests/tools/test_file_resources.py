@@ -67,12 +67,15 @@ async def test_resources_only_shows_no_server_path(tmp_path: Path, sandbox: Sand
     song = make_audio(tmp_path / "in", "wav", name="Remote", seconds=2)
     settings = make_settings(tmp_path, sandbox.base_url, results_as="resources")
     async with Client(create_server(settings), mode="legacy") as client:
+        started = await client.call_tool("separate_audio", {"inputs": [str(song)], "model": "20", "dry_run": True})
         waited = await separate_and_wait(client, song)
         links = [b for b in waited.content if isinstance(b, ResourceLink)]
         assert links
         read = await client.read_resource(links[0].uri)
     everything = json.dumps(waited.structured_content) + text_of(waited)
     assert str(tmp_path) not in everything, everything
+    answer = json.dumps(started.structured_content) + text_of(started)
+    assert str(tmp_path / "out") not in answer, answer  # (the input is the user's own path)
     assert "(as resources)" in text_of(waited)
     assert read.contents
 

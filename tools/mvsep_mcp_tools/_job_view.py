@@ -94,10 +94,11 @@ def file_links(records: Iterable[JobRecord]) -> list[ResourceLink]:
 
 
 def shown_path(path: str | Path) -> str:
-    """A folder or file as this call may show it: as it is locally; inside the user's storage on a hosted server."""
+    """A folder or file as this call may show it: as it is locally (only its name when results show no server paths);
+    inside the user's storage on a hosted server."""
     presenter = PRESENTER.get()
     if presenter is None:
-        return str(path)
+        return str(path) if results_as.get() != "resources" else PurePath(path).name
     return presenter.path(path) or "(not in your storage)"
 
 
