@@ -206,11 +206,12 @@ class RunningServer:
 
 @asynccontextmanager
 async def mcp_client(url: str, token: str | None, *, headers: dict[str, str] | None = None,
-                     mode: str = "legacy") -> AsyncIterator[Client]:
+                     mode: str = "legacy", elicitation_callback: Any = None) -> AsyncIterator[Client]:
     """An MCP client of ``url``'s /mcp sending ``Authorization: Bearer <token>`` (and ``headers``)."""
     sent = {**({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
     async with create_mcp_http_client(headers=sent) as http, \
-            Client(streamable_http_client(url + "/mcp", http_client=http), mode=mode) as client:
+            Client(streamable_http_client(url + "/mcp", http_client=http), mode=mode,
+                   elicitation_callback=elicitation_callback) as client:
         yield client
 
 

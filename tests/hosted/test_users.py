@@ -13,8 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
+from mcp import types
 from mvsep_mcp.hosted.identity import User
 from mvsep_mcp.hosted.storage import sweep
 from mvsep_mcp.sandbox import SandboxServer
@@ -82,6 +84,41 @@ async def test_linking_on_the_one_time_page(server: RunningServer, issuer: Issue
     assert token.encode() not in journal.read_bytes()  # sealed at rest
     with sqlite3.connect(journal) as db:
         assert db.execute("SELECT COUNT(*) FROM linked_accounts").fetchone()[0] >= 1
+
+
+async def test_a_host_that_opens_links_is_offered_the_page_mid_call(server: RunningServer, issuer: Issuer,
+                                                                   sandbox: SandboxServer) -> None:
+    """URL-mode elicitation (a legacy connection whose client declared it): the host opens the link page, the user
+    pastes the token there, and the same call goes on with the linked account; the token never passes the model."""
+    token = mvsep_token(sandbox, "Ursula")
+    offered: list[types.ElicitRequestURLParams] = []
+
+    async def open_the_page(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        assert isinstance(params, types.ElicitRequestURLParams), params
+        offered.append(params)
+
+        async def user_links() -> None:  # the user, in their browser, after the host opened the page
+            async with httpx.AsyncClient() as http:
+                await link_account(http, params.url, token)
+
+        task_group.start_soon(user_links)
+        return types.ElicitResult(action="accept")
+
+    async with anyio.create_task_group() as task_group, \
+            mcp_client(server.url, bearer(issuer, server, "ursula"), elicitation_callback=open_the_page) as client:
+        failed, text, info, _ = await call(client, "account_info", {})
+    assert len(offered) == 1 and "/account/link/" in offered[0].url and token not in offered[0].message
+    assert not failed, text
+    assert info["email"] == "ursula@users.test"
+
+
+async def test_a_declined_link_page_leaves_the_link_in_the_answer(server: RunningServer, issuer: Issuer) -> None:
+    async def decline(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        return types.ElicitResult(action="decline")
+
+    async with mcp_client(server.url, bearer(issuer, server, "dora"), elicitation_callback=decline) as client:
+        failed, text, _, _ = await call(client, "account_info", {})
+    assert failed and "/account/link/" in text
 
 
 async def test_a_token_per_request_for_automation(server: RunningServer, issuer: Issuer,

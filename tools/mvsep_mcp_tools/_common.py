@@ -9,20 +9,24 @@ from __future__ import annotations
 
 import functools
 import inspect
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
+import anyio
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp_types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from mvsep_mcp import policy
 from mvsep_mcp.catalog import UnknownModel
 from mvsep_mcp.config import ResultsAs
 from mvsep_mcp.errors import UserError
 from mvsep_mcp.hosted import scopes
 from mvsep_mcp.hosted.calls import TOOL_CALLS
-from mvsep_mcp.hosted.errors import HostedError, NotSignedIn
+from mvsep_mcp.hosted.errors import AccountNotLinked, HostedError, NotSignedIn
 from mvsep_mcp.hosted.identity import User
 from mvsep_mcp.hosted.presenting import Presenter
 from mvsep_mcp.jobs import JobNotFound
@@ -192,7 +196,40 @@ def current_user() -> User | None:
 async def account_of(ctx: Context[Any, Any]) -> Account:
     """The MVSep account of this call: the server's one, or in hosted mode the signed-in user's own (raises a
     ``UserError`` with the fix when there is none: a token to set, or a page where the user links theirs)."""
-    return await request_account(session_of(ctx), ctx.headers)
+    try:
+        return await request_account(session_of(ctx), ctx.headers)
+    except AccountNotLinked as missing:
+        if not client_can_open_links(ctx):
+            raise
+        return await _link_through_the_host(ctx, missing)
+
+
+def client_can_open_links(ctx: Context[Any, Any]) -> bool:
+    """URL-mode elicitation: the client declared it, and the connection can carry a request mid-call (legacy)."""
+    capabilities = ctx.client_capabilities
+    elicitation = capabilities.elicitation if capabilities else None
+    return (elicitation is not None and elicitation.url is not None
+            and ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS)
+
+
+async def _link_through_the_host(ctx: Context[Any, Any], missing: AccountNotLinked) -> Account:
+    """Offer the link page through the host (the token never passes through the model), then wait a while for the
+    user to link their account there; the sentence with the link when they decline or take longer."""
+    elicitation_id = secrets.token_hex(8)
+    answer = await ctx.elicit_url("Link your MVSep account to this server: paste your MVSep API token on the page "
+                                  "that opens (not in the chat).", missing.link_url, elicitation_id)
+    if answer.action != "accept":
+        raise missing
+    with anyio.move_on_after(policy.LINK_WAIT_S):
+        while True:
+            await anyio.sleep(policy.LINK_CHECK_S)
+            try:
+                account = await request_account(session_of(ctx), ctx.headers)
+            except AccountNotLinked:
+                continue
+            await ctx.request_context.session.send_elicit_complete(elicitation_id, ctx.request_id)
+            return account
+    raise missing
 
 
 async def request_account(session: Session, headers: Mapping[str, str] | None) -> Account:

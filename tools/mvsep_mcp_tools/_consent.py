@@ -36,8 +36,10 @@ Verdict = Literal["go", "declined", "needs_confirmation"]
 
 
 def client_can_elicit(ctx: Context[Any, Any]) -> bool:
+    """Form-mode elicitation: declared, or implied by an empty ``elicitation`` (clients before URL mode)."""
     capabilities = ctx.client_capabilities
-    return capabilities is not None and capabilities.elicitation is not None
+    elicitation = capabilities.elicitation if capabilities else None
+    return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
 
 
 def ask_to_spend(ctx: Context[Any, Any], plan: Plan, confirm_credits: int | None) -> Elicit[SpendConsent] | NoQuestion:
