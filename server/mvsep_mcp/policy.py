@@ -180,5 +180,5 @@ RETENTION_DAYS = 7.0  # default: a hosted user's files older than this are delet
 RETENTION_SWEEP_S = 3600.0  # how often the retention sweep runs over the users' folders
 HOSTED_RESUME_SWEEP_S = 30.0  # how often a replica attaches linked accounts whose unfinished jobs no process works
 SCOPE_CHECK_MAX_BODY_BYTES = 4 * 1024 * 1024  # a JSON-RPC body read to find its method (the SDK's own body limit)
-LINK_WAIT_S = 40.0  # after the user agreed to open the link page, a call waits this long for the link (hosts cut at ~60 s)
+LINK_WAIT_S = 40.0  # after the user agreed to open the link page, a call waits this long (hosts cut at ~60 s)
 LINK_CHECK_S = 1.0  # ... looking this often whether it is done

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import socket
 import threading
 import time
 import uuid
@@ -38,12 +37,6 @@ MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": 
 INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
               "params": {"protocolVersion": "2025-06-18", "capabilities": {},
                          "clientInfo": {"name": "test", "version": "1"}}}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- a small HTTP server of our own (JWKS, introspection, audio files for URL inputs) ---------------------------------

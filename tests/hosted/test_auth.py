@@ -17,7 +17,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from mvsep_mcp.hosted.api_keys import add_key, remove_keys
 from mvsep_mcp.sandbox import SandboxServer
 
-from .conftest import INITIALIZE, MCP_HEADERS, Issuer, RunningServer, free_port, hosted_settings, mcp_client, text_of
+from tests.http_server import free_port
+
+from .conftest import INITIALIZE, MCP_HEADERS, Issuer, RunningServer, hosted_settings, mcp_client, text_of
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -17,7 +17,9 @@ import yaml
 from mvsep_mcp.config import load_settings
 from mvsep_mcp.sandbox import SandboxServer
 
-from .conftest import INITIALIZE, MCP_HEADERS, RunningServer, free_port, hosted_settings, mcp_client
+from tests.http_server import free_port
+
+from .conftest import INITIALIZE, MCP_HEADERS, RunningServer, hosted_settings, mcp_client
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

@@ -19,7 +19,9 @@ import pytest
 from mvsep_mcp.hosted.identity import User
 from mvsep_mcp.sandbox import SandboxServer
 
-from .conftest import Issuer, RunningServer, free_port, hosted_settings, link_account, mcp_client, text_of
+from tests.http_server import free_port
+
+from .conftest import Issuer, RunningServer, hosted_settings, link_account, mcp_client, text_of
 
 pytestmark = pytest.mark.timeout(600)
 

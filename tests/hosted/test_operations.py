@@ -17,7 +17,9 @@ from mvsep_mcp.logs import REQUEST_ID, JsonFormatter, RedactingFilter, redact
 from mvsep_mcp.sandbox import SandboxServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from .conftest import RunningServer, free_port, hosted_settings, mcp_client, text_of
+from tests.http_server import free_port
+
+from .conftest import RunningServer, hosted_settings, mcp_client, text_of
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -21,7 +21,9 @@ from mvsep_mcp.hosted.identity import User
 from mvsep_mcp.hosted.storage import sweep
 from mvsep_mcp.sandbox import SandboxServer
 
-from .conftest import Issuer, RunningServer, free_port, hosted_settings, link_account, mcp_client, text_of
+from tests.http_server import free_port
+
+from .conftest import Issuer, RunningServer, hosted_settings, link_account, mcp_client, text_of
 
 pytestmark = pytest.mark.timeout(180)
 MODEL = 27  # Demucs4 Vocals 2023: two stems
