@@ -27,7 +27,7 @@ from mvsep_mcp.errors import UserError
 from mvsep_mcp.hosted import scopes
 from mvsep_mcp.hosted.calls import TOOL_CALLS
 from mvsep_mcp.hosted.errors import AccountNotLinked, HostedError, NotSignedIn
-from mvsep_mcp.hosted.identity import User
+from mvsep_mcp.hosted.identity import TOKEN_HEADER, User
 from mvsep_mcp.hosted.presenting import Presenter
 from mvsep_mcp.jobs import JobNotFound
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,7 +37,6 @@ from mvsep_mcp_tools._schema import compact
 if TYPE_CHECKING:
     from mvsep_mcp.session import Account, Session
 
-TOKEN_HEADER = "x-mvsep-token"  # hosted mode: an automation host's MVSep token for this one request (never stored)
 # hosted mode: how this call shows the user's files (set by account_of; read by _job_view), None everywhere else
 PRESENTER: ContextVar[Presenter | None] = ContextVar("mvsep_presenter", default=None)
 

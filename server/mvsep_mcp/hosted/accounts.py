@@ -42,7 +42,6 @@ from mvsep_mcp.session import Account, Session, account_key_for
 log = logging.getLogger(__name__)
 
 LINK_PATH = "/account/link/"
-TOKEN_HEADER = "x-mvsep-token"
 
 
 def ticket_hash(ticket: str) -> str:

@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 
 USER_KEY_HEX_CHARS = 24  # 96 bits: no two users of one deployment collide
+TOKEN_HEADER = "x-mvsep-token"  # an automation host's MVSep token, sent with each request instead of a linked one
 
 
 @dataclass(frozen=True)
