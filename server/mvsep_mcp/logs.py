@@ -16,6 +16,7 @@ import logging
 import re
 import sys
 from contextvars import ContextVar
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 _TOKEN_PARAM = re.compile(r"(api_token[\"']?\s*[=:]\s*[\"']?)[^&\s\"',}]+", re.IGNORECASE)
@@ -91,9 +92,22 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that writes to whatever ``sys.stderr`` is at the time of the record, not at set-up: a
+    server thread that outlives a replaced stderr (a test's capture, a host that swaps it) still logs."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     """Log to stderr through the redacting filter; quiet chatty libraries that would log URLs."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StderrHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else
                          logging.Formatter("%(asctime)s %(levelname)s %(name)s%(request_tag)s: %(message)s"))
     handler.addFilter(RedactingFilter())

@@ -1,0 +1,42 @@
+"""The server's log handler (mvsep_mcp.logs.setup_logging): always to the current stderr, tokens redacted."""
+
+from __future__ import annotations
+
+import io
+import logging
+import sys
+from collections.abc import Iterator
+
+import pytest
+from mvsep_mcp.logs import StderrHandler, register_secret, setup_logging
+
+
+@pytest.fixture
+def root_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_a_replaced_and_closed_stderr_does_not_break_later_records(root_logging: None,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    setup_logging("INFO")
+    assert any(isinstance(handler, StderrHandler) for handler in logging.getLogger().handlers)
+    logging.getLogger("mvsep_mcp.test").info("one")
+    first.close()  # what a test's capture or a host does to the stderr the server started with
+    monkeypatch.setattr(sys, "stderr", second)
+    logging.getLogger("mvsep_mcp.test").info("two")
+    assert "two" in second.getvalue()
+
+
+def test_the_handler_redacts_registered_tokens(root_logging: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    setup_logging("INFO")
+    register_secret("tok-abcdef0123456789")
+    logging.getLogger("mvsep_mcp.test").info("calling with tok-abcdef0123456789")
+    assert "tok-abcdef0123456789" not in stream.getvalue()
