@@ -5,7 +5,7 @@
     mvsep-mcp demo         a real separation through the MCP server over stdio against the sandbox
     mvsep-mcp bench        measure speed against the sandbox, as ratios to references (--quick: about a minute)
     mvsep-mcp login        store your MVSep API token (owner-only), from a prompt: never through the model
-    mvsep-mcp doctor       check the setup (token, credits, MVSep reachable, output folder, journal), one line each
+    mvsep-mcp doctor       check the setup (token, credits, MVSep, output folder, journal; hosted: sign-in), a line each
     mvsep-mcp faults       the fault suite against the sandbox: every fault, crash point, fuzzing and load, as a table
     mvsep-mcp keys         a hosted server's static API keys (add prints a new key once; only its hash is kept) and
                            its server key

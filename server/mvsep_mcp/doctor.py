@@ -1,7 +1,10 @@
 """`mvsep-mcp doctor`: checks the setup a user controls, one line per check, each problem with its fix.
 
 Checks, in order: the settings load; MVSep (or the configured base URL) answers; the token is set and accepted; premium
-mode; the credit balance; the output folder is writable; the job journal is readable and sound; the toolsets.
+mode; the credit balance; the output folder is writable; the job journal is readable and sound; the toolsets. A server
+for many users (hosted mode) has no token of its own, so the token, premium and credit lines are skipped and four more
+follow: the hosted extra is installed, the server key, every way of signing users in answers (the JWKS has keys, the
+introspection endpoint takes the server's credentials, the API keys file reads), and the public URL is https.
 Nothing here changes anything: the output folder is probed with a temporary file that is removed at once, the journal
 is opened read-only. The token itself never appears: only where it came from.
 
@@ -207,6 +210,127 @@ def check_database(url: str) -> Check:
     return Check("journal", "ok", f"{where}: {total} jobs recorded, {unfinished} unfinished")
 
 
+HOSTED_MODULES = ("cryptography", "itsdangerous", "prometheus_client", "jwt")  # the [hosted] extra, as imported
+PROBE_TOKEN = "mvsep-mcp-doctor-probe"  # introspected to see that the endpoint takes our credentials: never active
+
+
+def check_hosted_extra() -> Check:
+    import importlib.util
+
+    missing = [name for name in HOSTED_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        return Check("hosted", "fail", f"hosted mode is on but {', '.join(missing)} is not installed",
+                     "pip install 'mvsep-mcp[hosted]'")
+    return Check("hosted", "ok", "on: each user signs in and links their own MVSep account")
+
+
+def check_server_key(settings: Settings) -> Check:
+    """The key that seals linked tokens and signs download URLs: readable and long enough (never shown)."""
+    from mvsep_mcp.hosted.vault import ServerKeyError, load_server_key
+
+    hosted = settings.hosted
+    path = hosted.server_key_file or settings.data_dir / "server.key"
+    value = hosted.server_key.get_secret_value() if hosted.server_key else None
+    shared = "replicas must all have it (MVSEP_SERVER_KEY)"
+    try:
+        key = load_server_key(value, path, create=False)
+    except ServerKeyError as exc:
+        if value is None and not path.exists():
+            return Check("server-key", "warn", f"none yet: the server makes {path} at its first start",
+                         "for more than one replica, set MVSEP_SERVER_KEY on each (`mvsep-mcp keys server-key`)")
+        return Check("server-key", "fail", exc.user_text(), "`mvsep-mcp keys server-key` prints a new one")
+    where = "MVSEP_SERVER_KEY" if value else str(path)
+    rotation = f", {len(key.secrets) - 1} older for rotation" if len(key.secrets) > 1 else ""
+    return Check("server-key", "ok", f"from {where}{rotation}; {shared}")
+
+
+async def check_sign_in(settings: Settings) -> Check:
+    """Every configured way of signing users in works: the JWKS has keys, introspection takes our credentials, the
+    API keys file reads. One line for all of them: the worst result, each way's finding in the detail."""
+    hosted = settings.hosted
+    found: list[tuple[Status, str, str]] = []
+    async with httpx.AsyncClient(timeout=policy.DOCTOR_TIMEOUT_S) as http:
+        if hosted.jwks_url:
+            found.append(await _check_jwks(http, hosted.jwks_url))
+        if hosted.introspection_url:
+            found.append(await _check_introspection(http, settings))
+    if hosted.api_keys_file:
+        found.append(_check_api_keys(hosted.api_keys_file))
+    statuses = {status for status, _, _ in found}
+    worst: Status = "fail" if "fail" in statuses else "warn" if "warn" in statuses else "ok"
+    detail = "; ".join(text for _, text, _ in found)
+    fix = "; ".join(fix for status, _, fix in found if status != "ok" and fix)
+    return Check("sign-in", worst, detail, fix)
+
+
+async def _check_jwks(http: httpx.AsyncClient, url: str) -> tuple[Status, str, str]:
+    fix = "check MVSEP_AUTH_JWKS_URL: your authorization server's jwks_uri (see its /.well-known/ metadata)"
+    try:
+        response = await http.get(url, headers={"Accept": "application/json"})
+    except httpx.HTTPError as exc:
+        return "fail", f"the JWKS at {url} does not answer ({type(exc).__name__})", fix
+    try:
+        keys = response.json().get("keys") if response.status_code == 200 else None
+    except (ValueError, AttributeError):
+        keys = None
+    if not isinstance(keys, list):
+        return "fail", f"{url} is not a JWKS (HTTP {response.status_code})", fix
+    if not keys:
+        return "fail", f"the JWKS at {url} holds no keys", "add a signing key to your authorization server"
+    return "ok", f"JWKS: {len(keys)} key{'s' if len(keys) != 1 else ''}", ""
+
+
+async def _check_introspection(http: httpx.AsyncClient, settings: Settings) -> tuple[Status, str, str]:
+    hosted = settings.hosted
+    url = str(hosted.introspection_url)
+    secret = hosted.client_secret.get_secret_value() if hosted.client_secret else ""
+    try:
+        response = await http.post(url, data={"token": PROBE_TOKEN, "token_type_hint": "access_token"},
+                                   auth=httpx.BasicAuth(hosted.client_id or "", secret),
+                                   headers={"Accept": "application/json"})
+    except httpx.HTTPError as exc:
+        return ("fail", f"introspection at {url} does not answer ({type(exc).__name__})",
+                "check MVSEP_AUTH_INTROSPECTION_URL")
+    if response.status_code in (401, 403):
+        return ("fail", f"introspection at {url} refused this server's credentials (HTTP {response.status_code})",
+                "check MVSEP_AUTH_CLIENT_ID and MVSEP_AUTH_CLIENT_SECRET")
+    try:
+        answer = response.json() if response.status_code == 200 else None
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict) or "active" not in answer:
+        return ("fail", f"{url} is not an RFC 7662 introspection endpoint (HTTP {response.status_code})",
+                "check MVSEP_AUTH_INTROSPECTION_URL")
+    return "ok", "introspection takes this server's credentials", ""
+
+
+def _check_api_keys(path: Path) -> tuple[Status, str, str]:
+    from mvsep_mcp.hosted.api_keys import ApiKeyError, read_keys
+
+    try:
+        keys = read_keys(path)
+    except ApiKeyError as exc:
+        return "fail", exc.user_text(), "fix the file, or `mvsep-mcp keys remove USER` and add the user again"
+    if not keys:
+        return "warn", f"API keys: none in {path} yet", "`mvsep-mcp keys add USER` prints a new key once"
+    users = len({key.user for key in keys})
+    return "ok", f"API keys: {len(keys)} for {users} user{'s' if users != 1 else ''}", ""
+
+
+def check_public_url(settings: Settings) -> Check:
+    from urllib.parse import urlsplit
+
+    url = settings.hosted.base_url
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return Check("public-url", "ok", f"users reach {url}/mcp")
+    if (parts.hostname or "") in ("127.0.0.1", "::1", "localhost"):
+        return Check("public-url", "warn", f"{url}/mcp is reachable from this machine only",
+                     "set MVSEP_PUBLIC_URL to the https address users reach (behind a TLS proxy)")
+    return Check("public-url", "fail", f"{url} is not https: bearer and MVSep tokens would cross the network in clear",
+                 "put a TLS proxy in front (deploy/compose.yaml has Caddy) and set MVSEP_PUBLIC_URL to its https URL")
+
+
 def check_toolsets(settings: Settings) -> Check:
     enabled = ", ".join(settings.toolsets)
     if settings.ignored_toolsets:
@@ -231,6 +355,8 @@ def _client(settings: Settings, token: str | None, transport: httpx.AsyncBaseTra
 
 
 async def run_checks(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> list[Check]:
+    if settings.hosted.enabled:
+        return await run_hosted_checks(settings, transport)
     token = settings.token.get_secret_value() if settings.token is not None else None
     async with _client(settings, None, transport) as public:
         reach = await check_reachable(settings, public)
@@ -250,6 +376,27 @@ async def run_checks(settings: Settings, transport: httpx.AsyncBaseTransport | N
         check_database(settings.database_url.get_secret_value()) if settings.database_url is not None
         else check_journal(settings.journal_path),
         check_toolsets(settings),
+    ]
+
+
+async def run_hosted_checks(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> list[Check]:
+    """A server for many users: no token of its own (each user links theirs), and what signing users in needs."""
+    async with _client(settings, None, transport) as public:
+        reach = await check_reachable(settings, public)
+    per_user = "hosted mode: each user links their own MVSep account"
+    extra = check_hosted_extra()
+    return [
+        reach,
+        Check("token", "skip", per_user),  # a server-wide token: config warns that it is ignored
+        Check("premium", "skip", "per user in hosted mode"),
+        Check("credits", "skip", "per user in hosted mode"),
+        check_output_dir(settings.output_dir),
+        check_database(settings.database_url.get_secret_value()) if settings.database_url is not None
+        else check_journal(settings.journal_path),
+        check_toolsets(settings),
+        extra,
+        *([check_server_key(settings), await check_sign_in(settings)] if extra.status == "ok" else []),
+        check_public_url(settings),
     ]
 
 
