@@ -15,9 +15,9 @@ SNAPSHOT = Path(__file__).parent / "snapshots" / "tools_list_all.json"
 # The model's context budget for tools/list (issue: "default ≤ 12 KB, every toolset together ≤ 24 KB"), measured
 # strictly: the default with json.dumps' spaces, every toolset (auth included) as compact JSON on the wire.
 DEFAULT_BUDGET_BYTES = 12_000
-# Arguments whose name, bounds and values say everything (a page offset, a sort enum, a switch's one bool): a
-# description would repeat them in the model's context.
-SELF_EXPLANATORY = {"start", "sort", "enabled"}
+# Arguments whose name, bounds and values say everything (a page size or offset, a sort enum, a switch's one bool, an
+# id named for what it identifies): a description would repeat them in the model's context.
+SELF_EXPLANATORY = {"start", "offset", "limit", "sort", "enabled", "job_id", "entry_id"}
 EVERY_TOOLSET_BUDGET_BYTES = 24_000
 
 READ_ONLY_TOOLS = {

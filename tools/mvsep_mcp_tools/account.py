@@ -83,7 +83,7 @@ def register(server: MCPServer[Any]) -> None:
     async def separation_history(
         ctx: Context[Any, Any],
         start: Skip = 0,
-        limit: Annotated[int, Field(ge=1, le=20, description="How many")] = 20,
+        limit: Annotated[int, Field(ge=1, le=20)] = 20,
     ) -> Annotated[CallToolResult, HistoryPage]:
         """This account's past separations on MVSep, newest first, with credits and file status. Free."""
         account = await account_of(ctx)

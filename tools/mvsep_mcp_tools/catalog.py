@@ -69,8 +69,8 @@ def register(server: MCPServer[Any]) -> None:
         sort: Literal["rating", "usage", "name", "price"] = "rating",
         usable_only: Annotated[bool, Field(description="Only models this account may use")] = False,
         include_inactive: Annotated[bool, Field(description="Include switched-off models")] = False,
-        limit: Annotated[int, Field(ge=1, le=50, description="Page size")] = 10,
-        offset: Annotated[int, Field(ge=0, description="Paging offset")] = 0,
+        limit: Annotated[int, Field(ge=1, le=50)] = 10,
+        offset: Annotated[int, Field(ge=0)] = 0,
     ) -> Annotated[CallToolResult, SearchResult]:
         """Find models by text, stem or group: render_id (pass as `model`), stems, access, price."""
         session = session_of(ctx)

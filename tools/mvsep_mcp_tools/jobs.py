@@ -154,7 +154,7 @@ def register(server: MCPServer[Any]) -> None:
     async def list_jobs(
         ctx: Context[Any, Any],
         unfinished_only: Annotated[bool, Field(description="Only unfinished jobs")] = False,
-        limit: Annotated[int, Field(ge=1, le=100, description="How many")] = 20,
+        limit: Annotated[int, Field(ge=1, le=100)] = 20,
     ) -> Annotated[CallToolResult, JobList]:
         """Jobs started here, newest first, with state and files. Free, local."""
         session = session_of(ctx)
@@ -167,7 +167,7 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="cancel_job", annotations=DESTRUCTIVE)
     async def cancel_job(
         ctx: Context[Any, Any],
-        job_id: Annotated[str, Field(description="Job id")],
+        job_id: str,
     ) -> Annotated[CallToolResult, JobView]:
         """Cancel a job before MVSep processes it (credits refunded)."""
         session = session_of(ctx)

@@ -125,7 +125,7 @@ def register(server: MCPServer[Any]) -> None:
         algo_name_filter: Annotated[str | None, Field(description="Name contains")] = None,
         sort: Annotated[str | None, Field(description="Column, e.g. sdr_vocals")] = None,
         start: Skip = 0,
-        limit: Annotated[int, Field(ge=1, le=100, description="How many")] = 20,
+        limit: Annotated[int, Field(ge=1, le=100)] = 20,
     ) -> Annotated[CallToolResult, LeaderboardOut]:
         """MVSep's quality-checker leaderboard for a dataset: algorithms ranked by SDR per stem. Free."""
         board = (
@@ -148,7 +148,7 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="quality_entry", annotations=READ_ONLY)
     async def quality_entry(
         ctx: Context[Any, Any],
-        entry_id: Annotated[int, Field(ge=1, description="Entry id")],
+        entry_id: Annotated[int, Field(ge=1)],
     ) -> Annotated[CallToolResult, EntryOut]:
         """One quality-checker entry with its scores. Free."""
         entry = entry_out(await session_of(ctx).any_client().quality_entry(entry_id))
@@ -158,7 +158,7 @@ def register(server: MCPServer[Any]) -> None:
     async def quality_queue(
         ctx: Context[Any, Any],
         start: Skip = 0,
-        limit: Annotated[int, Field(ge=1, le=100, description="How many")] = 20,
+        limit: Annotated[int, Field(ge=1, le=100)] = 20,
     ) -> Annotated[CallToolResult, EntriesOut]:
         """Quality-checker entries waiting to be evaluated. Free."""
         queue = await session_of(ctx).any_client().quality_queue(start=start, limit=limit)
@@ -196,7 +196,7 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="quality_delete", annotations=DESTRUCTIVE)
     async def quality_delete(
         ctx: Context[Any, Any],
-        entry_id: Annotated[int, Field(ge=1, description="Entry id")],
+        entry_id: Annotated[int, Field(ge=1)],
         password: Annotated[str, Field(min_length=1, description="Its password")],
     ) -> Annotated[CallToolResult, DeletedOut]:
         """Delete one of your quality-checker entries (needs its password)."""

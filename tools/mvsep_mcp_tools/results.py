@@ -64,7 +64,7 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="fetch_job_results", annotations=SPENDS_AND_WRITES)
     async def fetch_job_results(
         ctx: Context[Any, Any],
-        job_id: Annotated[str, Field(description="Job id")],
+        job_id: str,
         output_dir: Annotated[str, Field(description="Absolute folder")],
     ) -> Annotated[CallToolResult, JobView]:
         """Download a job's stems again into another folder while MVSep keeps them (~72 h). Free."""

@@ -55,7 +55,7 @@ def register(server: MCPServer[Any]) -> None:
         ctx: Context[Any, Any],
         lang: Annotated[Literal["en", "ru"], Field(description="Language of the news")] = "en",
         start: Skip = 0,
-        limit: Annotated[int, Field(ge=1, le=20, description="How many")] = 5,
+        limit: Annotated[int, Field(ge=1, le=20)] = 5,
     ) -> Annotated[CallToolResult, NewsOut]:
         """MVSep's news, newest first. Free."""
         news = await session_of(ctx).any_client().news(lang=lang, start=start, limit=limit)
@@ -68,7 +68,7 @@ def register(server: MCPServer[Any]) -> None:
     async def mvsep_demos(
         ctx: Context[Any, Any],
         start: Skip = 0,
-        limit: Annotated[int, Field(ge=1, le=20, description="How many")] = 10,
+        limit: Annotated[int, Field(ge=1, le=20)] = 10,
     ) -> Annotated[CallToolResult, DemoOut]:
         """MVSep's public demo separations, newest first. Free."""
         demos = await session_of(ctx).any_client().demo(start=start, limit=limit)
