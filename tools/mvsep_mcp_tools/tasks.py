@@ -35,7 +35,7 @@ from mvsep_mcp.jobs.models import JobRecord, JobState
 from mvsep_mcp.session import Account, Session
 
 from mvsep_mcp_tools import separation, studio
-from mvsep_mcp_tools._common import request_account
+from mvsep_mcp_tools._common import request_account, results_as
 from mvsep_mcp_tools._task_mode import answering_with_task
 
 TASKS = "io.modelcontextprotocol/tasks"
@@ -164,6 +164,10 @@ def _task(session: Session, task_id: str, records: list[JobRecord], *, result_ty
     if status.poll_interval_s is not None:
         task["pollIntervalMs"] = round(status.poll_interval_s * 1000)
     if status.state == "completed" and result_type == "complete":
-        answer = FINISHED_ANSWERS[records[0].spec.kind](records)
+        shown = results_as.set(session.settings.results_as)  # as the tool shows files (hosted: never server paths)
+        try:
+            answer = FINISHED_ANSWERS[records[0].spec.kind](records)
+        finally:
+            results_as.reset(shown)
         task["result"] = answer.model_dump(mode="json", by_alias=True, exclude_none=True)
     return task
