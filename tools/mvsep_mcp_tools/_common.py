@@ -29,6 +29,7 @@ from mvsep_mcp.hosted.calls import TOOL_CALLS
 from mvsep_mcp.hosted.errors import AccountNotLinked, HostedError, NotSignedIn
 from mvsep_mcp.hosted.identity import TOKEN_HEADER, User
 from mvsep_mcp.hosted.presenting import Presenter
+from mvsep_mcp.hosted.usage import request_scope
 from mvsep_mcp.jobs import JobNotFound
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -92,7 +93,8 @@ def tool(server: MCPServer[Any], *, name: str, annotations: ToolAnnotations,
             shown = results_as.set(session_of(ctx).settings.results_as) if isinstance(ctx, Context) else None
             try:
                 _check_scopes(needed)
-                answer = await fn(*args, **kwargs)
+                with request_scope():  # hosted mode: the user's account stays open until the call ends
+                    answer = await fn(*args, **kwargs)
             except UserError as exc:
                 TOOL_CALLS.record(name, error=True)
                 raise ToolError(exc.user_text()) from exc
@@ -147,7 +149,8 @@ def resource(server: MCPServer[Any], uri: str, **metadata: Any) -> Callable[[F],
         @functools.wraps(fn)
         async def translated(*args: Any, **kwargs: Any) -> Any:
             try:
-                return await fn(*args, **kwargs)
+                with request_scope():
+                    return await fn(*args, **kwargs)
             except (JobNotFound, UnknownModel) as exc:
                 raise ResourceNotFoundError(exc.user_text()) from exc
             except UserError as exc:
