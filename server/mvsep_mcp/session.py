@@ -95,6 +95,10 @@ class UserAccounts(Protocol):
         """How the account's files are shown: paths inside the user's folder and signed download URLs."""
         ...
 
+    async def link_url(self, user_key: str) -> str:
+        """A fresh one-time URL of the page where the user links (or unlinks) their MVSep account."""
+        ...
+
 
 class Session:
     """Everything the calls share for the server's lifetime."""

@@ -246,6 +246,20 @@ async def request_account(session: Session, headers: Mapping[str, str] | None) -
     return account
 
 
+def sent_token(ctx: Context[Any, Any]) -> bool:
+    """Whether this request carries its own MVSep token (``X-MVSep-Token``) instead of using a linked one."""
+    return bool((ctx.headers or {}).get(TOKEN_HEADER, "").strip())
+
+
+async def manage_link(ctx: Context[Any, Any]) -> str | None:
+    """Hosted mode, with the account linked on this server: a fresh one-time URL of the page where the user replaces
+    or unlinks it (``None`` elsewhere)."""
+    session, user = session_of(ctx), current_user()
+    if session.users is None or user is None or sent_token(ctx):
+        return None
+    return await session.users.link_url(user.key)
+
+
 async def account_or_none(ctx: Context[Any, Any]) -> Account | None:
     """The call's account when there is one (local: a token is set; hosted: the user has linked one), else None."""
     session = session_of(ctx)

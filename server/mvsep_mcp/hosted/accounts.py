@@ -2,12 +2,13 @@
 
 A user links their MVSep token once on the server's page (:mod:`mvsep_mcp.hosted.web`), reached through a one-time
 link that a tool call answers with (:class:`~mvsep_mcp.hosted.errors.AccountNotLinked`); the token is checked with
-MVSep, sealed with the server key and stored in the journal's database. Automation may instead send the token with
-each request (``X-MVSep-Token``): used for that request's account and stored only while that account has unfinished
-jobs. Whatever way it came, an account's token is kept sealed in the journal (``job_tokens``) from just before a
-request records its jobs until none of them is unfinished (dropped by the next sweep, never sooner than
-``JOB_TOKEN_GRACE_S`` after it was kept), so that any replica can finish them; a kept token never stands in for a
-linked one. The model never sees a token.
+MVSep, sealed with the server key and stored in the journal's database until the user unlinks it (the same page,
+reached from ``account_info``'s fresh link). Automation may instead send the token with each request
+(``X-MVSep-Token``): used for that request's account and stored only while that account has unfinished jobs. Whatever
+way it came, an account's token is kept sealed in the journal (``job_tokens``) from just before a request records its
+jobs until none of them is unfinished (dropped by the next sweep, never sooner than ``JOB_TOKEN_GRACE_S`` after it
+was kept), so that any replica can finish them; a kept token never stands in for a linked one. The model never sees a
+token.
 
 Each (user, MVSep account) pair has its own journal key (:func:`~mvsep_mcp.hosted.identity.hosted_account_key`), so
 the journal, the runner's leases, the reuse of earlier results and every lookup by job or task id keep users apart
@@ -126,6 +127,23 @@ class HostedAccounts:
     async def ticket_is_valid(self, ticket: str) -> bool:
         user = await anyio.to_thread.run_sync(self.session.journal.link_ticket_user, ticket_hash(ticket))
         return user is not None
+
+    async def is_linked(self, ticket: str) -> bool:
+        """Whether the user of a valid ticket has an MVSep account linked (their page then offers to unlink it)."""
+        user_key = await anyio.to_thread.run_sync(self.session.journal.link_ticket_user, ticket_hash(ticket))
+        if user_key is None:
+            return False
+        return await anyio.to_thread.run_sync(self.session.journal.linked_account, user_key) is not None
+
+    async def unlink(self, ticket: str) -> bool:
+        """Remove the ticket's user's linked token (using the ticket up); whether one was linked. Jobs already
+        recorded still finish: their token stays kept only until they end."""
+        user_key = await anyio.to_thread.run_sync(self.session.journal.take_link_ticket, ticket_hash(ticket))
+        if user_key is None:
+            raise LinkInvalid("This link has expired or was used already: ask for a fresh link.")
+        removed = await anyio.to_thread.run_sync(self.session.journal.unlink_account, user_key)
+        log.info("a user unlinked their MVSep account")
+        return bool(removed)
 
     async def link(self, ticket: str, token: str) -> str:
         """Link ``token``'s MVSep account to the ticket's user once MVSep accepts it; returns the account's name.
