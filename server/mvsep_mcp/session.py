@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -53,6 +53,7 @@ class Account:
     client: MVSepClient
     key: str
     home: Path | None = None  # hosted mode: the user's own folder, the only one their files go to (else: settings)
+    keep_token: Callable[[], Awaitable[None]] | None = None  # hosted mode: keeps the token for any replica (jobs)
     _user: UserInfo | None = None
     _user_at: float = 0.0
     _lock: anyio.Lock = field(default_factory=anyio.Lock)
@@ -64,6 +65,17 @@ class Account:
                 self._user = await self.client.user()
                 self._user_at = time.monotonic()
             return self._user
+
+    @property
+    def asking(self) -> bool:
+        """Whether a question to MVSep about the account (its info) is under way."""
+        return self._lock.locked()
+
+    async def before_jobs(self) -> None:
+        """Called before jobs are recorded for this account (hosted mode: its token is kept, sealed, while they
+        run, so any replica can finish them)."""
+        if self.keep_token is not None:
+            await self.keep_token()
 
     async def kind(self) -> AccountKind:
         """'premium' when the account has credits and premium mode on, else 'registered' (a token means registered)."""
@@ -81,6 +93,10 @@ class UserAccounts(Protocol):
 
     def presenter(self, account: Account) -> Presenter:
         """How the account's files are shown: paths inside the user's folder and signed download URLs."""
+        ...
+
+    async def link_url(self, user_key: str) -> str:
+        """A fresh one-time URL of the page where the user links (or unlinks) their MVSep account."""
         ...
 
 
@@ -177,6 +193,8 @@ class Session:
                 policy.FREE_CONCURRENT_JOBS,
             )
             return
+        if not self.runner.attached(account.key, account.client):
+            return  # let go meanwhile (hosted mode: idle), or replaced
         if limit != self.runner.concurrency(account.key):
             await self.runner.attach_account(account.key, account.client, concurrency=limit)
 

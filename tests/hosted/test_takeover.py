@@ -79,3 +79,61 @@ async def test_a_linked_users_job_started_on_a_stopped_replica_finishes_on_the_o
         assert sandbox.state.traffic.creates(token) == 1
         downloads = Counter(r.path for r in sandbox.state.traffic.records("/storage/*", method="GET"))
         assert downloads and all(n == 1 for n in downloads.values()), downloads
+
+
+def kept_tokens(url: str) -> list[tuple[str, str]]:
+    with psycopg.connect(url) as conn:
+        return [(str(r[0]), str(r[1])) for r in conn.execute("SELECT account_key, sealed_token FROM job_tokens")]
+
+
+async def test_a_job_started_with_a_per_request_token_finishes_on_the_other_replica(
+        tmp_path: Path, issuer: Issuer, song_urls: list[str], postgres_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The user never linked an account: their automation sends ``X-MVSep-Token`` with each request. The token is
+    kept sealed while the job runs, so B finishes it after A stops; then it is dropped, and it never served as a
+    linked account (a call without the header is offered the link page)."""
+    monkeypatch.setattr(accounts.policy, "HOSTED_RESUME_SWEEP_S", 0.2)
+    monkeypatch.setattr(accounts.policy, "JOB_TOKEN_GRACE_S", 1.0)
+    token = "HeaderUser".ljust(30, "0")
+    with SandboxServer(SandboxState(timing=SLOW_QUEUE)) as sandbox:
+        sandbox.state.add_account(token, email="header@users.test")
+        shared = {"database_url": postgres_url, "output_dir": str(tmp_path / "stems"), "lease_ttl": "1",
+                  "server_key": "s" * 43, "auth_issuer": issuer.issuer, "auth_jwks_url": issuer.url + "/jwks.json"}
+        port_a, port_b = free_port(), free_port()
+        a = RunningServer(hosted_settings(tmp_path / "a", sandbox.base_url, port_a, **shared), port_a)
+        b = RunningServer(hosted_settings(tmp_path / "b", sandbox.base_url, port_b, **shared), port_b)
+        with a:
+            bearer_a = issuer.token("robin", aud=a.url + "/mcp")
+            async with mcp_client(a.url, bearer_a, headers={"X-MVSep-Token": token}) as client:
+                started = await client.call_tool("separate_audio", {"inputs": song_urls[:1], "model": 27})
+                assert not started.is_error, text_of(started)
+                job_id = (started.structured_content or {})["jobs"][0]["id"]
+                job: dict[str, Any] = {}
+                for _ in range(100):
+                    waited = await client.call_tool("wait_for_jobs", {"job_ids": [job_id], "max_wait_s": 0.2})
+                    job = (waited.structured_content or {})["jobs"][0]
+                    if job["state"] == "active" and job.get("hash"):
+                        break
+                assert job["state"] == "active", job
+            [(_, sealed)] = kept_tokens(postgres_url)
+            assert token not in sealed  # sealed with the server key
+            assert sandbox.state.status_of(sandbox.state.jobs_of(token)[0]) in ("waiting", "processing")
+        with b:  # A is gone mid-job; B has never seen this user nor their token but through the kept row
+            for _ in range(300):
+                if journal_state(postgres_url, job_id) == "completed" and not kept_tokens(postgres_url):
+                    break
+                await anyio.sleep(0.1)
+            assert journal_state(postgres_url, job_id) == "completed"
+            assert kept_tokens(postgres_url) == []  # dropped once the account had no unfinished job
+            bearer_b = issuer.token("robin", aud=b.url + "/mcp")
+            async with mcp_client(b.url, bearer_b, headers={"X-MVSep-Token": token}) as client:
+                waited = await client.call_tool("wait_for_jobs", {"job_ids": [job_id], "max_wait_s": 5})
+                assert not waited.is_error, text_of(waited)
+                [job] = (waited.structured_content or {})["jobs"]
+            async with mcp_client(b.url, bearer_b) as client:  # without the header: no account to act as
+                unlinked = await client.call_tool("list_jobs", {})
+                assert unlinked.is_error and "/account/link/" in text_of(unlinked)
+        assert job["state"] == "completed", job
+        assert sandbox.state.traffic.creates(token) == 1
+        downloads = Counter(r.path for r in sandbox.state.traffic.records("/storage/*", method="GET"))
+        assert downloads and all(n == 1 for n in downloads.values()), downloads

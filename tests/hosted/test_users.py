@@ -88,6 +88,46 @@ async def test_linking_on_the_one_time_page(server: RunningServer, issuer: Issue
         assert db.execute("SELECT COUNT(*) FROM linked_accounts").fetchone()[0] >= 1
 
 
+async def test_unlinking_on_a_fresh_one_time_page(server: RunningServer, issuer: Issuer,
+                                                  sandbox: SandboxServer) -> None:
+    """account_info names a fresh one-time page where a linked user replaces or unlinks their token; unlinking
+    (same CSRF and origin rules as linking) deletes the sealed row, and the next call offers the link page again."""
+    token = mvsep_token(sandbox, "Uma")
+    journal = server.settings.data_dir / "journal.sqlite3"
+    uma = User.of(issuer.issuer, "uma", "test-client").key
+
+    def linked_rows() -> int:
+        with sqlite3.connect(journal) as db:
+            return int(db.execute("SELECT COUNT(*) FROM linked_accounts WHERE user_key = ?", (uma,)).fetchone()[0])
+
+    async with mcp_client(server.url, bearer(issuer, server, "uma")) as client, httpx.AsyncClient() as http:
+        _, offer, _, _ = await call(client, "account_info", {})
+        await link_account(http, offer, token)
+        assert linked_rows() == 1
+        failed, text, _, _ = await call(client, "account_info", {})
+        assert not failed and "replace or unlink" in text, text
+        link = re.search(r"(http://\S+/account/link/[\w-]+)", text)
+        assert link
+        page = await http.get(link.group(1))
+        assert page.status_code == 200 and 'value="unlink"' in page.text
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
+        assert csrf
+        forged = await http.post(link.group(1), data={"action": "unlink", "csrf": "0" * 64})
+        cross = await http.post(link.group(1), data={"action": "unlink", "csrf": csrf.group(1)},
+                                headers={"Origin": "https://evil.example.org"})
+        assert forged.status_code == cross.status_code == 403 and linked_rows() == 1
+        done = await http.post(link.group(1), data={"action": "unlink", "csrf": csrf.group(1)})
+        assert done.status_code == 200 and "no longer holds your MVSep token" in done.text, done.text
+        assert linked_rows() == 0
+        again = await http.post(link.group(1), data={"action": "unlink", "csrf": csrf.group(1)})
+        assert again.status_code == 410  # one time only
+        failed, text, _, _ = await call(client, "account_info", {})
+        assert failed and "/account/link/" in text, text  # the link offer again
+    async with mcp_client(server.url, bearer(issuer, server, "uma"), headers={"X-MVSep-Token": token}) as client:
+        failed, text, info, _ = await call(client, "account_info", {})
+        assert not failed and "unlink" not in text and info["token_source"] == "X-MVSep-Token header", text
+
+
 async def test_a_host_that_opens_links_is_offered_the_page_mid_call(server: RunningServer, issuer: Issuer,
                                                                    sandbox: SandboxServer) -> None:
     """URL-mode elicitation (a legacy connection whose client declared it): the host opens the link page, the user

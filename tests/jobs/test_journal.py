@@ -298,3 +298,24 @@ def test_linked_accounts_and_one_time_tickets(tmp_path: Path, journal: JobJourna
     assert journal.link_ticket_user("t-live") == "u2"  # looking does not use it up
     assert journal.take_link_ticket("t-live") == "u2"
     assert journal.take_link_ticket("t-live") is None  # once
+
+
+# --- both backends: tokens kept for unfinished jobs (migration 3) -----------------------------------------------------
+
+
+def test_a_kept_token_lasts_while_its_account_has_unfinished_jobs(tmp_path: Path, open_journal: OpenJournal) -> None:
+    now = [1000.0]
+    journal = open_journal(clock=lambda: now[0])
+    journal.keep_job_token("u1", "acct-1", "sealed-1")
+    journal.keep_job_token("u1", "acct-1", "sealed-2")  # keeping again refreshes: one row per account
+    assert journal.kept_with_unfinished_jobs() == []  # no job recorded yet
+    assert journal.drop_job_tokens(kept_before=now[0]) == 0  # too fresh: its request is recording the jobs
+    record = journal.add(spec(tmp_path, account_key="acct-1"))
+    [kept] = journal.kept_with_unfinished_jobs()
+    assert (kept.user_key, kept.account_key, kept.sealed_token) == ("u1", "acct-1", "sealed-2")
+    assert journal.linked_account("u1") is None  # a kept token is no linked account
+    now[0] += 120
+    assert journal.drop_job_tokens(kept_before=now[0] - 60) == 0  # the job runs: kept
+    journal.update(record.id, state=JobState.COMPLETED)
+    assert journal.drop_job_tokens(kept_before=now[0] - 60) == 1
+    assert journal.kept_with_unfinished_jobs() == [] and journal.drop_job_tokens(kept_before=now[0]) == 0

@@ -35,7 +35,8 @@ def test_schema(postgres_url: str) -> None:
     with psycopg.connect(postgres_url) as conn:
         assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
-        assert {"jobs", "outputs", "leases", "schema_version", "linked_accounts", "link_tickets"} <= tables
+        assert {"jobs", "outputs", "leases", "schema_version", "linked_accounts", "link_tickets",
+                "job_tokens"} <= tables
         indexes = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'jobs'")}
         assert {"jobs_account", "jobs_account_state", "jobs_request", "jobs_hash"} <= indexes
         kinds = dict(conn.execute("SELECT column_name, data_type FROM information_schema.columns"

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import anyio
 from mutagen import File as MutagenFile
 from mvsep_mcp.jobs import JobState
 from mvsep_mcp.jobs.journal import JobJournal
 from mvsep_mcp.media.files import sha256_file
+from mvsep_mcp.mvsep import models
 
 from tests.jobs.fake_mvsep import FakeMVSep
 from tests.jobs.helpers import ACCOUNT, finish, input_file, make_runner, make_spec, running
@@ -178,3 +180,38 @@ async def test_url_job_follows_the_remote_hash(tmp_path: Path, journal: JobJourn
     assert done.state is JobState.COMPLETED, done.error
     assert done.remote_hash and done.hash == done.remote_hash + "-final"
     assert fake.remote_gets >= 2 and len(done.outputs) == 2
+
+
+class _HeldPoll(FakeMVSep):
+    """A fake whose status requests wait until ``go`` is set (a poll under way)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.polling, self.go = anyio.Event(), anyio.Event()
+
+    async def get_separation(self, hash_: str, mirror: bool = False) -> models.SeparationResult:
+        self.polling.set()
+        await self.go.wait()
+        return await super().get_separation(hash_, mirror)
+
+
+async def test_an_account_is_detached_only_when_no_work_on_its_jobs_is_under_way(
+        tmp_path: Path, journal: JobJournal) -> None:
+    fake = _HeldPoll()
+    runner = make_runner(tmp_path, journal)
+    await runner.attach_account(ACCOUNT, fake)
+    async with running(runner):
+        [record] = await runner.submit([make_spec(tmp_path, input_file(tmp_path))])
+        with anyio.fail_after(10):
+            await fake.polling.wait()
+        assert not runner.detach_account(ACCOUNT)  # the runner is asking MVSep about its job: kept
+        assert runner.attached(ACCOUNT, fake)
+        fake.go.set()
+        [done] = await finish(runner, [record])
+        for _ in range(500):  # the download's task ends just after the job is recorded completed
+            if runner.detach_account(ACCOUNT):
+                break
+            await anyio.sleep(0.01)
+        assert not runner.attached(ACCOUNT, fake)
+        assert journal.hold_lease(ACCOUNT, "another replica", ttl=30)  # its lease was given up at once
+    assert done.state is JobState.COMPLETED

@@ -29,6 +29,7 @@ from mvsep_mcp.hosted.calls import TOOL_CALLS
 from mvsep_mcp.hosted.errors import AccountNotLinked, HostedError, NotSignedIn
 from mvsep_mcp.hosted.identity import TOKEN_HEADER, User
 from mvsep_mcp.hosted.presenting import Presenter
+from mvsep_mcp.hosted.usage import request_scope
 from mvsep_mcp.jobs import JobNotFound
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -92,7 +93,8 @@ def tool(server: MCPServer[Any], *, name: str, annotations: ToolAnnotations,
             shown = results_as.set(session_of(ctx).settings.results_as) if isinstance(ctx, Context) else None
             try:
                 _check_scopes(needed)
-                answer = await fn(*args, **kwargs)
+                with request_scope():  # hosted mode: the user's account stays open until the call ends
+                    answer = await fn(*args, **kwargs)
             except UserError as exc:
                 TOOL_CALLS.record(name, error=True)
                 raise ToolError(exc.user_text()) from exc
@@ -147,7 +149,8 @@ def resource(server: MCPServer[Any], uri: str, **metadata: Any) -> Callable[[F],
         @functools.wraps(fn)
         async def translated(*args: Any, **kwargs: Any) -> Any:
             try:
-                return await fn(*args, **kwargs)
+                with request_scope():
+                    return await fn(*args, **kwargs)
             except (JobNotFound, UnknownModel) as exc:
                 raise ResourceNotFoundError(exc.user_text()) from exc
             except UserError as exc:
@@ -241,6 +244,20 @@ async def request_account(session: Session, headers: Mapping[str, str] | None) -
     account = await session.users.account_for(user, (headers or {}).get(TOKEN_HEADER))
     PRESENTER.set(session.users.presenter(account))
     return account
+
+
+def sent_token(ctx: Context[Any, Any]) -> bool:
+    """Whether this request carries its own MVSep token (``X-MVSep-Token``) instead of using a linked one."""
+    return bool((ctx.headers or {}).get(TOKEN_HEADER, "").strip())
+
+
+async def manage_link(ctx: Context[Any, Any]) -> str | None:
+    """Hosted mode, with the account linked on this server: a fresh one-time URL of the page where the user replaces
+    or unlinks it (``None`` elsewhere)."""
+    session, user = session_of(ctx), current_user()
+    if session.users is None or user is None or sent_token(ctx):
+        return None
+    return await session.users.link_url(user.key)
 
 
 async def account_or_none(ctx: Context[Any, Any]) -> Account | None:

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
+from mvsep_mcp import policy
 from mvsep_mcp.jobs import account_limit
 from pydantic import Field
 
@@ -15,7 +16,9 @@ from mvsep_mcp_tools._common import (
     Skip,
     ToolOutput,
     account_of,
+    manage_link,
     result,
+    sent_token,
     session_of,
     tool,
 )
@@ -69,7 +72,8 @@ def register(server: MCPServer[Any]) -> None:
             current_queue=user.current_queue,
             concurrent_jobs_allowed=account_limit(user),
             created_at=user.created_at,
-            token_source=session.settings.token_source if account.home is None else "linked on this server",
+            token_source=(session.settings.token_source if account.home is None
+                          else "X-MVSep-Token header" if sent_token(ctx) else "linked on this server"),
         )
         mode = "premium mode ON (jobs spend credits)" if user.premium_enabled else "premium mode off (free queue)"
         text = (
@@ -77,6 +81,10 @@ def register(server: MCPServer[Any]) -> None:
             f"long file names {'on' if user.long_filenames_enabled else 'off'}, "
             f"{info.concurrent_jobs_allowed} job(s) at once."
         )
+        link = await manage_link(ctx)
+        if link is not None:
+            text += (f"\nTo replace or unlink this MVSep account, the user opens {link} (one-time, "
+                     f"{int(policy.LINK_TICKET_TTL_S // 60)} minutes; never ask for the token in the chat).")
         return result(info, text)
 
     @tool(server, name="separation_history", annotations=READ_ONLY)

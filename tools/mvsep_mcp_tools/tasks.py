@@ -29,13 +29,14 @@ from mcp_types import INVALID_PARAMS, CallToolRequestParams, CallToolResult, Req
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from mvsep_mcp import policy
 from mvsep_mcp.errors import UserError
+from mvsep_mcp.hosted.usage import request_scope
 from mvsep_mcp.jobs.batches import batch_status
 from mvsep_mcp.jobs.errors import JobNotCancellable
 from mvsep_mcp.jobs.models import JobRecord, JobState
 from mvsep_mcp.session import Account, Session
 
 from mvsep_mcp_tools import separation, studio
-from mvsep_mcp_tools._common import request_account
+from mvsep_mcp_tools._common import request_account, results_as
 from mvsep_mcp_tools._task_mode import answering_with_task
 
 TASKS = "io.modelcontextprotocol/tasks"
@@ -86,8 +87,11 @@ class TasksExtension(Extension):
         if (params.name not in TASK_TOOLS or ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS
                 or not _client_declared(ctx)):
             return await call_next(ctx)
-        with answering_with_task():
-            answer = await call_next(ctx)
+        with request_scope(), answering_with_task():
+            return await self._answer_with_task(ctx, call_next)
+
+    async def _answer_with_task(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        answer = await call_next(ctx)
         tool_result = _as_tool_result(answer)
         if tool_result is None or tool_result.is_error:
             return answer  # an input round (consent) or a refusal: answered as usual
@@ -102,13 +106,19 @@ class TasksExtension(Extension):
 
     async def _get(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> dict[str, Any]:
         require_client_extension(ctx, TASKS)
-        session, account = await _account(ctx)
-        return _task(session, params.task_id, _batch(session, account, params.task_id), result_type="complete")
+        with request_scope():
+            session, account = await _account(ctx)
+            return _task(session, params.task_id, _batch(session, account, params.task_id), result_type="complete")
 
     async def _cancel(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> dict[str, Any]:
         require_client_extension(ctx, TASKS)
+        with request_scope():
+            await self._cancel_batch(ctx, params.task_id)
+        return {}
+
+    async def _cancel_batch(self, ctx: ServerRequestContext[Any, Any], task_id: str) -> None:
         session, account = await _account(ctx)
-        for record in _batch(session, account, params.task_id):
+        for record in _batch(session, account, task_id):
             if record.is_terminal:
                 continue
             if record.state in BEING_SENT:  # MVSep cannot be asked until its create has been answered
@@ -117,12 +127,12 @@ class TasksExtension(Extension):
                 await session.runner.cancel(account.key, record.id)
             except JobNotCancellable as refused:
                 session.runner.changes.update(record.id, cancel_refused=refused.user_text())
-        return {}
 
     async def _update(self, ctx: ServerRequestContext[Any, Any], params: TaskUpdateParams) -> dict[str, Any]:
         require_client_extension(ctx, TASKS)
-        session, account = await _account(ctx)
-        _batch(session, account, params.task_id)  # an unknown task is an error; no request is ever outstanding
+        with request_scope():
+            session, account = await _account(ctx)
+            _batch(session, account, params.task_id)  # an unknown task is an error; no request is ever outstanding
         return {}
 
 
@@ -164,6 +174,10 @@ def _task(session: Session, task_id: str, records: list[JobRecord], *, result_ty
     if status.poll_interval_s is not None:
         task["pollIntervalMs"] = round(status.poll_interval_s * 1000)
     if status.state == "completed" and result_type == "complete":
-        answer = FINISHED_ANSWERS[records[0].spec.kind](records)
+        shown = results_as.set(session.settings.results_as)  # as the tool shows files (hosted: never server paths)
+        try:
+            answer = FINISHED_ANSWERS[records[0].spec.kind](records)
+        finally:
+            results_as.reset(shown)
         task["result"] = answer.model_dump(mode="json", by_alias=True, exclude_none=True)
     return task

@@ -2,15 +2,22 @@
 
 A user links their MVSep token once on the server's page (:mod:`mvsep_mcp.hosted.web`), reached through a one-time
 link that a tool call answers with (:class:`~mvsep_mcp.hosted.errors.AccountNotLinked`); the token is checked with
-MVSep, sealed with the server key and stored in the journal's database. Automation may instead send the token with
-each request (``X-MVSep-Token``): used for that request's account, never stored. The model never sees a token.
+MVSep, sealed with the server key and stored in the journal's database until the user unlinks it (the same page,
+reached from ``account_info``'s fresh link). Automation may instead send the token with each request
+(``X-MVSep-Token``): used for that request's account and stored only while that account has unfinished jobs. Whatever
+way it came, an account's token is kept sealed in the journal (``job_tokens``) from just before a request records its
+jobs until none of them is unfinished (dropped by the next sweep, never sooner than ``JOB_TOKEN_GRACE_S`` after it
+was kept), so that any replica can finish them; a kept token never stands in for a linked one. The model never sees a
+token.
 
 Each (user, MVSep account) pair has its own journal key (:func:`~mvsep_mcp.hosted.identity.hosted_account_key`), so
 the journal, the runner's leases, the reuse of earlier results and every lookup by job or task id keep users apart
 even when two of them link the same MVSep account; the user's files go to their own folder only.
 
 In the background (``run``): accounts with unfinished jobs are attached again after a restart or when another
-replica died (so any replica finishes any user's jobs), and the retention sweep removes old files.
+replica died (so any replica finishes any user's jobs), kept tokens whose jobs have ended are dropped, accounts idle
+for ``ACCOUNT_IDLE_S`` with no unfinished job let go (their clients closed, never while a request uses them or the
+runner works one of their jobs), and the retention sweep removes old files.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import logging
 import secrets
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +40,10 @@ from mvsep_mcp.hosted.identity import User, hosted_account_key
 from mvsep_mcp.hosted.presenting import Presenter
 from mvsep_mcp.hosted.signing import DownloadSigner
 from mvsep_mcp.hosted.storage import check_quota, sweep, user_root
+from mvsep_mcp.hosted.usage import Usage
 from mvsep_mcp.hosted.vault import ServerKey, TokenVault
-from mvsep_mcp.jobs.journal.linked import LinkedAccount
+from mvsep_mcp.jobs.journal.linked import KeptToken, LinkedAccount
+from mvsep_mcp.jobs.models import NON_TERMINAL_STATES
 from mvsep_mcp.logs import register_secret
 from mvsep_mcp.mvsep import MVSepClient
 from mvsep_mcp.mvsep.errors import AuthenticationError, MVSepError
@@ -48,6 +58,12 @@ def ticket_hash(ticket: str) -> str:
     return hashlib.sha256(ticket.encode()).hexdigest()
 
 
+@dataclass
+class _Attached:
+    account: Account
+    usage: Usage = field(default_factory=Usage)
+
+
 class HostedAccounts:
     """Every user's account, for one :class:`Session` (its ``users``)."""
 
@@ -56,7 +72,7 @@ class HostedAccounts:
         self.settings = session.settings.hosted
         self.vault = TokenVault(key)
         self.signer = DownloadSigner(key, self.settings.base_url)
-        self._accounts: dict[str, Account] = {}  # by journal key
+        self._accounts: dict[str, _Attached] = {}  # by journal key
         self._lock = anyio.Lock()
 
     # --- one user's account ---------------------------------------------------------------------------------------
@@ -76,11 +92,18 @@ class HostedAccounts:
     async def _account(self, user_key: str, token: str) -> Account:
         key = hosted_account_key(user_key, account_key_for(token, self.session.settings.base_url))
         async with self._lock:
-            account = self._accounts.get(key)
-            if account is None:
+            attached = self._accounts.get(key)
+            if attached is None:
                 account = await self.session.open_account(token, key, home=self.home(user_key))
-                self._accounts[key] = account
-        return account
+                sealed = self.vault.seal(user_key, token)
+
+                async def keep_token() -> None:
+                    await anyio.to_thread.run_sync(self.session.journal.keep_job_token, user_key, key, sealed)
+
+                account.keep_token = keep_token
+                attached = self._accounts[key] = _Attached(account)
+            attached.usage.touch()
+        return attached.account
 
     def presenter(self, account: Account) -> Presenter:
         if account.home is None:
@@ -104,6 +127,23 @@ class HostedAccounts:
     async def ticket_is_valid(self, ticket: str) -> bool:
         user = await anyio.to_thread.run_sync(self.session.journal.link_ticket_user, ticket_hash(ticket))
         return user is not None
+
+    async def is_linked(self, ticket: str) -> bool:
+        """Whether the user of a valid ticket has an MVSep account linked (their page then offers to unlink it)."""
+        user_key = await anyio.to_thread.run_sync(self.session.journal.link_ticket_user, ticket_hash(ticket))
+        if user_key is None:
+            return False
+        return await anyio.to_thread.run_sync(self.session.journal.linked_account, user_key) is not None
+
+    async def unlink(self, ticket: str) -> bool:
+        """Remove the ticket's user's linked token (using the ticket up); whether one was linked. Jobs already
+        recorded still finish: their token stays kept only until they end."""
+        user_key = await anyio.to_thread.run_sync(self.session.journal.take_link_ticket, ticket_hash(ticket))
+        if user_key is None:
+            raise LinkInvalid("This link has expired or was used already: ask for a fresh link.")
+        removed = await anyio.to_thread.run_sync(self.session.journal.unlink_account, user_key)
+        log.info("a user unlinked their MVSep account")
+        return bool(removed)
 
     async def link(self, ticket: str, token: str) -> str:
         """Link ``token``'s MVSep account to the ticket's user once MVSep accepts it; returns the account's name.
@@ -133,41 +173,73 @@ class HostedAccounts:
     # --- background -------------------------------------------------------------------------------------------------
 
     async def run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
-        """Attach linked accounts with unfinished jobs (now and every ``HOSTED_RESUME_SWEEP_S``) and sweep old
-        files every ``RETENTION_SWEEP_S``."""
+        """Attach accounts with unfinished jobs, drop the tokens kept for ended ones and let idle accounts go (now
+        and every ``HOSTED_RESUME_SWEEP_S``); sweep old files every ``RETENTION_SWEEP_S``."""
         task_status.started()
         last_sweep = float("-inf")
         while True:
             try:
-                await self.resume_linked()
+                await self.resume_unfinished()
+                await anyio.to_thread.run_sync(self.session.journal.drop_job_tokens,
+                                               time.time() - policy.JOB_TOKEN_GRACE_S)
+                await self.evict_idle()
             except Exception as exc:  # a database away for a moment: the next round tries again
-                log.warning("could not attach the linked accounts with unfinished jobs: %s", exc)
+                log.warning("could not look after the accounts with unfinished jobs: %s", exc)
             if time.monotonic() - last_sweep >= policy.RETENTION_SWEEP_S:
                 last_sweep = time.monotonic()
                 await anyio.to_thread.run_sync(sweep, self.session.settings.output_dir, self.settings.retention_s)
             await anyio.sleep(policy.HOSTED_RESUME_SWEEP_S)
 
-    async def resume_linked(self) -> int:
-        """Attach every linked account whose jobs are unfinished and that this process does not work yet."""
+    async def resume_unfinished(self) -> int:
+        """Attach every account whose jobs are unfinished (linked, or with a kept token) and that this process does
+        not work yet."""
         linked: list[LinkedAccount] = await anyio.to_thread.run_sync(
             self.session.journal.linked_with_unfinished_jobs)
+        kept: list[KeptToken] = await anyio.to_thread.run_sync(self.session.journal.kept_with_unfinished_jobs)
         attached = 0
-        for row in linked:
+        rows: list[LinkedAccount | KeptToken] = [*linked, *kept]
+        for row in rows:
             if row.account_key in self._accounts:
                 continue
             token = self.vault.open(row.user_key, row.sealed_token)
             if token is None:
-                log.warning("a linked account's token cannot be opened with the configured server key")
+                log.warning("an account's sealed token cannot be opened with the configured server key")
                 continue
             await self._account(row.user_key, token)
             attached += 1
         return attached
 
+    async def evict_idle(self) -> int:
+        """Let go of every account unused for ``ACCOUNT_IDLE_S`` that has no unfinished job: its client is closed.
+        Never one a running request holds, one whose info is being asked, or one the runner works a job of."""
+        evicted = 0
+        for key, attached in list(self._accounts.items()):
+            if attached.usage.idle_s() < policy.ACCOUNT_IDLE_S or await self._has_unfinished_jobs(key):
+                continue
+            async with self._lock:  # a request asking for the account now waits, then opens a fresh one
+                if (self._accounts.get(key) is not attached or attached.usage.idle_s() < policy.ACCOUNT_IDLE_S
+                        or attached.account.asking or not self.session.runner.detach_account(key)):
+                    continue
+                del self._accounts[key]
+            await attached.account.client.aclose()
+            evicted += 1
+        if evicted:
+            log.info("let %d idle account(s) go", evicted)
+        return evicted
+
+    async def _has_unfinished_jobs(self, account_key: str) -> bool:
+        found = await anyio.to_thread.run_sync(lambda: self.session.journal.list(
+            account_key, states=NON_TERMINAL_STATES, limit=1))
+        return bool(found)
+
+    def attached_count(self) -> int:
+        return len(self._accounts)
+
     def clients(self) -> Iterator[MVSepClient]:
-        for account in list(self._accounts.values()):
-            yield account.client
+        for attached in list(self._accounts.values()):
+            yield attached.account.client
 
     async def aclose(self) -> None:
-        for account in list(self._accounts.values()):
-            await account.client.aclose()
+        for attached in list(self._accounts.values()):
+            await attached.account.client.aclose()
         self._accounts.clear()

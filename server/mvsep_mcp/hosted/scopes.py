@@ -4,6 +4,9 @@
 - ``mvsep:separate``: tools that start, cancel or write anything (they may spend the user's MVSep credits).
 - ``mvsep:account``: tools that change the MVSep account itself (premium mode, long file names).
 
+The tasks extension follows the same line: ``tasks/get`` and ``tasks/update`` read (``mvsep:read``), ``tasks/cancel``
+cancels the user's jobs (``mvsep:separate`` too, as ``cancel_job`` does).
+
 A tool's scope follows its annotations (read-only: ``mvsep:read``; anything else: ``mvsep:separate``) unless it is
 named in :data:`ACCOUNT_TOOLS`, so a tool added later is never left unguarded.
 """

@@ -4,9 +4,10 @@ and signed downloads.
 - ``GET /healthz``: the process answers (liveness). ``GET /readyz``: the journal answers and the runner runs
   (readiness: a proxy sends work here). ``GET /metrics``: Prometheus text (needs ``prometheus_client``). Expose
   these to the monitoring network only (the compose file's proxy does not route them).
-- ``GET|POST /account/link/{ticket}``: the page where a user pastes their MVSep API token (hosted mode). The ticket
-  in the URL is one-time and expires; the form carries a CSRF token bound to the ticket (HMAC with the server key)
-  and a cross-site POST (``Origin`` or ``Sec-Fetch-Site``) is refused. The page loads nothing, runs no script and
+- ``GET|POST /account/link/{ticket}``: the page where a user pastes their MVSep API token (hosted mode), or, when
+  one is linked already, replaces it or unlinks it (``action=unlink``: the sealed token is deleted). The ticket in
+  the URL is one-time and expires; the forms carry a CSRF token bound to the ticket (HMAC with the server key) and
+  a cross-site POST (``Origin`` or ``Sec-Fetch-Site``) is refused. The page loads nothing, runs no script and
   may not be framed (CSP, ``X-Frame-Options``), is never cached and sends no referrer.
 - ``GET /files/{signed}/{name}``: one file of a user's storage, for a URL signed by the server (``signing``).
 """
@@ -89,8 +90,8 @@ def hosted_routes(current_session: CurrentSession, csrf_key: bytes) -> list[Rout
     def csrf_for(ticket: str) -> str:
         return hmac.new(csrf_key, f"link\0{ticket}".encode(), hashlib.sha256).hexdigest()
 
-    def form(ticket: str, *, error: str | None = None) -> HTMLResponse:
-        return _form(LINK_PATH + ticket, csrf_for(ticket), error=error)
+    async def form(hosted: HostedAccounts, ticket: str, *, error: str | None = None) -> HTMLResponse:
+        return _form(LINK_PATH + ticket, csrf_for(ticket), linked=await hosted.is_linked(ticket), error=error)
 
     async def link_page(request: Request) -> Response:
         hosted = users()
@@ -101,7 +102,7 @@ def hosted_routes(current_session: CurrentSession, csrf_key: bytes) -> list[Rout
             if not await hosted.ticket_is_valid(ticket):
                 return _page("Link expired", "<p>This link has expired or was used already. Ask your assistant to "
                              "run the tool again: its answer carries a fresh link.</p>", status=410)
-            return form(ticket)
+            return await form(hosted, ticket)
         if _cross_site(request, hosted.settings.base_url):
             return _page("Refused", "<p>This form can only be sent from its own page.</p>", status=403)
         fields = await request.form()
@@ -111,16 +112,27 @@ def hosted_routes(current_session: CurrentSession, csrf_key: bytes) -> list[Rout
         if not hmac.compare_digest(csrf, csrf_for(ticket)):
             return _page("Refused", "<p>This form is not the one this server made. Open the link again.</p>",
                          status=403)
+        if fields.get("action") == "unlink":
+            return await unlink(hosted, ticket)
         if not token or len(token) > MAX_TOKEN_CHARS:
-            return form(ticket, error="Paste the API token from https://mvsep.com/user-api.")
+            return await form(hosted, ticket, error="Paste the API token from https://mvsep.com/user-api.")
         try:
             name = await hosted.link(ticket, token)
         except LinkInvalid as exc:
             if await hosted.ticket_is_valid(ticket):
-                return form(ticket, error=exc.user_text())
+                return await form(hosted, ticket, error=exc.user_text())
             return _page("Link expired", f"<p>{html.escape(exc.user_text())}</p>", status=410)
         return _page("Linked", f"<p>Your MVSep account <b>{html.escape(name)}</b> is linked. Go back to your "
                      f"assistant and run the request again.</p>")
+
+    async def unlink(hosted: HostedAccounts, ticket: str) -> Response:
+        try:
+            removed = await hosted.unlink(ticket)
+        except LinkInvalid as exc:
+            return _page("Link expired", f"<p>{html.escape(exc.user_text())}</p>", status=410)
+        said = ("This server no longer holds your MVSep token" if removed else "No MVSep account was linked")
+        return _page("Unlinked", f"<p>{said}. Jobs already started still finish; their token is kept, encrypted, only "
+                     f"until they end. Your assistant's next request offers a link to connect an account again.</p>")
 
     async def download(request: Request) -> Response:
         hosted = users()
@@ -163,9 +175,13 @@ button{{margin-top:1rem;padding:.5rem 1.2rem;font:inherit}} .error{{color:#a00}}
     return HTMLResponse(document, status_code=status, headers=PAGE_HEADERS)
 
 
-def _form(action: str, csrf: str, *, error: str | None = None) -> HTMLResponse:
+def _form(action: str, csrf: str, *, linked: bool, error: str | None = None) -> HTMLResponse:
     shown = f'<p class="error">{html.escape(error)}</p>' if error else ""
-    body = f"""<p>Link your MVSep account to this server. Copy your API token from
+    unlink = f"""<p>An MVSep account is linked to you on this server. Paste another token below to replace it, or
+remove it.</p><form method="post" action="{html.escape(action)}">
+<input type="hidden" name="csrf" value="{html.escape(csrf)}"><input type="hidden" name="action" value="unlink">
+<button type="submit">Unlink account</button></form>""" if linked else ""
+    body = f"""{unlink}<p>Link your MVSep account to this server. Copy your API token from
 <a href="https://mvsep.com/user-api" rel="noreferrer noopener" target="_blank">mvsep.com/user-api</a> and paste it
 here. It is checked with MVSep, stored encrypted, and used only for your own jobs; your assistant never sees it.</p>
 {shown}<form method="post" action="{html.escape(action)}" autocomplete="off">

@@ -83,7 +83,7 @@ class JobRunner:
         self._accounts: dict[str, AccountSlot] = {}
         self._resumed: set[str] = set()  # accounts whose lease we hold and whose leftovers we resumed
         self._lease_renewed_at: dict[str, float] = {}
-        self._busy: set[str] = set()
+        self._busy: dict[str, str] = {}  # job id -> account key, while work on the job is under way
         self._cancel_scope: anyio.CancelScope | None = None
 
     # --- accounts ------------------------------------------------------------------------------------------------
@@ -104,6 +104,26 @@ class JobRunner:
             slot.status_budget = previous.status_budget  # the same account: the same requests already sent
         self._accounts[account_key] = slot
         self.changes.notify()  # the loop resumes the account's jobs once it holds the account's lease
+
+    def detach_account(self, account_key: str) -> bool:
+        """Forget an account's client and give its lease up; ``False`` (nothing changed) while work on one of its
+        jobs is under way. The caller checks that the account has no unfinished job and closes the client."""
+        if account_key in self._busy.values():
+            return False
+        self._accounts.pop(account_key, None)
+        self._lease_renewed_at.pop(account_key, None)
+        if account_key in self._resumed:
+            self._resumed.discard(account_key)
+            try:
+                self.journal.release_lease(account_key, self.owner)
+            except Exception as exc:  # the database away for a moment: the lease lapses by itself
+                log.debug("could not release the lease of %s: %s", account_key, exc)
+        return True
+
+    def attached(self, account_key: str, client: JobsClient) -> bool:
+        """Whether ``client`` is the one the runner works ``account_key``'s jobs with."""
+        slot = self._accounts.get(account_key)
+        return slot is not None and slot.client is client
 
     def concurrency(self, account_key: str) -> int:
         return self._slot(account_key).limit
@@ -252,7 +272,7 @@ class JobRunner:
         return now + self.timings.idle_wake
 
     def _spawn(self, tg: TaskGroup, work: Work, slot: AccountSlot, record: JobRecord) -> None:
-        self._busy.add(record.id)
+        self._busy[record.id] = slot.account_key
 
         async def guarded() -> None:
             try:
@@ -261,7 +281,7 @@ class JobRunner:
                 log.exception("job %s: unexpected error in %s", record.id, getattr(work, "__name__", work))
                 self.timers.later(record.id, self.timings.poll_interval_max)
             finally:
-                self._busy.discard(record.id)
+                self._busy.pop(record.id, None)
                 self.changes.notify()
 
         tg.start_soon(guarded)

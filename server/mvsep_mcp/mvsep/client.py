@@ -114,6 +114,10 @@ class MVSepClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    @property
+    def closed(self) -> bool:
+        return self._http.is_closed
+
     # --- parsing helpers ------------------------------------------------------------------------
 
     def _invalid(self, what: str, body: Any, method: str, path: str, detail: str = "") -> errors.InvalidResponseError:

@@ -25,6 +25,7 @@ async def submit_plan(session: Session, plan: Plan, *, wait_s: float = policy.SU
     plan.check_credits()
     account = account or session.require_account()
     specs = plan.specs(account_key=account.key, base_url=session.settings.base_url, batch_id=new_batch_id())
+    await account.before_jobs()
     records = await session.runner.submit(specs)
     records = await session.runner.wait(account.key, [r.id for r in records],
                                         timeout=min(wait_s, policy.WAIT_CALL_BUDGET_S), until="submitted")

@@ -1,10 +1,14 @@
-"""Hosted mode's rows in the journal's database: each user's linked MVSep account and one-time link tickets, plus the
-two reads operations need (jobs by state for metrics, a ping for readiness).
+"""Hosted mode's rows in the journal's database: each user's linked MVSep account, one-time link tickets, the tokens
+kept for unfinished jobs, plus the two reads operations need (jobs by state for metrics, a ping for readiness).
 
 :class:`AccountLinks` is what hosted mode needs; :class:`SqliteLinks` provides it for
 :class:`~mvsep_mcp.jobs.journal.sqlite.SqliteJournal` (``linked_postgres.PostgresLinks`` for PostgreSQL), as mixins
 over the journal's own connection and lock, so links and jobs live in one database and one backup. The token is
 stored only sealed (``mvsep_mcp.hosted.vault``); a ticket only as its SHA-256.
+
+A kept token (``job_tokens``, one per journal account key) is the sealed token of an account whose jobs have not all
+ended, whatever way its token came (linked, or sent per request): any replica can then finish those jobs. It is no
+linked account (a request never finds its account through it) and is dropped once the account has no unfinished job.
 """
 
 from __future__ import annotations
@@ -28,6 +32,14 @@ class LinkedAccount:
     linked_at: float
 
 
+@dataclass(frozen=True)
+class KeptToken:
+    user_key: str
+    account_key: str
+    sealed_token: str
+    kept_at: float
+
+
 class AccountLinks(Protocol):
     def link_account(self, user_key: str, account_key: str, sealed_token: str) -> None:
         """Store (or replace) the user's linked account."""
@@ -39,6 +51,18 @@ class AccountLinks(Protocol):
 
     def linked_with_unfinished_jobs(self) -> list[LinkedAccount]:
         """Linked accounts that have jobs not yet ended (for a replica to take them over)."""
+        ...
+
+    def keep_job_token(self, user_key: str, account_key: str, sealed_token: str) -> None:
+        """Keep (or refresh) the sealed token of an account about to record jobs."""
+        ...
+
+    def kept_with_unfinished_jobs(self) -> list[KeptToken]:
+        """Kept tokens whose accounts have jobs not yet ended (for a replica to take them over)."""
+        ...
+
+    def drop_job_tokens(self, kept_before: float) -> int:
+        """Forget every kept token older than ``kept_before`` whose account has no unfinished job; how many."""
         ...
 
     def add_link_ticket(self, ticket_hash: str, user_key: str, expires_at: float) -> None:
@@ -88,6 +112,28 @@ class SqliteLinks:
                 f" (SELECT 1 FROM jobs j WHERE j.account_key = l.account_key AND j.state IN ({marks}))",
                 UNFINISHED).fetchall()
         return [LinkedAccount(*tuple(row)) for row in rows]
+
+    def keep_job_token(self, user_key: str, account_key: str, sealed_token: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO job_tokens (account_key, user_key, sealed_token, kept_at)"
+                             " VALUES (?, ?, ?, ?)", (account_key, user_key, sealed_token, self._clock()))
+
+    def kept_with_unfinished_jobs(self) -> list[KeptToken]:
+        marks = ", ".join("?" * len(UNFINISHED))
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT k.user_key, k.account_key, k.sealed_token, k.kept_at FROM job_tokens k WHERE EXISTS"
+                f" (SELECT 1 FROM jobs j WHERE j.account_key = k.account_key AND j.state IN ({marks}))",
+                UNFINISHED).fetchall()
+        return [KeptToken(*tuple(row)) for row in rows]
+
+    def drop_job_tokens(self, kept_before: float) -> int:
+        marks = ", ".join("?" * len(UNFINISHED))
+        with self._lock:
+            return int(self._db.execute(
+                "DELETE FROM job_tokens WHERE kept_at < ? AND NOT EXISTS (SELECT 1 FROM jobs j WHERE"
+                f" j.account_key = job_tokens.account_key AND j.state IN ({marks}))",
+                (kept_before, *UNFINISHED)).rowcount)
 
     def add_link_ticket(self, ticket_hash: str, user_key: str, expires_at: float) -> None:
         with self._lock:

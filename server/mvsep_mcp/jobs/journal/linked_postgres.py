@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 
-from mvsep_mcp.jobs.journal.linked import UNFINISHED, LinkedAccount
+from mvsep_mcp.jobs.journal.linked import UNFINISHED, KeptToken, LinkedAccount
 
 _SELECT = "SELECT user_key, account_key, sealed_token, linked_at FROM linked_accounts"
 
@@ -42,6 +42,28 @@ class PostgresLinks:
                 _SELECT + " l WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.account_key = l.account_key"
                 " AND j.state = ANY(%s))", (list(UNFINISHED),)).fetchall()
         return [LinkedAccount(*row) for row in rows]
+
+    def keep_job_token(self, user_key: str, account_key: str, sealed_token: str) -> None:
+        with self._connection() as conn:
+            conn.execute(
+                "INSERT INTO job_tokens (account_key, user_key, sealed_token, kept_at) VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (account_key) DO UPDATE SET user_key = EXCLUDED.user_key,"
+                " sealed_token = EXCLUDED.sealed_token, kept_at = EXCLUDED.kept_at",
+                (account_key, user_key, sealed_token, self._clock()))
+
+    def kept_with_unfinished_jobs(self) -> list[KeptToken]:
+        with self._connection() as conn:
+            rows = conn.execute(
+                "SELECT k.user_key, k.account_key, k.sealed_token, k.kept_at FROM job_tokens k WHERE EXISTS"
+                " (SELECT 1 FROM jobs j WHERE j.account_key = k.account_key AND j.state = ANY(%s))",
+                (list(UNFINISHED),)).fetchall()
+        return [KeptToken(*row) for row in rows]
+
+    def drop_job_tokens(self, kept_before: float) -> int:
+        with self._connection() as conn:
+            return int(conn.execute(
+                "DELETE FROM job_tokens k WHERE k.kept_at < %s AND NOT EXISTS (SELECT 1 FROM jobs j WHERE"
+                " j.account_key = k.account_key AND j.state = ANY(%s))", (kept_before, list(UNFINISHED))).rowcount)
 
     def add_link_ticket(self, ticket_hash: str, user_key: str, expires_at: float) -> None:
         with self._connection() as conn, conn.transaction():

@@ -126,6 +126,26 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        3,
+        "hosted mode: the sealed MVSep token of an account with unfinished jobs (kept while they run, for any replica)",
+        sqlite=(
+            """CREATE TABLE IF NOT EXISTS job_tokens (
+                account_key TEXT PRIMARY KEY,
+                user_key TEXT NOT NULL,
+                sealed_token TEXT NOT NULL,
+                kept_at REAL NOT NULL
+            )""",
+        ),
+        postgres=(
+            """CREATE TABLE IF NOT EXISTS job_tokens (
+                account_key TEXT PRIMARY KEY,
+                user_key TEXT NOT NULL,
+                sealed_token TEXT NOT NULL,
+                kept_at DOUBLE PRECISION NOT NULL
+            )""",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
