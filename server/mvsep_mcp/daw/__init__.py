@@ -8,7 +8,8 @@
 - The stem player's audio: ``waveform_peaks`` (``peaks``) and ``mp3_preview`` (``preview``).
 - From the journal (these two read ``JobRecord``s and sit in the jobs layer, so this package does not import them):
   ``from_jobs.sessions_from_jobs(records, picks)`` / ``session_after_job(record)`` write the session of one song's
-  picked stems beside them; ``player.player_view(records)`` is what the stem player shows.
+  picked stems beside them; ``recorded.record_sessions(changes, written)`` lists those files in each of their jobs'
+  manifests and journal rows; ``player.player_view(records)`` is what the stem player shows.
 
 Own code where no maintained library does the job: the RIFF chunk writer (``riff``), the MP4 edit-list reader
 (``mp4box``), the BWF/iXML payloads, both session writers, display peaks and the previews' rate change. Reading
