@@ -5,7 +5,8 @@
 - ``write_provenance(wav_path, Provenance(song, stem, model, job))`` (``bwf``): BWF ``bext`` + ``iXML`` chunks.
 - ``build_session(title, stems, mix, tempo_bpm=…)`` (``session``) → ``write_dawproject`` / ``write_rpp``;
   ``read_tempo_bpm`` (``tempo``) reads the song's tempo from its tags.
-- The stem player's audio: ``waveform_peaks`` (``peaks``) and ``mp3_preview`` (``preview``).
+- The stem player's audio: ``waveform_peaks`` (``peaks``) and ``mp3_preview`` (``preview``), decoded by ``decode``
+  (libsndfile; PyAV for M4A when the ``m4a`` extra is installed).
 - From the journal (these two read ``JobRecord``s and sit in the jobs layer, so this package does not import them):
   ``from_jobs.sessions_from_jobs(records, picks)`` / ``session_after_job(record)`` write the session of one song's
   picked stems beside them; ``recorded.record_sessions(changes, written)`` lists those files in each of their jobs'
