@@ -5,15 +5,23 @@ from __future__ import annotations
 import base64
 import io
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+from mvsep_mcp.daw.decode import M4A_EXTRA_INSTALL
 from mvsep_mcp.daw.peaks import NoWaveform, cached_peaks, peaks_text, waveform_peaks
 from mvsep_mcp.daw.preview import PREVIEW_MIME, PreviewUnavailable, mp3_preview, preview_rate
 
-from tests.daw.conftest import FRAMES, RATE, write_m4a, write_mp3
+from tests.daw.conftest import FRAMES, RATE, write_m4a, write_mp3, write_pcm
+
+
+@pytest.fixture
+def without_pyav(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An install without the m4a extra: ``import av`` fails."""
+    monkeypatch.setitem(sys.modules, "av", None)
 
 
 def _halves(path: Path, frames: int, *, rate: int = RATE, channels: int = 2, loud: float = 0.5) -> None:
@@ -41,13 +49,28 @@ def test_peaks_are_bounded_whatever_the_length(tmp_path: Path) -> None:
     assert len(base64.b64decode(peaks_text(waveform_peaks(short)))) == 800
 
 
-def test_mp3_has_peaks_and_m4a_says_why_not(tmp_path: Path) -> None:
-    mp3, m4a = tmp_path / "s.mp3", tmp_path / "s.m4a"
+def test_mp3_and_m4a_have_peaks_like_the_lossless_stem(tmp_path: Path) -> None:
+    wav, mp3, m4a = tmp_path / "s.wav", tmp_path / "s.mp3", tmp_path / "s.m4a"
+    write_pcm(wav, FRAMES)  # the same signal in each format
     write_mp3(mp3, FRAMES)
     write_m4a(m4a, FRAMES)
-    assert max(waveform_peaks(mp3, 50)) > 0
-    with pytest.raises(NoWaveform, match="only WAV, FLAC, MP3 and OGG"):
+    lossless = np.frombuffer(waveform_peaks(wav, 50), dtype=np.uint8).astype(int)
+    for lossy in (mp3, m4a):  # decoded with the encoder's priming skipped: the same shape at the same places
+        peaks = np.frombuffer(waveform_peaks(lossy, 50), dtype=np.uint8).astype(int)
+        assert np.abs(peaks - lossless).max() <= 30, (lossy.suffix, peaks - lossless)
+
+
+def test_m4a_without_pyav_names_the_install_command(tmp_path: Path, without_pyav: None) -> None:
+    m4a, junk = tmp_path / "s.m4a", tmp_path / "junk.m4a"
+    write_m4a(m4a, FRAMES)
+    junk.write_bytes(b"not audio at all")
+    with pytest.raises(NoWaveform, match=f"s.m4a: M4A \\(AAC\\) stems are decoded with PyAV.*"
+                                         f"{M4A_EXTRA_INSTALL.replace('[', '.').replace(']', '.')}"):
         waveform_peaks(m4a)
+    with pytest.raises(PreviewUnavailable, match="install it with pip install 'mvsep-mcp.m4a.'"):
+        mp3_preview(m4a)
+    with pytest.raises(NoWaveform, match="junk.m4a cannot be decoded here"):  # not audio: no install advice
+        waveform_peaks(junk)
 
 
 def test_cached_peaks_follow_the_file(tmp_path: Path) -> None:
@@ -89,14 +112,21 @@ def test_odd_rates_are_interpolated() -> None:
 
 
 def test_previews_refuse_what_they_cannot_give(tmp_path: Path) -> None:
-    junk, m4a, empty, big = (tmp_path / n for n in ("junk.wav", "s.m4a", "empty.wav", "big.wav"))
+    junk, empty, big = (tmp_path / n for n in ("junk.wav", "empty.wav", "big.wav"))
     junk.write_bytes(b"RIFF????WAVE")
-    write_m4a(m4a, FRAMES)
     sf.write(str(empty), np.zeros((0, 2), dtype=np.float32), RATE)
     _halves(big, RATE * 5)
-    for path, message in ((junk, "cannot be previewed"), (m4a, "only WAV, FLAC, MP3 and OGG"),
-                          (empty, "no audio")):
+    for path, message in ((junk, "junk.wav cannot be decoded here.*so it has no preview"), (empty, "no audio")):
         with pytest.raises(PreviewUnavailable, match=message):
             mp3_preview(path)
     with pytest.raises(PreviewUnavailable, match="above the 1 KB a host's bridge is given"):
         mp3_preview(big, max_bytes=1000)
+
+
+def test_m4a_previews_are_mono_mp3(tmp_path: Path) -> None:
+    m4a = tmp_path / "s.m4a"
+    write_m4a(m4a, RATE * 3)
+    preview = mp3_preview(m4a, seconds=2.0)
+    audio, rate = _decoded(preview.data)
+    assert audio.shape[1] == 1 and rate == preview.sample_rate == 22050
+    assert preview.seconds == pytest.approx(2.0, abs=0.01) and np.abs(audio).max() > 0.1

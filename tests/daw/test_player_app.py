@@ -46,7 +46,8 @@ def _browser_or_skip() -> None:
 
 
 @asynccontextmanager
-async def separated(tmp_path: Path) -> AsyncIterator[tuple[Client, dict[str, Any], dict[str, Any]]]:
+async def separated(tmp_path: Path, output_format: str = "flac") -> AsyncIterator[tuple[Client, dict[str, Any],
+                                                                                       dict[str, Any]]]:
     """An Apps-capable client on the real server, after a four-stem separation of a sandbox song completed: the
     client (still connected, for the previews), the tool input and the ``wait_for_jobs`` result as JSON."""
     with SandboxServer(SandboxState(timing=JobTiming.fast())) as sandbox:
@@ -54,7 +55,7 @@ async def separated(tmp_path: Path) -> AsyncIterator[tuple[Client, dict[str, Any
         settings = make_settings(tmp_path, sandbox.base_url)
         async with Client(create_server(settings), mode="legacy", extensions=[APPS_CLIENT]) as client:
             started = await client.call_tool("separate_audio", {"inputs": [str(song)], "model": FOUR_STEMS,
-                                                                "output_format": "flac"})
+                                                                "output_format": output_format})
             assert not started.is_error, started.content
             job_id = started.structured_content["jobs"][0]["id"]
             arguments = {"job_ids": [job_id], "max_wait_s": 10}
@@ -66,17 +67,22 @@ async def separated(tmp_path: Path) -> AsyncIterator[tuple[Client, dict[str, Any
             yield client, arguments, waited.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-async def test_stem_player_renders_and_mixes_in_chromium(tmp_path: Path) -> None:
+@pytest.mark.parametrize("output_format", ["flac", "m4a"])  # M4A (AAC) stems: decoded with PyAV
+async def test_stem_player_renders_and_mixes_in_chromium(tmp_path: Path, output_format: str) -> None:
     _browser_or_skip()
-    async with separated(tmp_path) as (client, arguments, result):
-        await _play(client, arguments, result, tmp_path)
+    async with separated(tmp_path, output_format) as (client, arguments, result):
+        outputs = result["structuredContent"]["jobs"][0]["outputs"]
+        assert outputs and all(o["uri"].endswith(f".{output_format}") for o in outputs), outputs
+        await _play(client, arguments, result, tmp_path, screenshot=f"stem_player_{output_format}.png")
 
 
-async def _play(client: Client, arguments: dict[str, Any], result: dict[str, Any], tmp_path: Path) -> None:
+async def _play(client: Client, arguments: dict[str, Any], result: dict[str, Any], tmp_path: Path, *,
+                screenshot: str) -> None:
     from playwright.async_api import async_playwright
 
     stems = result["structuredContent"]["player"]["songs"][0]["stems"]
     names = [s["stem"] for s in stems]
+    assert all(s.get("peaks") and not s.get("note") for s in stems), stems
     assert {"Vocals", "Drums", "Bass", "Other"} <= set(names), names
     count = len(names)
     view = await client.read_resource(PLAYER_URI)
@@ -172,5 +178,5 @@ async def _play(client: Client, arguments: dict[str, Any], result: dict[str, Any
     assert outside == [], "the App must not touch the network"
     assert not [line for line in console if line.startswith("error") or "Refused" in line], console
     ARTIFACTS.mkdir(exist_ok=True)
-    shutil.copy(tmp_path / "stem_player.png", ARTIFACTS / "stem_player.png")
-    print(f"screenshot: {ARTIFACTS / 'stem_player.png'}")
+    shutil.copy(tmp_path / "stem_player.png", ARTIFACTS / screenshot)
+    print(f"screenshot: {ARTIFACTS / screenshot}")

@@ -53,3 +53,29 @@ def test_a_file_too_big_to_carry_is_opened_from_its_folder(tmp_path: Path) -> No
 def test_no_manifest_yet(tmp_path: Path) -> None:
     with pytest.raises(StoredFileError, match="no manifest yet"):
         read_manifest(completed(tmp_path))
+
+
+def test_a_session_file_is_served_while_it_is_the_one_recorded(tmp_path: Path) -> None:
+    from mvsep_mcp.jobs.stored import read_session
+    from mvsep_mcp.media.manifest import ManifestSession, update_sessions, write_manifest
+
+    from tests.media.test_manifest import build
+
+    rpp = tmp_path / "Song.rpp"
+    rpp.write_text("<REAPER_PROJECT\n>\n", encoding="utf-8")
+    manifest = write_manifest(tmp_path, build(tmp_path / "stems"))
+    update_sessions(manifest, [ManifestSession(kind="rpp", path="Song.rpp", absolute_path=str(rpp),
+                                               size=rpp.stat().st_size, sha256="0" * 64)])
+    record = completed(tmp_path).model_copy(update={"sessions": [str(rpp)], "manifest_path": str(manifest)})
+    assert read_session(record, "song.RPP") == b"<REAPER_PROJECT\n>\n"
+    with pytest.raises(StoredFileError, match="no DAW session 'Song.dawproject'; its sessions: Song.rpp"):
+        read_session(record, "Song.dawproject")
+    rpp.write_text("<REAPER_PROJECT\n  saved in REAPER\n>\n", encoding="utf-8")
+    with pytest.raises(StoredFileError, match="not served as the job's DAW session: write the session again with "
+                                              "make_daw_session"):
+        read_session(record, "Song.rpp")
+    rpp.unlink()
+    with pytest.raises(StoredFileError, match="is gone"):
+        read_session(record, "Song.rpp")
+    with pytest.raises(StoredFileError, match="none yet"):
+        read_session(completed(tmp_path), "Song.rpp")

@@ -93,3 +93,22 @@ def test_unknown_fields_kept_and_bad_files_refused(tmp_path: Path) -> None:
     bad.write_text("{not json")
     with pytest.raises(MediaError, match=r"^bad\.json is not a readable mvsep-mcp manifest"):
         read_manifest(bad)
+
+
+def test_sessions_are_added_and_updated_in_place(tmp_path: Path) -> None:
+    from mvsep_mcp.media.manifest import ManifestSession, ManifestSessionStem, update_sessions
+
+    manifest = build(tmp_path / "stems")
+    written = write_manifest(tmp_path, manifest)
+    assert json.loads(written.read_text(encoding="utf-8"))["sessions"] == []  # every manifest has the list
+    entry = ManifestSession(kind="rpp", path="stems/Song.rpp", absolute_path=str(tmp_path / "stems/Song.rpp"), size=10,
+                            sha256="1" * 64, stems=[ManifestSessionStem(job_id="j1", stem="Vocals",
+                                                                        path="stems/Test Song (Vocals).flac")])
+    update_sessions(written, [entry])
+    update_sessions(written, [entry.model_copy(update={"size": 12, "sha256": "2" * 64})])  # written again
+    other = entry.model_copy(update={"kind": "dawproject", "path": "stems/Song.dawproject"})
+    update_sessions(written, [other])
+    back = read_manifest(written)  # still a manifest any reader takes, the rest as it was
+    assert [(s.path, s.size) for s in back.sessions] == [("stems/Song.rpp", 12), ("stems/Song.dawproject", 10)]
+    assert back.model_copy(update={"sessions": []}) == manifest
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Test Song - BS Roformer (mvsep).json", "stems"]

@@ -68,7 +68,8 @@ def test_the_wheel_carries_what_runs(dist: Path) -> None:
                 if line.startswith("Requires-Dist:")]
     base = {_name(r) for r in requires if "extra ==" not in r}
     assert base and not base & SANDBOX_ONLY, base  # the server alone pulls in nothing only the sandbox uses
-    assert any(_name(r) == "av" and 'extra == "sandbox"' in r for r in requires)
+    assert any(_name(r) == "av" and 'extra == "m4a"' in r for r in requires)  # M4A waveforms (daw.decode)
+    assert any(r.startswith("mvsep-mcp[m4a]") and 'extra == "sandbox"' in r for r in requires)
     assert "License-Expression: MIT" in metadata
 
 

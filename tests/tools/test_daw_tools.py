@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import io
+import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,9 @@ import soundfile as sf
 from mcp.client.client import Client
 from mcp.client.extension import advertise
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
+from mcp_types import ResourceLink
 from mvsep_mcp.app import create_server
+from mvsep_mcp.media.manifest import read_manifest
 from mvsep_mcp.sandbox import SandboxServer
 from mvsep_mcp_tools.player import PLAYER_URI
 
@@ -53,6 +57,54 @@ async def test_make_daw_session_from_two_models(tmp_path: Path, sandbox: Sandbox
         assert refused.is_error and "different songs" in text_of(refused)
         unknown = await client.call_tool("make_daw_session", {"picks": [{"job_id": "jnothere"}]})
         assert unknown.is_error and "No job 'jnothere'" in text_of(unknown)
+
+
+async def test_a_session_is_in_its_jobs_records_and_readable(tmp_path: Path, sandbox: SandboxServer) -> None:
+    song = make_audio(tmp_path / "in", "flac", name="Kept", seconds=2, song=Song(title="Kept Session"))
+    async with Client(create_server(make_settings(tmp_path, sandbox.base_url)), mode="legacy") as client:
+        roformer = await separate(client, song, "40")
+        demucs = await separate(client, song, "20")
+        picks = [{"job_id": roformer["id"], "stem": "vocals"}, {"job_id": demucs["id"], "stem": "drums"}]
+        made = await client.call_tool("make_daw_session", {"picks": picks})
+        links = [b for b in made.content if isinstance(b, ResourceLink)]
+        files = made.structured_content["files"]
+        assert [(link.name, link.mime_type) for link in links] == [("Kept Session.dawproject", "application/zip"),
+                                                                    ("Kept Session.rpp", "text/plain")]
+        assert links[0].uri == f"mvsep://jobs/{roformer['id']}/sessions/Kept%20Session.dawproject"
+        assert [link.size for link in links] == [Path(f).stat().st_size for f in files]
+        project = (await client.read_resource(links[0].uri)).contents[0]
+        assert project.mime_type == "application/zip"
+        with zipfile.ZipFile(io.BytesIO(base64.b64decode(project.blob))) as archive:  # type: ignore[union-attr]
+            assert "project.xml" in archive.namelist()
+        reaper = (await client.read_resource(links[1].uri)).contents[0]
+        assert reaper.mime_type == "text/plain" and reaper.text.startswith("<REAPER_PROJECT")  # type: ignore[union-attr]
+        # the other job lists it too: its own URI reads the same file
+        other = links[1].uri.replace(roformer["id"], demucs["id"])
+        assert (await client.read_resource(other)).contents[0].text == reaper.text  # type: ignore[union-attr]
+        again = await ok(client, "make_daw_session", {"picks": picks, "formats": ["rpp"]})  # never overwrites
+        status = await client.call_tool("wait_for_jobs", {"job_ids": [roformer["id"]]})
+    for job, manifest_path in ((roformer, roformer["manifest_path"]), (demucs, demucs["manifest_path"])):
+        manifest = read_manifest(Path(manifest_path))
+        assert [s.path for s in manifest.sessions] == ["Kept Session.dawproject", "Kept Session.rpp",
+                                                       "Kept Session (2).rpp"], job["id"]
+        assert [(s.job_id, s.stem) for s in manifest.sessions[0].stems] == [(roformer["id"], "Vocals"),
+                                                                            (demucs["id"], "Drums")]
+        assert json.loads(Path(manifest_path).read_text(encoding="utf-8"))["outputs"]  # the rest as it was
+    assert again["files"][0].endswith("Kept Session (2).rpp")
+    assert [b.name for b in status.content if isinstance(b, ResourceLink) and "/sessions/" in b.uri] == [
+        "Kept Session.dawproject", "Kept Session.rpp", "Kept Session (2).rpp"]
+
+
+async def test_session_results_follow_results_as(tmp_path: Path, sandbox: SandboxServer) -> None:
+    song = make_audio(tmp_path / "in", "flac", name="Shown", seconds=2, song=Song(title="Shown"))
+    for results_as, linked in (("paths", False), ("resources", True)):
+        settings = make_settings(tmp_path / results_as, sandbox.base_url, results_as=results_as)
+        async with Client(create_server(settings), mode="legacy") as client:
+            job = await separate(client, song, "40")
+            made = await client.call_tool("make_daw_session", {"picks": [{"job_id": job["id"]}]})
+        assert bool([b for b in made.content if isinstance(b, ResourceLink)]) is linked
+        shown = json.dumps(made.structured_content) + text_of(made)
+        assert (str(tmp_path) in shown) is not linked, shown
 
 
 async def test_the_player_is_for_apps_hosts_only(tmp_path: Path, sandbox: SandboxServer, mode: str) -> None:

@@ -6,7 +6,10 @@ import zipfile
 from pathlib import Path
 
 from mcp.client.client import Client
+from mcp_types import ResourceLink
 from mvsep_mcp.app import create_server
+from mvsep_mcp.media.files import sha256_file
+from mvsep_mcp.media.manifest import read_manifest
 from mvsep_mcp.sandbox import SandboxServer
 
 from tests.audio_factory import make_audio
@@ -24,6 +27,8 @@ async def test_a_session_is_written_beside_the_stems_when_asked(tmp_path: Path, 
             waited = await client.call_tool("wait_for_jobs", {"job_ids": ids, "max_wait_s": 10})
             if waited.structured_content["all_finished"]:
                 break
+        links = [b for b in waited.content if isinstance(b, ResourceLink) and "/sessions/" in b.uri]
+        read = [(await client.read_resource(link.uri)).contents[0].mime_type for link in links]
     [job] = waited.structured_content["jobs"]
     assert job["state"] == "completed", text_of(waited)
     folder = Path(job["outputs"][0]["path"]).parent
@@ -33,6 +38,11 @@ async def test_a_session_is_written_beside_the_stems_when_asked(tmp_path: Path, 
     with zipfile.ZipFile(folder / projects[0]) as archive:
         xml = archive.read("project.xml").decode("utf-8")
     assert all(Path(o["path"]).name in xml for o in job["outputs"])
+    assert [link.name for link in links] == projects and read == ["application/zip", "text/plain"]
+    sessions = read_manifest(Path(job["manifest_path"])).sessions  # the job's record lists them
+    assert [(s.kind, s.path, s.sha256) for s in sessions] == [
+        (Path(name).suffix[1:], name, sha256_file(folder / name)) for name in projects]
+    assert [s.stem for s in sessions[1].stems] == [o["stem"] for o in job["outputs"]]
 
 
 async def test_no_session_unless_asked(tmp_path: Path, sandbox: SandboxServer) -> None:

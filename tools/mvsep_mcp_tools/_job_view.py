@@ -1,8 +1,9 @@
 """How a job looks to the model: one flat, stable shape shared by the separation and jobs toolsets.
 
 Saved files show as the settings say (``results_as``, set for each tool call by ``_common.tool``): ``both`` (paths,
-and a ``resource_link`` per stem and manifest that a host can read through ``resources/read`` or attach), ``paths``
-(paths only, no links) or ``resources`` (links and resource URIs only: no path on the server's disk is shown).
+and a ``resource_link`` per stem, manifest and DAW session file that a host can read through ``resources/read`` or
+attach), ``paths`` (paths only, no links) or ``resources`` (links and resource URIs only: no path on the server's
+disk is shown).
 
 On a hosted server results are always ``resources``, and each stem also carries a signed, expiring download ``url``
 (from the presenter ``account_of`` sets for the call); any folder shown is a path inside the user's own storage.
@@ -15,6 +16,7 @@ from pathlib import Path, PurePath
 from urllib.parse import quote
 
 from mcp_types import ResourceLink
+from mvsep_mcp.daw.from_jobs import SESSION_FORMATS, SESSION_MIME
 from mvsep_mcp.jobs.models import JobRecord, JobState, OutputFile
 from mvsep_mcp.jobs.stored import audio_mime
 from pydantic import Field
@@ -24,6 +26,7 @@ from mvsep_mcp_tools._common import PRESENTER, ToolOutput, results_as
 
 STEM_TEMPLATE = "mvsep://jobs/{job_id}/files/{stem}.{ext}"
 MANIFEST_TEMPLATE = "mvsep://jobs/{job_id}/manifest"
+SESSION_TEMPLATE = "mvsep://jobs/{job_id}/sessions/{name}.{ext}"
 
 def stem_uri(job_id: str, output: OutputFile) -> str:
     ext = PurePath(output.path).suffix.lstrip(".").lower()
@@ -32,6 +35,34 @@ def stem_uri(job_id: str, output: OutputFile) -> str:
 
 def manifest_uri(job_id: str) -> str:
     return MANIFEST_TEMPLATE.format(job_id=quote(job_id, safe=""))
+
+
+def session_uri(job_id: str, path: str | Path) -> str:
+    name = PurePath(path)
+    return SESSION_TEMPLATE.format(job_id=quote(job_id, safe=""), name=quote(name.stem, safe=""),
+                                   ext=name.suffix.lstrip(".").lower())
+
+
+def session_links(job_id: str, paths: Iterable[str | Path]) -> list[ResourceLink]:
+    """A ``resource_link`` per DAW session file of the job (none when results show paths only)."""
+    if results_as.get() == "paths":
+        return []
+    links = []
+    for path in paths:
+        kind = next((k for k in SESSION_FORMATS if PurePath(path).suffix.lower() == f".{k}"), None)
+        if kind is None:
+            continue
+        links.append(ResourceLink(type="resource_link", uri=session_uri(job_id, path), name=PurePath(path).name,
+                                  mime_type=SESSION_MIME[kind], size=_size(path),
+                                  description=f"DAW session of job {job_id}"))
+    return links
+
+
+def _size(path: str | Path) -> int | None:
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return None
 
 
 class StemFile(ToolOutput):
@@ -75,7 +106,8 @@ def job_view(record: JobRecord) -> JobView:
 
 
 def file_links(records: Iterable[JobRecord]) -> list[ResourceLink]:
-    """A ``resource_link`` per saved stem and manifest of the completed jobs (none when results show paths only)."""
+    """A ``resource_link`` per saved stem, manifest and DAW session file of the completed jobs (none when results
+    show paths only)."""
     if results_as.get() == "paths":
         return []
     links: list[ResourceLink] = []
@@ -90,6 +122,7 @@ def file_links(records: Iterable[JobRecord]) -> list[ResourceLink]:
             links.append(ResourceLink(type="resource_link", uri=manifest_uri(record.id),
                                       name=PurePath(record.manifest_path).name, mime_type="application/json",
                                       description=f"Manifest of job {record.id}"))
+        links += session_links(record.id, record.sessions)
     return links
 
 

@@ -1,6 +1,6 @@
-"""Resources: the catalogue, one model, one job (as JSON), and a job's saved files: each stem (the audio, whole) and
-its manifest, read through ``resources/read`` while they are the files that were saved and within the size a read
-carries (``jobs.stored``)."""
+"""Resources: the catalogue, one model, one job (as JSON), and a job's saved files: each stem (the audio, whole), its
+manifest and its DAW session files (``.dawproject`` as a blob, ``.rpp`` as text), read through ``resources/read``
+while they are the files that were saved and within the size a read carries (``jobs.stored``)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from urllib.parse import unquote
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mvsep_mcp.catalog import describe
-from mvsep_mcp.jobs.stored import read_manifest, read_output
+from mvsep_mcp.daw.from_jobs import SESSION_MIME
+from mvsep_mcp.jobs.stored import read_manifest, read_output, read_session
 from mvsep_mcp.mvsep.formats import MIME_BY_EXT
 
 from mvsep_mcp_tools._common import account_of, resource, session_of
-from mvsep_mcp_tools._job_view import MANIFEST_TEMPLATE, STEM_TEMPLATE, job_view
+from mvsep_mcp_tools._job_view import MANIFEST_TEMPLATE, SESSION_TEMPLATE, STEM_TEMPLATE, job_view
 from mvsep_mcp_tools.catalog import summary_of
 
 if TYPE_CHECKING:
@@ -91,3 +92,22 @@ def register(server: MCPServer[Any], current_session: Callable[[], Session]) -> 
         record = session_of(ctx).runner.get(account.key, unquote(job_id))
         data = await anyio.to_thread.run_sync(read_manifest, record)
         return data.decode("utf-8")
+
+    def session_resource(ext: str, text: bool) -> Callable[..., Any]:
+        async def read(job_id: str, name: str, ctx: Context[Any, Any]) -> str | bytes:
+            account = await account_of(ctx)
+            record = session_of(ctx).runner.get(account.key, unquote(job_id))
+            data = await anyio.to_thread.run_sync(read_session, record, f"{unquote(name)}.{ext}")
+            return data.decode("utf-8", errors="replace") if text else data
+
+        return read
+
+    for kind, mime in SESSION_MIME.items():  # one template per kind, for its MIME type (as the stems have)
+        resource(
+            server,
+            SESSION_TEMPLATE.replace("{ext}", kind),
+            name=f"session_{kind}",
+            title=f"A DAW session (.{kind})",
+            mime_type=mime,
+            description=f"A .{kind} session written with the job's stems (make_daw_session, separate_audio).",
+        )(session_resource(kind, text=mime.startswith("text/")))

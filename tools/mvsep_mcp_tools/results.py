@@ -10,6 +10,7 @@ import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
 from mvsep_mcp.daw.from_jobs import SESSION_FORMATS, SessionFormat, StemPick, WrittenSession, sessions_from_jobs
+from mvsep_mcp.daw.recorded import record_sessions
 from mvsep_mcp.hosted.errors import NotOnThisServer
 from mvsep_mcp.planning import absolute_path
 from pydantic import BaseModel, Field
@@ -24,7 +25,7 @@ from mvsep_mcp_tools._common import (
     session_of,
     tool,
 )
-from mvsep_mcp_tools._job_view import JobView, file_links, job_line, job_view, shown_path
+from mvsep_mcp_tools._job_view import JobView, file_links, job_line, job_view, session_links, shown_path
 
 
 class HashStatus(ToolOutput):
@@ -56,7 +57,7 @@ _OPENS_IN = {".dawproject": "Bitwig, Studio One, Cubase 14", ".rpp": "REAPER"}
 def session_text(written: WrittenSession) -> str:
     tracks = [t.name + (" (muted)" if t.muted else "") for t in written.session.tracks]
     lines = [f"Session of {written.session.title}: {', '.join(tracks)}."]
-    lines += [f"- {p} (opens in {_OPENS_IN.get(p.suffix.lower(), 'a DAW')})" for p in written.paths]
+    lines += [f"- {shown_path(p)} (opens in {_OPENS_IN.get(p.suffix.lower(), 'a DAW')})" for p in written.paths]
     return "\n".join(lines + list(written.notes))
 
 
@@ -127,6 +128,7 @@ def register(server: MCPServer[Any]) -> None:
         wanted: list[SessionFormat] = list(formats or SESSION_FORMATS)
         written = await anyio.to_thread.run_sync(functools.partial(
             sessions_from_jobs, records, [StemPick(p.job_id, p.stem) for p in picks], wanted, embed=embed))
+        await record_sessions(session.runner.changes, written)
         out = DawSession(title=written.session.title, files=[shown_path(p) for p in written.paths],
                          tracks=[t.name for t in written.session.tracks], notes=list(written.notes))
-        return result(out, session_text(written))
+        return result(out, session_text(written), session_links(written.song.picked[0].record.id, written.paths))

@@ -5,10 +5,12 @@
 - ``write_provenance(wav_path, Provenance(song, stem, model, job))`` (``bwf``): BWF ``bext`` + ``iXML`` chunks.
 - ``build_session(title, stems, mix, tempo_bpm=…)`` (``session``) → ``write_dawproject`` / ``write_rpp``;
   ``read_tempo_bpm`` (``tempo``) reads the song's tempo from its tags.
-- The stem player's audio: ``waveform_peaks`` (``peaks``) and ``mp3_preview`` (``preview``).
+- The stem player's audio: ``waveform_peaks`` (``peaks``) and ``mp3_preview`` (``preview``), decoded by ``decode``
+  (libsndfile; PyAV for M4A when the ``m4a`` extra is installed).
 - From the journal (these two read ``JobRecord``s and sit in the jobs layer, so this package does not import them):
   ``from_jobs.sessions_from_jobs(records, picks)`` / ``session_after_job(record)`` write the session of one song's
-  picked stems beside them; ``player.player_view(records)`` is what the stem player shows.
+  picked stems beside them; ``recorded.record_sessions(changes, written)`` lists those files in each of their jobs'
+  manifests and journal rows; ``player.player_view(records)`` is what the stem player shows.
 
 Own code where no maintained library does the job: the RIFF chunk writer (``riff``), the MP4 edit-list reader
 (``mp4box``), the BWF/iXML payloads, both session writers, display peaks and the previews' rate change. Reading

@@ -39,6 +39,9 @@ from mvsep_mcp.media.naming import sanitize_component
 
 SessionFormat = Literal["dawproject", "rpp"]
 SESSION_FORMATS: tuple[SessionFormat, ...] = ("dawproject", "rpp")
+# what a session file is served as: DAWproject registers no media type of its own (the file is a zip of project.xml,
+# metadata.xml and any embedded audio); a REAPER project is plain text
+SESSION_MIME: dict[SessionFormat, str] = {"dawproject": "application/zip", "rpp": "text/plain"}
 SEPARATION_KINDS = ("file", "url")
 MIX_STEM = "Mix"
 

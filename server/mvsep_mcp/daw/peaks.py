@@ -2,10 +2,11 @@
 
 ``waveform_peaks(path, count)`` splits the file into ``count`` equal slices of time and gives, per slice, the
 loudest sample of any channel as one byte (0 = silence, 255 = full scale, linear). The file is read in blocks
-(libsndfile: WAV, FLAC, MP3, OGG), so memory stays small for long stems. ``cached_peaks`` remembers the answer by
+(``decode``: libsndfile for WAV, FLAC, MP3, OGG; PyAV, when installed, for M4A), so memory stays small for long
+stems. ``cached_peaks`` remembers the answer by
 path, size and modification time, since a chat asks for the same stems again and again.
 
-Own code (numpy over libsndfile blocks): no maintained library in the base install computes display peaks.
+Own code (numpy over decoded blocks): no maintained library in the base install computes display peaks.
 """
 
 from __future__ import annotations
@@ -15,32 +16,32 @@ from collections import OrderedDict
 from pathlib import Path
 from threading import Lock
 
+from mvsep_mcp.daw.decode import Undecodable, decoded
 from mvsep_mcp.daw.errors import DawError
-from mvsep_mcp.policy import DAW_PCM_BLOCK_FRAMES, PLAYER_PEAKS, PLAYER_PEAKS_CACHE
+from mvsep_mcp.policy import PLAYER_PEAKS, PLAYER_PEAKS_CACHE
 
 
 class NoWaveform(DawError, ValueError):
-    """The stem cannot be decoded here (libsndfile reads WAV, FLAC, MP3 and OGG), so it has no waveform."""
+    """The stem cannot be decoded here (``decode``: M4A needs PyAV), so it has no waveform."""
 
 
 def waveform_peaks(path: Path, count: int = PLAYER_PEAKS) -> bytes:
     """``count`` bytes: the loudest sample of each of ``count`` equal slices of ``path`` (see the module docstring)."""
-    import numpy as np  # numpy and libsndfile load with the first waveform, not with the server (cold start)
-    import soundfile as sf
+    import numpy as np  # numpy and the decoders load with the first waveform, not with the server (cold start)
 
     if count < 1:
         raise ValueError("count must be at least 1")
     peaks = np.zeros(count, dtype=np.float32)
     try:
-        with sf.SoundFile(str(path)) as audio:
-            total = int(audio.frames)
+        with decoded(Path(path)) as audio:
+            total = audio.frames
+            if total is None:
+                raise NoWaveform(f"{Path(path).name} states no length, so its waveform cannot be laid out.")
             if total <= 0:
                 return bytes(count)
             start = 0
-            for block in audio.blocks(blocksize=DAW_PCM_BLOCK_FRAMES, dtype="float32", always_2d=True):
+            for block in audio.blocks:
                 frames = len(block)
-                if frames == 0:
-                    break
                 loudest = np.abs(block).max(axis=1)
                 slices = np.minimum((np.arange(start, start + frames, dtype=np.int64) * count) // total, count - 1)
                 firsts = np.flatnonzero(np.r_[True, slices[1:] != slices[:-1]])
@@ -48,9 +49,8 @@ def waveform_peaks(path: Path, count: int = PLAYER_PEAKS) -> bytes:
                 targets = slices[firsts]
                 peaks[targets] = np.maximum(peaks[targets], values)
                 start += frames
-    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise NoWaveform(f"{Path(path).name} cannot be decoded here ({exc}); only WAV, FLAC, MP3 and OGG stems get "
-                         "a waveform and a preview.") from exc
+    except Undecodable as exc:
+        raise NoWaveform(f"{exc}; so it has no waveform.") from exc
     return bytes(np.round(np.clip(peaks, 0.0, 1.0) * 255).astype(np.uint8).tobytes())
 
 

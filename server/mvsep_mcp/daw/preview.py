@@ -1,9 +1,10 @@
 """Short previews of a stem for the stem player: the first seconds as a small mono MP3, made in memory.
 
-``mp3_preview(path)`` reads the first ``PREVIEW_SECONDS`` of a stem (libsndfile: WAV, FLAC, MP3, OGG), mixes it to
-mono, lowers the rate to an MPEG-2 rate (22.05 or 24 kHz) and encodes constant-bitrate MP3 (~40 kbit/s, ~150 KB
-for 30 s) with libsndfile's LAME. MP3 because every browser plays it (Ogg does not play in older Safari) and the
-base install encodes it without FFmpeg. A preview above ``PREVIEW_MAX_BYTES`` is refused with a sentence.
+``mp3_preview(path)`` reads the first ``PREVIEW_SECONDS`` of a stem (``decode``: libsndfile for WAV, FLAC, MP3, OGG;
+PyAV, when installed, for M4A), mixes it to mono, lowers the rate to an MPEG-2 rate (22.05 or 24 kHz) and encodes
+constant-bitrate MP3 (~40 kbit/s, ~150 KB for 30 s) with libsndfile's LAME. MP3 because every browser plays it (Ogg
+does not play in older Safari) and the base install encodes it without FFmpeg. A preview above ``PREVIEW_MAX_BYTES``
+is refused with a sentence.
 
 The rate change is own code (a box filter, then decimation; linear interpolation for odd rates): the base install
 has no resampler, and a 40 kbit/s preview does not need a better one.
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mvsep_mcp.daw.decode import Undecodable, decoded
 from mvsep_mcp.daw.errors import DawError
 from mvsep_mcp.daw.facts import MP3_RATES
 from mvsep_mcp.policy import PREVIEW_MAX_BYTES, PREVIEW_MAX_RATE, PREVIEW_MP3_LEVEL, PREVIEW_SECONDS
@@ -65,12 +67,12 @@ def mp3_preview(path: Path, seconds: float = PREVIEW_SECONDS, *, max_bytes: int 
 
     name = Path(path).name
     try:
-        with sf.SoundFile(str(path)) as audio:
-            rate = int(audio.samplerate)
-            block = audio.read(frames=int(seconds * rate), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise PreviewUnavailable(f"{name} cannot be previewed here ({exc}); only WAV, FLAC, MP3 and OGG stems have "
-                                 "previews: open the file itself.") from exc
+        with decoded(Path(path), max_seconds=seconds) as audio:
+            rate = audio.sample_rate
+            blocks = list(audio.blocks)
+            block = np.concatenate(blocks) if blocks else np.zeros((0, audio.channels), dtype=np.float32)
+    except Undecodable as exc:
+        raise PreviewUnavailable(f"{exc}; so it has no preview: open the file itself.") from exc
     if len(block) == 0:
         raise PreviewUnavailable(f"{name} holds no audio to preview.")
     mono, out_rate = preview_rate(block.mean(axis=1), rate)

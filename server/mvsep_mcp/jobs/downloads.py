@@ -34,6 +34,7 @@ from mvsep_mcp.media.manifest import (
     ManifestJob,
     ManifestOutput,
     host_of,
+    relative_posix,
     strip_secrets,
     write_manifest,
 )
@@ -320,7 +321,7 @@ def write_job_manifest(record: JobRecord, result_data: Any, tags: TrackTags,
         outputs=[
             ManifestOutput(
                 stem=o.stem,
-                path=_relative_posix(Path(o.path), folder),
+                path=relative_posix(Path(o.path), folder),
                 absolute_path=o.path,
                 format=o.format or Path(o.path).suffix.lstrip(".").lower() or None,
                 size=o.size,
@@ -333,11 +334,4 @@ def write_job_manifest(record: JobRecord, result_data: Any, tags: TrackTags,
         cost=spec.estimated_cost,
     )
     return write_manifest(folder, manifest)
-
-
-def _relative_posix(file: Path, folder: Path) -> str:
-    try:
-        return PurePosixPath(*Path(os.path.relpath(file, folder)).parts).as_posix()
-    except ValueError:
-        return file.as_posix()
 

@@ -1,17 +1,19 @@
 """A finished job's files as they are on disk now: found by stem, checked against what was recorded, read whole.
 
-What a ``resources/read`` of a stem or a manifest serves. A file is served only while it is the file that was saved
-(same size; a changed or missing file is refused with a sentence), and only up to a size limit: a bigger one is
-opened from its folder instead.
+What a ``resources/read`` of a stem, a manifest or a DAW session file (``.dawproject``, ``.rpp``) serves. A file
+is served only while it is the file that was saved (same size; a changed or missing file is refused with a
+sentence), and only up to a size limit: a bigger one is opened from its folder instead.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from mvsep_mcp import policy
+from mvsep_mcp.errors import UserError
 from mvsep_mcp.jobs.errors import JobError
 from mvsep_mcp.jobs.models import JobRecord, OutputFile
+from mvsep_mcp.media import manifest as manifests
 from mvsep_mcp.mvsep.formats import MIME_BY_EXT
 
 
@@ -48,15 +50,44 @@ def read_manifest(record: JobRecord, *, max_bytes: int = policy.RESOURCE_READ_MA
     return _read(Path(record.manifest_path), None, max_bytes)
 
 
-def _read(path: Path, size: int | None, max_bytes: int) -> bytes:
+_AGAIN = "fetch the job's results again (fetch_job_results) while MVSep keeps them"
+_SESSION_AGAIN = "write the session again with make_daw_session"
+
+
+def find_session(record: JobRecord, file_name: str) -> Path:
+    """``record``'s DAW session file named ``file_name`` (case-insensitive), as the journal lists it."""
+    wanted = file_name.strip().casefold()
+    found = next((Path(p) for p in record.sessions if PurePath(p).name.casefold() == wanted), None)
+    if found is None:
+        have = ", ".join(PurePath(p).name for p in record.sessions) or "none yet (make_daw_session writes one)"
+        raise StoredFileError(f"Job {record.id} has no DAW session {file_name!r}; its sessions: {have}.")
+    return found
+
+
+def read_session(record: JobRecord, file_name: str, *, max_bytes: int = policy.RESOURCE_READ_MAX_BYTES) -> bytes:
+    """A session file's bytes, while it is the size its job's manifest recorded (when it has recorded one)."""
+    path = find_session(record, file_name)
+    return _read(path, _session_size(record, path), max_bytes, what="DAW session", again=_SESSION_AGAIN)
+
+
+def _session_size(record: JobRecord, path: Path) -> int | None:
+    if not record.manifest_path:
+        return None
+    try:
+        recorded = manifests.read_manifest(Path(record.manifest_path)).sessions
+    except (UserError, OSError):
+        return None
+    return next((s.size for s in recorded if s.absolute_path == str(path)), None)
+
+
+def _read(path: Path, size: int | None, max_bytes: int, *, what: str = "stem", again: str = _AGAIN) -> bytes:
     try:
         actual = path.stat().st_size
     except OSError:
-        raise StoredFileError(f"{path.name} is gone from {path.parent}: fetch the job's results again "
-                              f"(fetch_job_results) while MVSep keeps them.") from None
+        raise StoredFileError(f"{path.name} is gone from {path.parent}: {again}.") from None
     if size is not None and actual != size:
         raise StoredFileError(f"{path.name} changed after it was saved ({actual} bytes, saved {size}); it is "
-                              f"not served as the job's stem. Fetch the job's results again to get the original.")
+                              f"not served as the job's {what}: {again} to get the original.")
     if actual > max_bytes:
         raise StoredFileError(f"{path.name} is {actual / 2**20:.0f} MB, more than the {max_bytes / 2**20:.0f} MB "
                               f"a resource read carries: open it from {path.parent}.")

@@ -17,6 +17,7 @@ import anyio.to_thread
 
 from mvsep_mcp.daw import DawError
 from mvsep_mcp.daw.from_jobs import SESSION_FORMATS, session_after_job
+from mvsep_mcp.daw.recorded import record_in_manifests
 from mvsep_mcp.jobs import creating, downloads, partials
 from mvsep_mcp.jobs.changes import JobChanges
 from mvsep_mcp.jobs.concurrency import AccountSlot, in_flight_count
@@ -288,6 +289,7 @@ class JobWorker:
         except (DawError, OSError) as exc:
             log.warning("job %s: could not write the DAW session (%s)", done.id, exc)
             return []
+        await anyio.to_thread.run_sync(record_in_manifests, written, [done])
         return [str(p) for p in written.paths]
 
     async def _refetch_file_list(self, slot: AccountSlot, record: JobRecord) -> SeparationResult | None:

@@ -159,3 +159,19 @@ def commit_file(tmp: Path, desired: Path) -> Path:
             return target
     raise MediaError(f"Cannot save {desired.name}: {MAX_COLLISION_SUFFIX} files with that name already exist in "
                      f"{desired.parent}; tidy the folder or choose another naming template.")
+
+
+def replace_file(target: Path, data: bytes) -> Path:
+    """Write ``data`` to ``target`` atomically, replacing it: a temporary file beside it, flushed, then ``os.replace``
+    (a reader sees the old file or the new one, never half of one). Only for the project's own files (a manifest it
+    updates), never for the user's."""
+    target = Path(target)
+    tmp = temp_path_for(target)
+    try:
+        tmp.write_bytes(data)
+        _fsync(tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync(target.parent)
+    return target

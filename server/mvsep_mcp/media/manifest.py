@@ -5,6 +5,10 @@ Machine-readable for automation hosts: each output has its stem label, its path 
 model, options, output format and the MVSep host — never a token: URLs are reduced to their host and
 ``api_token`` query parameters are removed from links.
 
+A DAW session written for the job (``.dawproject``, ``.rpp``) is listed under ``sessions`` (``ManifestSession``: its
+path relative to the manifest, kind, size, SHA-256 and the stems it references); ``update_sessions`` adds or updates
+those entries in a written manifest, by path (a session written again updates its entry), atomically.
+
 Default file name: ``"<Title> - <model> (mvsep).json"`` (title from the input's tags, else the input's name; cut to fit
 the path limits), and like every file the project writes it never overwrites: a second run gives ``… (mvsep) (2).json``.
 """
@@ -20,7 +24,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mvsep_mcp.media.errors import MediaError
-from mvsep_mcp.media.files import commit_file, ensure_dir, sha256_file, temp_path_for
+from mvsep_mcp.media.files import commit_file, ensure_dir, replace_file, sha256_file, temp_path_for
 from mvsep_mcp.media.naming import sanitize_component
 from mvsep_mcp.policy import MAX_NAME_CHARS, MAX_PATH_CHARS
 
@@ -110,13 +114,38 @@ class ManifestOutput(_Lenient):
     def for_file(cls, folder: Path, stem: str, file: Path, fmt: str | None = None) -> ManifestOutput:
         """An entry for ``file`` (hashed and sized now) with its path relative to the manifest ``folder``."""
         file = Path(file).absolute()
-        try:
-            relative = PurePosixPath(*Path(os.path.relpath(file, Path(folder).absolute())).parts).as_posix()
-        except ValueError:  # another drive on Windows: no relative path exists
-            relative = file.as_posix()
-        return cls(stem=stem, path=relative, absolute_path=str(file),
+        return cls(stem=stem, path=relative_posix(file, folder), absolute_path=str(file),
                    format=fmt or file.suffix.lstrip(".").lower() or None,
                    size=file.stat().st_size, sha256=sha256_file(file))
+
+
+def relative_posix(file: Path, folder: Path) -> str:
+    """``file`` relative to ``folder`` with ``/`` separators; absolute when no relative path exists (another drive)."""
+    try:
+        return PurePosixPath(*Path(os.path.relpath(Path(file).absolute(), Path(folder).absolute())).parts).as_posix()
+    except ValueError:  # another drive on Windows: no relative path exists
+        return Path(file).absolute().as_posix()
+
+
+class ManifestSessionStem(_Lenient):
+    """A stem a session file references: the job that made it, its label and its path relative to the manifest."""
+
+    job_id: str
+    stem: str
+    path: str
+
+
+class ManifestSession(_Lenient):
+    """A DAW session file written for the job: ``kind`` (``dawproject``, ``rpp``), where it is (relative to the
+    manifest's folder, and absolute), size, SHA-256, the stems it references and the original mix (when it has one)."""
+
+    kind: str
+    path: str
+    absolute_path: str
+    size: int
+    sha256: str
+    stems: list[ManifestSessionStem] = Field(default_factory=list)
+    mix: str | None = None
 
 
 class Manifest(_Lenient):
@@ -128,6 +157,7 @@ class Manifest(_Lenient):
     input: ManifestInput
     outputs: list[ManifestOutput] = Field(default_factory=list)
     cost: int | None = None  # credits charged or estimated
+    sessions: list[ManifestSession] = Field(default_factory=list)  # DAW session files that use the job's stems
 
     def default_name(self, folder_len: int = 0) -> str:
         """``"<Title> - <model> (mvsep).json"``, cut (title first, then model) to fit the name and path limits."""
@@ -164,3 +194,13 @@ def read_manifest(path: Path) -> Manifest:
     except (ValidationError, UnicodeDecodeError, ValueError) as exc:
         raise MediaError(f"{Path(path).name} is not a readable mvsep-mcp manifest ({exc.__class__.__name__}); "
                          f"it may be damaged or from another program.") from exc
+
+
+def update_sessions(path: Path, entries: list[ManifestSession]) -> Manifest:
+    """Add ``entries`` to the manifest at ``path`` (an entry with the same ``path`` is replaced, not repeated) and
+    rewrite it atomically in place; returns the manifest as written. ``MediaError`` when it is not a manifest."""
+    manifest = read_manifest(path)
+    kept = [s for s in manifest.sessions if s.path not in {e.path for e in entries}]
+    updated = manifest.model_copy(update={"sessions": [*kept, *entries]})
+    replace_file(Path(path), (updated.model_dump_json(indent=2) + "\n").encode("utf-8"))
+    return updated
