@@ -227,6 +227,10 @@ async def test_results_come_as_signed_links_never_server_paths(
         assert (await http.get(tampered)).status_code == 404
         read = await client.read_resource(first["uri"])  # the same bytes through resources/read, as the user
         assert read.contents and getattr(read.contents[0], "blob", None)
+        for uri in (f"mvsep://jobs/{job_id}", f"mvsep://jobs/{job_id}/manifest"):  # the job and its manifest too
+            shown = (await client.read_resource(uri)).contents[0]
+            text_of_it = getattr(shown, "text", "")
+            assert text_of_it and output_dir not in text_of_it and "/tmp/" not in text_of_it, (uri, text_of_it)
 
 
 def test_retention_sweeps_old_files_of_users_only(tmp_path: Path) -> None:

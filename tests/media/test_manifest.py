@@ -112,3 +112,21 @@ def test_sessions_are_added_and_updated_in_place(tmp_path: Path) -> None:
     assert [(s.path, s.size) for s in back.sessions] == [("stems/Song.rpp", 12), ("stems/Song.dawproject", 10)]
     assert back.model_copy(update={"sessions": []}) == manifest
     assert sorted(p.name for p in tmp_path.iterdir()) == ["Test Song - BS Roformer (mvsep).json", "stems"]
+
+
+def test_a_manifest_shown_without_server_paths_keeps_everything_else() -> None:
+    from mvsep_mcp.media.manifest import without_server_paths
+
+    original = {"schema_version": 1, "input": {"path": "/srv/users/ab12/in/Song.flac", "name": "Song.flac"},
+                "outputs": [{"stem": "vocals", "path": "Song (vocals).flac", "absolute_path": "/srv/users/ab12/Song "
+                             "(vocals).flac", "size": 3, "sha256": "00"}],
+                "sessions": [{"kind": "rpp", "path": "Song.rpp", "absolute_path": "/srv/users/ab12/Song.rpp",
+                              "stems": [{"job_id": "j1", "stem": "vocals", "path": "Song (vocals).flac"}]}]}
+    shown = json.loads(without_server_paths(json.dumps(original).encode()))
+    assert "/srv/" not in json.dumps(shown)
+    assert shown["input"]["path"] == "Song.flac"
+    assert shown["outputs"][0] == {"stem": "vocals", "path": "Song (vocals).flac", "size": 3, "sha256": "00"}
+    assert shown["sessions"][0]["stems"] == original["sessions"][0]["stems"]
+    url_input = {"input": {"path": "https://example.org/a.mp3", "name": "a.mp3"}}
+    assert json.loads(without_server_paths(json.dumps(url_input).encode())) == url_input
+    assert without_server_paths(b"not json") == b"not json"

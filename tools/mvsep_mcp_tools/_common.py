@@ -148,6 +148,8 @@ def resource(server: MCPServer[Any], uri: str, **metadata: Any) -> Callable[[F],
     def register(fn: F) -> F:
         @functools.wraps(fn)
         async def translated(*args: Any, **kwargs: Any) -> Any:
+            ctx = kwargs.get("ctx")  # files show as in a tool's result (hosted mode: never a server path)
+            shown = results_as.set(session_of(ctx).settings.results_as) if isinstance(ctx, Context) else None
             try:
                 with request_scope():
                     return await fn(*args, **kwargs)
@@ -155,6 +157,9 @@ def resource(server: MCPServer[Any], uri: str, **metadata: Any) -> Callable[[F],
                 raise ResourceNotFoundError(exc.user_text()) from exc
             except UserError as exc:
                 raise ResourceError(exc.user_text()) from exc
+            finally:
+                if shown is not None:
+                    results_as.reset(shown)
 
         server.resource(uri, **metadata)(translated)
         return fn

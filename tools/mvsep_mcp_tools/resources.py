@@ -14,9 +14,10 @@ from mcp.server.mcpserver import Context, MCPServer
 from mvsep_mcp.catalog import describe
 from mvsep_mcp.daw.from_jobs import SESSION_MIME
 from mvsep_mcp.jobs.stored import read_manifest, read_output, read_session
+from mvsep_mcp.media.manifest import without_server_paths
 from mvsep_mcp.mvsep.formats import MIME_BY_EXT
 
-from mvsep_mcp_tools._common import account_of, resource, session_of
+from mvsep_mcp_tools._common import account_of, resource, results_as, session_of
 from mvsep_mcp_tools._job_view import MANIFEST_TEMPLATE, SESSION_TEMPLATE, STEM_TEMPLATE, job_view
 from mvsep_mcp_tools.catalog import summary_of
 
@@ -91,6 +92,8 @@ def register(server: MCPServer[Any], current_session: Callable[[], Session]) -> 
         account = await account_of(ctx)
         record = session_of(ctx).runner.get(account.key, unquote(job_id))
         data = await anyio.to_thread.run_sync(read_manifest, record)
+        if results_as.get() == "resources":  # no server path may show (hosted mode, or as the settings ask)
+            data = without_server_paths(data)
         return data.decode("utf-8")
 
     def session_resource(ext: str, text: bool) -> Callable[..., Any]:

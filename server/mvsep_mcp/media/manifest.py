@@ -196,6 +196,30 @@ def read_manifest(path: Path) -> Manifest:
                          f"it may be damaged or from another program.") from exc
 
 
+def without_server_paths(data: bytes) -> bytes:
+    """A manifest's JSON as a remote reader may see it: every ``absolute_path`` left out and a local input shown by
+    its name only (paths relative to the manifest and URLs stay). Text that is not JSON comes back unchanged."""
+    import json
+
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, ValueError):
+        return data
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: strip(item) for key, item in value.items() if key != "absolute_path"}
+        if isinstance(value, list):
+            return [strip(item) for item in value]
+        return value
+
+    shown = strip(document)
+    source = shown.get("input") if isinstance(shown, dict) else None
+    if isinstance(source, dict) and isinstance(source.get("path"), str) and not urlsplit(source["path"]).netloc:
+        source["path"] = Path(source["path"]).name
+    return (json.dumps(shown, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
 def update_sessions(path: Path, entries: list[ManifestSession]) -> Manifest:
     """Add ``entries`` to the manifest at ``path`` (an entry with the same ``path`` is replaced, not repeated) and
     rewrite it atomically in place; returns the manifest as written. ``MediaError`` when it is not a manifest."""
