@@ -50,6 +50,17 @@ def test_a_file_too_big_to_carry_is_opened_from_its_folder(tmp_path: Path) -> No
         read_output(completed(tmp_path), "Vocals", max_bytes=10)
 
 
+def test_without_paths_a_refusal_names_no_server_folder(tmp_path: Path) -> None:
+    record = completed(tmp_path)
+    with pytest.raises(StoredFileError) as too_big:
+        read_output(record, "Vocals", max_bytes=10, show_paths=False)
+    Path(record.outputs[0].path).unlink()
+    with pytest.raises(StoredFileError) as gone:
+        read_output(record, "Vocals", show_paths=False)
+    for refusal in (too_big.value, gone.value):
+        assert str(tmp_path) not in refusal.user_text() and "the job's folder" in refusal.user_text()
+
+
 def test_no_manifest_yet(tmp_path: Path) -> None:
     with pytest.raises(StoredFileError, match="no manifest yet"):
         read_manifest(completed(tmp_path))

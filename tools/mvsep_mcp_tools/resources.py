@@ -4,6 +4,7 @@ while they are the files that were saved and within the size a read carries (``j
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -68,7 +69,8 @@ def register(server: MCPServer[Any], current_session: Callable[[], Session]) -> 
     async def stem_resource(job_id: str, stem: str, ctx: Context[Any, Any]) -> bytes:
         account = await account_of(ctx)
         record = session_of(ctx).runner.get(account.key, unquote(job_id))
-        return await anyio.to_thread.run_sync(read_output, record, unquote(stem))
+        return await anyio.to_thread.run_sync(
+            functools.partial(read_output, record, unquote(stem), show_paths=results_as.get() != "resources"))
 
     for ext, mime in MIME_BY_EXT.items():  # one template per file type: a read's mimeType is its template's
         resource(
@@ -91,7 +93,8 @@ def register(server: MCPServer[Any], current_session: Callable[[], Session]) -> 
     async def manifest_resource(job_id: str, ctx: Context[Any, Any]) -> str:
         account = await account_of(ctx)
         record = session_of(ctx).runner.get(account.key, unquote(job_id))
-        data = await anyio.to_thread.run_sync(read_manifest, record)
+        data = await anyio.to_thread.run_sync(
+            functools.partial(read_manifest, record, show_paths=results_as.get() != "resources"))
         if results_as.get() == "resources":  # no server path may show (hosted mode, or as the settings ask)
             data = without_server_paths(data)
         return data.decode("utf-8")
@@ -100,7 +103,8 @@ def register(server: MCPServer[Any], current_session: Callable[[], Session]) -> 
         async def read(job_id: str, name: str, ctx: Context[Any, Any]) -> str | bytes:
             account = await account_of(ctx)
             record = session_of(ctx).runner.get(account.key, unquote(job_id))
-            data = await anyio.to_thread.run_sync(read_session, record, f"{unquote(name)}.{ext}")
+            data = await anyio.to_thread.run_sync(functools.partial(
+                read_session, record, f"{unquote(name)}.{ext}", show_paths=results_as.get() != "resources"))
             return data.decode("utf-8", errors="replace") if text else data
 
         return read

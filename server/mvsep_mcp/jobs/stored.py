@@ -38,16 +38,19 @@ def audio_mime(output: OutputFile) -> str:
     return MIME_BY_EXT.get(ext, "application/octet-stream")
 
 
-def read_output(record: JobRecord, stem: str, *, max_bytes: int = policy.RESOURCE_READ_MAX_BYTES) -> bytes:
-    """The stem's bytes, when the file on disk is still the one that was saved and not too big to carry."""
+def read_output(record: JobRecord, stem: str, *, max_bytes: int = policy.RESOURCE_READ_MAX_BYTES,
+                show_paths: bool = True) -> bytes:
+    """The stem's bytes, when the file on disk is still the one that was saved and not too big to carry
+    (``show_paths``: whether a refusal may name the server's folder)."""
     output = find_output(record, stem)
-    return _read(Path(output.path), output.size, max_bytes)
+    return _read(Path(output.path), output.size, max_bytes, show_paths=show_paths)
 
 
-def read_manifest(record: JobRecord, *, max_bytes: int = policy.RESOURCE_READ_MAX_BYTES) -> bytes:
+def read_manifest(record: JobRecord, *, max_bytes: int = policy.RESOURCE_READ_MAX_BYTES,
+                  show_paths: bool = True) -> bytes:
     if not record.manifest_path:
         raise StoredFileError(f"Job {record.id} has no manifest yet ({record.phase()}).")
-    return _read(Path(record.manifest_path), None, max_bytes)
+    return _read(Path(record.manifest_path), None, max_bytes, show_paths=show_paths)
 
 
 _AGAIN = "fetch the job's results again (fetch_job_results) while MVSep keeps them"
@@ -64,10 +67,12 @@ def find_session(record: JobRecord, file_name: str) -> Path:
     return found
 
 
-def read_session(record: JobRecord, file_name: str, *, max_bytes: int = policy.RESOURCE_READ_MAX_BYTES) -> bytes:
+def read_session(record: JobRecord, file_name: str, *, max_bytes: int = policy.RESOURCE_READ_MAX_BYTES,
+                 show_paths: bool = True) -> bytes:
     """A session file's bytes, while it is the size its job's manifest recorded (when it has recorded one)."""
     path = find_session(record, file_name)
-    return _read(path, _session_size(record, path), max_bytes, what="DAW session", again=_SESSION_AGAIN)
+    return _read(path, _session_size(record, path), max_bytes, what="DAW session", again=_SESSION_AGAIN,
+                 show_paths=show_paths)
 
 
 def _session_size(record: JobRecord, path: Path) -> int | None:
@@ -80,15 +85,17 @@ def _session_size(record: JobRecord, path: Path) -> int | None:
     return next((s.size for s in recorded if s.absolute_path == str(path)), None)
 
 
-def _read(path: Path, size: int | None, max_bytes: int, *, what: str = "stem", again: str = _AGAIN) -> bytes:
+def _read(path: Path, size: int | None, max_bytes: int, *, what: str = "stem", again: str = _AGAIN,
+          show_paths: bool = True) -> bytes:
+    folder = str(path.parent) if show_paths else "the job's folder"
     try:
         actual = path.stat().st_size
     except OSError:
-        raise StoredFileError(f"{path.name} is gone from {path.parent}: {again}.") from None
+        raise StoredFileError(f"{path.name} is gone from {folder}: {again}.") from None
     if size is not None and actual != size:
         raise StoredFileError(f"{path.name} changed after it was saved ({actual} bytes, saved {size}); it is "
                               f"not served as the job's {what}: {again} to get the original.")
     if actual > max_bytes:
         raise StoredFileError(f"{path.name} is {actual / 2**20:.0f} MB, more than the {max_bytes / 2**20:.0f} MB "
-                              f"a resource read carries: open it from {path.parent}.")
+                              f"a resource read carries: open it from {folder}.")
     return path.read_bytes()
