@@ -264,3 +264,17 @@ async def test_a_full_storage_refuses_new_jobs(server: RunningServer, issuer: Is
         (quinn / "big.bin").write_bytes(b"\0" * (1024 * 1024 + 1))  # over the 1 MB quota of this server
         failed, text, _, _ = await call(client, "separate_audio", {"inputs": song_urls[:1], "model": MODEL})
         assert failed and "storage on this server is full" in text, text
+
+
+def test_sentences_shown_to_a_user_name_no_server_path(tmp_path: Path) -> None:
+    from mvsep_mcp.hosted.presenting import Presenter
+    from mvsep_mcp.hosted.signing import DownloadSigner
+    from mvsep_mcp.hosted.vault import ServerKey, new_server_key
+
+    root = tmp_path / "storage" / ("a" * 24)
+    presenter = Presenter(root, "a" * 24, DownloadSigner(ServerKey((new_server_key(),)), "https://mcp.example.org"))
+    shown = presenter.text(f"Could not write {root}/Song/Song (vocals).flac: disk full; {root} and "
+                           f"{tmp_path / 'storage'} are full")
+    assert str(tmp_path) not in shown
+    assert shown == ("Could not write Song/Song (vocals).flac: disk full; your folder and the server's storage "
+                     "are full")

@@ -97,7 +97,7 @@ def tool(server: MCPServer[Any], *, name: str, annotations: ToolAnnotations,
                     answer = await fn(*args, **kwargs)
             except UserError as exc:
                 TOOL_CALLS.record(name, error=True)
-                raise ToolError(exc.user_text()) from exc
+                raise ToolError(_shown(exc.user_text())) from exc
             except Exception:
                 TOOL_CALLS.record(name, error=True)
                 raise
@@ -154,9 +154,9 @@ def resource(server: MCPServer[Any], uri: str, **metadata: Any) -> Callable[[F],
                 with request_scope():
                     return await fn(*args, **kwargs)
             except (JobNotFound, UnknownModel) as exc:
-                raise ResourceNotFoundError(exc.user_text()) from exc
+                raise ResourceNotFoundError(_shown(exc.user_text())) from exc
             except UserError as exc:
-                raise ResourceError(exc.user_text()) from exc
+                raise ResourceError(_shown(exc.user_text())) from exc
             finally:
                 if shown is not None:
                     results_as.reset(shown)
@@ -165,6 +165,13 @@ def resource(server: MCPServer[Any], uri: str, **metadata: Any) -> Callable[[F],
         return fn
 
     return register
+
+
+def _shown(sentence: str) -> str:
+    """An error as the user may see it: in hosted mode without a server path (the user's files relative to their
+    folder)."""
+    presenter = PRESENTER.get()
+    return presenter.text(sentence) if presenter is not None else sentence
 
 
 def _one_paragraph(text: str) -> str:

@@ -101,8 +101,14 @@ def job_view(record: JobRecord) -> JobView:
         outputs=[StemFile(stem=o.stem, uri=stem_uri(record.id, o), path=o.path if paths else None, size=o.size,
                           url=_url(o.path)) for o in record.outputs],
         manifest_path=record.manifest_path if paths else None,
-        error=record.error,
+        error=_sentence(record.error),
     )
+
+
+def _sentence(text: str | None) -> str | None:
+    """A job's failure as the user may see it (hosted mode: no server path)."""
+    presenter = PRESENTER.get()
+    return presenter.text(text) if text and presenter is not None else text
 
 
 def file_links(records: Iterable[JobRecord]) -> list[ResourceLink]:

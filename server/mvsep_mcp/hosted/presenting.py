@@ -23,6 +23,14 @@ class Presenter:
         """The file's path inside the user's folder ("" for anything outside it, which is never shown)."""
         return relative_inside(self.root, server_path) or ""
 
+    def text(self, sentence: str) -> str:
+        """A sentence (an error, a job's failure) with every server path of the user's files made relative to their
+        folder, and the server's storage itself unnamed."""
+        root = str(self.root)
+        for separator in ("/", "\\"):
+            sentence = sentence.replace(root + separator, "")
+        return sentence.replace(root, "your folder").replace(str(self.root.parent), "the server's storage")
+
     def url(self, server_path: str | Path) -> str | None:
         """A signed, expiring download URL of a file in the user's folder (``None`` outside it)."""
         relative = relative_inside(self.root, server_path)
