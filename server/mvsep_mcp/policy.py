@@ -94,6 +94,7 @@ JOURNAL_BUSY_TIMEOUT_S = 10.0  # a journal write waits this long for another pro
 JOURNAL_WAL_RETRY_S = 0.01  # a new journal file that another process is migrating: its switch to WAL is retried
 HASH_CHUNK_BYTES = 1 << 20  # files are hashed in reads of this size
 WORKER_THREADS = 8  # threads for file work (probe, tag, hash, commit): more cost memory, not speed, on 2-4 cores
+MALLOC_ARENAS = 2  # glibc malloc arenas the worker threads share: each extra arena keeps megabytes it once used
 HASH_CACHE_MAX_ENTRIES = 10_000  # input hashes remembered by (device, inode, size, mtime): the newest are kept
 
 # --- catalogue search and matching (mvsep_mcp/catalog) ----------------------------------------------
