@@ -7,10 +7,11 @@ functions used (``mallopt``, ``malloc_trim``, ``fallocate``) get their argument 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 import sys
 from typing import Any
+
+GLIBC_SONAME = "libc.so.6"  # glibc's name on every Linux architecture since 1997 (musl's is libc.so)
 
 
 @functools.cache
@@ -19,7 +20,7 @@ def glibc() -> Any | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc = ctypes.CDLL(GLIBC_SONAME, use_errno=True)  # not find_library: it runs ldconfig in a subprocess
         libc.gnu_get_libc_version.restype = ctypes.c_char_p  # only glibc has it: musl raises AttributeError here
         libc.gnu_get_libc_version()
         libc.mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
