@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +30,6 @@ def _inserts_here(tmp_path: Path) -> bool:
     probe = tmp_path / "probe.bin"
     probe.write_bytes(b"x" * 65536)
     with probe.open("r+b") as handle:
-        import os
-
         block = os.fstatvfs(handle.fileno()).f_bsize
         return riff_insert._insert_blocks(handle.fileno(), block)
 
