@@ -29,6 +29,7 @@ loopback hosts), except the extra endpoints.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import re
@@ -58,11 +59,11 @@ from mvsep_mcp.config import ConfigError, Settings
 from mvsep_mcp.hosted import scopes
 from mvsep_mcp.hosted.api_keys import ApiKeyError, ApiKeyVerifier
 from mvsep_mcp.hosted.settings import MCP_PATH, HostedSettings
-from mvsep_mcp.hosted.tokens import ChainVerifier, IntrospectionVerifier, JwtVerifier, Verifier
 from mvsep_mcp.logs import REQUEST_ID
 
 if TYPE_CHECKING:
     from mvsep_mcp.hosted.accounts import HostedAccounts
+    from mvsep_mcp.hosted.tokens import ChainVerifier, Verifier
     from mvsep_mcp.hosted.vault import ServerKey
     from mvsep_mcp.session import Session
 
@@ -93,6 +94,8 @@ class PrincipalTokenVerifier(TokenVerifier):
 
 
 def verifier_for(hosted: HostedSettings) -> ChainVerifier:
+    from mvsep_mcp.hosted.tokens import ChainVerifier, IntrospectionVerifier, JwtVerifier  # PyJWT: only with auth
+
     try:
         api_keys = ApiKeyVerifier(hosted.api_keys_file) if hosted.api_keys_file else None
     except ApiKeyError as exc:
@@ -143,12 +146,22 @@ class Hosting:
 
 
 def _metrics(current_session: Callable[[], Session | None]) -> Callable[[], bytes] | None:
+    """What ``/metrics`` serves; prometheus_client (the [hosted] extra) is imported at the first scrape."""
     try:
-        from mvsep_mcp.hosted.metrics import exposition, registry_for
-    except ImportError:  # prometheus_client is in the [hosted] extra
+        if importlib.util.find_spec("prometheus_client") is None:
+            return None
+    except ImportError:
         return None
-    registry = registry_for(current_session)
-    return lambda: exposition(registry)
+    registries: list[Any] = []
+
+    def produce() -> bytes:
+        from mvsep_mcp.hosted.metrics import exposition, registry_for
+
+        if not registries:
+            registries.append(registry_for(current_session))
+        return exposition(registries[0])
+
+    return produce
 
 
 def prepare(settings: Settings) -> Hosting:

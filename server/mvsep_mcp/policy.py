@@ -94,6 +94,7 @@ JOURNAL_BUSY_TIMEOUT_S = 10.0  # a journal write waits this long for another pro
 JOURNAL_WAL_RETRY_S = 0.01  # a new journal file that another process is migrating: its switch to WAL is retried
 HASH_CHUNK_BYTES = 1 << 20  # files are hashed in reads of this size
 WORKER_THREADS = 8  # threads for file work (probe, tag, hash, commit): more cost memory, not speed, on 2-4 cores
+MALLOC_ARENAS = 2  # glibc malloc arenas the worker threads share: each extra arena keeps megabytes it once used
 HASH_CACHE_MAX_ENTRIES = 10_000  # input hashes remembered by (device, inode, size, mtime): the newest are kept
 
 # --- catalogue search and matching (mvsep_mcp/catalog) ----------------------------------------------
@@ -117,6 +118,7 @@ DAW_READY_DEFAULT = True  # WAV/FLAC stems are trimmed or padded to the input's 
 DAW_MAX_ADJUST_S = 1.0  # a stem off by more than this is not padding but a different take: reported, never cut
 DAW_COPY_BLOCK_BYTES = 1 << 20  # WAV chunks are copied in blocks of this size when a file is rewritten
 DAW_IN_PLACE_TAIL_MAX_BYTES = 16 << 20  # chunks after the audio (tags, cover) moved in memory when cut in place
+DAW_IN_PLACE_HEAD_MAX_BYTES = 16 << 20  # chunks before the audio rewritten in memory when room is made there in place
 DAW_PCM_BLOCK_FRAMES = 65536  # FLAC stems are re-encoded this many frames at a time (memory stays a few MB)
 # the stem player (an MCP App on wait_for_jobs): peaks in the result, short previews through resources/read
 PLAYER_PEAKS = 800  # waveform slices per stem: one byte each, about a pixel per slice in a chat-wide player

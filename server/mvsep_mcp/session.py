@@ -31,6 +31,7 @@ from mvsep_mcp.hosted.presenting import Presenter
 from mvsep_mcp.jobs import JobRunner, account_limit, open_journal
 from mvsep_mcp.logs import register_secret
 from mvsep_mcp.media.hash_cache import HashCache
+from mvsep_mcp.memory import limit_malloc_arenas
 from mvsep_mcp.mvsep import MVSepClient
 from mvsep_mcp.mvsep.errors import APIError, MissingTokenError, MVSepError
 from mvsep_mcp.mvsep.models import Algorithm, UserInfo
@@ -143,6 +144,7 @@ class Session:
         self._task_group = task_group
         # every blocking file operation runs in a worker thread: a few are enough, and each thread costs memory
         anyio.to_thread.current_default_thread_limiter().total_tokens = policy.WORKER_THREADS
+        limit_malloc_arenas(policy.MALLOC_ARENAS)  # before those threads allocate: their arenas outlive the work
         if self.settings.token is not None and not self.settings.hosted.enabled:
             await self.use_token(self.settings.token.get_secret_value(), source=self.settings.token_source)
         await self.runner.start(task_group)

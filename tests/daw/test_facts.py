@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 from mutagen.mp4 import MP4, MP4FreeForm
@@ -114,3 +117,27 @@ def test_mp3_limits() -> None:
     assert "96000 Hz" in (mp3_limits(96000, 2) or "")
     six = mp3_limits(48000, 6) or ""
     assert "at most 2 channels" in six and "input has 6" in six and "WAV or FLAC" in six
+
+
+@pytest.mark.parametrize(("fmt", "subtype", "channels"), [
+    ("WAV", "PCM_U8", 1), ("WAV", "PCM_16", 2), ("WAV", "PCM_24", 6), ("WAV", "PCM_32", 2), ("WAV", "FLOAT", 2),
+    ("WAV", "DOUBLE", 1), ("WAV", "ULAW", 2), ("FLAC", "PCM_S8", 1), ("FLAC", "PCM_16", 2), ("FLAC", "PCM_24", 6),
+])
+def test_pcm_facts_from_headers_are_libsndfiles(tmp_path: Path, fmt: str, subtype: str, channels: int) -> None:
+    path = tmp_path / f"a.{fmt.lower()}"
+    sf.write(str(path), np.zeros((12345, channels)), 48000, subtype=subtype, format=fmt)
+    facts = read_stream_facts(path)
+    info = sf.info(str(path))
+    assert (facts.format, facts.encoding, facts.sample_rate, facts.channels, facts.frames, facts.frames_exact) == (
+        fmt.lower(), info.subtype, 48000, channels, 12345, True)
+
+
+def test_pcm_facts_load_neither_libsndfile_nor_numpy(tmp_path: Path) -> None:
+    wav, flac = tmp_path / "a.wav", tmp_path / "a.flac"
+    for path in (wav, flac):
+        sf.write(str(path), np.zeros((1000, 2)), 44100, subtype="PCM_16")
+    code = ("import sys; from pathlib import Path; from mvsep_mcp.daw import read_stream_facts; "
+            f"print([read_stream_facts(Path(p)).frames for p in {[str(wav), str(flac)]!r}]); "
+            "print(sorted(m for m in ('numpy', 'soundfile') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split("\n")[:2] == ["[1000, 1000]", "[]"]

@@ -368,6 +368,19 @@ async def test_download_completes_and_writes_the_manifest(rig: Rig) -> None:
     assert record.id not in rig.timers.results and record.id not in rig.timers.failures
 
 
+async def test_the_last_download_to_end_gives_free_memory_back(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    trims: list[int] = []
+
+    def trim() -> bool:
+        trims.append(rig.worker._jobs_downloading)
+        return True
+
+    monkeypatch.setattr("mvsep_mcp.jobs.worker.release_free_memory", trim)
+    record = await finished(rig)
+    await rig.worker.download(rig.slot, record)
+    assert rig.get(record).state is JobState.COMPLETED and trims == [0]
+
+
 async def test_download_after_a_restart_asks_for_the_file_list_again(rig: Rig) -> None:
     record = await finished(rig)
     rig.timers.results.clear()  # a new process: nothing in memory

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from mvsep_mcp.daw.riff import FORMAT_IEEE_FLOAT, Part, WaveFormat, read_layout, rewrite_wave
+from mvsep_mcp.daw.riff_insert import insert_before_data
 
 ORIGINATOR = "mvsep-mcp"
 BEXT_VERSION = 1
@@ -131,15 +132,21 @@ def build_ixml(provenance: Provenance, fmt: WaveFormat) -> bytes:
     return payload + b"\x00" if len(payload) % 2 else payload
 
 
-def write_provenance(path: Path, provenance: Provenance, *, digest: Any | None = None, durable: bool = True) -> None:
+def write_provenance(path: Path, provenance: Provenance, *, digest: Any | None = None, durable: bool = True,
+                     in_place: bool = False) -> bool:
     """Put ``bext`` and ``iXML`` (replacing earlier ones) before the ``data`` chunk of the WAV file ``path``.
 
     Raises ``NotAWave`` for anything but a plain RIFF/WAVE file; the file is replaced atomically. ``digest`` and
-    ``durable`` as for ``riff.rewrite_wave`` (hash the new file as it is written; skip the fsync).
+    ``durable`` as for ``riff.rewrite_wave`` (hash the new file as it is written; skip the fsync). ``in_place``: for
+    a file nobody else reads yet, make room before the audio where it lies (``riff_insert``) instead of copying it,
+    where the system allows. Returns True when the file was rewritten (``digest`` then holds its hash), False when
+    it was edited in place (``digest`` untouched: hash the file).
     """
     layout = read_layout(path)
     bext = Part(b"bext", data=build_bext(provenance, layout.format))
     ixml = Part(b"iXML", data=build_ixml(provenance, layout.format))
+    if in_place and insert_before_data(path, layout, (bext, ixml), replace=(b"bext", b"iXML"), durable=durable):
+        return False
     parts: list[Part] = []
     for chunk in layout.chunks:
         if chunk.id in (b"bext", b"iXML"):
@@ -148,3 +155,4 @@ def write_provenance(path: Path, provenance: Provenance, *, digest: Any | None =
             parts.extend((bext, ixml))
         parts.append(Part.copy(chunk))
     rewrite_wave(path, parts, digest=digest, durable=durable)
+    return True

@@ -5,7 +5,8 @@
 
 | format          | length from                                  | delay / padding from                       |
 |-----------------|----------------------------------------------|--------------------------------------------|
-| WAV, FLAC, AIFF | libsndfile (``soundfile.info``): exact        | none: PCM starts at its first sample       |
+| WAV, FLAC       | their headers (``pcm_header``): exact         | none: PCM starts at its first sample       |
+| AIFF, RF64, …   | libsndfile (``soundfile.info``): exact        | none: PCM starts at its first sample       |
 | Ogg, Opus       | libsndfile: exact (granule positions)         | not recorded                               |
 | MP3             | Xing/LAME header (mutagen's parser): exact    | LAME header, plus the decoder's 529 samples|
 | M4A / MP4       | edit list (``mp4box``), else ``iTunSMPB``      | the same                                   |
@@ -26,6 +27,7 @@ from pydantic import BaseModel, ConfigDict
 
 from mvsep_mcp.daw.errors import DawError
 from mvsep_mcp.daw.mp4box import gapless_from_timing, read_audio_timing
+from mvsep_mcp.daw.pcm_header import header_info
 from mvsep_mcp.media.probe import format_of, load_mutagen
 
 log = logging.getLogger(__name__)
@@ -216,7 +218,7 @@ def read_stream_facts(path: Path) -> StreamFacts:
         return _mp3_facts(path, audio)
     if kind == "m4a":
         return _mp4_facts(path, audio)
-    info = _soundfile_info(path)
+    info = header_info(path, audio, kind) or _soundfile_info(path)  # headers first: libsndfile loads numpy
     if info is not None and info.samplerate > 0 and info.channels > 0 and 0 <= info.frames < 2**62:
         fmt = _libsndfile_format(info)
         if fmt == "ogg" and kind == "opus":

@@ -252,7 +252,7 @@ def input_stream_facts(record: JobRecord) -> StreamFacts | None:
 def _tag(record: JobRecord, task: FileTask, tags: TrackTags, path: Path) -> str | None:
     """Tags (and, in a WAV, BWF provenance) on a verified stem; a stem that cannot take them is still the stem.
 
-    Returns the finished file's SHA-256 when writing the provenance already hashed it (a WAV), else None.
+    Returns the finished file's SHA-256 when writing the provenance already hashed it (a WAV rewritten), else None.
     """
     model = record.spec.model_name or f"MVSep model {record.spec.sep_type}"
     try:
@@ -263,12 +263,13 @@ def _tag(record: JobRecord, task: FileTask, tags: TrackTags, path: Path) -> str 
         provenance = Provenance(song=tags.title or fallback_title(record), stem=task.stem, model=model,
                                 job=record.hash or record.id)
         digest = hashlib.sha256()
-        try:  # the last change to the file: hashed as it is written, made durable by the commit
-            write_provenance(path, provenance, digest=digest, durable=False)
+        try:  # the last change to the file, made durable by the commit: room made before the audio where it lies,
+            # else the file is rewritten and hashed as it is written
+            rewritten = write_provenance(path, provenance, digest=digest, durable=False, in_place=True)
         except DawError as exc:
             log.warning("job %s: could not write BWF provenance into the %s stem (%s)", record.id, task.stem, exc)
             return None
-        return digest.hexdigest()
+        return digest.hexdigest() if rewritten else None
     return None
 
 

@@ -26,6 +26,7 @@ from mvsep_mcp.jobs.polling import expired_message, interpret
 from mvsep_mcp.jobs.reconcile import find_in_history
 from mvsep_mcp.jobs.stats import RunnerStats
 from mvsep_mcp.jobs.timers import JobTimers, RunnerTimings
+from mvsep_mcp.memory import release_free_memory
 from mvsep_mcp.mvsep import errors as mvsep_errors
 from mvsep_mcp.mvsep.models import KNOWN_STATUSES, RUNNING_STATUSES, SeparationResult
 from mvsep_mcp.policy import DOWNLOAD_MAX_ATTEMPTS, RECONCILE_ATTEMPTS
@@ -58,6 +59,7 @@ class JobWorker:
         self.stats = stats
         self.clock = clock
         self._download_slots = anyio.Semaphore(max(1, timings.download_concurrency))
+        self._jobs_downloading = 0
 
     # --- create --------------------------------------------------------------------------------------------------
 
@@ -229,6 +231,20 @@ class JobWorker:
     # --- download ------------------------------------------------------------------------------------------------
 
     async def download(self, slot: AccountSlot, record: JobRecord) -> None:
+        """Fetch, finish and commit a completed job's files, then its manifest and sessions.
+
+        When the last job downloading ends, the allocator gives the memory the file work used back to the system.
+        """
+        self._jobs_downloading += 1
+        try:
+            await self._download(slot, record)
+        finally:
+            self._jobs_downloading -= 1
+            if self._jobs_downloading == 0:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(release_free_memory)
+
+    async def _download(self, slot: AccountSlot, record: JobRecord) -> None:
         result = self.timers.results.get(record.id) or await self._refetch_file_list(slot, record)
         if result is None:
             return

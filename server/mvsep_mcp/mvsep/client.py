@@ -21,6 +21,7 @@ from mvsep_mcp.mvsep import errors, models
 from mvsep_mcp.mvsep._download import Progress, download
 from mvsep_mcp.mvsep._engine import CreateContext, Engine, RequestStats
 from mvsep_mcp.mvsep._envelope import extract_message
+from mvsep_mcp.mvsep._transport import LazyTransport
 from mvsep_mcp.mvsep.hosts import DownloadHosts
 from mvsep_mcp.mvsep.retry import Idempotency, RetryPolicy
 from mvsep_mcp.mvsep.separation_request import SeparationRequest
@@ -82,7 +83,7 @@ class MVSepClient:
         download_hosts: Sequence[str] = (),
     ) -> None:
         """``download_hosts``: mirrors (host names or ``*.domain``) files may come from besides the base URL's site."""
-        self._http = httpx.AsyncClient(transport=transport, timeout=timeout or DEFAULT_TIMEOUT,
+        self._http = httpx.AsyncClient(transport=transport or LazyTransport(), timeout=timeout or DEFAULT_TIMEOUT,
                                        headers={"Accept": "application/json"})
         self.stats = RequestStats()
         policy = retry_policy or RetryPolicy(max_retries=max_retries)
