@@ -21,7 +21,7 @@ from mvsep_mcp.mvsep import errors, models
 from mvsep_mcp.mvsep._download import Progress, download
 from mvsep_mcp.mvsep._engine import CreateContext, Engine, RequestStats
 from mvsep_mcp.mvsep._envelope import extract_message
-from mvsep_mcp.mvsep._transport import LazyTransport
+from mvsep_mcp.mvsep._transport import shared_tls_context
 from mvsep_mcp.mvsep.hosts import DownloadHosts
 from mvsep_mcp.mvsep.retry import Idempotency, RetryPolicy
 from mvsep_mcp.mvsep.separation_request import SeparationRequest
@@ -83,8 +83,9 @@ class MVSepClient:
         download_hosts: Sequence[str] = (),
     ) -> None:
         """``download_hosts``: mirrors (host names or ``*.domain``) files may come from besides the base URL's site."""
-        self._http = httpx.AsyncClient(transport=transport or LazyTransport(), timeout=timeout or DEFAULT_TIMEOUT,
-                                       headers={"Accept": "application/json"})
+        # the environment's proxies apply when no transport is given (httpx's own rule), as for any httpx client
+        self._http = httpx.AsyncClient(transport=transport, verify=shared_tls_context() if transport is None else True,
+                                       timeout=timeout or DEFAULT_TIMEOUT, headers={"Accept": "application/json"})
         self.stats = RequestStats()
         policy = retry_policy or RetryPolicy(max_retries=max_retries)
         self._engine = Engine(token=token, base_url=base_url, client=self._http, policy=policy, sleep=sleep,
