@@ -91,6 +91,17 @@ def test_without_block_insertion_the_file_is_rewritten(tmp_path: Path, monkeypat
     _check(path, 1000)
 
 
+def test_on_windows_the_file_is_rewritten(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(os, "fstatvfs", raising=False)  # Windows has no fstatvfs (and no glibc)
+    monkeypatch.setattr(riff_insert, "glibc", lambda: None)
+    path = tmp_path / "stem.wav"
+    write_pcm(path, 1000)
+    digest = hashlib.sha256()
+    assert write_provenance(path, PROVENANCE, digest=digest, in_place=True) is True
+    assert digest.hexdigest() == hashlib.sha256(path.read_bytes()).hexdigest()
+    _check(path, 1000)
+
+
 def test_a_chunk_to_replace_after_the_audio_is_left_to_the_rewrite(tmp_path: Path) -> None:
     path = tmp_path / "stem.wav"
     write_pcm(path, 100)

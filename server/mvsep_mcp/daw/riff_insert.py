@@ -47,6 +47,15 @@ def _insert_blocks(fd: int, length: int) -> bool:
     return True
 
 
+def _block_size(fd: int) -> int | None:
+    """The file system's block size, or None where it cannot be known (Windows has no ``fstatvfs``)."""
+    try:
+        block = int(os.fstatvfs(fd).f_bsize)  # type: ignore[attr-defined,unused-ignore]
+    except (AttributeError, OSError):
+        return None
+    return block if block > 0 else None
+
+
 def insert_before_data(path: Path, layout: WaveLayout, parts: Sequence[Part], *, replace: Collection[bytes] = (),
                        durable: bool = True) -> bool:
     """Put ``parts`` (new payloads) just before the ``data`` chunk of ``path`` in place; whether it was done.
@@ -70,10 +79,14 @@ def insert_before_data(path: Path, layout: WaveLayout, parts: Sequence[Part], *,
                 kept += _chunk(chunk.id, handle.read(chunk.size))
         added = b"".join(_chunk(part.id, part.data or b"") for part in parts)
         fixed = 12 + len(kept) + len(added) + _CHUNK_HEADER + _CHUNK_HEADER  # + JUNK header + data header
-        block = os.fstatvfs(handle.fileno()).f_bsize
-        grow = max(0, -(-(fixed - head_end) // block) * block)
+        grow = 0
+        if fixed > head_end:  # the head needs room: whole blocks of the file system, where it can insert them
+            block = _block_size(handle.fileno())
+            if block is None or glibc() is None:
+                return False
+            grow = -(-(fixed - head_end) // block) * block
         total = os.fstat(handle.fileno()).st_size + grow
-        if total - 8 > RIFF_MAX_BYTES or block <= 0:
+        if total - 8 > RIFF_MAX_BYTES:
             return False
         if grow and not _insert_blocks(handle.fileno(), grow):
             return False
