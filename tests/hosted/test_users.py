@@ -106,6 +106,10 @@ async def test_unlinking_on_a_fresh_one_time_page(server: RunningServer, issuer:
         assert linked_rows() == 1
         failed, text, _, _ = await call(client, "account_info", {})
         assert not failed and "replace or unlink" in text, text
+        reader = issuer.token("uma", aud=server.url + "/mcp", scope="mvsep:read mvsep:separate")
+        async with mcp_client(server.url, reader) as without_account_scope:
+            failed, read_only, _, _ = await call(without_account_scope, "account_info", {})
+            assert not failed and "unlink" not in read_only and "/account/link/" not in read_only, read_only
         link = re.search(r"(http://\S+/account/link/[\w-]+)", text)
         assert link
         page = await http.get(link.group(1))

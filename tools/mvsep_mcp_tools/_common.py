@@ -265,9 +265,11 @@ def sent_token(ctx: Context[Any, Any]) -> bool:
 
 async def manage_link(ctx: Context[Any, Any]) -> str | None:
     """Hosted mode, with the account linked on this server: a fresh one-time URL of the page where the user replaces
-    or unlinks it (``None`` elsewhere)."""
-    session, user = session_of(ctx), current_user()
-    if session.users is None or user is None or sent_token(ctx):
+    or unlinks it (``None`` elsewhere, and for a sign-in without ``mvsep:account``: that page changes the account)."""
+    session, user, token = session_of(ctx), current_user(), get_access_token()
+    if session.users is None or user is None or token is None or sent_token(ctx):
+        return None
+    if scopes.missing(token.scopes, (scopes.ACCOUNT,)):
         return None
     return await session.users.link_url(user.key)
 
