@@ -117,8 +117,12 @@ def test_previews_refuse_what_they_cannot_give(tmp_path: Path) -> None:
     sf.write(str(empty), np.zeros((0, 2), dtype=np.float32), RATE)
     _halves(big, RATE * 5)
     for path, message in ((junk, "junk.wav cannot be decoded here.*so it has no preview"), (empty, "no audio")):
-        with pytest.raises(PreviewUnavailable, match=message):
+        with pytest.raises(PreviewUnavailable, match=message) as refused:
             mp3_preview(path)
+        assert str(tmp_path) not in refused.value.user_text()  # the file's name, never the server's folders
+    with pytest.raises(NoWaveform) as no_wave:
+        waveform_peaks(junk)
+    assert "junk.wav" in no_wave.value.user_text() and str(tmp_path) not in no_wave.value.user_text()
     with pytest.raises(PreviewUnavailable, match="above the 1 KB a host's bridge is given"):
         mp3_preview(big, max_bytes=1000)
 

@@ -92,7 +92,7 @@ def _sndfile_blocks(audio: Any, limit: int | None, block_frames: int) -> Iterato
                 left -= len(block)
             yield block
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise Undecodable(f"{Path(audio.name).name} cannot be decoded here ({exc})") from exc
+        raise Undecodable(f"{Path(audio.name).name} cannot be decoded here ({_named(exc, Path(audio.name))})") from exc
 
 
 def _is_m4a(path: Path) -> bool:
@@ -100,6 +100,12 @@ def _is_m4a(path: Path) -> bool:
         return read_stream_facts(path).format == "m4a"
     except (UnreadableAudio, OSError):
         return False
+
+
+def _named(reason: object, path: Path) -> str:
+    """A decoder's message with the file named by its name only: the sentence reaches users who must not see the
+    server's folders (hosted mode)."""
+    return str(reason).replace(str(path), path.name)
 
 
 @contextmanager
@@ -110,11 +116,12 @@ def _pyav_decoded(path: Path, reason: str, max_seconds: float | None) -> Iterato
     except ImportError:
         if _is_m4a(path):
             raise Undecodable(f"{path.name}: {NEEDS_PYAV}") from None
-        raise Undecodable(f"{path.name} cannot be decoded here ({reason})") from None
+        raise Undecodable(f"{path.name} cannot be decoded here ({_named(reason, path)})") from None
     try:
         container = av.open(str(path))
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise Undecodable(f"{path.name} cannot be decoded here ({reason}; FFmpeg: {exc})") from exc
+        raise Undecodable(f"{path.name} cannot be decoded here ({_named(reason, path)}; FFmpeg: "
+                          f"{_named(exc, path)})") from exc
     with container:
         streams = container.streams.audio
         if not streams:
@@ -150,4 +157,6 @@ def _pyav_blocks(container: Any, stream: Any, name: str, limit: int | None) -> I
                 if left is not None and left <= 0:
                     return
     except av.FFmpegError as exc:
-        raise Undecodable(f"{name} cannot be decoded here (FFmpeg: {exc})") from exc
+        where = getattr(exc, "filename", None)
+        said = _named(exc, Path(where)) if where else str(exc)
+        raise Undecodable(f"{name} cannot be decoded here (FFmpeg: {said})") from exc

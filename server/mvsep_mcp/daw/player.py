@@ -62,7 +62,7 @@ def _song(title: str, group: Sequence[JobRecord], budget: int, peaks: int) -> tu
     notes: dict[int, str] = {}
     for index, (record, output) in enumerate(shown):
         if not Path(output.path).is_file():
-            notes[index] = f"{Path(output.path).name} is gone from {Path(output.path).parent}"
+            notes[index] = f"{Path(output.path).name} is gone from the job's folder"
             continue
         try:
             readable.append((index, stem_file(Path(output.path), output.stem, model=record.spec.model_name or None,
