@@ -83,8 +83,10 @@ async def test_idle_accounts_are_let_go_but_not_in_use_or_with_unfinished_jobs(
         assert await users.evict_idle() == 0  # an unfinished job: its client stays
         users.session.journal.update(record.id, state=JobState.COMPLETED)
         await anyio.sleep(0.3)
+        account.client.stats.requests["/api/separate/get"] += 3  # what it sent: counted after it is let go too
         assert await users.evict_idle() == 1
         assert users.attached_count() == 0 and account.client.closed
+        assert users.retired_stats.total_requests == 3
         assert not users.session.runner.attached(account.key, account.client)
         again = await users.account_for(ALICE, TOKEN)  # the next request opens a fresh one
         assert again is not account and not again.client.closed

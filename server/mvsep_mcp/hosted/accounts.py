@@ -45,7 +45,7 @@ from mvsep_mcp.hosted.vault import ServerKey, TokenVault
 from mvsep_mcp.jobs.journal.linked import KeptToken, LinkedAccount
 from mvsep_mcp.jobs.models import NON_TERMINAL_STATES
 from mvsep_mcp.logs import register_secret
-from mvsep_mcp.mvsep import MVSepClient
+from mvsep_mcp.mvsep import MVSepClient, RequestStats
 from mvsep_mcp.mvsep.errors import AuthenticationError, MVSepError
 from mvsep_mcp.session import Account, Session, account_key_for
 
@@ -73,6 +73,7 @@ class HostedAccounts:
         self.vault = TokenVault(key)
         self.signer = DownloadSigner(key, self.settings.base_url)
         self._accounts: dict[str, _Attached] = {}  # by journal key
+        self.retired_stats = RequestStats()  # what the clients of accounts let go had sent: counters never go back
         self._lock = anyio.Lock()
 
     # --- one user's account ---------------------------------------------------------------------------------------
@@ -222,6 +223,7 @@ class HostedAccounts:
                     continue
                 del self._accounts[key]
             await attached.account.client.aclose()
+            self.retired_stats.add(attached.account.client.stats)
             evicted += 1
         if evicted:
             log.info("let %d idle account(s) go", evicted)

@@ -56,10 +56,12 @@ class ServerCollector(Collector):
         users_clients = getattr(session.users, "clients", None)  # hosted mode: every user's client too
         if users_clients is not None:
             clients += list(users_clients())
+        let_go = getattr(session.users, "retired_stats", None)  # hosted mode: clients of idle accounts let go
+        every = [c.stats for c in clients] + ([let_go] if let_go is not None else [])
         yield CounterMetricFamily("mvsep_requests", "HTTP requests sent to MVSep (attempts, retries included)",
-                                  value=sum(c.stats.total_requests for c in clients))
+                                  value=sum(s.total_requests for s in every))
         yield CounterMetricFamily("mvsep_retries", "Requests to MVSep repeated after a failure (API and downloads)",
-                                  value=sum(c.stats.retries for c in clients))
+                                  value=sum(s.retries for s in every))
         calls, errors = TOOL_CALLS.snapshot()
         tool_calls = CounterMetricFamily("mvsep_tool_calls", "MCP tool calls", labels=["tool"])
         tool_errors = CounterMetricFamily("mvsep_tool_errors", "MCP tool calls that ended in an error", labels=["tool"])

@@ -51,6 +51,14 @@ class RequestStats:
     def total_requests(self) -> int:
         return sum(self.requests.values())
 
+    def add(self, other: RequestStats) -> None:
+        """Count ``other``'s requests in these too (a closed client's, kept for counters that never go back)."""
+        self.requests.update(other.requests)
+        self.creates_sent += other.creates_sent
+        self.retries += other.retries
+        self.downloads += other.downloads
+        self.bytes_downloaded += other.bytes_downloaded
+
 
 @dataclass(frozen=True)
 class CreateContext:
