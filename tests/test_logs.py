@@ -40,3 +40,14 @@ def test_the_handler_redacts_registered_tokens(root_logging: None, monkeypatch: 
     register_secret("tok-abcdef0123456789")
     logging.getLogger("mvsep_mcp.test").info("calling with tok-abcdef0123456789")
     assert "tok-abcdef0123456789" not in stream.getvalue()
+
+
+def test_the_tokens_kept_out_of_the_logs_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mvsep_mcp import logs
+
+    monkeypatch.setattr(logs, "_secrets", {})
+    monkeypatch.setattr(logs, "LOG_SECRETS_MAX", 3)
+    for n in range(5):
+        register_secret(f"token-number-{n}")
+    assert list(logs._secrets) == ["token-number-2", "token-number-3", "token-number-4"]  # the oldest went first
+    assert logs.redact("token-number-4 token-number-0") == "*** token-number-0"

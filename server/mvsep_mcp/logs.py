@@ -19,23 +19,29 @@ from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from mvsep_mcp.policy import LOG_SECRETS_MAX
+
 _TOKEN_PARAM = re.compile(r"(api_token[\"']?\s*[=:]\s*[\"']?)[^&\s\"',}]+", re.IGNORECASE)
 _BEARER = re.compile(r"(bearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
-_secrets: set[str] = set()
+_secrets: dict[str, None] = {}  # an ordered set: the oldest goes first when it is full
 REQUEST_ID: ContextVar[str | None] = ContextVar("mvsep_request_id", default=None)
 LOG_FORMATS = ("text", "json")
 
 
 def register_secret(value: str | None) -> None:
-    """Make ``value`` disappear from every log record from now on."""
+    """Make ``value`` disappear from every log record from now on (the ``LOG_SECRETS_MAX`` most recent values: a
+    hosted server registers every user's token, and each log line is checked against them all)."""
     if value and len(value) >= 6:
-        _secrets.add(value)
+        _secrets.pop(value, None)
+        _secrets[value] = None
+        while len(_secrets) > LOG_SECRETS_MAX:
+            del _secrets[next(iter(_secrets))]
 
 
 def redact(text: str) -> str:
     text = _TOKEN_PARAM.sub(r"\1***", text)
     text = _BEARER.sub(r"\1***", text)
-    for secret in _secrets:
+    for secret in list(_secrets):
         text = text.replace(secret, "***")
     return text
 

@@ -186,3 +186,4 @@ ACCOUNT_IDLE_S = 900.0  # a hosted user's MVSep client, unused this long with no
 SCOPE_CHECK_MAX_BODY_BYTES = 4 * 1024 * 1024  # a JSON-RPC body read to find its method (the SDK's own body limit)
 LINK_WAIT_S = 40.0  # after the user agreed to open the link page, a call waits this long (hosts cut at ~60 s)
 LINK_CHECK_S = 1.0  # ... looking this often whether it is done
+LOG_SECRETS_MAX = 10_000  # tokens kept out of the logs by value (bearer and api_token= are caught by pattern too)

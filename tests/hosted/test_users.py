@@ -19,6 +19,7 @@ import pytest
 from mcp import types
 from mvsep_mcp.hosted.identity import User
 from mvsep_mcp.hosted.storage import sweep
+from mvsep_mcp.logs import redact
 from mvsep_mcp.sandbox import SandboxServer
 
 from tests.http_server import free_port
@@ -116,7 +117,8 @@ async def test_unlinking_on_a_fresh_one_time_page(server: RunningServer, issuer:
         assert page.status_code == 200 and 'value="unlink"' in page.text
         csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
         assert csrf
-        forged = await http.post(link.group(1), data={"action": "unlink", "csrf": "0" * 64})
+        forged = await http.post(link.group(1), data={"action": "unlink", "csrf": "0" * 64, "token": "Traceback"})
+        assert redact("Traceback (most recent call last)") == "Traceback (most recent call last)"  # not a secret
         cross = await http.post(link.group(1), data={"action": "unlink", "csrf": csrf.group(1)},
                                 headers={"Origin": "https://evil.example.org"})
         assert forged.status_code == cross.status_code == 403 and linked_rows() == 1

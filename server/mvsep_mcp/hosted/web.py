@@ -107,11 +107,11 @@ def hosted_routes(current_session: CurrentSession, csrf_key: bytes) -> list[Rout
             return _page("Refused", "<p>This form can only be sent from its own page.</p>", status=403)
         fields = await request.form()
         token, csrf = str(fields.get("token") or "").strip(), str(fields.get("csrf") or "")
-        if token:
-            register_secret(token)
         if not hmac.compare_digest(csrf, csrf_for(ticket)):
             return _page("Refused", "<p>This form is not the one this server made. Open the link again.</p>",
                          status=403)
+        if token and len(token) <= MAX_TOKEN_CHARS:  # only from the page this server made for a real ticket
+            register_secret(token)
         if fields.get("action") == "unlink":
             return await unlink(hosted, ticket)
         if not token or len(token) > MAX_TOKEN_CHARS:
