@@ -100,6 +100,50 @@ def test_no_import_cycles() -> None:
     assert _cycles(graph) == []
 
 
+def _import_time_imports(path: Path, module: str, known: set[str]) -> set[str]:
+    """What importing ``module`` imports at once: its module-level imports (outside ``if TYPE_CHECKING``), each with
+    the packages above it, whose ``__init__`` runs first (``import a.b.c`` runs ``a/b/__init__``)."""
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    found: set[str] = set()
+
+    def visit(body: list[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, ast.If):
+                if not _is_type_checking(node):
+                    visit(node.body)
+                visit(node.orelse)
+            elif isinstance(node, ast.Try):
+                visit(node.body)
+                for handler in node.handlers:
+                    visit(handler.body)
+                visit(node.orelse)
+                visit(node.finalbody)
+            elif isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = package.split(".")
+                    base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+                targets = (f"{base}.{alias.name}" for alias in node.names)
+                found.update(target if target in known else base for target in targets)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")).body)
+    with_packages: set[str] = set()
+    for name in found & known:
+        parts = name.split(".")
+        with_packages.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return {name for name in with_packages & known if name != module and not module.startswith(name + ".")}
+
+
+def test_every_module_imports_first() -> None:
+    """No cycle at import time, package ``__init__`` files included: any module may be the first one imported (a
+    cycle through a package's ``__init__`` fails with "partially initialized module" only in some import orders)."""
+    modules = _modules()
+    graph = {name: _import_time_imports(path, name, set(modules)) for name, path in modules.items()}
+    assert _cycles(graph) == []
+
+
 def test_domain_knows_nothing_of_mcp_or_tools() -> None:
     """Only the wiring (app, cli, demo, bench, the fault suite) may import the SDK's server side or the tools
     package."""

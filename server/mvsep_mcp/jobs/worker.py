@@ -16,8 +16,6 @@ import anyio
 import anyio.to_thread
 
 from mvsep_mcp.daw import DawError
-from mvsep_mcp.daw.from_jobs import SESSION_FORMATS, session_after_job
-from mvsep_mcp.daw.recorded import record_in_manifests
 from mvsep_mcp.jobs import creating, downloads, partials
 from mvsep_mcp.jobs.changes import JobChanges
 from mvsep_mcp.jobs.concurrency import AccountSlot, in_flight_count
@@ -299,13 +297,17 @@ class JobWorker:
         """The DAW session files the request asked for, beside the stems (a failure leaves the stems as they are)."""
         if not done.spec.daw_session:
             return []
-        formats = [f for f in SESSION_FORMATS if f in done.spec.daw_session]
+        # imported here: daw.from_jobs and daw.recorded read the journal's models, so importing either of them first
+        # runs this package's __init__, and so this module, while they are half loaded
+        from mvsep_mcp.daw import from_jobs, recorded
+
+        formats = [f for f in from_jobs.SESSION_FORMATS if f in done.spec.daw_session]
         try:
-            written = await anyio.to_thread.run_sync(functools.partial(session_after_job, done, formats))
+            written = await anyio.to_thread.run_sync(functools.partial(from_jobs.session_after_job, done, formats))
         except (DawError, OSError) as exc:
             log.warning("job %s: could not write the DAW session (%s)", done.id, exc)
             return []
-        await anyio.to_thread.run_sync(record_in_manifests, written, [done])
+        await anyio.to_thread.run_sync(recorded.record_in_manifests, written, [done])
         return [str(p) for p in written.paths]
 
     async def _refetch_file_list(self, slot: AccountSlot, record: JobRecord) -> SeparationResult | None:
