@@ -92,6 +92,10 @@ class UserAccounts(Protocol):
         ``UserError`` carrying a one-time link page when they have none."""
         ...
 
+    async def account_if_linked(self, user: User, header_token: str | None = None) -> Account | None:
+        """``account_for`` without a link page: ``None`` when the user has no account yet (nothing is written)."""
+        ...
+
     def presenter(self, account: Account) -> Presenter:
         """How the account's files are shown: paths inside the user's folder and signed download URLs."""
         ...

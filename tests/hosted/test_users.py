@@ -145,7 +145,8 @@ async def test_a_host_that_opens_links_is_offered_the_page_mid_call(server: Runn
         assert isinstance(params, types.ElicitRequestURLParams), params
         offered.append(params)
 
-        async def user_links() -> None:  # the user, in their browser, after the host opened the page
+        async def user_links() -> None:  # the user, in their browser, a few seconds after the host opened the page
+            await anyio.sleep(2.5)
             async with httpx.AsyncClient() as http:
                 await link_account(http, params.url, token)
 
@@ -158,6 +159,10 @@ async def test_a_host_that_opens_links_is_offered_the_page_mid_call(server: Runn
     assert len(offered) == 1 and "/account/link/" in offered[0].url and token not in offered[0].message
     assert not failed, text
     assert info["email"] == "ursula@users.test"
+    ursula = User.of(issuer.issuer, "ursula", "test-client").key
+    with sqlite3.connect(server.settings.data_dir / "journal.sqlite3") as db:  # waiting made no new links: the one
+        assert db.execute("SELECT COUNT(*) FROM link_tickets WHERE user_key = ?",  # left is account_info's own
+                          (ursula,)).fetchone()[0] == 1
 
 
 async def test_a_declined_link_page_leaves_the_link_in_the_answer(server: RunningServer, issuer: Issuer) -> None:

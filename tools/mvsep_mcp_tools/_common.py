@@ -234,13 +234,16 @@ async def _link_through_the_host(ctx: Context[Any, Any], missing: AccountNotLink
                                   "that opens (not in the chat).", missing.link_url, elicitation_id)
     if answer.action != "accept":
         raise missing
+    session, user = session_of(ctx), current_user()
+    if session.users is None or user is None:
+        raise missing
     with anyio.move_on_after(policy.LINK_WAIT_S):
         while True:
             await anyio.sleep(policy.LINK_CHECK_S)
-            try:
-                account = await request_account(session_of(ctx), ctx.headers)
-            except AccountNotLinked:
+            account = await session.users.account_if_linked(user)  # no new link each time: it only looks
+            if account is None:
                 continue
+            PRESENTER.set(session.users.presenter(account))
             await ctx.request_context.session.send_elicit_complete(elicitation_id, ctx.request_id)
             return account
     raise missing

@@ -82,13 +82,20 @@ class HostedAccounts:
         return user_root(self.session.settings.output_dir, user_key)
 
     async def account_for(self, user: User, header_token: str | None) -> Account:
+        """The request's account: the header's token, else the linked one; else ``AccountNotLinked`` with a fresh
+        one-time link."""
+        account = await self.account_if_linked(user, header_token)
+        if account is None:
+            raise AccountNotLinked(await self.link_url(user.key), int(policy.LINK_TICKET_TTL_S // 60))
+        return account
+
+    async def account_if_linked(self, user: User, header_token: str | None = None) -> Account | None:
+        """:meth:`account_for` without a link: ``None`` when the user has no account yet (nothing is written)."""
         token = (header_token or "").strip() or None
         if token is None:
             linked = await anyio.to_thread.run_sync(self.session.journal.linked_account, user.key)
             token = self.vault.open(user.key, linked.sealed_token) if linked is not None else None
-            if token is None:
-                raise AccountNotLinked(await self.link_url(user.key), int(policy.LINK_TICKET_TTL_S // 60))
-        return await self._account(user.key, token)
+        return await self._account(user.key, token) if token is not None else None
 
     async def _account(self, user_key: str, token: str) -> Account:
         key = hosted_account_key(user_key, account_key_for(token, self.session.settings.base_url))
