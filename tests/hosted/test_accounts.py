@@ -92,3 +92,11 @@ async def test_idle_accounts_are_let_go_but_not_in_use_or_with_unfinished_jobs(
         assert again is not account and not again.client.closed
         assert users.session.runner.attached(again.key, again.client)
         assert await users.evict_idle() == 0  # just used
+
+
+async def test_unlinking_lets_the_users_idle_accounts_go_at_once(tmp_path: Path) -> None:
+    async with hosted(tmp_path) as users:
+        account = await users.account_for(ALICE, TOKEN)
+        ticket = (await users.link_url(ALICE.key)).rstrip("/").rsplit("/", 1)[1]
+        await users.unlink(ticket)
+        assert users.attached_count() == 0 and account.client.closed

@@ -26,7 +26,7 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,6 +150,8 @@ class HostedAccounts:
         if user_key is None:
             raise LinkInvalid("This link has expired or was used already: ask for a fresh link.")
         removed = await anyio.to_thread.run_sync(self.session.journal.unlink_account, user_key)
+        home = self.home(user_key)
+        await self._let_go(lambda attached: attached.account.home == home)  # those with running jobs stay till then
         log.info("a user unlinked their MVSep account")
         return bool(removed)
 
@@ -220,20 +222,26 @@ class HostedAccounts:
     async def evict_idle(self) -> int:
         """Let go of every account unused for ``ACCOUNT_IDLE_S`` that has no unfinished job: its client is closed.
         Never one a running request holds, one whose info is being asked, or one the runner works a job of."""
+        evicted = await self._let_go(lambda attached: attached.usage.idle_s() >= policy.ACCOUNT_IDLE_S)
+        if evicted:
+            log.info("let %d idle account(s) go", evicted)
+        return evicted
+
+    async def _let_go(self, eligible: Callable[[_Attached], bool]) -> int:
+        """Close the clients of the eligible accounts that have no unfinished job, under the rules of
+        :meth:`evict_idle`; how many."""
         evicted = 0
         for key, attached in list(self._accounts.items()):
-            if attached.usage.idle_s() < policy.ACCOUNT_IDLE_S or await self._has_unfinished_jobs(key):
+            if not eligible(attached) or await self._has_unfinished_jobs(key):
                 continue
             async with self._lock:  # a request asking for the account now waits, then opens a fresh one
-                if (self._accounts.get(key) is not attached or attached.usage.idle_s() < policy.ACCOUNT_IDLE_S
+                if (self._accounts.get(key) is not attached or not eligible(attached) or attached.usage.holders
                         or attached.account.asking or not self.session.runner.detach_account(key)):
                     continue
                 del self._accounts[key]
             await attached.account.client.aclose()
             self.retired_stats.add(attached.account.client.stats)
             evicted += 1
-        if evicted:
-            log.info("let %d idle account(s) go", evicted)
         return evicted
 
     async def _has_unfinished_jobs(self, account_key: str) -> bool:
