@@ -65,9 +65,9 @@ async def test_a_request_tokens_account_is_kept_while_its_jobs_run_and_taken_ove
         async with hosted(tmp_path) as other:  # another replica on the same journal finds it
             assert await other.resume_unfinished() == 1
             assert other.attached_count() == 1
-        assert journal.drop_job_tokens(kept_before=1e12) == 0  # unfinished: kept
+        assert journal.drop_job_tokens(grace_s=-1e9) == 0  # unfinished: kept
         journal.update(record.id, state=JobState.COMPLETED)
-        assert journal.drop_job_tokens(kept_before=1e12) == 1 and kept_rows(tmp_path) == []
+        assert journal.drop_job_tokens(grace_s=-1e9) == 1 and kept_rows(tmp_path) == []
 
 
 async def test_idle_accounts_are_let_go_but_not_in_use_or_with_unfinished_jobs(

@@ -190,8 +190,7 @@ class HostedAccounts:
         while True:
             try:
                 await self.resume_unfinished()
-                await anyio.to_thread.run_sync(self.session.journal.drop_job_tokens,
-                                               time.time() - policy.JOB_TOKEN_GRACE_S)
+                await anyio.to_thread.run_sync(self.session.journal.drop_job_tokens, policy.JOB_TOKEN_GRACE_S)
                 await self.evict_idle()
             except Exception as exc:  # a database away for a moment: the next round tries again
                 log.warning("could not look after the accounts with unfinished jobs: %s", exc)

@@ -61,8 +61,9 @@ class AccountLinks(Protocol):
         """Kept tokens whose accounts have jobs not yet ended (for a replica to take them over)."""
         ...
 
-    def drop_job_tokens(self, kept_before: float) -> int:
-        """Forget every kept token older than ``kept_before`` whose account has no unfinished job; how many."""
+    def drop_job_tokens(self, grace_s: float) -> int:
+        """Forget every kept token kept more than ``grace_s`` ago (on the journal's clock: the database's for a
+        shared one) whose account has no unfinished job; how many."""
         ...
 
     def add_link_ticket(self, ticket_hash: str, user_key: str, expires_at: float) -> None:
@@ -127,7 +128,8 @@ class SqliteLinks:
                 UNFINISHED).fetchall()
         return [KeptToken(*tuple(row)) for row in rows]
 
-    def drop_job_tokens(self, kept_before: float) -> int:
+    def drop_job_tokens(self, grace_s: float) -> int:
+        kept_before = self._clock() - grace_s
         marks = ", ".join("?" * len(UNFINISHED))
         with self._lock:
             return int(self._db.execute(

@@ -46,10 +46,12 @@ class PostgresLinks:
     def keep_job_token(self, user_key: str, account_key: str, sealed_token: str) -> None:
         with self._connection() as conn:
             conn.execute(
-                "INSERT INTO job_tokens (account_key, user_key, sealed_token, kept_at) VALUES (%s, %s, %s, %s)"
+                # kept_at on the database's clock, as the sweep of any replica compares it (clocks of replicas drift)
+                "INSERT INTO job_tokens (account_key, user_key, sealed_token, kept_at)"
+                " VALUES (%s, %s, %s, extract(epoch from now()))"
                 " ON CONFLICT (account_key) DO UPDATE SET user_key = EXCLUDED.user_key,"
                 " sealed_token = EXCLUDED.sealed_token, kept_at = EXCLUDED.kept_at",
-                (account_key, user_key, sealed_token, self._clock()))
+                (account_key, user_key, sealed_token))
 
     def kept_with_unfinished_jobs(self) -> list[KeptToken]:
         with self._connection() as conn:
@@ -59,11 +61,12 @@ class PostgresLinks:
                 (list(UNFINISHED),)).fetchall()
         return [KeptToken(*row) for row in rows]
 
-    def drop_job_tokens(self, kept_before: float) -> int:
+    def drop_job_tokens(self, grace_s: float) -> int:
         with self._connection() as conn:
             return int(conn.execute(
-                "DELETE FROM job_tokens k WHERE k.kept_at < %s AND NOT EXISTS (SELECT 1 FROM jobs j WHERE"
-                " j.account_key = k.account_key AND j.state = ANY(%s))", (kept_before, list(UNFINISHED))).rowcount)
+                "DELETE FROM job_tokens k WHERE k.kept_at < extract(epoch from now()) - %s AND NOT EXISTS"
+                " (SELECT 1 FROM jobs j WHERE j.account_key = k.account_key AND j.state = ANY(%s))",
+                (grace_s, list(UNFINISHED))).rowcount)
 
     def add_link_ticket(self, ticket_hash: str, user_key: str, expires_at: float) -> None:
         with self._connection() as conn, conn.transaction():
