@@ -46,6 +46,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 # how saved files show in this tool call's results (the settings' ``results_as``, see ``_job_view``)
 results_as: ContextVar[ResultsAs] = ContextVar("results_as", default="both")
 
+
+def shows_paths() -> bool:
+    """Whether this call's results may name the server's paths (not when results are resources only: hosted mode)."""
+    return results_as.get() != "resources"
+
 Skip = Annotated[int, Field(ge=0)]  # a page's offset (`start`): the name says it, the schema bounds it
 
 # Hints the MCP spec gives as defaults (readOnly false, destructive true, idempotent false, openWorld true) are left

@@ -22,7 +22,7 @@ from mvsep_mcp.jobs.stored import audio_mime
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
-from mvsep_mcp_tools._common import PRESENTER, ToolOutput, results_as
+from mvsep_mcp_tools._common import PRESENTER, ToolOutput, results_as, shows_paths
 
 STEM_TEMPLATE = "mvsep://jobs/{job_id}/files/{stem}.{ext}"
 MANIFEST_TEMPLATE = "mvsep://jobs/{job_id}/manifest"
@@ -90,7 +90,7 @@ class JobView(ToolOutput):
 def job_view(record: JobRecord) -> JobView:
     spec = record.spec
     source = spec.url or spec.input_path or spec.target_path
-    paths = results_as.get() != "resources"
+    paths = shows_paths()
     return JobView(
         id=record.id,
         state=record.state.value,
@@ -137,7 +137,7 @@ def shown_path(path: str | Path) -> str:
     inside the user's storage on a hosted server."""
     presenter = PRESENTER.get()
     if presenter is None:
-        return str(path) if results_as.get() != "resources" else PurePath(path).name
+        return str(path) if shows_paths() else PurePath(path).name
     return presenter.path(path) or "(not in your storage)"
 
 

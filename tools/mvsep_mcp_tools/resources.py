@@ -18,7 +18,7 @@ from mvsep_mcp.jobs.stored import read_manifest, read_output, read_session
 from mvsep_mcp.media.manifest import without_server_paths
 from mvsep_mcp.mvsep.formats import MIME_BY_EXT
 
-from mvsep_mcp_tools._common import account_of, resource, results_as, session_of
+from mvsep_mcp_tools._common import account_of, resource, session_of, shows_paths
 from mvsep_mcp_tools._job_view import MANIFEST_TEMPLATE, SESSION_TEMPLATE, STEM_TEMPLATE, job_view
 from mvsep_mcp_tools.catalog import summary_of
 
@@ -66,11 +66,15 @@ def register(server: MCPServer[Any], current_session: Callable[[], Session]) -> 
         account = await account_of(ctx)
         return job_view(session_of(ctx).runner.get(account.key, job_id)).model_dump_json()
 
-    async def stem_resource(job_id: str, stem: str, ctx: Context[Any, Any]) -> bytes:
+    async def stored(ctx: Context[Any, Any], job_id: str, read: Callable[..., bytes], *args: str) -> bytes:
+        """A file of the caller's job, read by ``read(record, *args)`` (``jobs.stored``) off the event loop; a
+        refusal names the server's folder only where results show paths."""
         account = await account_of(ctx)
         record = session_of(ctx).runner.get(account.key, unquote(job_id))
-        return await anyio.to_thread.run_sync(
-            functools.partial(read_output, record, unquote(stem), show_paths=results_as.get() != "resources"))
+        return await anyio.to_thread.run_sync(functools.partial(read, record, *args, show_paths=shows_paths()))
+
+    async def stem_resource(job_id: str, stem: str, ctx: Context[Any, Any]) -> bytes:
+        return await stored(ctx, job_id, read_output, unquote(stem))
 
     for ext, mime in MIME_BY_EXT.items():  # one template per file type: a read's mimeType is its template's
         resource(
@@ -91,20 +95,14 @@ def register(server: MCPServer[Any], current_session: Callable[[], Session]) -> 
         description="The JSON manifest saved beside a completed job's stems.",
     )
     async def manifest_resource(job_id: str, ctx: Context[Any, Any]) -> str:
-        account = await account_of(ctx)
-        record = session_of(ctx).runner.get(account.key, unquote(job_id))
-        data = await anyio.to_thread.run_sync(
-            functools.partial(read_manifest, record, show_paths=results_as.get() != "resources"))
-        if results_as.get() == "resources":  # no server path may show (hosted mode, or as the settings ask)
+        data = await stored(ctx, job_id, read_manifest)
+        if not shows_paths():  # no server path may show (hosted mode, or as the settings ask)
             data = without_server_paths(data)
         return data.decode("utf-8")
 
     def session_resource(ext: str, text: bool) -> Callable[..., Any]:
         async def read(job_id: str, name: str, ctx: Context[Any, Any]) -> str | bytes:
-            account = await account_of(ctx)
-            record = session_of(ctx).runner.get(account.key, unquote(job_id))
-            data = await anyio.to_thread.run_sync(functools.partial(
-                read_session, record, f"{unquote(name)}.{ext}", show_paths=results_as.get() != "resources"))
+            data = await stored(ctx, job_id, read_session, f"{unquote(name)}.{ext}")
             return data.decode("utf-8", errors="replace") if text else data
 
         return read
