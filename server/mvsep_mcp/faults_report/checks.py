@@ -180,6 +180,13 @@ def crashes(results: Iterable[tuple[str, Any]]) -> list[str]:
     return found
 
 
+def structured_or_fail(name: str, result: Any) -> dict[str, Any]:
+    """A call that had to succeed: its structured content (``AssertionError`` with its text otherwise)."""
+    if result.is_error or not isinstance(result.structured_content, dict):
+        raise AssertionError(f"{name} failed: {result_text(result)[:500]}")
+    return result.structured_content
+
+
 def result_text(result: Any) -> str:
     """The text blocks of a tool result, and its structured content, as one string."""
     import json

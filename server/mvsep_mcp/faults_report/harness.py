@@ -77,10 +77,7 @@ class InProcessServer:
 
     async def ok(self, name: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
         """A call that must succeed: its structured content."""
-        result = await self.call(name, arguments)
-        if result.is_error or not isinstance(result.structured_content, dict):
-            raise AssertionError(f"{name} failed: {checks.result_text(result)[:500]}")
-        return result.structured_content
+        return checks.structured_or_fail(name, await self.call(name, arguments))
 
     async def wait_all(self, job_ids: list[str], deadline_s: float = policy.FAULTS_JOB_DEADLINE_S) -> dict[str, Any]:
         """wait_for_jobs until every job ended or the deadline passed; the last answer."""

@@ -50,10 +50,8 @@ class StdioServer:
         return result
 
     async def ok(self, name: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
-        result = await self.call(name, arguments)
-        if result.is_error or not isinstance(result.structured_content, dict):
-            raise AssertionError(f"{name} failed: {checks.result_text(result)[:500]}")
-        return result.structured_content
+        """A call that must succeed: its structured content."""
+        return checks.structured_or_fail(name, await self.call(name, arguments))
 
     async def kill(self) -> None:
         """SIGKILL (a crash, not a shutdown), then wait until it is reaped (a zombie would still hold its lease)."""
