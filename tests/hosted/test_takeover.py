@@ -32,6 +32,37 @@ def journal_state(url: str, job_id: str) -> str | None:
     return str(row[0]) if row else None
 
 
+def replicas(tmp_path: Path, issuer: Issuer, postgres_url: str,
+             sandbox: SandboxServer) -> tuple[RunningServer, RunningServer]:
+    """Replicas A and B (not started yet) on one PostgreSQL journal, one stems volume and one server key."""
+    shared = {"database_url": postgres_url, "output_dir": str(tmp_path / "stems"), "lease_ttl": "1",
+              "server_key": "s" * 43, "auth_issuer": issuer.issuer, "auth_jwks_url": issuer.url + "/jwks.json"}
+    port_a, port_b = free_port(), free_port()
+    return (RunningServer(hosted_settings(tmp_path / "a", sandbox.base_url, port_a, **shared), port_a),
+            RunningServer(hosted_settings(tmp_path / "b", sandbox.base_url, port_b, **shared), port_b))
+
+
+async def start_until_created(client: Any, song_url: str) -> str:
+    """Start a separation of ``song_url`` and wait until MVSep has the job (active, with its hash); its id."""
+    started = await client.call_tool("separate_audio", {"inputs": [song_url], "model": 27})
+    assert not started.is_error, text_of(started)
+    job_id = str((started.structured_content or {})["jobs"][0]["id"])
+    job: dict[str, Any] = {}
+    for _ in range(100):
+        waited = await client.call_tool("wait_for_jobs", {"job_ids": [job_id], "max_wait_s": 0.2})
+        job = (waited.structured_content or {})["jobs"][0]
+        if job["state"] == "active" and job.get("hash"):
+            break
+    assert job["state"] == "active", job
+    return job_id
+
+
+def assert_created_and_downloaded_once(sandbox: SandboxServer, token: str) -> None:
+    assert sandbox.state.traffic.creates(token) == 1
+    downloads = Counter(r.path for r in sandbox.state.traffic.records("/storage/*", method="GET"))
+    assert downloads and all(n == 1 for n in downloads.values()), downloads
+
+
 async def test_a_linked_users_job_started_on_a_stopped_replica_finishes_on_the_other(
         tmp_path: Path, issuer: Issuer, song_urls: list[str], postgres_url: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,26 +70,13 @@ async def test_a_linked_users_job_started_on_a_stopped_replica_finishes_on_the_o
     token = "TakeoverUser".ljust(30, "0")
     with SandboxServer(SandboxState(timing=SLOW_QUEUE)) as sandbox:
         sandbox.state.add_account(token, email="takeover@users.test")
-        shared = {"database_url": postgres_url, "output_dir": str(tmp_path / "stems"), "lease_ttl": "1",
-                  "server_key": "s" * 43, "auth_issuer": issuer.issuer, "auth_jwks_url": issuer.url + "/jwks.json"}
-        port_a, port_b = free_port(), free_port()
-        a = RunningServer(hosted_settings(tmp_path / "a", sandbox.base_url, port_a, **shared), port_a)
-        b = RunningServer(hosted_settings(tmp_path / "b", sandbox.base_url, port_b, **shared), port_b)
+        a, b = replicas(tmp_path, issuer, postgres_url, sandbox)
         with a:
             bearer_a = issuer.token("taylor", aud=a.url + "/mcp")
             async with mcp_client(a.url, bearer_a) as client, httpx.AsyncClient() as http:
                 first = await client.call_tool("list_jobs", {})
                 await link_account(http, text_of(first), token)
-                started = await client.call_tool("separate_audio", {"inputs": song_urls[:1], "model": 27})
-                assert not started.is_error, text_of(started)
-                job_id = (started.structured_content or {})["jobs"][0]["id"]
-                job: dict[str, Any] = {}
-                for _ in range(100):
-                    waited = await client.call_tool("wait_for_jobs", {"job_ids": [job_id], "max_wait_s": 0.2})
-                    job = (waited.structured_content or {})["jobs"][0]
-                    if job["state"] == "active" and job.get("hash"):
-                        break
-                assert job["state"] == "active", job
+                job_id = await start_until_created(client, song_urls[0])
             assert sandbox.state.status_of(sandbox.state.jobs_of(token)[0]) in ("waiting", "processing")
         with b:  # A is gone mid-job; B was never asked about this user, and is not until the job has completed
             for _ in range(300):
@@ -76,9 +94,7 @@ async def test_a_linked_users_job_started_on_a_stopped_replica_finishes_on_the_o
                         break
         [job] = done["jobs"]
         assert job["state"] == "completed", job
-        assert sandbox.state.traffic.creates(token) == 1
-        downloads = Counter(r.path for r in sandbox.state.traffic.records("/storage/*", method="GET"))
-        assert downloads and all(n == 1 for n in downloads.values()), downloads
+        assert_created_and_downloaded_once(sandbox, token)
 
 
 def kept_tokens(url: str) -> list[tuple[str, str]]:
@@ -97,24 +113,11 @@ async def test_a_job_started_with_a_per_request_token_finishes_on_the_other_repl
     token = "HeaderUser".ljust(30, "0")
     with SandboxServer(SandboxState(timing=SLOW_QUEUE)) as sandbox:
         sandbox.state.add_account(token, email="header@users.test")
-        shared = {"database_url": postgres_url, "output_dir": str(tmp_path / "stems"), "lease_ttl": "1",
-                  "server_key": "s" * 43, "auth_issuer": issuer.issuer, "auth_jwks_url": issuer.url + "/jwks.json"}
-        port_a, port_b = free_port(), free_port()
-        a = RunningServer(hosted_settings(tmp_path / "a", sandbox.base_url, port_a, **shared), port_a)
-        b = RunningServer(hosted_settings(tmp_path / "b", sandbox.base_url, port_b, **shared), port_b)
+        a, b = replicas(tmp_path, issuer, postgres_url, sandbox)
         with a:
             bearer_a = issuer.token("robin", aud=a.url + "/mcp")
             async with mcp_client(a.url, bearer_a, headers={"X-MVSep-Token": token}) as client:
-                started = await client.call_tool("separate_audio", {"inputs": song_urls[:1], "model": 27})
-                assert not started.is_error, text_of(started)
-                job_id = (started.structured_content or {})["jobs"][0]["id"]
-                job: dict[str, Any] = {}
-                for _ in range(100):
-                    waited = await client.call_tool("wait_for_jobs", {"job_ids": [job_id], "max_wait_s": 0.2})
-                    job = (waited.structured_content or {})["jobs"][0]
-                    if job["state"] == "active" and job.get("hash"):
-                        break
-                assert job["state"] == "active", job
+                job_id = await start_until_created(client, song_urls[0])
             [(_, sealed)] = kept_tokens(postgres_url)
             assert token not in sealed  # sealed with the server key
             assert sandbox.state.status_of(sandbox.state.jobs_of(token)[0]) in ("waiting", "processing")
@@ -134,6 +137,4 @@ async def test_a_job_started_with_a_per_request_token_finishes_on_the_other_repl
                 unlinked = await client.call_tool("list_jobs", {})
                 assert unlinked.is_error and "/account/link/" in text_of(unlinked)
         assert job["state"] == "completed", job
-        assert sandbox.state.traffic.creates(token) == 1
-        downloads = Counter(r.path for r in sandbox.state.traffic.records("/storage/*", method="GET"))
-        assert downloads and all(n == 1 for n in downloads.values()), downloads
+        assert_created_and_downloaded_once(sandbox, token)
