@@ -85,6 +85,12 @@ class AccountLinks(Protocol):
         ...
 
 
+def _sqlite_unfinished_jobs(alias: str) -> str:
+    """``EXISTS``: the account of row ``alias`` has a job not yet ended (parameters: ``UNFINISHED``)."""
+    return (f"EXISTS (SELECT 1 FROM jobs j WHERE j.account_key = {alias}.account_key"
+            f" AND j.state IN ({', '.join('?' * len(UNFINISHED))}))")
+
+
 class SqliteLinks:
     _db: sqlite3.Connection
     _lock: threading.RLock
@@ -106,12 +112,10 @@ class SqliteLinks:
             return self._db.execute("DELETE FROM linked_accounts WHERE user_key = ?", (user_key,)).rowcount > 0
 
     def linked_with_unfinished_jobs(self) -> list[LinkedAccount]:
-        marks = ", ".join("?" * len(UNFINISHED))
         with self._lock:
             rows = self._db.execute(
-                "SELECT l.user_key, l.account_key, l.sealed_token, l.linked_at FROM linked_accounts l WHERE EXISTS"
-                f" (SELECT 1 FROM jobs j WHERE j.account_key = l.account_key AND j.state IN ({marks}))",
-                UNFINISHED).fetchall()
+                "SELECT l.user_key, l.account_key, l.sealed_token, l.linked_at FROM linked_accounts l WHERE "
+                + _sqlite_unfinished_jobs("l"), UNFINISHED).fetchall()
         return [LinkedAccount(*tuple(row)) for row in rows]
 
     def keep_job_token(self, user_key: str, account_key: str, sealed_token: str) -> None:
@@ -120,21 +124,17 @@ class SqliteLinks:
                              " VALUES (?, ?, ?, ?)", (account_key, user_key, sealed_token, self._clock()))
 
     def kept_with_unfinished_jobs(self) -> list[KeptToken]:
-        marks = ", ".join("?" * len(UNFINISHED))
         with self._lock:
             rows = self._db.execute(
-                "SELECT k.user_key, k.account_key, k.sealed_token, k.kept_at FROM job_tokens k WHERE EXISTS"
-                f" (SELECT 1 FROM jobs j WHERE j.account_key = k.account_key AND j.state IN ({marks}))",
-                UNFINISHED).fetchall()
+                "SELECT k.user_key, k.account_key, k.sealed_token, k.kept_at FROM job_tokens k WHERE "
+                + _sqlite_unfinished_jobs("k"), UNFINISHED).fetchall()
         return [KeptToken(*tuple(row)) for row in rows]
 
     def drop_job_tokens(self, grace_s: float) -> int:
         kept_before = self._clock() - grace_s
-        marks = ", ".join("?" * len(UNFINISHED))
         with self._lock:
             return int(self._db.execute(
-                "DELETE FROM job_tokens WHERE kept_at < ? AND NOT EXISTS (SELECT 1 FROM jobs j WHERE"
-                f" j.account_key = job_tokens.account_key AND j.state IN ({marks}))",
+                "DELETE FROM job_tokens WHERE kept_at < ? AND NOT " + _sqlite_unfinished_jobs("job_tokens"),
                 (kept_before, *UNFINISHED)).rowcount)
 
     def add_link_ticket(self, ticket_hash: str, user_key: str, expires_at: float) -> None:

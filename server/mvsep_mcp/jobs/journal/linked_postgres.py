@@ -11,6 +11,8 @@ import psycopg
 from mvsep_mcp.jobs.journal.linked import UNFINISHED, KeptToken, LinkedAccount
 
 _SELECT = "SELECT user_key, account_key, sealed_token, linked_at FROM linked_accounts"
+# the account of row k (or l) has a job not yet ended (parameter: the UNFINISHED states as a list)
+_UNFINISHED_JOBS = "EXISTS (SELECT 1 FROM jobs j WHERE j.account_key = {alias}.account_key AND j.state = ANY(%s))"
 
 
 class PostgresLinks:
@@ -39,8 +41,7 @@ class PostgresLinks:
     def linked_with_unfinished_jobs(self) -> list[LinkedAccount]:
         with self._connection() as conn:
             rows = conn.execute(
-                _SELECT + " l WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.account_key = l.account_key"
-                " AND j.state = ANY(%s))", (list(UNFINISHED),)).fetchall()
+                _SELECT + " l WHERE " + _UNFINISHED_JOBS.format(alias="l"), (list(UNFINISHED),)).fetchall()
         return [LinkedAccount(*row) for row in rows]
 
     def keep_job_token(self, user_key: str, account_key: str, sealed_token: str) -> None:
@@ -56,17 +57,15 @@ class PostgresLinks:
     def kept_with_unfinished_jobs(self) -> list[KeptToken]:
         with self._connection() as conn:
             rows = conn.execute(
-                "SELECT k.user_key, k.account_key, k.sealed_token, k.kept_at FROM job_tokens k WHERE EXISTS"
-                " (SELECT 1 FROM jobs j WHERE j.account_key = k.account_key AND j.state = ANY(%s))",
-                (list(UNFINISHED),)).fetchall()
+                "SELECT k.user_key, k.account_key, k.sealed_token, k.kept_at FROM job_tokens k WHERE "
+                + _UNFINISHED_JOBS.format(alias="k"), (list(UNFINISHED),)).fetchall()
         return [KeptToken(*row) for row in rows]
 
     def drop_job_tokens(self, grace_s: float) -> int:
         with self._connection() as conn:
             return int(conn.execute(
-                "DELETE FROM job_tokens k WHERE k.kept_at < extract(epoch from now()) - %s AND NOT EXISTS"
-                " (SELECT 1 FROM jobs j WHERE j.account_key = k.account_key AND j.state = ANY(%s))",
-                (grace_s, list(UNFINISHED))).rowcount)
+                "DELETE FROM job_tokens k WHERE k.kept_at < extract(epoch from now()) - %s AND NOT "
+                + _UNFINISHED_JOBS.format(alias="k"), (grace_s, list(UNFINISHED))).rowcount)
 
     def add_link_ticket(self, ticket_hash: str, user_key: str, expires_at: float) -> None:
         with self._connection() as conn, conn.transaction():
