@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import mcp.client.stdio as mcp_stdio
 import pytest
 from mcp.client.client import Client
-from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.stdio import StdioServerParameters
+from mvsep_mcp.faults_report.stdio import stdio_server
 from mvsep_mcp.sandbox import JobTiming, SandboxServer, SandboxState
 from mvsep_mcp.sandbox.state import CreateError, CreateRequest
 
@@ -186,29 +186,10 @@ class Session:
 async def run_server(params: StdioServerParameters, stderr_path: Path) -> AsyncIterator[Session]:
     """Launch the server over stdio (legacy handshake, as Claude Desktop does), stderr appended to ``stderr_path``.
 
-    The spawned process is captured (by wrapping the SDK's process factory for this one launch) so a test can kill it.
+    The spawned process is captured (the fault suite's launcher, ``faults_report.stdio``) so a test can kill it.
     """
-    spawned: list[Any] = []
-    factory = mcp_stdio._create_platform_compatible_process
-
-    async def capturing(*args: Any, **kwargs: Any) -> Any:
-        process = await factory(*args, **kwargs)
-        spawned.append(process)
-        return process
-
-    with stderr_path.open("a", encoding="utf-8") as errlog:
-        mcp_stdio._create_platform_compatible_process = capturing
-        try:
-            transport = stdio_client(params, errlog=errlog)
-            client = Client(transport, mode="legacy")
-            await client.__aenter__()
-        finally:
-            mcp_stdio._create_platform_compatible_process = factory
-        session = Session(client, spawned[0] if spawned else None)
-        try:
-            yield session
-        finally:
-            await client.__aexit__(None, None, None)
+    async with stdio_server(params, stderr_path) as server:
+        yield Session(server.client, server.process)
 
 
 async def wait_until(predicate: Callable[[], bool], what: str, timeout_s: float = 10.0, step_s: float = 0.02) -> None:
