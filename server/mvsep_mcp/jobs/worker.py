@@ -72,8 +72,8 @@ class JobWorker:
         if outcome.kind == "created":
             slot.create_succeeded()
             update(record.id, expect=[JobState.SUBMITTING], **outcome.fields)
-            created = record.submitted_at if record.submitted_at is not None else now
-            self.timers.later(record.id, self.timers.pace.first_delay(record.id, _kind(record), created,
+            # the job exists on MVSep from the create's answer on (the upload before it is not the job's length)
+            self.timers.later(record.id, self.timers.pace.first_delay(record.id, _kind(record), now,
                                                                       self.timings.poll_limits))
         elif outcome.kind == "uncertain":
             update(record.id, expect=[JobState.SUBMITTING], state=JobState.UNCERTAIN, **outcome.fields)
