@@ -22,6 +22,8 @@ from mvsep_mcp.bench.context import Bench, Params
 from mvsep_mcp.bench.figures import Figure, Target, table
 from mvsep_mcp.bench.proc import load, machine
 from mvsep_mcp.bench.service import BenchService
+from mvsep_mcp.bench.soak import Soak, SoakParams
+from mvsep_mcp.bench.soak_report import block_table, blocks, soak_figures
 
 Scenario = Callable[[Bench], Awaitable[None]]
 
@@ -55,6 +57,8 @@ async def _run(bench: Bench, groups: list[str]) -> None:
 
 
 def run_bench(args: argparse.Namespace) -> int:
+    if getattr(args, "soak", False):
+        return run_soak(args)
     params = Params.quick() if args.quick else Params.full()
     if args.long_job_s:
         params = dataclasses.replace(params, long_job_s=float(args.long_job_s))
@@ -96,6 +100,55 @@ def run_bench(args: argparse.Namespace) -> int:
             "machine": info,
             "params": dataclasses.asdict(params),
             "figures": [f.as_dict() for f in figures],
+        }
+        Path(args.json).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return 0
+
+
+def run_soak(args: argparse.Namespace) -> int:
+    """``--soak``: one server, hundreds of requests over a simulated week; a table per block and the targets."""
+    params = SoakParams.quick() if args.quick else SoakParams.full()
+    if args.requests:
+        params = dataclasses.replace(params, requests=int(args.requests))
+    root = Path(tempfile.mkdtemp(prefix="mvsep-bench-"))
+    started_at, load_before, started = datetime.now(UTC), load(), time.perf_counter()
+
+    def say(text: str) -> None:
+        sys.stderr.write(f"bench: {text}\n")
+        sys.stderr.flush()
+
+    try:
+        with BenchService(root, speed=params.speed) as service:
+            say(f"{params.mode} run in {root}: {params.requests} requests over {params.days:g} service days, the "
+                f"service's clock at {params.speed:g}× real time, sandbox at {service.base_url}")
+            soak = Soak(service, root, params, say)
+            anyio.run(soak.run)
+    finally:
+        if args.keep:
+            sys.stderr.write(f"bench: work folder kept: {root}\n")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    assert soak.baseline is not None
+    rows = blocks(soak.requests, params.block, soak.baseline)
+    figures = soak_figures(rows, params.days)
+    duration = time.perf_counter() - started
+    info = {**machine(), "load": f"{load_before} → {load()}"}
+    header = (f"mvsep-mcp bench ({params.mode}), {len(soak.requests)} requests in {duration:.0f} s, "
+              f"{started_at:%Y-%m-%d %H:%M} UTC — {info['cpu']}, {info['cores']} cores, {info['memory']}, "
+              f"{info['os']}, Python {info['python']}, load average {info['load']}")
+    checked = [f for f in figures if f.passed is not None]
+    held = sum(1 for f in checked if f.passed)
+    sys.stdout.write(f"{header}\n\n{block_table(rows)}\n\n{table(figures)}\n\n{held} of {len(checked)} targets hold.\n")
+    if args.json:
+        document: dict[str, Any] = {
+            "mode": params.mode,
+            "started": started_at.isoformat(timespec="seconds"),
+            "duration_s": duration,
+            "machine": info,
+            "params": dataclasses.asdict(params),
+            "blocks": [b.as_dict() for b in rows],
+            "figures": [f.as_dict() for f in figures],
+            "requests": [dataclasses.asdict(r) for r in soak.requests],
         }
         Path(args.json).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return 0
