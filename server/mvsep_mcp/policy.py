@@ -52,6 +52,7 @@ PACE_STEP_GROWTH = 2.0  # …each further job surprising the same way doubles it
 PACE_SETTLED_SHARE = 0.5  # a job that moves the estimate less than this share of the margin needs no extra early look
 PACE_EARLY_EVERY = 4  # every so many jobs of a kind is also looked at before its expected end, so the estimate can fall
 PACE_EARLY_LEAD_MAX_SHARE = 0.75  # an early look never comes sooner than a quarter of the expected length
+PACE_EARLY_BUDGET_SHARE = 2 / 3  # …and is planned only while the account has spent less of its status budget
 UNKNOWN_STATUS_MAX_S = 600.0  # an unknown status is "not finished" only for this long
 POLL_GONE_CONFIRMATIONS = 3  # "not found" (or HTTP 404/410) this many times in a row before a job is given up
 POLL_GONE_RECHECK_S = 2.0  # …asked again this soon (a job MVSep has just created may briefly be unknown)

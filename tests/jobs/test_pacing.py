@@ -104,3 +104,20 @@ async def test_the_runner_never_asks_more_than_the_budget_allows(tmp_path: Path)
         await runner.submit([make_spec(tmp_path, input_file(tmp_path))])
         await anyio.sleep(1.5)  # at the test's fast pauses this would be well over a hundred polls
     assert fake.gets == 3
+
+
+async def test_a_job_created_while_the_status_budget_runs_low_gets_no_early_look(tmp_path: Path) -> None:
+    fake = FakeMVSep(statuses=["processing"] * 1000)
+    runner = make_runner(tmp_path, status_rate=3)
+    await runner.attach_account(ACCOUNT, fake, concurrency=1)
+    kind = (ACCOUNT, 40)
+    book = runner.timers.pace
+    book.lengths[kind] = LengthEstimate(expected=5.0)  # just learnt: the next job is due an early look
+    budget = runner._accounts[ACCOUNT].status_budget
+    budget.spend(runner.clock())
+    budget.spend(runner.clock())  # two of the minute's three status requests spent
+    async with running(runner):
+        [record] = await runner.submit([make_spec(tmp_path, input_file(tmp_path))])
+        await runner.wait(ACCOUNT, [record.id], timeout=10, until="submitted")
+    assert not book.jobs[record.id].looked_early and book.lengths[kind].since_early == 1  # left to the next job
+    assert book.first_delay("next", kind, 0.0, LIMITS) == 4.5 and book.jobs["next"].looked_early

@@ -143,6 +143,10 @@ class BenchService:
     def status_request_times(self, token: str) -> list[float]:
         return sorted(r.started for path in STATUS_PATHS for r in self.state.traffic.records(path, token=token))
 
+    def status_request_times_of(self, job_hash: str) -> list[float]:
+        """When the status requests about one job arrived (``time.time()`` values, in order)."""
+        return sorted(r.started for path in STATUS_PATHS for r in self.state.traffic.records(path, job_hash=job_hash))
+
     def status_requests(self, since: float, until: float | None = None) -> int:
         """Status requests of every account that arrived between ``since`` and ``until`` (``time.time()`` values)."""
         return sum(len(self.state.traffic.records(path, since=since, until=until)) for path in STATUS_PATHS)

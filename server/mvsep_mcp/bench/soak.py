@@ -88,8 +88,11 @@ class SoakParams:
 
     @property
     def restart_at(self) -> int:
-        """The request during which the service restarts."""
-        return self.requests // 2
+        """The request during which the service restarts: the first fresh job from half way on."""
+        number = self.requests // 2
+        while self.kind_of(number) != "fresh":
+            number += 1
+        return number
 
 
 @dataclass
@@ -117,6 +120,10 @@ class Request:
     sandbox_day: float  # service days since the first request, when it started
     sample: Sample
     note: str = ""
+    # where a new job's latency went: its first status request, in seconds after the create, and the first after the
+    # service finished it, in seconds after that (the rest is the download and the answer)
+    first_poll_s: float | None = None
+    done_poll_s: float | None = None
 
 
 @dataclass
@@ -236,13 +243,16 @@ class Soak:
             outcome, note = "failed", str(exc)[:200]
         ended = time.time()
         length, extra = None, None
+        polls: tuple[float | None, float | None] = (None, None)
         if job is not None:
             length, extra, reused = self._latency(job, started, ended)
             outcome = "reused" if reused else outcome
+            if not reused:
+                polls = self._polls(str(job["hash"]), ended - extra)
             self._done.setdefault(self._account, []).append(track)
             self._delete_stems(job)
         return Request(number, kind, self._account, outcome, started, ended, length, extra,
-                       self.service.status_requests(started, ended), day, self.sample(), note)
+                       self.service.status_requests(started, ended), day, self.sample(), note, *polls)
 
     async def _cancel(self, number: int, day: float, track: Path) -> Request:
         assert self.server is not None
@@ -270,6 +280,13 @@ class Soak:
         length = (sandbox_job.timing.queue_s + sandbox_job.run_s) / self.params.speed
         finished = self.service.done_at.get(job_hash, created + length)
         return length, ended - finished, False
+
+    def _polls(self, job_hash: str, finished: float) -> tuple[float | None, float | None]:
+        """The job's first status request after its create, and the first after ``finished`` after that."""
+        times = self.service.status_request_times_of(job_hash)
+        created = self.service.state.created_real[job_hash]
+        later = [t for t in times if t >= finished]
+        return (times[0] - created if times else None), (later[0] - finished if later else None)
 
     def _delete_stems(self, job: dict[str, Any]) -> None:
         """The user moves the stems away (so an identical request later finds no files to reuse)."""

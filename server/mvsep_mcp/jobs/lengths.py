@@ -88,16 +88,17 @@ class LengthEstimate:
         """How long before the expected end the next early look comes."""
         return min(margin(self.expected) * self.search, self.expected * PACE_EARLY_LEAD_MAX_SHARE)
 
-    def looks(self, shortest: float) -> tuple[float, ...]:
+    def looks(self, shortest: float, *, early: bool = True) -> tuple[float, ...]:
         """Seconds after a new job's create at which to ask about it: at the expected end, and before it when this
-        job is looked at early (never sooner than ``shortest``). Counts the job."""
+        job is looked at early (never sooner than ``shortest``; not at all when ``early`` is False, and then the
+        next job is). Counts the job."""
         aim = self.expected + POLL_AIM_MARGIN_S
         self.since_early += 1
-        if not (self.unsettled or self.since_early >= PACE_EARLY_EVERY):
+        if not (self.unsettled or self.since_early >= PACE_EARLY_EVERY) or not early:
             return (aim,)
         self.since_early = 0
-        early = max(self.expected - self.lead, shortest)
-        return (early, aim) if early < aim - POLL_AIM_MARGIN_S else (aim,)
+        first = max(self.expected - self.lead, shortest)
+        return (first, aim) if first < aim - POLL_AIM_MARGIN_S else (aim,)
 
     def learn(self, seen: Bracket, *, looked_early: bool) -> None:
         """One job of this kind ended within ``seen``."""

@@ -89,15 +89,17 @@ class PaceBook:
 
     # --- after a create ---------------------------------------------------------------------------------------------
 
-    def first_delay(self, job_id: str, kind: Kind, created_at: float, limits: PollLimits) -> float:
+    def first_delay(self, job_id: str, kind: Kind, created_at: float, limits: PollLimits, *,
+                    early: bool = True) -> float:
         """Seconds until the first poll of a job whose create was answered at ``created_at`` (now): at the expected
-        end when jobs of this kind have been seen to finish (sometimes a little before it too); else soon for the
-        first of a batch (the probe), and later for the rest, who are asked about as soon as the probe has taught
-        the length."""
+        end when jobs of this kind have been seen to finish (sometimes a little before it too, unless ``early`` is
+        False: the account's status requests are scarce); else soon for the first of a batch (the probe), and later
+        for the rest, who are asked about as soon as the probe has taught the length."""
         pace = self.jobs[job_id] = JobPace(created_at=created_at, learns=True)  # a fresh start (a requeued job too)
         estimate = self.lengths.get(kind)
         if estimate is not None:
-            looks = [min(max(look, limits.first), limits.queued_max) for look in estimate.looks(limits.first)]
+            planned = estimate.looks(limits.first, early=early)
+            looks = [min(max(look, limits.first), limits.queued_max) for look in planned]
             pace.looked_early = len(looks) > 1
             pace.looks = [created_at + look for look in looks[1:]]
             return looks[0]
@@ -206,6 +208,11 @@ class StatusBudget:
 
     per_minute: int
     _sent: deque[float] = field(default_factory=deque)
+
+    def spent(self, now: float) -> int:
+        """Status requests sent in the window that ends ``now``."""
+        self.allowed_at(now)  # forgets the ones that have left the window
+        return len(self._sent)
 
     def allowed_at(self, now: float) -> float:
         """When the next status request may go (``now`` when it may go at once)."""

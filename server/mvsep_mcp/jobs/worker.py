@@ -27,7 +27,7 @@ from mvsep_mcp.jobs.timers import JobTimers, RunnerTimings
 from mvsep_mcp.memory import release_free_memory
 from mvsep_mcp.mvsep import errors as mvsep_errors
 from mvsep_mcp.mvsep.models import KNOWN_STATUSES, RUNNING_STATUSES, SeparationResult
-from mvsep_mcp.policy import DOWNLOAD_MAX_ATTEMPTS, RECONCILE_ATTEMPTS
+from mvsep_mcp.policy import DOWNLOAD_MAX_ATTEMPTS, PACE_EARLY_BUDGET_SHARE, RECONCILE_ATTEMPTS
 
 GONE_HTTP_STATUSES = frozenset({404, 410})  # a status address that answers these no longer knows the job
 
@@ -72,9 +72,12 @@ class JobWorker:
         if outcome.kind == "created":
             slot.create_succeeded()
             update(record.id, expect=[JobState.SUBMITTING], **outcome.fields)
-            # the job exists on MVSep from the create's answer on (the upload before it is not the job's length)
+            # the job exists on MVSep from the create's answer on (the upload before it is not the job's length); an
+            # early look is the first poll to go when the account's status budget runs low
+            budget = slot.status_budget
+            early = budget.spent(now) < budget.per_minute * PACE_EARLY_BUDGET_SHARE
             self.timers.later(record.id, self.timers.pace.first_delay(record.id, _kind(record), now,
-                                                                      self.timings.poll_limits))
+                                                                      self.timings.poll_limits, early=early))
         elif outcome.kind == "uncertain":
             update(record.id, expect=[JobState.SUBMITTING], state=JobState.UNCERTAIN, **outcome.fields)
             self.timers.later(record.id, self.timings.reconcile_retry)
