@@ -123,8 +123,3 @@ def test_the_early_look_comes_every_few_jobs_and_after_every_change() -> None:
     estimate.learn(Bracket(aim, aim + 2.0), looked_early=False)  # ran 1.2 s long: the estimate rises
     assert estimate.expected == 10.0 + 1.2 / 2 and len(estimate.looks(1.0)) == 2
 
-
-def test_an_early_look_the_budget_cannot_spare_is_left_to_the_next_job() -> None:
-    estimate = LengthEstimate(expected=10.0)  # just learnt: the next job is due an early look
-    assert estimate.looks(1.0, early=False) == (10.0 + POLL_AIM_MARGIN_S,)
-    assert len(estimate.looks(1.0)) == 2

@@ -8,7 +8,7 @@ import anyio
 import pytest
 from mvsep_mcp.jobs.lengths import LengthEstimate
 from mvsep_mcp.jobs.pacing import WINDOW_S, PaceBook, PollLimits, StatusBudget
-from mvsep_mcp.policy import POLL_GUESS_S_PER_POSITION
+from mvsep_mcp.policy import PACE_EARLY_EVERY, POLL_GUESS_S_PER_POSITION
 
 from tests.jobs.fake_mvsep import FakeMVSep
 from tests.jobs.helpers import ACCOUNT, input_file, make_runner, make_spec, running
@@ -106,18 +106,29 @@ async def test_the_runner_never_asks_more_than_the_budget_allows(tmp_path: Path)
     assert fake.gets == 3
 
 
-async def test_a_job_created_while_the_status_budget_runs_low_gets_no_early_look(tmp_path: Path) -> None:
+async def test_an_early_look_is_given_up_when_the_status_budget_runs_low(tmp_path: Path) -> None:
     fake = FakeMVSep(statuses=["processing"] * 1000)
-    runner = make_runner(tmp_path, status_rate=3)
+    runner = make_runner(tmp_path, status_rate=5)
     await runner.attach_account(ACCOUNT, fake, concurrency=1)
     kind = (ACCOUNT, 40)
     book = runner.timers.pace
-    book.lengths[kind] = LengthEstimate(expected=5.0)  # just learnt: the next job is due an early look
+    book.lengths[kind] = LengthEstimate(expected=0.02)  # just learnt: the next job is looked at early
     budget = runner._accounts[ACCOUNT].status_budget
-    budget.spend(runner.clock())
-    budget.spend(runner.clock())  # two of the minute's three status requests spent
+    for _ in range(4):  # four of the minute's five status requests spent
+        budget.spend(runner.clock())
     async with running(runner):
         [record] = await runner.submit([make_spec(tmp_path, input_file(tmp_path))])
         await runner.wait(ACCOUNT, [record.id], timeout=10, until="submitted")
-    assert not book.jobs[record.id].looked_early and book.lengths[kind].since_early == 1  # left to the next job
-    assert book.first_delay("next", kind, 0.0, LIMITS) == 4.5 and book.jobs["next"].looked_early
+        assert book.jobs[record.id].looked_early  # planned at the create
+        await anyio.sleep(0.3)  # long past both looks (the test's schedule is a hundred times faster)
+    assert fake.gets == 1  # the look at the expected end, not the early one
+    assert not book.jobs[record.id].looked_early and book.lengths[kind].since_early == PACE_EARLY_EVERY - 1
+
+
+def test_only_a_planned_early_look_not_yet_made_can_be_given_up() -> None:
+    book = PaceBook(lengths={KIND: LengthEstimate(expected=10.0)})
+    book.first_delay("j1", KIND, 0.0, LIMITS)  # early look at 9 s, then at 10.2 s
+    assert book.skip_early_look("j1", KIND, 9.0) == pytest.approx(1.2)
+    assert book.skip_early_look("j1", KIND, 10.2) is None  # the look at the expected end is no early look
+    book.first_delay("j2", KIND, 20.0, LIMITS)  # so the next job is looked at early
+    assert book.jobs["j2"].looked_early

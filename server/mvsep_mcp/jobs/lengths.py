@@ -88,17 +88,20 @@ class LengthEstimate:
         """How long before the expected end the next early look comes."""
         return min(margin(self.expected) * self.search, self.expected * PACE_EARLY_LEAD_MAX_SHARE)
 
-    def looks(self, shortest: float, *, early: bool = True) -> tuple[float, ...]:
+    def looks(self, shortest: float) -> tuple[float, ...]:
         """Seconds after a new job's create at which to ask about it: at the expected end, and before it when this
-        job is looked at early (never sooner than ``shortest``; not at all when ``early`` is False, and then the
-        next job is). Counts the job."""
+        job is looked at early (never sooner than ``shortest``). Counts the job."""
         aim = self.expected + POLL_AIM_MARGIN_S
         self.since_early += 1
-        if not (self.unsettled or self.since_early >= PACE_EARLY_EVERY) or not early:
+        if not (self.unsettled or self.since_early >= PACE_EARLY_EVERY):
             return (aim,)
         self.since_early = 0
         first = max(self.expected - self.lead, shortest)
         return (first, aim) if first < aim - POLL_AIM_MARGIN_S else (aim,)
+
+    def early_look_missed(self) -> None:
+        """A planned early look was given up (status requests were scarce): the next job is looked at early."""
+        self.since_early = PACE_EARLY_EVERY - 1
 
     def learn(self, seen: Bracket, *, looked_early: bool) -> None:
         """One job of this kind ended within ``seen``."""

@@ -21,6 +21,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from mvsep_mcp.jobs.lengths import Bracket, LengthEstimate, follow, margin
+from mvsep_mcp.jobs.models import JobRecord
 from mvsep_mcp.mvsep.models import RUNNING_STATUSES
 from mvsep_mcp.policy import (
     POLL_AIM_MARGIN_S,
@@ -33,6 +34,11 @@ from mvsep_mcp.policy import (
 
 WINDOW_S = 61.0  # a minute, and a second more: a request exactly a minute after another counts in its minute
 Kind = tuple[str, int]  # (account key, model): jobs that take about as long as each other
+
+
+def kind_of(record: JobRecord) -> Kind:
+    """Jobs of one account and model take about as long as each other (what polling learns is kept per kind)."""
+    return record.account_key, record.spec.sep_type
 
 
 @dataclass(frozen=True)
@@ -89,17 +95,15 @@ class PaceBook:
 
     # --- after a create ---------------------------------------------------------------------------------------------
 
-    def first_delay(self, job_id: str, kind: Kind, created_at: float, limits: PollLimits, *,
-                    early: bool = True) -> float:
+    def first_delay(self, job_id: str, kind: Kind, created_at: float, limits: PollLimits) -> float:
         """Seconds until the first poll of a job whose create was answered at ``created_at`` (now): at the expected
-        end when jobs of this kind have been seen to finish (sometimes a little before it too, unless ``early`` is
-        False: the account's status requests are scarce); else soon for the first of a batch (the probe), and later
-        for the rest, who are asked about as soon as the probe has taught the length."""
+        end when jobs of this kind have been seen to finish (sometimes a little before it too); else soon for the
+        first of a batch (the probe), and later for the rest, who are asked about as soon as the probe has taught
+        the length."""
         pace = self.jobs[job_id] = JobPace(created_at=created_at, learns=True)  # a fresh start (a requeued job too)
         estimate = self.lengths.get(kind)
         if estimate is not None:
-            planned = estimate.looks(limits.first, early=early)
-            looks = [min(max(look, limits.first), limits.queued_max) for look in planned]
+            looks = [min(max(look, limits.first), limits.queued_max) for look in estimate.looks(limits.first)]
             pace.looked_early = len(looks) > 1
             pace.looks = [created_at + look for look in looks[1:]]
             return looks[0]
@@ -108,6 +112,18 @@ class PaceBook:
             return limits.first
         self.followers.setdefault(kind, {})[job_id] = created_at
         return limits.queued_max
+
+    def skip_early_look(self, job_id: str, kind: Kind, now: float) -> float | None:
+        """When the job's poll due now is an early look, give it up (status requests are scarce): seconds until the
+        look at the expected end, and the next job of the kind is looked at early instead. None: it is not one."""
+        pace = self.jobs.get(job_id)
+        if pace is None or not pace.looked_early or not pace.looks or pace.last_asked is not None:
+            return None
+        pace.looked_early = False
+        estimate = self.lengths.get(kind)
+        if estimate is not None:
+            estimate.early_look_missed()
+        return max(0.0, pace.looks.pop(0) - now)
 
     # --- after an answer ------------------------------------------------------------------------------------------
 

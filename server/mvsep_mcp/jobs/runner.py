@@ -30,7 +30,7 @@ from mvsep_mcp.jobs.concurrency import AccountSlot, account_limit, in_flight_cou
 from mvsep_mcp.jobs.errors import AccountNotAttached, JobError, JobNotCancellable, JournalUnavailable, ResultExpired
 from mvsep_mcp.jobs.journal import JobJournal, request_key_for
 from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, JobRecord, JobSpec, JobState, ProgressUpdate
-from mvsep_mcp.jobs.pacing import StatusBudget
+from mvsep_mcp.jobs.pacing import StatusBudget, kind_of
 from mvsep_mcp.jobs.polling import expired_message
 from mvsep_mcp.jobs.ports import JobsClient
 from mvsep_mcp.jobs.progress import job_fraction, progress_text
@@ -40,7 +40,7 @@ from mvsep_mcp.jobs.timers import JobTimers, RunnerTimings
 from mvsep_mcp.jobs.worker import JobWorker
 from mvsep_mcp.mvsep import errors as mvsep_errors
 from mvsep_mcp.mvsep.models import FAILED_STATUSES
-from mvsep_mcp.policy import FREE_CONCURRENT_JOBS, JOURNAL_RECHECK_S, PROGRESS_STEP
+from mvsep_mcp.policy import FREE_CONCURRENT_JOBS, JOURNAL_RECHECK_S, PACE_EARLY_BUDGET_SHARE, PROGRESS_STEP
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +220,9 @@ class JobRunner:
                     next_due = min(next_due, due)
                     continue
                 if self._asks_status(record):
+                    if self._skip_early_look(slot, record, now):
+                        next_due = min(next_due, self.timers.due_at(record.id))
+                        continue
                     allowed = slot.status_budget.allowed_at(now)
                     if allowed > now:  # the account's status budget is spent: the most overdue job goes first
                         next_due = min(next_due, allowed)
@@ -228,6 +231,18 @@ class JobRunner:
                 self._spawn(tg, work, slot, record)
             next_due = min(next_due, self._schedule_creates(tg, slot, records, now))
         return max(0.0, next_due - now)
+
+    def _skip_early_look(self, slot: AccountSlot, record: JobRecord, now: float) -> bool:
+        """An early look is the first poll to go when the account's status budget runs low (the job is then asked
+        about at its expected end, and a later job of the kind is looked at early instead)."""
+        budget = slot.status_budget
+        if budget.spent(now) < budget.per_minute * PACE_EARLY_BUDGET_SHARE:
+            return False
+        delay = self.timers.pace.skip_early_look(record.id, kind_of(record), now)
+        if delay is None:
+            return False
+        self.timers.later(record.id, delay)
+        return True
 
     def _asks_status(self, record: JobRecord) -> bool:
         """Whether the work on this job starts with a status request (counted in the account's budget)."""
@@ -380,7 +395,7 @@ class JobRunner:
     def _progress(self, records: Iterable[JobRecord]) -> float:
         now = self.clock()
         pace = self.timers.pace
-        return sum(job_fraction(r, now, pace.processing_s.get((r.account_key, r.spec.sep_type))) for r in records)
+        return sum(job_fraction(r, now, pace.processing_s.get(kind_of(r))) for r in records)
 
     def _settled(self, record: JobRecord, until: str) -> bool:
         if record.is_terminal:

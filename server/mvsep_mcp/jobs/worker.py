@@ -20,6 +20,7 @@ from mvsep_mcp.jobs import creating, downloads, partials
 from mvsep_mcp.jobs.changes import JobChanges
 from mvsep_mcp.jobs.concurrency import AccountSlot, in_flight_count
 from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, JobRecord, JobState
+from mvsep_mcp.jobs.pacing import kind_of
 from mvsep_mcp.jobs.polling import expired_message, interpret
 from mvsep_mcp.jobs.reconcile import find_in_history
 from mvsep_mcp.jobs.stats import RunnerStats
@@ -27,14 +28,11 @@ from mvsep_mcp.jobs.timers import JobTimers, RunnerTimings
 from mvsep_mcp.memory import release_free_memory
 from mvsep_mcp.mvsep import errors as mvsep_errors
 from mvsep_mcp.mvsep.models import KNOWN_STATUSES, RUNNING_STATUSES, SeparationResult
-from mvsep_mcp.policy import DOWNLOAD_MAX_ATTEMPTS, PACE_EARLY_BUDGET_SHARE, RECONCILE_ATTEMPTS
+from mvsep_mcp.policy import DOWNLOAD_MAX_ATTEMPTS, RECONCILE_ATTEMPTS
 
 GONE_HTTP_STATUSES = frozenset({404, 410})  # a status address that answers these no longer knows the job
 
 
-def _kind(record: JobRecord) -> tuple[str, int]:
-    """Jobs of one account and model take about as long as each other (what polling learns is kept per kind)."""
-    return record.account_key, record.spec.sep_type
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +70,9 @@ class JobWorker:
         if outcome.kind == "created":
             slot.create_succeeded()
             update(record.id, expect=[JobState.SUBMITTING], **outcome.fields)
-            # the job exists on MVSep from the create's answer on (the upload before it is not the job's length); an
-            # early look is the first poll to go when the account's status budget runs low
-            budget = slot.status_budget
-            early = budget.spent(now) < budget.per_minute * PACE_EARLY_BUDGET_SHARE
-            self.timers.later(record.id, self.timers.pace.first_delay(record.id, _kind(record), now,
-                                                                      self.timings.poll_limits, early=early))
+            # the job exists on MVSep from the create's answer on (the upload before it is not the job's length)
+            self.timers.later(record.id, self.timers.pace.first_delay(record.id, kind_of(record), now,
+                                                                      self.timings.poll_limits))
         elif outcome.kind == "uncertain":
             update(record.id, expect=[JobState.SUBMITTING], state=JobState.UNCERTAIN, **outcome.fields)
             self.timers.later(record.id, self.timings.reconcile_retry)
@@ -163,7 +158,7 @@ class JobWorker:
             unknown_for = now - self.timers.unknown_since.setdefault(record.id, now)
         outcome = interpret(record, result, unknown_for=unknown_for, unknown_max=self.timings.unknown_status_max)
         data = result.data
-        for other, delay in self.timers.pace.saw(record.id, _kind(record), status, data.current_order, now,
+        for other, delay in self.timers.pace.saw(record.id, kind_of(record), status, data.current_order, now,
                                                  record.submitted_at).items():
             self.timers.later(other, delay)  # jobs that waited to learn how long this kind of job takes
         fields = dict(outcome.fields)
@@ -183,7 +178,7 @@ class JobWorker:
             self.timers.next_at.pop(record.id, None)
         elif outcome.keep_polling:
             chunks = (data.finished_chunks or 0, data.all_chunks or 0) if status == "distributing" else None
-            delay = (self.timers.pace.next_delay(record.id, _kind(record), status, data.current_order, chunks, now,
+            delay = (self.timers.pace.next_delay(record.id, kind_of(record), status, data.current_order, chunks, now,
                                                  self.timings.poll_limits)
                      if status in KNOWN_STATUSES else self.timings.poll_interval)
             self.timers.later(record.id, delay)
