@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mvsep_mcp.jobs.lengths import Bracket, LengthEstimate, margin, target
+from mvsep_mcp.jobs.lengths import ROUNDING_S, Bracket, LengthEstimate, margin, target
 from mvsep_mcp.policy import (
     PACE_EARLY_EVERY,
     PACE_MARGIN_SHARE,
@@ -34,7 +34,7 @@ def widest(high: float) -> float:
 def near(job: SimulatedJob, low: float, high: float) -> bool:
     """The job's first poll lands within the margin of lengths between ``low`` and ``high`` (an early look, by design,
     up to one margin more before), and the estimate after it lies within the margin of them."""
-    slack = widest(high)
+    slack = widest(high) + ROUNDING_S  # an estimate may rest right at the margin's edge
     earliest = low - 2 * slack if job.first_look < job.length else low - slack
     estimate = job.estimate if job.estimate is not None else -1.0
     return earliest <= job.first_look <= high + slack + POLL_AIM_MARGIN_S and low - slack <= estimate <= high + slack
