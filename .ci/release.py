@@ -4,6 +4,7 @@
     python .ci/release.py version                     print the version (pyproject.toml's, the one declaration)
     python .ci/release.py set-version 0.2.0           write it to pyproject.toml and every copy of it
     python .ci/release.py check-version [--tag v0.2.0]  fail if a copy (or the tag) differs from pyproject.toml
+    python .ci/release.py notes                       print CHANGELOG.md's section of this version (the release's notes)
     python .ci/release.py build OUT [--python] [--bundle]
 
 The version is declared once, in pyproject.toml; the server reads it from the installed distribution's metadata.
@@ -145,6 +146,16 @@ def set_version(new: str, root: Path = ROOT) -> None:
                       encoding="utf-8")
 
 
+def notes(root: Path = ROOT) -> str:
+    """CHANGELOG.md's section for pyproject.toml's version (``## [1.2.0] - 2026-12-24``), without its heading."""
+    release = version(root)
+    text = (root / "CHANGELOG.md").read_text(encoding="utf-8")
+    found = re.search(rf"(?ms)^## \[{re.escape(release)}\][^\n]*\n(.*?)(?=^## |^\[[^\]]+\]: |\Z)", text)
+    if found is None or not found.group(1).strip():
+        raise ReleaseError(f"CHANGELOG.md has no notes under ## [{release}]: move them from [Unreleased]")
+    return found.group(1).strip() + "\n"
+
+
 # --- building ----------------------------------------------------------------------------------------------------
 
 
@@ -225,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     setter.add_argument("new")
     checker = sub.add_parser("check-version", help="fail if any copy of the version (or the tag) differs")
     checker.add_argument("--tag", help="the tag being released (v1.2.0 or refs/tags/v1.2.0)")
+    sub.add_parser("notes", help="print this version's section of CHANGELOG.md")
     builder = sub.add_parser("build", help="build the sdist, the wheel, the bundle and the registry entry")
     builder.add_argument("out", type=Path)
     builder.add_argument("--python", action="store_true", help="only the sdist and the wheel")
@@ -243,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
             if wrong:
                 return 1
             print(f"every copy is {version()}")
+        elif args.command == "notes":
+            print(notes(), end="")
         else:
             both = not (args.python or args.bundle)
             build(args.out.resolve(), python=both or args.python, bundle=both or args.bundle)

@@ -66,6 +66,12 @@ def bundle_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _release_build(tmp_path_factory.mktemp("release-bundle"), "--bundle", path)
 
 
+@pytest.fixture(scope="session")
+def uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One uv cache for the session's installs (the wheel's dependencies come from PyPI once)."""
+    return tmp_path_factory.mktemp("uv-cache")
+
+
 def copy_sources(dest: Path) -> Path:
     """A clean copy of the checkout (what git tracks at the top, without caches or build leftovers) to build in."""
     dest.mkdir(parents=True, exist_ok=True)

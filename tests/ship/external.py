@@ -83,6 +83,11 @@ def npx() -> str:
     return found
 
 
+def uv_env(cache: Path) -> dict[str, str]:
+    """uv's settings for the tests' runs: a shared cache, and the system's certificates (this machine's network)."""
+    return {"UV_CACHE_DIR": str(cache), "UV_SYSTEM_CERTS": "1", "UV_NO_PROGRESS": "1"}
+
+
 def tool_path() -> str:
     """PATH for child processes: this venv's bin first (uv, npx from a wheel), then the machine's."""
     return os.pathsep.join([str(venv_bin()), os.environ.get("PATH", os.defpath)])

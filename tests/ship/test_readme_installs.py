@@ -25,6 +25,7 @@ from mvsep_mcp.sandbox import SANDBOX_PREMIUM_TOKEN, SandboxServer
 
 from tests.ship import external
 from tests.ship.conftest import copy_sources
+from tests.ship.external import uv_env
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -53,11 +54,6 @@ def version() -> str:
 
 def wheel_name() -> str:
     return f"mvsep_mcp-{version()}-py3-none-any.whl"
-
-
-def uv_env(cache: Path) -> dict[str, str]:
-    """uv's settings for these runs: a shared cache, and the system's certificates (this machine's network)."""
-    return {"UV_CACHE_DIR": str(cache), "UV_SYSTEM_CERTS": "1", "UV_NO_PROGRESS": "1"}
 
 
 # --- the contract ------------------------------------------------------------------------------------------------
@@ -90,11 +86,6 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     built = work / "dist" / wheel_name()
     assert built.is_file(), f"the README's wheel name {wheel_name()} is not what the build made"
     return built
-
-
-@pytest.fixture(scope="module")
-def uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("uv-cache")
 
 
 def run_shell(line: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
