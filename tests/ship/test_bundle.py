@@ -26,6 +26,7 @@ from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mvsep_mcp.sandbox import SANDBOX_PREMIUM_TOKEN, SandboxServer
 
+from tests.programs import posix_only
 from tests.ship import external
 from tests.ship.conftest import make_song, separate_one
 
@@ -110,6 +111,7 @@ def launch(manifest: dict[str, Any], dirname: Path, home: Path, path: str) -> St
                                  cwd="/")
 
 
+@posix_only("the host is played with env -i and a POSIX PATH")
 async def test_the_unpacked_bundle_starts_lists_its_tools_and_separates(
     installed: Path, sandbox: SandboxServer, tmp_path: Path
 ) -> None:

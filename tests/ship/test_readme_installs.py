@@ -23,6 +23,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mvsep_mcp.cli import build_parser
 from mvsep_mcp.sandbox import SANDBOX_PREMIUM_TOKEN, SandboxServer
 
+from tests.programs import posix_only
 from tests.ship import external
 from tests.ship.conftest import copy_sources
 from tests.ship.external import uv_env
@@ -133,6 +134,7 @@ def launch(entry: dict[str, Any], wheel: Path, root: Path, sandbox: SandboxServe
     return StdioServerParameters(command=command, args=args, env=env, cwd=str(root))
 
 
+@posix_only("the README's install lines are bash")
 @pytest.mark.parametrize("index", range(len(HOSTS)), ids=list(HOSTS))
 async def test_each_snippet_starts_the_server(index: int, wheel: Path, uv_cache: Path, tmp_path: Path,
                                               sandbox: SandboxServer) -> None:
@@ -173,6 +175,7 @@ def test_claude_mcp_add_runs_what_mcp_json_runs() -> None:
     assert set(entry["env"]) == {"MVSEP_API_TOKEN"}
 
 
+@posix_only("the README's install lines are bash")
 def test_uvx_and_pipx_from_the_built_wheel(wheel: Path, uv_cache: Path, tmp_path: Path) -> None:
     """The README's pipx/uvx lines, from the folder holding dist/ (pipx obtained through uvx, into tmp)."""
     lines = [line for line in block_with("pip wheel").splitlines() if line.strip()]
