@@ -111,3 +111,13 @@ def test_publishing_uses_trusted_publishing_and_oidc_only() -> None:
     assert re.fullmatch(r"[0-9a-f]{64}", release["env"]["MCP_PUBLISHER_SHA256"])
     assert "sha256sum --check" in runs(registry)
     assert "login github-oidc" in runs(registry) and "publish release/server.json" in runs(registry)
+
+
+def test_issue_templates_are_forms_that_ask_what_a_fix_needs() -> None:
+    templates = {path.name: yaml.safe_load(path.read_text(encoding="utf-8"))
+                 for path in sorted((ROOT / ".github" / "ISSUE_TEMPLATE").glob("*.yml"))}
+    assert set(templates) == {"bug_report.yml", "feature_request.yml", "config.yml"}
+    bug = {field.get("id") for field in templates["bug_report.yml"]["body"]}
+    assert {"what-happened", "expected", "version", "install", "system", "logs"} <= bug
+    assert "token" in templates["bug_report.yml"]["body"][0]["attributes"]["value"]  # never paste one
+    assert templates["config.yml"]["blank_issues_enabled"] is False
