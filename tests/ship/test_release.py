@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -104,3 +105,12 @@ async def test_the_wheel_installed_alone_serves_over_stdio(python_dist: Path, uv
             assert not found.is_error, errlog_path.read_text(encoding="utf-8")
             structured: dict[str, Any] = found.structured_content or {}
             assert structured.get("models"), structured
+
+
+def test_the_release_script_is_lint_and_type_clean() -> None:
+    """``.ci/release.py`` lives outside ``server``, ``tools`` and ``tests``: held to the same rules here."""
+    script = ROOT / ".ci" / "release.py"
+    for command in (["ruff", "check", str(script)], ["mypy", "--strict", str(script)]):
+        program = shutil.which(command[0], path=str(external.venv_bin())) or command[0]
+        done = subprocess.run([program, *command[1:]], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
