@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+from mvsep_mcp import system
 from mvsep_mcp.logs import StderrHandler, register_secret, setup_logging
 
 
@@ -51,3 +52,29 @@ def test_the_tokens_kept_out_of_the_logs_are_bounded(monkeypatch: pytest.MonkeyP
         register_secret(f"token-number-{n}")
     assert list(logs._secrets) == ["token-number-2", "token-number-3", "token-number-4"]  # the oldest went first
     assert logs.redact("token-number-4 token-number-0") == "*** token-number-0"
+
+
+def _cp1252_stderr(monkeypatch: pytest.MonkeyPatch) -> tuple[io.BytesIO, io.TextIOWrapper]:
+    """stderr as Windows gives it to a piped child: the ANSI code page."""
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="cp1252", errors="backslashreplace", write_through=True)
+    monkeypatch.setattr(sys, "stderr", stream)
+    return raw, stream
+
+
+def test_on_windows_stderr_is_written_in_utf8(root_logging: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    raw, stream = _cp1252_stderr(monkeypatch)
+    with system.simulate("windows"):
+        setup_logging("INFO")
+    logging.getLogger("mvsep_mcp.test").info("saved 坂本龍一 - Merry Christmas (Vocals).flac")
+    assert stream.encoding == "utf-8"
+    assert "坂本龍一 - Merry Christmas".encode() in raw.getvalue()
+
+
+@pytest.mark.parametrize("simulated", ["macos", "linux"])
+def test_elsewhere_stderr_is_left_as_it_is(root_logging: None, monkeypatch: pytest.MonkeyPatch,
+                                           simulated: system.System) -> None:
+    _, stream = _cp1252_stderr(monkeypatch)
+    with system.simulate(simulated):
+        setup_logging("INFO")
+    assert stream.encoding == "cp1252"

@@ -19,6 +19,7 @@ from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from mvsep_mcp import system
 from mvsep_mcp.policy import LOG_SECRETS_MAX
 
 _TOKEN_PARAM = re.compile(r"(api_token[\"']?\s*[=:]\s*[\"']?)[^&\s\"',}]+", re.IGNORECASE)
@@ -111,8 +112,18 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+def stderr_in_utf8() -> None:
+    """On Windows, stderr piped to a host is in the ANSI code page (cp1252…), where a song's name in another script
+    comes out as ``\\u5742…`` escapes: write it in UTF-8 there (what hosts read), still never failing on a character.
+    Elsewhere stderr is left as it is (UTF-8 already)."""
+    reconfigure = getattr(sys.stderr, "reconfigure", None)
+    if system.is_windows() and reconfigure is not None:
+        reconfigure(encoding="utf-8", errors="backslashreplace")
+
+
 def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     """Log to stderr through the redacting filter; quiet chatty libraries that would log URLs."""
+    stderr_in_utf8()
     handler = StderrHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else
                          logging.Formatter("%(asctime)s %(levelname)s %(name)s%(request_tag)s: %(message)s"))

@@ -1,8 +1,13 @@
-"""Fixtures for the shipping tests: a fast sandbox, a tagged song, and one separation driven through any MCP client."""
+"""Fixtures for the shipping tests: a fast sandbox, a tagged song, one separation driven through any MCP client, and
+what a release builds (``.ci/release.py build``): built once per session, or taken from ``MVSEP_RELEASE_DIST`` (the
+release workflow points the tests at the artefacts it is about to publish)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,13 +15,18 @@ from typing import Any
 import pytest
 from mvsep_mcp.sandbox import JobTiming, SandboxServer, SandboxState
 
+from tests.ship import external
+
 MODEL = "27"  # Demucs4 Vocals 2023: two stems, open to every account
 MAX_WAIT_CALLS = 20
 WAIT_S = 15.0
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in", "manifest.json", "icon.png", ".mcpbignore",
-           "Dockerfile", ".dockerignore", "server", "tools", "tests", ".ci")
+SOURCES = ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in", "manifest.json", "server.json", "icon.png",
+           ".mcpbignore", "Dockerfile", ".dockerignore", "server", "tools", "tests", ".ci")
+
+RELEASE_DIST = "MVSEP_RELEASE_DIST"  # a folder `.ci/release.py build` filled: check those artefacts, build nothing
+BUILD_TIMEOUT_S = 900
 
 CallTool = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -25,6 +35,41 @@ CallTool = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 def sandbox() -> Iterator[SandboxServer]:
     with SandboxServer(SandboxState(timing=JobTiming.fast())) as server:
         yield server
+
+
+def _release_build(out: Path, part: str, path: str) -> Path:
+    done = subprocess.run([sys.executable, str(ROOT / ".ci" / "release.py"), "build", str(out), part],
+                          env={**os.environ, "PATH": path}, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def python_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder holding the sdist and the wheel, as the release builds them."""
+    given = os.environ.get(RELEASE_DIST)
+    if given:
+        return Path(given) / "dist"
+    return _release_build(tmp_path_factory.mktemp("release-python"), "--python", external.tool_path()) / "dist"
+
+
+@pytest.fixture(scope="session")
+def bundle_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder holding the bundle (``mvsep-mcp-<version>.mcpb``) and the registry entry with its hash
+    (``server.json``), as the release builds them."""
+    given = os.environ.get(RELEASE_DIST)
+    if given:
+        return Path(given)
+    npx_dir = str(Path(external.npx()).parent)
+    path = os.pathsep.join([npx_dir, external.tool_path()])
+    return _release_build(tmp_path_factory.mktemp("release-bundle"), "--bundle", path)
+
+
+@pytest.fixture(scope="session")
+def uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One uv cache for the session's installs (the wheel's dependencies come from PyPI once)."""
+    return tmp_path_factory.mktemp("uv-cache")
 
 
 def copy_sources(dest: Path) -> Path:
