@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from mvsep_mcp.sandbox import JobTiming, SandboxServer, SandboxState
+from mvsep_mcp.config import ALL_TOOLSETS
+from mvsep_mcp.sandbox import SANDBOX_PREMIUM_TOKEN, JobTiming, SandboxServer, SandboxState
+
+from tests.http_server import serving_http
 
 MODEL = "27"  # Demucs4 Vocals 2023: two stems, open to every account
 MAX_WAIT_CALLS = 20
@@ -18,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in", "manifest.json", "icon.png", ".mcpbignore",
            "Dockerfile", ".dockerignore", "server", "tools", "tests", ".ci")
 
+EVERY_TOOLSET = ",".join(ALL_TOOLSETS)
+
 CallTool = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
@@ -25,6 +31,33 @@ CallTool = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 def sandbox() -> Iterator[SandboxServer]:
     with SandboxServer(SandboxState(timing=JobTiming.fast())) as server:
         yield server
+
+
+def server_env(root: Path, base_url: str, token: str | None = None) -> dict[str, str]:
+    env = {
+        "MVSEP_BASE_URL": base_url,
+        "MVSEP_OUTPUT_DIR": str(root / "out"),
+        "MVSEP_DATA_DIR": str(root / "data"),
+        "MVSEP_TOOLSETS": EVERY_TOOLSET,
+        "MVSEP_POLL_INTERVAL": "0.2",
+        "MVSEP_STATUS_RATE": "100000",
+        "MVSEP_AUTO_APPROVE_CREDITS": "1000000",
+        "MVSEP_CONFIG": str(root / "absent.toml"),
+        "MVSEP_CREDENTIALS": str(root / "absent.json"),
+        "HOME": str(root / "home"),
+    }
+    if token:
+        env["MVSEP_API_TOKEN"] = token
+    return env
+
+
+@pytest.fixture
+def http_server(tmp_path: Path, sandbox: SandboxServer) -> Iterator[str]:
+    """``mvsep-mcp serve --transport http`` on a free loopback port; its MCP endpoint URL."""
+    (tmp_path / "home").mkdir()
+    env = {"PATH": os.environ.get("PATH", ""), **server_env(tmp_path, sandbox.base_url, SANDBOX_PREMIUM_TOKEN)}
+    with serving_http(env, tmp_path / "http-server.log") as url:
+        yield url
 
 
 def copy_sources(dest: Path) -> Path:

