@@ -26,12 +26,13 @@ def suggest_paths(typed: str) -> list[str]:
     text = typed.strip()
     if not text.startswith(("/", "~")):
         return []
-    expanded = Path(text).expanduser()
-    if text.endswith("/") or text == "~":
-        folder, part, lead = expanded, "", text if text.endswith("/") else text + "/"
-    else:
-        folder, part = expanded.parent, expanded.name
-        lead = text[: len(text) - len(part)]
+    if text == "~":
+        text = "~/"
+    if "/" not in text:  # "~someone" alone: no folder to list yet
+        return []
+    lead, _, part = text.rpartition("/")
+    lead += "/"
+    folder = Path(lead).expanduser()
     wanted = part.casefold()
     folders: list[str] = []
     audio: list[str] = []
