@@ -24,10 +24,14 @@ MODEL = Field(description="A model's render_id or name (leave it out to let the 
 FORMATS = {"output_format": FORMAT_NAMES}  # the prompt arguments with a fixed set of values
 
 
+def _choose(model: str, how: str) -> str:
+    """The text's model: the one given, or how the assistant picks one."""
+    return f"Use the model {model}" if model else how
+
+
 def karaoke_text(path: str, output_format: str = "flac", model: str = "") -> str:
-    choose = (f"Use the model {model}" if model else
-              "Use search_models with stem='vocals' sorted by rating to pick a strong vocal/instrumental model "
-              "(prefer a karaoke model that keeps backing vocals if one is rated well)")
+    choose = _choose(model, "Use search_models with stem='vocals' sorted by rating to pick a strong vocal/instrumental "
+                            "model (prefer a karaoke model that keeps backing vocals if one is rated well)")
     return (
         f"Make a karaoke version of {path}. {choose}, show me the estimate with separate_audio dry_run=true, then "
         f"separate it as {output_format} and call wait_for_jobs until it completes. Tell me where the instrumental "
@@ -36,9 +40,8 @@ def karaoke_text(path: str, output_format: str = "flac", model: str = "") -> str
 
 
 def remix_stems_text(paths: str, output_format: str = "wav", model: str = "") -> str:
-    choose = (f"Use the model {model}" if model else
-              "Use search_models with stem='drums' to find a multi-stem model (vocals, drums, bass, other) with a "
-              "good rating that my account may use")
+    choose = _choose(model, "Use search_models with stem='drums' to find a multi-stem model (vocals, drums, bass, "
+                            "other) with a good rating that my account may use")
     return (
         f"Split these into stems for remixing: {paths}. {choose}, show the cost with dry_run=true first, then "
         f"separate all of them as {output_format} in one separate_audio call and keep calling wait_for_jobs until "
@@ -47,8 +50,8 @@ def remix_stems_text(paths: str, output_format: str = "wav", model: str = "") ->
 
 
 def clean_dialogue_text(path: str, model: str = "") -> str:
-    choose = (f"Use the model {model}" if model else
-              "Use search_models with text='speech' to find a speech/music/effects model (DnR-style) rated well")
+    choose = _choose(model, "Use search_models with text='speech' to find a speech/music/effects model (DnR-style) "
+                            "rated well")
     return (
         f"Isolate the dialogue in {path}. {choose}, show the estimate with dry_run=true, separate it as wav, "
         "wait_for_jobs until completed, and tell me where the speech stem is."
