@@ -63,8 +63,7 @@ def _tool_calls(server: MCPServer[Any], entry: HandlerEntry[Any]) -> Any:
         tool = server._tool_manager.get_tool(params.name)
         if tool is None:
             tools = ", ".join(t.name for t in server._tool_manager.list_tools())
-            raise MCPError(code=INVALID_PARAMS, message=f"No tool is named {params.name!r}; this server's tools "
-                           f"are {tools}.", data={"tool": params.name})
+            _refuse("tools/call", params.name, f"No tool is named {params.name!r}; this server's tools are {tools}.")
         arguments = params.arguments or {}
         try:
             tool.fn_metadata.validate_arguments(arguments)
@@ -74,7 +73,7 @@ def _tool_calls(server: MCPServer[Any], entry: HandlerEntry[Any]) -> Any:
             text = " ".join(argument_sentences(names, arguments, tool.parameters, missing))
             return CallToolResult(content=[TextContent(type="text", text=f"Error executing tool {params.name}: "
                                                        f"{text}")], is_error=True)
-        except Exception:  # noqa: BLE001, S110 - a validator that crashes: the SDK's own handling reports it
+        except Exception:  # a validator that crashes: the SDK's own handling below reports it
             pass
         return await entry.handler(ctx, params)
 
