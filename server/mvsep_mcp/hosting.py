@@ -20,6 +20,8 @@
   one replica's memory, so its id is sent out as ``<replica>.<id>`` (and taken back in without the prefix): a proxy
   routes every request of a session to its replica by that prefix (``deploy/Caddyfile``); requests without a session
   (an ``initialize``, the stateless 2026 protocol) may go to any replica.
+- **Resumable SSE streams** (:mod:`mvsep_mcp.sse_resume`): every POST's SSE stream starts with a priming event and
+  ``retry:`` (protocol 2025-11-25 on), and a client whose stream dropped gets it back, live, with ``Last-Event-ID``.
 - **Endpoints beside /mcp** (``hosted.web``): ``/healthz``, ``/readyz``, ``/metrics``, and in hosted mode the
   account link page and signed downloads; and the lifespan hook that gives the session its per-user accounts.
 
@@ -60,6 +62,7 @@ from mvsep_mcp.hosted import scopes
 from mvsep_mcp.hosted.api_keys import ApiKeyError, ApiKeyVerifier
 from mvsep_mcp.hosted.settings import MCP_PATH, HostedSettings
 from mvsep_mcp.logs import REQUEST_ID
+from mvsep_mcp.sse_resume import ResumableStreams
 
 if TYPE_CHECKING:
     from mvsep_mcp.hosted.accounts import HostedAccounts
@@ -207,7 +210,8 @@ def transport_security(settings: Settings, host: str) -> TransportSecuritySettin
 
 def http_app(server: MCPServer[Any], settings: Settings, *, host: str) -> Starlette:
     """The Starlette app serving ``/mcp`` and the endpoints beside it, with this module's middleware."""
-    app = server.streamable_http_app(transport_security=transport_security(settings, host), host=host)
+    app = server.streamable_http_app(transport_security=transport_security(settings, host), host=host,
+                                     event_store=ResumableStreams(), retry_interval=policy.SSE_RETRY_MS)
     if settings.hosted.auth_configured:
         read_only = {t.name for t in server._tool_manager.list_tools()
                      if t.annotations is not None and t.annotations.read_only_hint}

@@ -187,3 +187,13 @@ SCOPE_CHECK_MAX_BODY_BYTES = 4 * 1024 * 1024  # a JSON-RPC body read to find its
 LINK_WAIT_S = 40.0  # after the user agreed to open the link page, a call waits this long (hosts cut at ~60 s)
 LINK_CHECK_S = 1.0  # ... looking this often whether it is done
 LOG_SECRETS_MAX = 10_000  # tokens kept out of the logs by value (bearer and api_token= are caught by pattern too)
+
+# --- answers by the book (mvsep_mcp_tools: argument sentences, completions; hosting: SSE resumption) ---------------
+ARGUMENT_SHOWN_CHARS = 60  # a wrong argument's value as a refusal repeats it: enough to recognise, never a wall
+COMPLETION_MAX_VALUES = 100  # suggestions in one completion/complete answer: the spec's ceiling
+COMPLETION_JOBS_SCANNED = 200  # the caller's newest jobs whose ids (and songs) a job_id completion looks through
+COMPLETION_DIR_ENTRIES = 2000  # entries of one folder a path completion reads: a huge folder answers at once anyway
+SSE_RETRY_MS = 2000  # the SSE `retry:` a client waits before it resumes a dropped stream (a blip, not an outage)
+SSE_RESUME_WINDOW_S = 300.0  # a request's stream may be resumed this long after it began (calls last under a minute)
+SSE_RESUME_MAX_STREAMS = 10_000  # streams remembered for resumption, all sessions together (about 200 bytes each)
+SSE_EVENT_ID_BYTES = 16  # random bytes in a priming event's id: a stream is resumed only by who was sent its id

