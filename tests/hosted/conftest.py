@@ -6,6 +6,7 @@ simulated user, and the MCP server itself (``hosting.http_app`` under uvicorn in
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 import threading
@@ -215,15 +216,24 @@ def text_of(result: Any) -> str:
 LINK_URL = re.compile(r"(https?://\S+/account/link/[A-Za-z0-9_-]+)")
 
 
+FORM_ACTION = re.compile(r'<form method="post" action="([^"]+)"')
+
+
+def form_action(link: str, page: str) -> str:
+    """Where the link page's forms post (the page's own path with its CSRF value), as an absolute URL."""
+    found = FORM_ACTION.search(page)
+    assert found, page
+    return str(httpx.URL(link).join(html.unescape(found.group(1))))
+
+
 async def link_account(http: httpx.AsyncClient, message: str, mvsep_token: str) -> str:
-    """Follow the link page a tool answered with and paste ``mvsep_token`` there, as a user would; the page's text."""
+    """Follow the link page a tool answered with, confirm who you are and paste ``mvsep_token`` there, as a user
+    would; the page's text."""
     match = LINK_URL.search(message)
     assert match, f"no link page in: {message}"
     page = await http.get(match.group(1))
     assert page.status_code == 200, page.text
-    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
-    assert csrf
-    done = await http.post(match.group(1), data={"token": mvsep_token, "csrf": csrf.group(1)})
+    done = await http.post(form_action(match.group(1), page.text), data={"token": mvsep_token, "confirm": "yes"})
     assert done.status_code == 200, done.text
     return done.text
 

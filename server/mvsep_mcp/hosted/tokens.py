@@ -29,7 +29,7 @@ import jwt
 
 from mvsep_mcp import policy
 from mvsep_mcp.hosted.api_keys import ApiKeyVerifier
-from mvsep_mcp.hosted.identity import Principal
+from mvsep_mcp.hosted.identity import Principal, shown_name
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +65,11 @@ def _principal(claims: dict[str, Any], issuer: str, audience: str) -> Principal 
     if not isinstance(client_id, str) or not client_id:
         return None
     exp = claims.get("exp")
-    return Principal(issuer=str(claims.get("iss") or issuer), subject=str(subject) if subject else "",
+    subject_text = str(subject) if subject else ""
+    return Principal(issuer=str(claims.get("iss") or issuer), subject=subject_text,
                      client_id=client_id, scopes=scopes_of(claims),
-                     expires_at=int(exp) if isinstance(exp, (int, float)) else None, audience=audience)
+                     expires_at=int(exp) if isinstance(exp, (int, float)) else None, audience=audience,
+                     name=shown_name(claims, subject_text or client_id))
 
 
 class JwtVerifier:
