@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import principal_components
-from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -251,16 +251,19 @@ class CallRateMiddleware:
             return
         per_minute = int(self.limiter.capacity)
         seconds = retry_after_header(wait)
-        answers = [_refusal(request, per_minute, seconds) for request in limited if "id" in request]
+        modern = Headers(scope=scope).get(PROTOCOL_HEADER) in MODERN_PROTOCOL_VERSIONS
+        answers = [_refusal(request, per_minute, seconds, modern) for request in limited if "id" in request]
         body = json.dumps(answers[0] if len(answers) == 1 else answers).encode()
         await respond(send, 200, body, [(b"content-type", b"application/json"),
                                         (b"retry-after", seconds.encode())])
 
 
-def _refusal(request: dict[str, Any], per_minute: int, seconds: str) -> dict[str, Any]:
+def _refusal(request: dict[str, Any], per_minute: int, seconds: str, modern: bool) -> dict[str, Any]:
     sentence = (f"Too many calls from you: this server takes at most {per_minute} tool calls and resource reads a "
                 f"minute from one user. Wait {seconds} seconds, then call again.")
     if request.get("method") == "tools/call":
-        return {"jsonrpc": "2.0", "id": request["id"],
-                "result": {"content": [{"type": "text", "text": sentence}], "isError": True}}
+        result: dict[str, Any] = {"content": [{"type": "text", "text": sentence}], "isError": True}
+        if modern:  # the 2026 protocol names the kind of every result
+            result["resultType"] = "complete"
+        return {"jsonrpc": "2.0", "id": request["id"], "result": result}
     return {"jsonrpc": "2.0", "id": request["id"], "error": {"code": -32000, "message": sentence}}

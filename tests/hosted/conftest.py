@@ -92,6 +92,7 @@ class Issuer:
     client_id: str = "mvsep-mcp"
     client_secret: str = "introspection-secret-0123456789"
     introspections: int = 0
+    jwks_fetches: int = 0
 
     @property
     def issuer(self) -> str:
@@ -102,11 +103,12 @@ class Issuer:
         return {"keys": [{**public, "kid": self.kid, "use": "sig", "alg": "RS256"}]}
 
     def token(self, sub: str, *, aud: str | list[str], scope: str = ALL, iss: str | None = None,
-              expires_in: float = 600, key: rsa.RSAPrivateKey | None = None) -> str:
+              expires_in: float = 600, key: rsa.RSAPrivateKey | None = None, kid: str | None = None,
+              **claims: Any) -> str:
         now = int(time.time())
         claims = {"iss": iss or self.issuer, "sub": sub, "aud": aud,
-                  "iat": now, "exp": now + int(expires_in), "scope": scope, "client_id": "test-client"}
-        return jwt.encode(claims, key or self.key, algorithm="RS256", headers={"kid": self.kid})
+                  "iat": now, "exp": now + int(expires_in), "scope": scope, "client_id": "test-client", **claims}
+        return jwt.encode(claims, key or self.key, algorithm="RS256", headers={"kid": kid or self.kid})
 
     def opaque(self, sub: str, **claims: Any) -> str:
         """An opaque token (not shaped like a JWT) that only introspection can tell about."""
@@ -114,6 +116,7 @@ class Issuer:
 
     def _get(self, path: str, _headers: dict[str, str], _body: bytes) -> tuple[int, str, bytes]:
         if path == "/jwks.json":
+            self.jwks_fetches += 1
             return 200, "application/json", json.dumps(self.jwks()).encode()
         return 404, "text/plain", b"no"
 

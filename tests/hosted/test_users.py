@@ -292,3 +292,25 @@ def test_sentences_shown_to_a_user_name_no_server_path(tmp_path: Path) -> None:
     assert str(tmp_path) not in shown
     assert shown == ("Could not write Song/Song (vocals).flac: disk full; your folder and the server's storage "
                      "are full")
+
+
+async def test_a_refused_token_tells_a_hosted_user_what_to_do(server: RunningServer, issuer: Issuer,
+                                                              sandbox: SandboxServer) -> None:
+    """MVSep refusing a token (sent as X-MVSep-Token, or linked and later revoked on mvsep.com) is answered with what
+    a hosted user can do (the header, or a fresh link page), never a local setting, and the account is let go."""
+    bad = "NotAnMVSepToken".ljust(30, "q")
+    async with mcp_client(server.url, bearer(issuer, server, "rita"), headers={"X-MVSep-Token": bad}) as client:
+        failed, text, _, _ = await call(client, "account_info", {})
+    assert failed and "X-MVSep-Token header" in text and "leave the header out" in text
+    token = mvsep_token(sandbox, "Rita")
+    async with mcp_client(server.url, bearer(issuer, server, "rita")) as client, httpx.AsyncClient() as http:
+        _, offer, _, _ = await call(client, "account_info", {})
+        await link_account(http, offer, token)
+        failed, text, _, _ = await call(client, "account_info", {})
+        assert not failed, text
+        with sandbox.state.accounts.lock:  # the user changes their token on mvsep.com
+            del sandbox.state.accounts.accounts[token]
+        failed, text, _, _ = await call(client, "account_info", {})
+    assert failed and "no longer accepts the MVSep token linked to you" in text and "/account/link/" in text, text
+    for local in ("MVSEP_API_TOKEN", "mvsep-mcp login", "restart"):
+        assert local not in text

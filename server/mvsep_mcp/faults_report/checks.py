@@ -30,6 +30,8 @@ PROPERTIES: dict[str, str] = {
     "stranded": "jobs stranded by an account switch",
     "leaks": "token leaks",
     "crashes": "crashes (a bare 'Error executing tool' or a traceback)",
+    "harm": "abuse that did harm (memory past a limit, a user locked out, unbounded MVSep requests or sockets, a "
+            "string blanked or a line forged in the log)",
 }
 STATUS_PATH = "/api/separation/get"
 _BARE_ERROR = re.compile(r"^Error executing tool [\w.-]+(: Error executing tool [\w.-]+)*\s*$")
@@ -40,7 +42,7 @@ _TRACEBACK = "Traceback (most recent call last)"
 class Row:
     """One line of the table: what ran, what it cost, how it ended, and the findings per property."""
 
-    group: str  # fault | crash | destination | accounts | concurrency | fuzz
+    group: str  # fault | crash | destination | accounts | concurrency | fuzz | abuse
     name: str
     jobs: int = 0
     creates: int = 0

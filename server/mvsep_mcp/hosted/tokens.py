@@ -3,8 +3,10 @@ introspection. Both answer a :class:`~mvsep_mcp.hosted.identity.Principal`, or `
 valid here (bad signature, wrong issuer or audience, expired, inactive): the HTTP layer answers 401 for it.
 
 - :class:`JwtVerifier`: PyJWT's ``PyJWKClient`` fetches and caches the JWKS (``JWKS_CACHE_S``; a key id it has not
-  seen fetches it again); ``jwt.decode`` checks the signature with an allowed algorithm only, ``exp`` (required),
-  ``nbf``, ``iss`` and ``aud`` (RFC 8707: the resource, this server's ``/mcp`` URL, unless configured otherwise).
+  seen fetches it again, at most once per ``JWKS_REFETCH_COOLDOWN_S``: PyJWT 2.14's cooldown, so tokens with made-up
+  key ids cannot make this server hammer the authorization server); ``jwt.decode`` checks the signature with an
+  allowed algorithm only, ``exp`` (required), ``nbf``, ``iss`` and ``aud`` (RFC 8707: the resource, this server's
+  ``/mcp`` URL, unless configured otherwise).
 - :class:`IntrospectionVerifier`: POSTs the token to the introspection endpoint with the server's client credentials
   (HTTP basic), accepts only ``active`` answers whose ``aud`` names this server and whose ``exp`` lies ahead, and
   caches them by the token's SHA-256 for ``INTROSPECTION_CACHE_S`` at most.
@@ -75,8 +77,8 @@ def _principal(claims: dict[str, Any], issuer: str, audience: str) -> Principal 
 class JwtVerifier:
     def __init__(self, jwks_url: str, *, issuer: str, audience: str, algorithms: Sequence[str]) -> None:
         self.issuer, self.audience, self.algorithms = issuer, audience, list(algorithms)
-        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=int(policy.JWKS_CACHE_S),
-                                     timeout=int(policy.JWKS_TIMEOUT_S))
+        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=policy.JWKS_CACHE_S,
+                                     timeout=policy.JWKS_TIMEOUT_S, cooldown_duration=policy.JWKS_REFETCH_COOLDOWN_S)
 
     @staticmethod
     def looks_like_jwt(token: str) -> bool:
