@@ -59,7 +59,7 @@ from mvsep_mcp.config import ConfigError, Settings
 from mvsep_mcp.hosted import scopes
 from mvsep_mcp.hosted.api_keys import ApiKeyError, ApiKeyVerifier
 from mvsep_mcp.hosted.paths import CAPABILITY_PATHS
-from mvsep_mcp.hosted.settings import MCP_PATH, HostedSettings
+from mvsep_mcp.hosted.settings import MCP_PATH, HostedSettingError, HostedSettings
 from mvsep_mcp.http_guards import JSONRPC_REQUESTS, guard, principal_of
 from mvsep_mcp.logs import REQUEST_ID, register_secret
 
@@ -102,8 +102,11 @@ def verifier_for(hosted: HostedSettings) -> ChainVerifier:
         api_keys = ApiKeyVerifier(hosted.api_keys_file) if hosted.api_keys_file else None
     except ApiKeyError as exc:
         raise ConfigError(exc.user_text()) from None
-    jwt_verifier = (JwtVerifier(hosted.jwks_url, issuer=hosted.issuer_url, audience=hosted.expected_audience,
-                                algorithms=hosted.algorithms) if hosted.jwks_url else None)
+    try:
+        jwt_verifier = (JwtVerifier(hosted.jwks_url, issuer=hosted.issuer_url, audience=hosted.expected_audience,
+                                    algorithms=hosted.algorithms) if hosted.jwks_url else None)
+    except HostedSettingError as exc:
+        raise ConfigError(exc.user_text()) from None
     introspection = None
     if hosted.introspection_url and hosted.client_id and hosted.client_secret:
         introspection = IntrospectionVerifier(hosted.introspection_url, client_id=hosted.client_id,

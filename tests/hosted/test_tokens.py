@@ -44,3 +44,13 @@ async def test_twenty_unknown_key_ids_fetch_the_jwks_at_most_once_a_minute(issue
 async def test_the_name_a_token_gives_its_user(issuer: Issuer, claims: dict[str, str], shown: str) -> None:
     principal = await verifier(issuer).verify(issuer.token("sub-42", aud=AUDIENCE, **claims))
     assert principal is not None and principal.name == shown
+
+
+def test_an_older_pyjwt_is_refused_at_start(issuer: Issuer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the refetch cooldown (PyJWT before 2.14, which the SDK alone allows) the server does not start."""
+    from mvsep_mcp.hosted import tokens
+    from mvsep_mcp.hosted.settings import HostedSettingError
+
+    monkeypatch.setattr(tokens.jwt, "__version__", "2.13.0")
+    with pytest.raises(HostedSettingError, match="PyJWT 2.14 or later"):
+        verifier(issuer)

@@ -32,6 +32,7 @@ import jwt
 from mvsep_mcp import policy
 from mvsep_mcp.hosted.api_keys import ApiKeyVerifier
 from mvsep_mcp.hosted.identity import Principal, shown_name
+from mvsep_mcp.hosted.settings import HostedSettingError
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +75,18 @@ def _principal(claims: dict[str, Any], issuer: str, audience: str) -> Principal 
                      name=shown_name(claims, subject_text or client_id))
 
 
+PYJWT_WITH_COOLDOWN = (2, 14)  # PyJWKClient's cooldown_duration: made-up key ids refetch the JWKS only so often
+
+
+def _pyjwt_version() -> tuple[int, ...]:
+    return tuple(int(part) for part in jwt.__version__.split(".")[:2] if part.isdigit())
+
+
 class JwtVerifier:
     def __init__(self, jwks_url: str, *, issuer: str, audience: str, algorithms: Sequence[str]) -> None:
+        if _pyjwt_version() < PYJWT_WITH_COOLDOWN:
+            raise HostedSettingError(f"Signing in with JWTs needs PyJWT 2.14 or later (this is {jwt.__version__}): "
+                                     f"pip install 'mvsep-mcp[hosted]'.")
         self.issuer, self.audience, self.algorithms = issuer, audience, list(algorithms)
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=policy.JWKS_CACHE_S,
                                      timeout=policy.JWKS_TIMEOUT_S, cooldown_duration=policy.JWKS_REFETCH_COOLDOWN_S)
