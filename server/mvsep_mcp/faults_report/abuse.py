@@ -100,7 +100,8 @@ def _memory_check(row: checks.Row, peak: PeakMemory, limit: int) -> str:
 
 
 def _link_page(child: HostedChild, sandbox: SandboxServer, sizes: Sizes) -> checks.Row:
-    row = checks.Row("abuse", "link page: 100 MB body, 64 fields of 1,000 KB")
+    row = checks.Row("abuse", f"link page: {sizes.link_body // MB} MB body, {sizes.link_fields} fields of "
+                              f"{sizes.link_field_bytes // 1024:,} KB")
     with httpx.Client(timeout=30) as http:
         session = McpSession(http, child.url, child.keys["alice"])
         session.open()
