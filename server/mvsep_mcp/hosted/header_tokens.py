@@ -35,7 +35,6 @@ class HeaderTokens:
         self._tried = DistinctTokens(policy.HEADER_TOKENS_PER_USER, policy.HEADER_TOKEN_WINDOW_S,
                                      max_keys=policy.RATE_LIMIT_KEYS_MAX, clock=clock)
         self._asking: dict[str, anyio.Event] = {}
-        self.asked = 0  # questions sent to MVSep
 
     async def check(self, user_key: str, token: str, *, in_use: bool = False) -> None:
         """Raise unless ``user_key`` may use ``token`` now (``in_use``: its account is open, checked before)."""
@@ -67,7 +66,6 @@ class HeaderTokens:
                 return known
         done = self._asking[digest] = anyio.Event()
         try:
-            self.asked += 1
             verdict = await self._ask(token)
             self.verdicts.put(digest, verdict)
             return verdict

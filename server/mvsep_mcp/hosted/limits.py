@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,9 +181,6 @@ class SessionBook:
 
     def closed(self, session_id: str) -> None:
         self._sessions.pop(session_id, None)
-
-    def owners(self) -> Iterator[str]:
-        yield from {s.owner for s in self._sessions.values()}
 
     def _release(self, owner: str) -> None:
         left = self._pending.get(owner, 0) - 1
