@@ -299,11 +299,17 @@ def test_linked_accounts_and_one_time_tickets(tmp_path: Path, journal: JobJourna
     assert journal.unlink_account("u1") and journal.linked_account("u1") is None
 
     journal.add_link_ticket("t-expired", "u2", expires_at=1.0)
-    journal.add_link_ticket("t-live", "u2", expires_at=4e9)
-    assert journal.link_ticket_user("t-expired") is None and journal.link_ticket_user("t-live") == "u2"
-    assert journal.link_ticket_user("t-live") == "u2"  # looking does not use it up
+    journal.add_link_ticket("t-live", "u2", expires_at=4e9, shown_as="Uma (uma@example.org)")
+    journal.add_link_ticket("t-other", "u2", expires_at=4e9)
+    journal.add_link_ticket("t-third", "u3", expires_at=4e9)
+    assert journal.link_ticket("t-expired") is None
+    live = journal.link_ticket("t-live")
+    assert live is not None and (live.user_key, live.shown_as) == ("u2", "Uma (uma@example.org)")
+    assert journal.link_ticket("t-live") == live  # looking does not use it up
     assert journal.take_link_ticket("t-live") == "u2"
     assert journal.take_link_ticket("t-live") is None  # once
+    assert journal.link_ticket("t-other") is None  # using one revoked the user's others
+    assert journal.link_ticket("t-third") is not None  # and nobody else's
 
 
 # --- both backends: tokens kept for unfinished jobs (migration 3) -----------------------------------------------------

@@ -30,6 +30,8 @@ PROPERTIES: dict[str, str] = {
     "stranded": "jobs stranded by an account switch",
     "leaks": "token leaks",
     "crashes": "crashes (a bare 'Error executing tool', raw validation text, a traceback, an unnamed argument)",
+    "harm": "abuse that did harm (memory past a limit, a user locked out, unbounded MVSep requests or sockets, a "
+            "string blanked or a line forged in the log)",
 }
 STATUS_PATH = "/api/separation/get"
 _BARE_ERROR = re.compile(r"^Error executing tool [\w.-]+(: Error executing tool [\w.-]+)*\s*$")
@@ -43,7 +45,7 @@ _NAMED_ARGUMENT = re.compile(r"The argument '([^']+)' (?:is missing|was )")
 class Row:
     """One line of the table: what ran, what it cost, how it ended, and the findings per property."""
 
-    group: str  # fault | crash | destination | accounts | concurrency | fuzz
+    group: str  # fault | crash | destination | accounts | concurrency | fuzz | abuse
     name: str
     jobs: int = 0
     creates: int = 0
