@@ -93,7 +93,7 @@ def register(server: MCPServer[Any]) -> None:
         start: Skip = 0,
         limit: Annotated[int, Field(ge=1, le=20)] = 20,
     ) -> Annotated[CallToolResult, HistoryPage]:
-        """Past MVSep separations, newest first, with credits and file status. Free."""
+        """Past MVSep separations with credits and file status. Free."""
         account = await account_of(ctx)
         entries = await account.client.separation_history(start=start, limit=limit)
         items = [

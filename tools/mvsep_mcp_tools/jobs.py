@@ -155,7 +155,7 @@ def register(server: MCPServer[Any]) -> None:
         unfinished_only: Annotated[bool, Field(description="Unfinished only")] = False,
         limit: Annotated[int, Field(ge=1, le=100)] = 20,
     ) -> Annotated[CallToolResult, JobList]:
-        """Jobs started here, newest first, with state and files. Free."""
+        """Jobs started here, newest first. Free."""
         session = session_of(ctx)
         account = await account_of(ctx)
         states = NON_TERMINAL_STATES if unfinished_only else None

@@ -120,7 +120,7 @@ def register(server: MCPServer[Any]) -> None:
         job_id: str,
         output_dir: Annotated[str, Field(description="Absolute folder")],
     ) -> Annotated[CallToolResult, JobView]:
-        """Download a job's stems again into another folder (within ~72 h). Free."""
+        """Download a job's stems again into another folder (~72 h). Free."""
         session = session_of(ctx)
         account = await account_of(ctx)
         if account.home is not None:
@@ -170,8 +170,8 @@ def register(server: MCPServer[Any]) -> None:
         ] = None,
         embed: Annotated[bool, Field(description="Stems inside the .dawproject")] = False,
     ) -> Annotated[CallToolResult, DawSession]:
-        """DAW session of one song's stems, beside them (a track each, mix muted): .dawproject (Bitwig, Studio One,
-        Cubase), .rpp (REAPER). Free."""
+        """A .dawproject (Bitwig, Studio One, Cubase) and .rpp (REAPER) of one song's stems, beside them (mix
+        muted). Free."""
         session = session_of(ctx)
         account = await account_of(ctx)
         records = [session.runner.get(account.key, p.job_id) for p in picks]
@@ -185,7 +185,7 @@ def register(server: MCPServer[Any]) -> None:
 
     @tool(server, name="make_dj_stems", annotations=LOCAL_WRITES)
     async def make_dj_stems_tool(ctx: Context[Any, Any], job_id: str) -> Annotated[CallToolResult, Made]:
-        """DJ stems (.stem.mp4: the song, drums, bass, other, vocals) of a completed job. Free."""
+        """DJ stems (.stem.mp4: song, drums, bass, other, vocals) of a completed job. Free."""
         return await _make(ctx, job_id, make_dj_stems)
 
     @tool(server, name="mix_stems", annotations=LOCAL_WRITES)
@@ -196,6 +196,6 @@ def register(server: MCPServer[Any]) -> None:
         only: Annotated[list[str] | None, Field(description="Stems to keep")] = None,
         output_format: Annotated[OutputFormatName | None, Field(description="Default: the stems'")] = None,
     ) -> Annotated[CallToolResult, Made]:
-        """A completed job's stems summed in one file, e.g. without=['Bass'] to play along. Free."""
+        """A completed job's stems summed in one file, e.g. without=['Bass']. Free."""
         return await _make(ctx, job_id, functools.partial(make_mix, without=without, only=only,
                                                           output_format=output_format))

@@ -105,7 +105,7 @@ def register(server: MCPServer[Any]) -> None:
         output_dir: Annotated[str | None, FOLDER] = None,
         confirm_credits: Annotated[int | None, CONFIRM] = None,
     ) -> Annotated[CallToolResult, StudioOut]:
-        """Master a track to sound like a reference (Matchering); then wait_for_jobs. Spends credits if premium."""
+        """Master a track like a reference (Matchering); then wait_for_jobs. Spends credits if premium."""
         return await _submit(ctx, plan, consent, "master_audio")
 
     @tool(server, name="generate_from_text", annotations=SPENDS_AND_WRITES)

@@ -137,7 +137,7 @@ def _earlier(record: JobRecord, kind: MadeKind, stems: Sequence[str], fmt: str) 
         return None
     for entry in reversed(entries):
         path = Path(entry.absolute_path)
-        if (entry.kind, entry.stems, entry.format) == (kind, list(stems), fmt) and str(path) in record.made:
+        if (entry.kind, set(entry.stems), entry.format) == (kind, set(stems), fmt) and str(path) in record.made:
             try:
                 if path.stat().st_size == entry.size:
                     return entry

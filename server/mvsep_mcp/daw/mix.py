@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     import numpy as np
 
 
+_ORDER = ("vocals", "drums", "bass", "other")  # how stems are usually listed; the rest follow by name
+
+
 class MixError(DawError, ValueError):
     """A mix or a DJ stem file cannot be made from what was asked (the message names what is possible)."""
 
@@ -77,16 +80,21 @@ def choose_stems(labels: Sequence[str], *, without: Sequence[str] | None = None,
         raise MixError(f"Name the stems to leave out (without) or to keep (only); this job's stems are "
                        f"{_listing(labels)}.")
     if only:
-        named = set(_find(only, labels))
-        stems = tuple(label for label in labels if label in named)
+        stems = tuple(dict.fromkeys(_find(only, labels)))
         return MixChoice(stems, " + ".join(stems))
     left_out = _find(without or (), labels)
-    stems = tuple(label for label in labels if label not in left_out and not is_submix(label, labels))
+    stems = tuple(sorted((label for label in labels if label not in left_out and not is_submix(label, labels)),
+                         key=_usual_order))
     if not stems:
         raise MixError(f"Leaving out {_listing(left_out)} leaves nothing to mix; this job's stems are "
                        f"{_listing(labels)}.")
     marked = list(dict.fromkeys(left_out))
     return MixChoice(stems, "no " + (", ".join(marked[:-1]) + f" or {marked[-1]}" if len(marked) > 1 else marked[0]))
+
+
+def _usual_order(label: str) -> tuple[int, str]:
+    folded = label.casefold()
+    return (_ORDER.index(folded) if folded in _ORDER else len(_ORDER), folded)
 
 
 def clip_gain(peak: float) -> float:

@@ -81,9 +81,7 @@ def _encode(path: Path, rows: Iterable[tuple[np.ndarray, ...]], sample_rate: int
         streams: list[Any] = []
         for name in ("Master", *STEM_NAMES):
             stream: Any = container.add_stream(CODEC, rate=sample_rate, layout="stereo")
-            stream.codec_context.format = "s32p" if bits > 16 else "s16p"
-            if bits > 16:
-                stream.codec_context.bits_per_raw_sample = bits
+            stream.codec_context.format = "s32p" if bits > 16 else "s16p"  # FFmpeg's ALAC: s32p is 24-bit
             stream.metadata["handler_name"] = name  # what VLC and ffprobe show for the track
             streams.append(stream)
         for row in rows:
