@@ -174,3 +174,26 @@ async def test_made_files_show_no_server_paths_when_results_are_resources(tmp_pa
         assert str(tmp_path) not in shown, shown
         assert [b for b in result.content if isinstance(b, ResourceLink)]
     assert [r.structured_content["file"] for r in made] == ["Hidden.stem.mp4", "Hidden (Vocals + Bass).wav"]
+
+
+def test_the_readme_example_makes_dj_stems_and_a_mix_offline(tmp_path: Path) -> None:
+    """The README's Python example, run as a user would (its song path given), against its own sandbox."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    [example] = [body for body in re.findall(r"^```python\n(.*?)^```", readme, re.MULTILINE | re.DOTALL)
+                 if "make_dj_stems" in body]
+    (tmp_path / "dj.py").write_text(example, encoding="utf-8")
+    song = make_audio(tmp_path / "in", "wav", name="Readme", seconds=2, song=Song(title="Readme Song"))
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    done = subprocess.run([sys.executable, "dj.py", str(song)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("DJ stems: Readme Song.stem.mp4 (the song + Drums, Bass, Other, Vocals")
+    assert lines[1].startswith("Mix: Readme Song (no Bass).wav = Vocals + Drums + Other")
+    assert len(list((tmp_path / "stems").rglob("Readme Song.stem.mp4"))) == 1

@@ -110,7 +110,8 @@ async def _make(ctx: Context[Any, Any], job_id: str, make: Callable[[JobRecord],
     made = await anyio.to_thread.run_sync(make, record)
     await record_made(session.runner.changes, made)
     out = Made(file=shown_path(made.path), uri=made_uri(record.id, made.path), url=download_url(made.path))
-    return result(out, made_text(made), made_links(record.id, [made.path]))
+    download = f"\nDownload: {out.url}" if out.url else ""  # hosted: the model hands the link to the user
+    return result(out, made_text(made) + download, made_links(record.id, [made.path]))
 
 
 def register(server: MCPServer[Any]) -> None:
