@@ -25,15 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mvsep_mcp.daw.decode import M4A_EXTRA_INSTALL, Undecodable, decoded
+from mvsep_mcp.daw.decode import decoded, pyav, pyav_layout
 from mvsep_mcp.daw.errors import DawError
 from mvsep_mcp.policy import DAW_PCM_BLOCK_FRAMES
 
 if TYPE_CHECKING:  # numpy loads with the first decode, not with the server (cold start)
     import numpy as np
-
-_LAYOUTS = {1: "mono", 2: "stereo"}
-
 
 @dataclass(frozen=True)
 class Layout:
@@ -62,16 +59,10 @@ def _channels(block: np.ndarray, channels: int, name: str) -> np.ndarray:
 def _resampled(blocks: Iterable[np.ndarray], rate: int, to_rate: int, channels: int,
                name: str) -> Iterator[np.ndarray]:
     """``blocks`` (``channels`` wide, at ``rate``) at ``to_rate``, through swresample."""
-    try:
-        import av
-    except ImportError:
-        raise Undecodable(f"{name} is at {rate} Hz and the song at {to_rate} Hz: resampling needs PyAV, which is "
-                          f"not installed beside this server ({M4A_EXTRA_INSTALL}).") from None
+    av = pyav(f"{name} is at {rate} Hz and the song at {to_rate} Hz: resampling it")
     import numpy as np
 
-    if channels not in _LAYOUTS:
-        raise DawError(f"{name} has {channels} channels; only mono and stereo files are resampled.")
-    layout = _LAYOUTS[channels]
+    layout = pyav_layout(channels, name)
     resampler = av.AudioResampler(format="fltp", layout=layout, rate=to_rate)
     for block in _and_flush(blocks):
         frame = None if block is None else _frame(block, layout, rate)

@@ -25,8 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mvsep_mcp.daw.decode import M4A_EXTRA_INSTALL
-from mvsep_mcp.daw.errors import DawError
+from mvsep_mcp.daw.decode import pyav, pyav_layout
 from mvsep_mcp.mvsep.formats import OutputFormatName
 from mvsep_mcp.policy import MIX_AAC_BIT_RATE
 
@@ -39,7 +38,6 @@ _SNDFILE: dict[str, tuple[str, str, int]] = {
     "wav": ("WAV", "PCM_16", 16), "flac": ("FLAC", "PCM_16", 16), "flac24": ("FLAC", "PCM_24", 24),
     "wav32": ("WAV", "FLOAT", 0), "mp3": ("MP3", "MPEG_LAYER_III", 0),
 }
-_LAYOUTS = {1: "mono", 2: "stereo"}
 
 
 def _integers(block: np.ndarray, bits: int) -> np.ndarray:
@@ -73,16 +71,10 @@ def _sndfile(path: Path, fmt: str, rate: int, channels: int) -> Iterator[Write]:
 
 @contextmanager
 def _aac(path: Path, rate: int, channels: int) -> Iterator[Write]:
-    try:
-        import av
-    except ImportError:
-        raise DawError(f"An m4a mix is encoded with PyAV, which is not installed beside this server: install it with "
-                       f"{M4A_EXTRA_INSTALL}, or choose wav, flac or mp3.") from None
+    av = pyav("An m4a mix (choose wav, flac or mp3 otherwise)")
     import numpy as np
 
-    if channels not in _LAYOUTS:
-        raise DawError(f"An m4a mix is mono or stereo; this one has {channels} channels: choose wav or flac.")
-    layout = _LAYOUTS[channels]
+    layout = pyav_layout(channels, "An m4a mix (choose wav or flac for more)")
     # the movie time scale is the sample rate, so the edit list states the length to the sample (FFmpeg's default
     # of 1000 rounds it to the millisecond)
     with av.open(str(path), "w", format="mp4", options={"movie_timescale": str(rate)}) as container:

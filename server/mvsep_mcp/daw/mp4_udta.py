@@ -22,9 +22,9 @@ from __future__ import annotations
 import os
 import shutil
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from mvsep_mcp.daw.errors import DawError
 from mvsep_mcp.media.files import temp_path_for
@@ -46,15 +46,17 @@ class _Box:
     end: int
 
 
-def _children(data: bytes, start: int, end: int) -> list[_Box]:
-    """The boxes in ``data[start:end]``, stopping at the first that does not fit."""
+def _walk(read: Callable[[int, int], bytes], start: int, end: int) -> list[_Box]:
+    """The boxes between ``start`` and ``end`` (``read(at, n)``: up to n bytes at ``at``), up to the first that does
+    not fit."""
     found = []
     at = start
     while at + 8 <= end:
-        size, kind = struct.unpack(">I4s", data[at:at + 8])
+        head = read(at, 16)
+        size, kind = struct.unpack(">I4s", head[:8])
         body = at + 8
-        if size == 1 and at + 16 <= end:
-            size, body = struct.unpack(">Q", data[at + 8:at + 16])[0], at + 16
+        if size == 1 and len(head) == 16:
+            size, body = struct.unpack(">Q", head[8:16])[0], at + 16
         elif size == 0:
             size = end - at
         if size < body - at or at + size > end:
@@ -62,6 +64,10 @@ def _children(data: bytes, start: int, end: int) -> list[_Box]:
         found.append(_Box(kind, at, body, at + size))
         at += size
     return found
+
+
+def _children(data: bytes, start: int, end: int) -> list[_Box]:
+    return _walk(lambda at, n: data[at:at + n], start, end)
 
 
 def _box(kind: bytes, payload: bytes) -> bytes:
@@ -73,24 +79,14 @@ def _box(kind: bytes, payload: bytes) -> bytes:
 
 def _top_level(path: Path) -> tuple[list[_Box], int]:
     """The file's top-level boxes (read header by header) and its size."""
-    found = []
     with path.open("rb") as handle:
         total = handle.seek(0, os.SEEK_END)
-        at = 0
-        while at + 8 <= total:
+
+        def read(at: int, n: int) -> bytes:
             handle.seek(at)
-            head = handle.read(16)
-            size, kind = struct.unpack(">I4s", head[:8])
-            body = at + 8
-            if size == 1 and len(head) == 16:
-                size, body = struct.unpack(">Q", head[8:16])[0], at + 16
-            elif size == 0:
-                size = total - at
-            if size < body - at or at + size > total:
-                break
-            found.append(_Box(kind, at, body, at + size))
-            at += size
-    return found, total
+            return handle.read(n)
+
+        return _walk(read, 0, total), total
 
 
 def _moov_of(path: Path) -> tuple[_Box, bytes, int]:
@@ -159,29 +155,20 @@ def put_udta_box(path: Path, kind: bytes, payload: bytes) -> None:
     delta = len(grown) - (moov.end - moov.start)
     if moov.end < total and delta:  # media data after moov moves by delta
         _shift_chunk_offsets(grown, len(grown) - len(new_body), len(grown), moov.start, delta, path.name)
-    if moov.end == total:
-        with path.open("r+b") as handle:
-            handle.seek(moov.start)
-            handle.write(grown)
-            handle.truncate()
-        return
-    copy = temp_path_for(path)
+    in_place = moov.end == total  # nothing after moov (FFmpeg's layout): it is written again where it was
+    target = path if in_place else temp_path_for(path)
     try:
-        with path.open("rb") as source, copy.open("wb") as target:
-            _copy(source, target, moov.start)
-            target.write(grown)
-            source.seek(moov.end)
-            shutil.copyfileobj(source, target, DAW_COPY_BLOCK_BYTES)
-        os.replace(copy, path)
+        if not in_place:
+            shutil.copyfile(path, target)
+        with path.open("rb") as source, target.open("r+b") as out:
+            out.seek(moov.start)
+            out.write(grown)
+            if not in_place:  # the boxes after moov, from the original
+                source.seek(moov.end)
+                shutil.copyfileobj(source, out, DAW_COPY_BLOCK_BYTES)
+            out.truncate()
+        if not in_place:
+            os.replace(target, path)
     finally:
-        copy.unlink(missing_ok=True)
-
-
-def _copy(source: BinaryIO, target: BinaryIO, length: int) -> None:
-    left = length
-    while left > 0:
-        block = source.read(min(DAW_COPY_BLOCK_BYTES, left))
-        if not block:
-            raise Mp4BoxError("The file ended before its movie box.")
-        target.write(block)
-        left -= len(block)
+        if not in_place:
+            target.unlink(missing_ok=True)

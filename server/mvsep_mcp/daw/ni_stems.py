@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mvsep_mcp.daw.decode import M4A_EXTRA_INSTALL
+from mvsep_mcp.daw.decode import pyav
 from mvsep_mcp.daw.errors import DawError
 from mvsep_mcp.daw.mp4_udta import put_udta_box, read_udta_box
 from mvsep_mcp.media.tag_model import TrackTags
@@ -49,8 +49,6 @@ MASTERING_DSP: dict[str, Any] = {
                    "input_gain": 0.5, "threshold": 0, "hp_cutoff": 300, "dry_wet": 50},
     "limiter": {"enabled": False, "release": 0.05, "threshold": 0, "ceiling": -0.35},
 }
-NEEDS_PYAV = (f"DJ stems are encoded with PyAV, which is not installed beside this server: install it with "
-              f"{M4A_EXTRA_INSTALL}.")
 
 
 class StemsFileError(DawError):
@@ -70,10 +68,7 @@ def read_stem_manifest(path: Path) -> dict[str, Any] | None:
 
 
 def _encode(path: Path, rows: Iterable[tuple[np.ndarray, ...]], sample_rate: int, bits: int) -> int:
-    try:
-        import av
-    except ImportError:
-        raise DawError(NEEDS_PYAV) from None
+    av = pyav("DJ stems")
     import numpy as np
 
     written = 0

@@ -136,30 +136,31 @@ class ManifestSessionStem(_Lenient):
     path: str
 
 
-class ManifestSession(_Lenient):
-    """A DAW session file written for the job: ``kind`` (``dawproject``, ``rpp``), where it is (relative to the
-    manifest's folder, and absolute), size, SHA-256, the stems it references and the original mix (when it has one)."""
+class _ManifestFile(_Lenient):
+    """A file written for the job after its stems: its kind, where it is (relative to the manifest's folder, and
+    absolute), size and SHA-256."""
 
     kind: str
     path: str
     absolute_path: str
     size: int
     sha256: str
+
+
+class ManifestSession(_ManifestFile):
+    """A DAW session file written for the job: ``kind`` ``dawproject`` or ``rpp``, the stems it references and the
+    original mix (when it has one)."""
+
     stems: list[ManifestSessionStem] = Field(default_factory=list)
     mix: str | None = None
 
 
-class ManifestMade(_Lenient):
+class ManifestMade(_ManifestFile):
     """A file made from the job's stems after it completed: ``kind`` ``dj_stems`` (a ``.stem.mp4``) or ``mix`` (a
-    practice mix); where it is (relative to the manifest's folder, and absolute), format, size, SHA-256, the stems it
-    is made of, the gain a mix was lowered by so as not to clip (1.0: not lowered) and how any track was made."""
+    practice mix), its format, the stems it is made of, the gain a mix was lowered by so as not to clip (1.0: not
+    lowered) and how any track was made."""
 
-    kind: str
-    path: str
-    absolute_path: str
     format: str
-    size: int
-    sha256: str
     stems: list[str] = Field(default_factory=list)
     gain: float | None = None
     gain_db: float | None = None
