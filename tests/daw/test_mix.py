@@ -9,6 +9,7 @@ import pytest
 import soundfile as sf
 from mvsep_mcp.daw.aligned_audio import Layout
 from mvsep_mcp.daw.decode import decoded
+from mvsep_mcp.daw.errors import DawError
 from mvsep_mcp.daw.mix import MixError, choose_stems, clip_gain, is_submix, mix_peak, write_mix
 from mvsep_mcp.policy import MIX_PEAK_CEILING_DB
 
@@ -100,3 +101,10 @@ def test_a_loud_sum_is_lowered_to_the_ceiling_and_shorter_stems_are_padded(tmp_p
     assert gain == pytest.approx(10 ** (MIX_PEAK_CEILING_DB / 20) / 1.6, rel=1e-6)
     assert np.abs(mixed).max() == pytest.approx(10 ** (MIX_PEAK_CEILING_DB / 20), abs=1e-6)
     assert np.abs(mixed[-100:]).max() == pytest.approx(0.8 * gain, abs=1e-6)  # the short one ends in silence
+
+
+def test_an_mp3_mix_at_a_rate_mp3_lacks_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "hi.wav"
+    sf.write(str(path), np.zeros((100, 2)), 96_000)
+    with pytest.raises(DawError, match="An mp3 mix cannot be 96000 Hz with 2 channels .*: choose wav, flac or m4a"):
+        write_mix(tmp_path / "mix.mp3", [path], Layout(96_000, 2, 100), "mp3")

@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mvsep_mcp.daw.decode import pyav, pyav_layout
+from mvsep_mcp.daw.errors import DawError
+from mvsep_mcp.daw.facts import MP3_RATES
 from mvsep_mcp.mvsep.formats import OutputFormatName
 from mvsep_mcp.policy import MIX_AAC_BIT_RATE
 
@@ -56,6 +58,9 @@ def _sndfile(path: Path, fmt: str, rate: int, channels: int) -> Iterator[Write]:
     import soundfile as sf
 
     container, subtype, bits = _SNDFILE[fmt]
+    if fmt == "mp3" and (rate not in MP3_RATES or channels > 2):
+        raise DawError(f"An mp3 mix cannot be {rate} Hz with {channels} channels (MP3 has 8000-48000 Hz, mono or "
+                       "stereo): choose wav, flac or m4a.")
     extra: dict[str, Any] = {"compression_level": 0.0, "bitrate_mode": "CONSTANT"} if fmt == "mp3" else {}
     with sf.SoundFile(str(path), "w", samplerate=rate, channels=channels, format=container, subtype=subtype,
                       **extra) as out:

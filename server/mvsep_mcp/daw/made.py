@@ -152,6 +152,9 @@ def _write(final: Path, write: Callable[[Path], None], suffix: str | None = None
     try:
         write(tmp)
         return commit_file(tmp, final, suffix)
+    except OSError as exc:  # a full disk, a folder made read-only: a sentence, never the server's path
+        raise MixError(f"{final.name} could not be written beside the stems ({exc.strerror or exc}): make room "
+                       "there or check its permissions, then ask again.") from exc
     finally:
         tmp.unlink(missing_ok=True)
 
