@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 from mvsep_mcp.daw.aligned_audio import Layout
 from mvsep_mcp.daw.dj_stems import dj_rows, dj_sources, source_bits
+from mvsep_mcp.daw.errors import DawError
 from mvsep_mcp.daw.mix import MixError
 from mvsep_mcp.daw.ni_stems import STEM_NAMES, read_stem_manifest, stem_manifest, write_ni_stems
 from mvsep_mcp.media.tag_model import CoverArt, TrackTags
@@ -116,3 +117,13 @@ def test_24_bits_when_a_source_has_more_than_16(tmp_path: Path) -> None:
     write_pcm(tmp_path / "a.flac", 100)
     write_pcm(tmp_path / "b.flac", 100, subtype="PCM_24")
     assert source_bits([tmp_path / "a.flac"]) == 16 and source_bits([tmp_path / "a.flac", tmp_path / "b.flac"]) == 24
+
+
+def test_without_pyav_the_sentence_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "av", None)  # as in a base install: PyAV comes with the m4a extra
+    with pytest.raises(DawError) as refused:
+        write_ni_stems(tmp_path / "x.stem.mp4", _rows(100), sample_rate=RATE, bits=16, tags=TrackTags(), model="M")
+    assert refused.value.user_text() == ("Making DJ stems needs PyAV, which is not installed beside this server: "
+                                         "install it with pip install 'mvsep-mcp[m4a]'.")

@@ -59,7 +59,7 @@ def _channels(block: np.ndarray, channels: int, name: str) -> np.ndarray:
 def _resampled(blocks: Iterable[np.ndarray], rate: int, to_rate: int, channels: int,
                name: str) -> Iterator[np.ndarray]:
     """``blocks`` (``channels`` wide, at ``rate``) at ``to_rate``, through swresample."""
-    av = pyav(f"{name} is at {rate} Hz and the song at {to_rate} Hz: resampling it")
+    av = pyav(f"Resampling {name} from {rate} Hz to the song's {to_rate} Hz")
     import numpy as np
 
     layout = pyav_layout(channels, name)

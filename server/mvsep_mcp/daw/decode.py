@@ -42,7 +42,7 @@ PYAV_LAYOUTS = {1: "mono", 2: "stereo"}  # the channel layouts written and resam
 
 
 def pyav(needed_for: str) -> Any:
-    """The ``av`` module, imported now; ``DawError`` saying that ``needed_for`` needs it, and how to install it."""
+    """The ``av`` module, imported now; else ``DawError``: "<needed_for> needs PyAV, …: install it with …"."""
     try:
         import av
     except ImportError:

@@ -76,7 +76,7 @@ def _sndfile(path: Path, fmt: str, rate: int, channels: int) -> Iterator[Write]:
 
 @contextmanager
 def _aac(path: Path, rate: int, channels: int) -> Iterator[Write]:
-    av = pyav("An m4a mix (choose wav, flac or mp3 otherwise)")
+    av = pyav("Writing an m4a mix (wav, flac and mp3 do without)")
     import numpy as np
 
     layout = pyav_layout(channels, "An m4a mix (choose wav or flac for more)")

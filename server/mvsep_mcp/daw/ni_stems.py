@@ -68,7 +68,7 @@ def read_stem_manifest(path: Path) -> dict[str, Any] | None:
 
 
 def _encode(path: Path, rows: Iterable[tuple[np.ndarray, ...]], sample_rate: int, bits: int) -> int:
-    av = pyav("DJ stems")
+    av = pyav("Making DJ stems")
     import numpy as np
 
     written = 0
