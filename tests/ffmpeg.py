@@ -1,5 +1,5 @@
 """FFmpeg's own programs (``ffprobe``, ``ffmpeg``), which check files the DAW code writes the way DJ software reads
-them. Debian's ``ffmpeg`` package (``.ci/run`` installs it): missing, the test is skipped locally and fails under CI."""
+them: Debian's ``ffmpeg`` package (``.ci/run`` installs it; ``tests/programs.py`` says what a test does without it)."""
 
 from __future__ import annotations
 
@@ -9,19 +9,15 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.ship.external import in_ci
+from tests import programs
 
 
 def program(name: str) -> str:
     """The path of FFmpeg's ``name`` (``ffprobe``, ``ffmpeg``)."""
+    programs.skip_if_declared_absent("ffmpeg")
     found = shutil.which(name)
     if found is None:
-        message = f"{name} is not installed (apt-get install -y ffmpeg)"
-        if in_ci():
-            pytest.fail(f"{message}: CI must have it")
-        pytest.skip(message)
+        programs.missing("ffmpeg", f"{name} is not installed (apt-get install -y ffmpeg)")
     return found
 
 
