@@ -1,10 +1,11 @@
-"""Programs of the system's own that some tests drive (PostgreSQL, Chromium, Node), and what a test does without one.
+"""Programs of the system's own that some tests drive (PostgreSQL, Chromium, Node, FFmpeg), and what a test does
+without one.
 
 Locally a missing program skips the test with how to get it. Under CI (``CI`` set to anything but blank/0/false) it
 fails the test instead, so that a CI machine that lost a package cannot pass by skipping: ``.ci/run`` installs them.
 A CI run on a system that does not provide a program names it in ``MVSEP_TEST_WITHOUT`` (comma-separated:
-``postgresql``, ``chromium``, ``node``): the tests that need it are skipped there with that reason, even where the
-runner happens to have some copy of it (the workflow's Windows and macOS jobs: ``.github/workflows/ci.yml``).
+``postgresql``, ``chromium``, ``node``, ``ffmpeg``): the tests that need it are skipped there with that reason, even
+where the runner happens to have some copy of it (the workflow's Windows and macOS jobs: ``.github/workflows/ci.yml``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import NoReturn
 
 import pytest
 
-PROGRAMS = ("postgresql", "chromium", "node")
+PROGRAMS = ("postgresql", "chromium", "node", "ffmpeg")
 WITHOUT = "MVSEP_TEST_WITHOUT"
 
 

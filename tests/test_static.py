@@ -204,7 +204,7 @@ LAYERS = [  # lowest first: a module imports only from its own layer or lower (A
     {"mvsep_mcp.mvsep"},
     {"mvsep_mcp.catalog", "mvsep_mcp.media", "mvsep_mcp.daw"},
     {"mvsep_mcp.config", "mvsep_mcp.jobs", "mvsep_mcp.daw.from_jobs", "mvsep_mcp.daw.player",  # daw that reads jobs
-     "mvsep_mcp.daw.recorded"},
+     "mvsep_mcp.daw.recorded", "mvsep_mcp.daw.made"},
     {"mvsep_mcp.session"},
     {"mvsep_mcp.planning", "mvsep_mcp.hosted.accounts", "mvsep_mcp.hosted.web", "mvsep_mcp.hosted.metrics"},
     {"mvsep_mcp_tools"},

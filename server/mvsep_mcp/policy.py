@@ -120,6 +120,9 @@ DAW_COPY_BLOCK_BYTES = 1 << 20  # WAV chunks are copied in blocks of this size w
 DAW_IN_PLACE_TAIL_MAX_BYTES = 16 << 20  # chunks after the audio (tags, cover) moved in memory when cut in place
 DAW_IN_PLACE_HEAD_MAX_BYTES = 16 << 20  # chunks before the audio rewritten in memory when room is made there in place
 DAW_PCM_BLOCK_FRAMES = 65536  # FLAC stems are re-encoded this many frames at a time (memory stays a few MB)
+# DJ stems and practice mixes (make_dj_stems, mix_stems): files made from a completed job's stems
+MIX_PEAK_CEILING_DB = -0.1  # a sum of stems that would clip is lowered to peak here (the gain is in the manifest)
+MIX_AAC_BIT_RATE = 256_000  # an m4a mix is AAC at the rate MVSep's own m4a stems have
 # the stem player (an MCP App on wait_for_jobs): peaks in the result, short previews through resources/read
 PLAYER_PEAKS = 800  # waveform slices per stem: one byte each, about a pixel per slice in a chat-wide player
 PLAYER_MAX_STEMS = 24  # stems one result carries to the player (six songs of four stems); more are left out, said so

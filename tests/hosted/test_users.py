@@ -241,6 +241,13 @@ async def test_results_come_as_signed_links_never_server_paths(
         assert (await http.get(tampered)).status_code == 404
         read = await client.read_resource(first["uri"])  # the same bytes through resources/read, as the user
         assert read.contents and getattr(read.contents[0], "blob", None)
+        failed, text, made, answer = await call(client, "mix_stems", {"job_id": job_id, "without": ["Vocals"]})
+        assert not failed, text  # a file made of the stems: in the user's storage, a signed link, a resource
+        everything = json.dumps(answer.model_dump(mode="json")) + text
+        assert output_dir not in everything and "/tmp/" not in everything
+        assert made["url"].startswith(server.url + "/files/") and made["url"] in text
+        assert (await http.get(made["url"])).status_code == 200
+        assert getattr((await client.read_resource(made["uri"])).contents[0], "blob", None)
         for uri in (f"mvsep://jobs/{job_id}", f"mvsep://jobs/{job_id}/manifest"):  # the job and its manifest too
             shown = (await client.read_resource(uri)).contents[0]
             text_of_it = getattr(shown, "text", "")

@@ -45,6 +45,16 @@ def test_commit_never_overwrites(tmp_path: Path) -> None:
     assert sorted(p.name for p in desired.parent.iterdir()) == sorted(p.name for p in landed)  # no temp left
 
 
+def test_commit_numbers_before_a_double_suffix_when_asked(tmp_path: Path) -> None:
+    for expected in ("Song.stem.mp4", "Song (2).stem.mp4", "Song (3).stem.mp4"):
+        tmp = tmp_path / "t.part"
+        tmp.write_bytes(expected.encode())
+        assert commit_file(tmp, tmp_path / "Song.stem.mp4", ".stem.mp4").name == expected
+    tmp = tmp_path / "t.part"
+    tmp.write_bytes(b"x")
+    assert commit_file(tmp, tmp_path / "Song.stem.mp4").name == "Song.stem (2).mp4"  # the default: the last one
+
+
 def test_commit_creates_parents_and_skips_existing_folder_names(tmp_path: Path) -> None:
     desired = tmp_path / "a" / "b" / "x.mp3"
     desired.parent.mkdir(parents=True)

@@ -65,7 +65,7 @@ async def check_answers(client: Client) -> None:
 
     code, message = await refused(client.read_resource("mvsep://nowhere"))
     assert code == INVALID_PARAMS and message.startswith("No resource is at mvsep://nowhere: this server's resources ")
-    assert "mvsep://jobs/{job_id}/files/{stem}.mp3 (or .wav, .flac, .m4a)" in message
+    assert "mvsep://jobs/{job_id}/files/{stem}.mp3 (or .wav, .flac, .m4a, .mp4)" in message
     code, message = await refused(client.read_resource("mvsep://jobs/j0000000"))
     assert (code, message) == (INVALID_PARAMS, "No job 'j0000000' exists for this account; list the jobs to see "
                                                "their ids.")
