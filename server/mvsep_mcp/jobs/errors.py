@@ -6,7 +6,8 @@ JobError                     anything the journal or the runner refuses
 ├── JobNotCancellable        already processing / uploading / finished
 ├── ResultExpired            MVSep no longer keeps the result (about 72 hours)
 ├── AccountNotAttached       the runner has no MVSep client for that account
-└── JournalUnavailable       the job database cannot be reached (PostgreSQL down, wrong URL, extra not installed)
+├── JournalUnavailable       the job database cannot be reached (PostgreSQL down, wrong URL, extra not installed)
+└── CannotSave               the output folder cannot take a job's files (full, read-only, not allowed): said once
 ```
 """
 
@@ -44,3 +45,8 @@ class AccountNotAttached(JobError):
 
 class JournalUnavailable(JobError):
     """The journal's database cannot be reached or used right now (the text names where, never a password)."""
+
+
+class CannotSave(JobError):
+    """The output folder cannot take a job's files: no room, a quota, read-only, not allowed. Trying again cannot
+    help, so it is said at once (one sentence naming the folder and the room needed), never retried."""
