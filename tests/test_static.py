@@ -208,7 +208,7 @@ LAYERS = [  # lowest first: a module imports only from its own layer or lower (A
     {"mvsep_mcp.planning", "mvsep_mcp.hosted.accounts", "mvsep_mcp.hosted.web", "mvsep_mcp.hosted.metrics"},
     {"mvsep_mcp_tools"},
     {"mvsep_mcp.app", "mvsep_mcp.demo", "mvsep_mcp.__main__", "mvsep_mcp.cli", "mvsep_mcp.bench", "mvsep_mcp.doctor",
-     "mvsep_mcp.faults_report", "mvsep_mcp.hosting"},
+     "mvsep_mcp.faults_report", "mvsep_mcp.hosting", "mvsep_mcp.stopping"},
 ]
 
 

@@ -221,14 +221,14 @@ def _serve(args: argparse.Namespace) -> int:
     from mvsep_mcp.app import create_server
 
     settings = load_settings(_flags(args) if args.command else {})
-    server = create_server(settings)
     if getattr(args, "transport", "stdio") == "http":
         from mvsep_mcp.hosting import serve_http
 
-        serve_http(server, settings, host=args.host, port=args.port)
-    else:
-        server.run("stdio")
-    return 0
+        serve_http(create_server(settings), settings, host=args.host, port=args.port)
+        return 0
+    from mvsep_mcp.stopping import serve_stdio
+
+    return serve_stdio(lambda on_stopped: create_server(settings, on_stopped=on_stopped))
 
 
 def _keys(args: argparse.Namespace) -> int:

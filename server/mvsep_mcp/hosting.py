@@ -60,6 +60,7 @@ from mvsep_mcp.hosted import scopes
 from mvsep_mcp.hosted.api_keys import ApiKeyError, ApiKeyVerifier
 from mvsep_mcp.hosted.settings import MCP_PATH, HostedSettings
 from mvsep_mcp.logs import REQUEST_ID
+from mvsep_mcp.stopping import stopping_uvicorn
 
 if TYPE_CHECKING:
     from mvsep_mcp.hosted.accounts import HostedAccounts
@@ -228,7 +229,7 @@ def serve_http(server: MCPServer[Any], settings: Settings, *, host: str, port: i
     app = http_app(server, settings, host=host)
     config = uvicorn.Config(app, host=host, port=port, log_level=logging.getLevelName(log.getEffectiveLevel()).lower(),
                             proxy_headers=True, server_header=False, access_log=False)  # ours: ids, no secrets
-    anyio.run(uvicorn.Server(config).serve)
+    anyio.run(stopping_uvicorn(config).serve)
 
 
 def _loggable(path: str) -> str:

@@ -131,6 +131,9 @@ PREVIEW_MAX_RATE = 24_000  # previews are mono MP3 at an MPEG-2 rate (22.05/24 k
 PREVIEW_MP3_LEVEL = 0.8  # libsndfile's compression level for CBR MP3: 40 kbit/s at 22.05/24 kHz, ~150 KB per 30 s
 PREVIEW_MAX_BYTES = 512_000  # a preview larger than this is refused with a sentence (base64 makes it a third larger)
 
+# --- stopping (mvsep_mcp/stopping.py) -------------------------------------------------------------------------
+STOP_GRACE_S = 10.0  # SIGTERM/SIGINT: the process exits once its session is closed, and at the latest after this
+
 # --- `mvsep-mcp doctor` (mvsep_mcp/doctor.py) -------------------------------------------------------
 DOCTOR_TIMEOUT_S = 10.0  # one check waits at most this long for MVSep: a person is watching the terminal
 DOCTOR_MAX_RETRIES = 1  # one retry tells a blip from an outage without making a dead host take a minute
