@@ -157,6 +157,12 @@ FAULTS_SETTLE_S = 1.0  # after the jobs end, the suite watches this long for pol
 FAULTS_CONCURRENT_CALLS = 200  # tool calls sent at once to one server
 FAULTS_FUZZ_EXAMPLES = 25  # fuzzed argument sets per tool (hypothesis examples)
 FAULTS_KILL_INPUT_SECONDS = 150.0  # a WAV this long (~26 MB) outlasts the socket buffers: a kill lands mid-upload
+FAULTS_DISK_INPUT_S = 20.0  # the disk cases' song: its two FLAC stems are megabytes, far above the limits below
+FAULTS_SMALL_DISK_BYTES = 512_000  # the full disk: a tmpfs this small (the announced stems do not fit)…
+FAULTS_LARGE_DISK_BYTES = 64_000_000  # …then grown to this for the same request again
+FAULTS_FILE_SIZE_LIMIT_BYTES = 1_500_000  # RLIMIT_FSIZE of the server: above its journal and caches, below a stem
+FAULTS_WAIT_CALLS = 40  # wait_for_jobs calls (of at most 5 s) a case waits for a job to end
+FAULTS_STOP_S = 5.0  # SIGTERM: the server must be gone within this (it exits once its session is closed)
 
 # --- tasks (the MCP tasks extension: a separation request answered with a task that a client polls) ---------------
 TASK_POLL_MIN_S = 1.0  # a task's suggested poll interval never asks a client to come back sooner than this
