@@ -18,6 +18,13 @@ from tests.jobs.fake_mvsep import FakeMVSep
 from tests.jobs.helpers import ACCOUNT, FAST, finish, input_file, make_runner, make_spec, running
 
 
+async def attached(tmp_path: Path, journal: JobJournal, fake: FakeMVSep) -> tuple[JobRunner, Path]:
+    """A runner working ``fake``'s account on ``journal``, and a song to ask for."""
+    runner = make_runner(tmp_path, journal)
+    await runner.attach_account(ACCOUNT, fake)
+    return runner, input_file(tmp_path)
+
+
 def stems_on_disk(tmp_path: Path) -> list[str]:
     return sorted(p.name for p in (tmp_path / "out").rglob("*.flac"))
 
@@ -25,9 +32,7 @@ def stems_on_disk(tmp_path: Path) -> list[str]:
 async def test_the_same_song_asked_twice_at_once_is_created_once_into_one_set_of_files(
         tmp_path: Path, journal: JobJournal) -> None:
     fake = FakeMVSep(premium=True, limit=None, statuses=["waiting", "processing", "processing", "done"])
-    runner = make_runner(tmp_path, journal)
-    await runner.attach_account(ACCOUNT, fake)
-    song = input_file(tmp_path)
+    runner, song = await attached(tmp_path, journal, fake)
     async with running(runner):
         [first] = await runner.submit([make_spec(tmp_path, song)])
         [second] = await runner.submit([make_spec(tmp_path, song)])
@@ -66,9 +71,7 @@ async def test_two_processes_asked_for_the_same_song_at_once_create_once_into_on
 
 async def test_a_job_waiting_for_one_mvsep_failed_fails_the_same_way(tmp_path: Path, journal: JobJournal) -> None:
     fake = FakeMVSep(statuses=["waiting", "processing", "failed"])
-    runner = make_runner(tmp_path, journal)
-    await runner.attach_account(ACCOUNT, fake)
-    song = input_file(tmp_path)
+    runner, song = await attached(tmp_path, journal, fake)
     async with running(runner):
         [first] = await runner.submit([make_spec(tmp_path, song)])
         [second] = await runner.submit([make_spec(tmp_path, song)])
@@ -79,9 +82,7 @@ async def test_a_job_waiting_for_one_mvsep_failed_fails_the_same_way(tmp_path: P
 
 async def test_a_job_waiting_for_a_cancelled_one_is_created_itself(tmp_path: Path, journal: JobJournal) -> None:
     fake = FakeMVSep(statuses=["waiting"] * 30 + ["done"])
-    runner = make_runner(tmp_path, journal)
-    await runner.attach_account(ACCOUNT, fake)
-    song = input_file(tmp_path)
+    runner, song = await attached(tmp_path, journal, fake)
     async with running(runner):
         [first] = await runner.submit([make_spec(tmp_path, song)])
         [second] = await runner.submit([make_spec(tmp_path, song)])
@@ -95,9 +96,7 @@ async def test_after_a_failed_save_the_same_request_creates_nothing_and_the_stem
         tmp_path: Path, journal: JobJournal) -> None:
     fake = FakeMVSep()
     fake.download_errors = [OSError(errno.ENOSPC, "No space left on device")]  # the disk fills under one stem
-    runner = make_runner(tmp_path, journal)
-    await runner.attach_account(ACCOUNT, fake)
-    song = input_file(tmp_path)
+    runner, song = await attached(tmp_path, journal, fake)
     async with running(runner):
         [first] = await finish(runner, await runner.submit([make_spec(tmp_path, song)]))
         assert first.state is JobState.FAILED and first.recoverable and "is out of space" in (first.error or "")
@@ -114,9 +113,7 @@ async def test_after_a_failed_save_the_same_request_creates_nothing_and_the_stem
 async def test_a_result_mvsep_served_wrong_is_not_followed_again(tmp_path: Path, journal: JobJournal) -> None:
     fake = FakeMVSep()
     fake.download_errors = [StemRejected("the Vocals file (flac) arrived as an HTML page")] * 20
-    runner = make_runner(tmp_path, journal)
-    await runner.attach_account(ACCOUNT, fake)
-    song = input_file(tmp_path)
+    runner, song = await attached(tmp_path, journal, fake)
     async with running(runner):
         [first] = await finish(runner, await runner.submit([make_spec(tmp_path, song)]))
         assert first.state is JobState.FAILED and not first.recoverable

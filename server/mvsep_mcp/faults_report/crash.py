@@ -40,6 +40,7 @@ from mvsep_mcp.faults_report.harness import (
     make_songs,
     outcome_text,
     settings_for,
+    stdio_texts,
     stem_bytes,
 )
 from mvsep_mcp.faults_report.stdio import StdioServer, params_for, stdio_server
@@ -142,8 +143,7 @@ async def _attempt(point: CrashPoint, work: Path) -> tuple[checks.Row, bool]:
                 _stopped_well(row, took, stderr, settings.journal_path, served, stem_bytes(sandbox), sandbox)
             row.add("lost", [f"job {j.id} ended {j.state.value}: {j.error}" for j in jobs
                              if j.state.value != "completed"])
-            texts = {f"result {n} of {name}": checks.result_text(r) for n, (name, r) in enumerate(results)}
-            texts["the server's stderr"] = stderr.read_text(encoding="utf-8", errors="replace")
+            texts = stdio_texts(results, stderr)
             fill_row(row, sandbox=sandbox, settings=settings, token=token, jobs=jobs, texts=texts, results=results,
                      started=started)
     finally:

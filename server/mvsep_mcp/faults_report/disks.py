@@ -48,6 +48,7 @@ from mvsep_mcp.faults_report.harness import (
     make_songs,
     outcome_text,
     settings_for,
+    stdio_texts,
     stem_bytes,
 )
 from mvsep_mcp.faults_report.stdio import params_for, stdio_server
@@ -292,8 +293,7 @@ async def _file_size_limit(work: Path) -> checks.Row:
             settings = settings_for(work, sandbox.base_url, TOKEN)
             jobs = journal_jobs(settings, TOKEN)
             row.outcome = f"1st: {first['state']} ({_sentence(first)}); again: {second['state']}"
-            texts = {f"result {n} of {name}": checks.result_text(r) for n, (name, r) in enumerate(results)}
-            texts["the server's stderr"] = stderr.read_text(encoding="utf-8", errors="replace")
+            texts = stdio_texts(results, stderr)
             fill_row(row, sandbox=sandbox, settings=settings, token=TOKEN, jobs=jobs, texts=texts, results=results,
                      started=started)
     finally:

@@ -26,6 +26,7 @@ from mvsep_mcp.faults_report.harness import (
     make_songs,
     outcome_text,
     settings_for,
+    stdio_texts,
 )
 from mvsep_mcp.faults_report.stdio import StdioServer, params_for, stdio_server
 from mvsep_mcp.sandbox import SANDBOX_PREMIUM_TOKEN, JobTiming, SandboxServer, SandboxState
@@ -73,8 +74,7 @@ async def run_two_processes(work: Path) -> checks.Row:
                 row.add("double", [f"{state.traffic.creates()} creates for one song asked twice"])
             copies = [p.name for p in settings.output_dir.rglob("*") if p.is_file() and " (2)" in p.name]
             row.add("double", [f"downloaded twice into one folder: {name}" for name in copies])
-            texts = {f"result {n} of {name}": checks.result_text(r) for n, (name, r) in enumerate(results)}
-            texts["the servers' stderr"] = stderr.read_text(encoding="utf-8", errors="replace")
+            texts = stdio_texts(results, stderr)
             fill_row(row, sandbox=sandbox, settings=settings, token=TOKEN, jobs=jobs, texts=texts, results=results,
                      started=started)
     finally:
@@ -119,8 +119,7 @@ async def run_damaged(work: Path) -> checks.Row:
             kept_as = kept[0].name if kept else "NOTHING"
             row.outcome = (f"started; first answer {'says so' if said else 'SILENT'}; kept as {kept_as}; doctor "
                            f"{doctor_line[:6]}; then {outcome_text(jobs)}")
-            texts = {f"result {n} of {name}": checks.result_text(r) for n, (name, r) in enumerate(results)}
-            texts["the server's stderr"] = stderr.read_text(encoding="utf-8", errors="replace")
+            texts = stdio_texts(results, stderr)
             texts["doctor"] = "\n".join(report)
             fill_row(row, sandbox=sandbox, settings=settings, token=TOKEN, jobs=jobs, texts=texts, results=results,
                      started=started)
