@@ -462,14 +462,14 @@ async def test_a_folder_without_room_for_the_announced_sizes_fails_before_any_do
     after = rig.get(record)
     assert after.state is JobState.FAILED and after.recoverable and rig.fake.download_calls == 0
     assert after.error == (
-        f"The output folder {rig.tmp_path / 'out'} is out of space (this job's files need about 4.2 MB, 3.0 MB is "
+        f"The output folder is out of space ({rig.tmp_path / 'out'}; this job's files need about 4.2 MB; 3.0 MB is "
         f"free), so the files of job {record.id} were not saved: free some space there or choose another output "
         f"folder, then {again_text(after)}.")
 
 
 @pytest.mark.parametrize(("code", "words"), [
-    (errno.ENOSPC, "is out of space (1.0 MB is free)"),
-    (errno.EDQUOT, "disk quota of the output folder"),
+    (errno.ENOSPC, "is out of space ("),
+    (errno.EDQUOT, "disk quota of the output folder is used up"),
     (errno.EFBIG, "refuses files this large"),
     (errno.EROFS, "is read-only"),
     (errno.EACCES, "may not write into the output folder"),

@@ -180,7 +180,7 @@ async def _full_disk(work: Path) -> checks.Row:
     out.mkdir(parents=True, exist_ok=True)
     mount_tmpfs(out, policy.FAULTS_SMALL_DISK_BYTES)
     try:
-        return await _mended(work, "full disk", "is out of space (this job's files need about",
+        return await _mended(work, "full disk", "this job's files need about",
                              lambda: mount_tmpfs(out, policy.FAULTS_LARGE_DISK_BYTES, remount=True),
                              breaks=None, none_fetched=True)
     finally:

@@ -2,8 +2,8 @@
 refusals (no space, quota, file too large, read-only, not allowed) turned into one sentence.
 
 A refusal is permanent at once: trying again cannot make room, so nothing is downloaded twice. The sentence names the
-folder as the user gave it (a hosted server's presenter makes it relative to the user's own folder), the room the
-job needs when MVSep announced its sizes, and how to get the result without paying again
+folder as the user gave it, in brackets (a hosted server's presenter turns it into "your folder"), the room the job
+needs when MVSep announced its sizes, and how to get the result without paying again
 (:func:`~mvsep_mcp.jobs.recovery.again_text`): the job is left ``recoverable``.
 """
 
@@ -87,24 +87,23 @@ def save_problem(exc: BaseException, record: JobRecord, need: int | None) -> Can
         return _no_room(record, code, need, free_bytes(Path(record.spec.output_root).expanduser()))
     folder = record.spec.output_root
     if code == errno.EROFS:
-        what = f"The output folder {folder} is read-only"
+        what = f"The output folder is read-only ({folder})"
     else:
-        what = f"This server may not write into the output folder {folder} (permission denied)"
+        what = f"This server may not write into the output folder ({folder}: permission denied)"
     return CannotSave(f"{what}, so the files of job {record.id} were not saved: make it writable or choose another "
                       f"output folder, then {again_text(record)}.")
 
 
 def _no_room(record: JobRecord, code: int, need: int | None, free: int | None) -> CannotSave:
-    folder = record.spec.output_root
-    room = [f"this job's files need about {size_words(need)}"] if need else []
-    room += [f"{size_words(free)} is free"] if free is not None else []
+    facts = [record.spec.output_root]
+    facts += [f"this job's files need about {size_words(need)}"] if need else []
+    facts += [f"{size_words(free)} is free"] if free is not None else []
     if code == errno.EFBIG:
-        what = (f"The output folder {folder} refuses files this large (a limit of its file system, or of this "
-                f"server's process, on the size of one file)")
+        facts.insert(1, "a limit of its file system, or of this server's process, on the size of one file")
+        what = "The output folder refuses files this large"
     elif code == errno.EDQUOT:
-        what = f"The disk quota of the output folder {folder} is used up"
+        what = "The disk quota of the output folder is used up"
     else:
-        what = f"The output folder {folder} is out of space"
-    said = f" ({', '.join(room)})" if room else ""
-    return CannotSave(f"{what}{said}, so the files of job {record.id} were not saved: free some space there or "
-                      f"choose another output folder, then {again_text(record)}.")
+        what = "The output folder is out of space"
+    return CannotSave(f"{what} ({'; '.join(facts)}), so the files of job {record.id} were not saved: free some space "
+                      f"there or choose another output folder, then {again_text(record)}.")
