@@ -69,7 +69,8 @@ NAME_MAX_BYTES = 240  # UTF-8 bytes per component: Linux/macOS allow 255, leavin
 # --- verifying a downloaded stem (mvsep_mcp/media/verify.py) -------------------------------------
 STEM_DURATION_SLACK_S = 2.0  # a stem may differ this much from the input's duration (codec padding, rounding)…
 STEM_DURATION_SLACK_FRACTION = 0.02  # …or this fraction of it, whichever is larger
-STEM_SIZE_SLACK_FRACTION = 0.02  # margin on MVSep's rounded size text ("5.84 MB") beyond its rounding
+STEM_SIZE_SLACK_FRACTION = 0.02  # margin on MVSep's rounded size text ("5.84 MB") beyond its rounding (a warning)
+MP3_SYNC_SEARCH_BYTES = 1 << 16  # an MP3 stem's first frame is looked for this far after its ID3v2 tag (padding)
 
 # --- MVSep client (mvsep_mcp/mvsep) -----------------------------------------------------------------
 ERROR_BODY_MAX_CHARS = 2000  # an error keeps at most this much of a non-JSON body (HTML 5xx pages)
@@ -162,6 +163,7 @@ FAULTS_SMALL_DISK_BYTES = 512_000  # the full disk: a tmpfs this small (the anno
 FAULTS_LARGE_DISK_BYTES = 64_000_000  # …then grown to this for the same request again
 FAULTS_FILE_SIZE_LIMIT_BYTES = 1_500_000  # RLIMIT_FSIZE of the server: above its journal and caches, below a stem
 FAULTS_WAIT_CALLS = 40  # wait_for_jobs calls (of at most 5 s) a case waits for a job to end
+FAULTS_DECODE_SLACK_S = 0.1  # the oracle: a decoder and a header may differ by an encoder's padding, not a cut tail
 FAULTS_STOP_S = 5.0  # SIGTERM: the server must be gone within this (it exits once its session is closed)
 
 # --- tasks (the MCP tasks extension: a separation request answered with a task that a client polls) ---------------

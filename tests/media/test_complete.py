@@ -47,3 +47,11 @@ def test_other_formats_are_not_checked(tmp_path: Path) -> None:
     path = tmp_path / "x.aiff"
     path.write_bytes(b"FORM")
     complete_audio(path, "aiff")
+
+
+def test_an_mp3_with_junk_before_after_and_between_its_frames_is_whole(tmp_path: Path) -> None:
+    whole = make_audio(tmp_path, "mp3", seconds=3.0, tagged=False).read_bytes()
+    odd = tmp_path / "odd.mp3"
+    id3 = b"ID3\x04\x00\x00\x00\x00\x00\x0a" + b"\x00" * 10  # an empty ID3v2 tag of 10 bytes
+    odd.write_bytes(id3 + b"\x00" * 700 + whole + b"TAG" + b"x" * 125 + b"\x00" * 300)
+    complete_audio(odd, "mp3")

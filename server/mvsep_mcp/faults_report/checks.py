@@ -18,6 +18,7 @@ import mutagen
 
 from mvsep_mcp.jobs.models import JobRecord
 from mvsep_mcp.media.files import is_temp_name
+from mvsep_mcp.policy import FAULTS_DECODE_SLACK_S
 
 # column -> what a non-zero count means (the "Done when" list, in its order)
 PROPERTIES: dict[str, str] = {
@@ -37,7 +38,6 @@ PROPERTIES: dict[str, str] = {
 STATUS_PATH = "/api/separation/get"
 _BARE_ERROR = re.compile(r"^Error executing tool [\w.-]+(: Error executing tool [\w.-]+)*\s*$")
 _TRACEBACK = "Traceback (most recent call last)"
-_DECODE_SLACK_S = 0.1  # decoders and headers may disagree by an encoder's padding, never by a cut file's tail
 
 
 @dataclass
@@ -113,7 +113,7 @@ def _decodes_short(path: Path, announced_s: float) -> str | None:
         if path.suffix.lower() in (".m4a", ".mp4"):
             return None  # AAC: libsndfile cannot decode it at all (its header was read above)
         return f"does not decode to its end ({exc})"
-    if decoded / rate < announced_s - _DECODE_SLACK_S:
+    if decoded / rate < announced_s - FAULTS_DECODE_SLACK_S:
         return f"decodes {decoded / rate:.2f} s of the {announced_s:.2f} s its header announces"
     return None
 

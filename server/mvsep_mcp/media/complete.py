@@ -7,8 +7,10 @@ with a few words saying where the audio stops):
 - **WAV**: the chunks tile the file and the ``data`` chunk ends inside it (PCM needs no decoding).
 - **FLAC**: decoded to the end by libsndfile, in blocks into one buffer; the frames must reach the number
   STREAMINFO announces (a cut file loses sync or comes up short). About 0.2 s for a four-minute stereo stem.
-- **MP3**: a walk over the MPEG frame headers (no decoding): every frame whole, nothing after the last one but a
-  tag, and as many frames as the Xing/LAME header counts (when there is one). Milliseconds.
+- **MP3**: a walk over the MPEG frame headers (no decoding): the last frame whole, and as many frames as the
+  Xing/LAME header counts (when there is one). Bytes that are no frame are skipped to the next real one (two frame
+  headers in a row); a file cut exactly between frames without a Xing header passes (its length is still checked
+  against the input's). Milliseconds.
 - **M4A/MP4**: the top-level boxes tile the file exactly (a cut ``mdat`` or a missing ``moov`` does not).
 - **Ogg (Vorbis, Opus)**: the pages are read one after the other to the end (each checked by mutagen), and the
   last one ends the stream.
@@ -23,7 +25,7 @@ import struct
 from pathlib import Path
 
 from mvsep_mcp.media.errors import MediaError
-from mvsep_mcp.policy import DAW_PCM_BLOCK_FRAMES
+from mvsep_mcp.policy import DAW_PCM_BLOCK_FRAMES, MP3_SYNC_SEARCH_BYTES
 
 
 class Incomplete(MediaError):
@@ -96,7 +98,6 @@ _BITRATES_KBPS = {  # (MPEG-1?, layer) -> the 15 bitrate indexes
     (False, 3): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
 }
 _RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}  # version bits -> rates
-_TRAILERS = (b"TAG", b"APETAGEX", b"LYRICS200", b"ID3")
 
 
 def _mp3_frame(data: mmap.mmap, at: int) -> tuple[int, int, int] | None:
@@ -136,27 +137,50 @@ def _xing_frames(data: mmap.mmap, first: int) -> int | None:
     return None
 
 
+def _synced(data: mmap.mmap, at: int) -> bool:
+    """A frame header at ``at`` whose next frame also begins with a header (or that ends the file): real sync."""
+    frame = _mp3_frame(data, at)
+    if frame is None:
+        return False
+    following = at + frame[0]
+    return following >= len(data) or _mp3_frame(data, following) is not None
+
+
+def _resync(data: mmap.mmap, start: int, limit: int) -> int | None:
+    """The first real frame at or after ``start`` (searched up to ``limit`` bytes on), or None."""
+    position = data.find(b"\xff", start, min(len(data), start + limit))
+    while position >= 0:
+        if _synced(data, position):
+            return position
+        position = data.find(b"\xff", position + 1, min(len(data), start + limit))
+    return None
+
+
 def _mp3(path: Path) -> None:
+    """Cut files are told by evidence only (a file never ends on its own): a last frame running past the end, or
+    fewer frames than the Xing/LAME header counts. Bytes that are no frame (an encoder's junk, a tag) are skipped to
+    the next real frame; none after them is a trailer, which is allowed."""
     size = path.stat().st_size
     if size == 0:
         raise Incomplete("it is empty")
     with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        position = _id3v2_end(data)
-        first = _mp3_frame(data, position)
-        if first is None:
+        start = _id3v2_end(data)
+        position = _resync(data, start, MP3_SYNC_SEARCH_BYTES)
+        if position is None:
             raise Incomplete("no MPEG audio frame follows its header")
         announced = _xing_frames(data, position)
         frames = 0
         while position < size:
             frame = _mp3_frame(data, position)
             if frame is None:
-                if any(data[position:position + len(t)] == t for t in _TRAILERS):
-                    break  # a tag after the audio
-                raise Incomplete(f"its audio frames stop making sense at byte {position} of {size}")
-            length = frame[0]
-            if position + length > size:
-                raise Incomplete(f"its last audio frame stops at byte {size} of {position + length}")
-            position += length
+                found = _resync(data, position + 1, size)
+                if found is None:
+                    break  # a trailer (ID3v1, APE, Lyrics3, padding) after the audio
+                position = found
+                continue
+            if position + frame[0] > size:
+                raise Incomplete(f"its last audio frame stops at byte {size} of {position + frame[0]}")
+            position += frame[0]
             frames += 1
     if announced is not None and frames - 1 < announced:  # the Xing frame itself carries no audio
         raise Incomplete(f"it holds {frames - 1} of the {announced} audio frames its header counts")
