@@ -20,7 +20,8 @@ from mvsep_mcp.jobs.models import JobRecord
 from mvsep_mcp.jobs.recovery import again_text
 from mvsep_mcp.media.verify import announced_bytes
 
-NO_ROOM_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+_EDQUOT = getattr(errno, "EDQUOT", errno.ENOSPC)  # a quota: not every platform names it
+NO_ROOM_ERRNOS = frozenset({errno.ENOSPC, _EDQUOT, errno.EFBIG})
 REFUSED_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 DISK_ERRNOS = NO_ROOM_ERRNOS | REFUSED_ERRNOS
 
@@ -101,7 +102,7 @@ def _no_room(record: JobRecord, code: int, need: int | None, free: int | None) -
     if code == errno.EFBIG:
         facts.insert(1, "a limit of its file system, or of this server's process, on the size of one file")
         what = "The output folder refuses files this large"
-    elif code == errno.EDQUOT:
+    elif code == _EDQUOT and code != errno.ENOSPC:
         what = "The disk quota of the output folder is used up"
     else:
         what = "The output folder is out of space"
