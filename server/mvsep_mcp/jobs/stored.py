@@ -54,7 +54,7 @@ def read_manifest(record: JobRecord, *, max_bytes: int = policy.RESOURCE_READ_MA
     return _read(Path(record.manifest_path), None, max_bytes, again=again_text(record), show_paths=show_paths)
 
 
-_SESSION_AGAIN = "write the session again with make_daw_session"
+_SESSION_AGAIN = "write the session again with make_daw_session (toolset results)"
 
 
 def find_session(record: JobRecord, file_name: str) -> Path:
