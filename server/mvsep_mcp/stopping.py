@@ -16,13 +16,13 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import anyio
 
+from mvsep_mcp import system
 from mvsep_mcp.policy import STOP_GRACE_S
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ async def _serve(server: Any, closed: threading.Event) -> int:
 
 
 async def _stop_on_signal(scope: anyio.CancelScope, closed: threading.Event) -> None:
-    if sys.platform == "win32":
+    if system.is_windows():
         return  # no signal receivers there: Windows ends a process its own way
     with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
         async for number in signals:

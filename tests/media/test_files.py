@@ -7,8 +7,10 @@ import hashlib
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
+from mvsep_mcp import system
 from mvsep_mcp.media import MediaError, commit_file, ensure_dir, final_name_from_temp, sha256_file, temp_path_for
 from mvsep_mcp.policy import HASH_CHUNK_BYTES
 
@@ -107,3 +109,27 @@ def test_ensure_dir(tmp_path: Path) -> None:
         ensure_dir(tmp_path / "file")
     with pytest.raises(MediaError, match="a file is in the way of one of its parent folders"):
         ensure_dir(tmp_path / "file" / "sub" / "deeper")
+
+
+@pytest.mark.parametrize("simulated", ["windows", "macos", "linux"])
+def test_commit_on_each_system_flushes_what_the_system_can(tmp_path: Path, simulated: system.System,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows cannot open a folder (so its entry is not flushed) and needs write access to flush a file; POSIX
+    systems flush the file read-only and then the folder's entry."""
+    desired = tmp_path / "out" / "Song (Vocals).flac"
+    tmp = make_tmp(desired, b"stem")
+    opened: list[tuple[Path, int]] = []
+    real_open = os.open
+
+    def spy(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        opened.append((Path(path), flags))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", spy)
+    with system.simulate(simulated):
+        landed = commit_file(tmp, desired)
+    assert landed == desired and landed.read_bytes() == b"stem"
+    folder = [flags for path, flags in opened if path == desired.parent]
+    flushed = [flags for path, flags in opened if path == tmp]
+    assert flushed and all(flags & os.O_RDWR for flags in flushed) is (simulated == "windows")
+    assert (folder == []) is (simulated == "windows")

@@ -36,7 +36,7 @@ from typing import Any
 
 import anyio
 
-from mvsep_mcp import policy
+from mvsep_mcp import policy, system
 from mvsep_mcp.faults_report import checks
 from mvsep_mcp.faults_report.crash import SLOW_QUEUE
 from mvsep_mcp.faults_report.harness import (
@@ -89,7 +89,7 @@ async def run_disk_case(case: str, work: Path) -> checks.Row:
 
 def namespace_command() -> list[str] | None:
     """How to start a child in its own mount namespace here, or None when no way works (no rights in a container)."""
-    if not sys.platform.startswith("linux") or shutil.which("unshare") is None:
+    if system.current() != "linux" or shutil.which("unshare") is None:
         return None
     for command in NAMESPACES:
         try:

@@ -22,15 +22,19 @@ class StoredFileError(JobError):
     """A job's file cannot be served: not saved yet, gone, changed, or too big to carry."""
 
 
+class StoredFileMissing(StoredFileError, LookupError):
+    """The job has no such file (no such stem or session, nothing saved yet, or gone from the disk)."""
+
+
 def find_output(record: JobRecord, stem: str) -> OutputFile:
     """``record``'s saved file for ``stem`` (case-insensitive)."""
     wanted = stem.strip().casefold()
     output = next((o for o in record.outputs if o.stem.casefold() == wanted), None)
     if output is None:
         if not record.outputs:
-            raise StoredFileError(f"Job {record.id} has no saved files yet ({record.phase()}).")
+            raise StoredFileMissing(f"Job {record.id} has no saved files yet ({record.phase()}).")
         have = ", ".join(o.stem for o in record.outputs)
-        raise StoredFileError(f"Job {record.id} has no {stem!r} stem; its stems are {have}.")
+        raise StoredFileMissing(f"Job {record.id} has no {stem!r} stem; its stems are {have}.")
     return output
 
 
@@ -50,7 +54,7 @@ def read_output(record: JobRecord, stem: str, *, max_bytes: int = policy.RESOURC
 def read_manifest(record: JobRecord, *, max_bytes: int = policy.RESOURCE_READ_MAX_BYTES,
                   show_paths: bool = True) -> bytes:
     if not record.manifest_path:
-        raise StoredFileError(f"Job {record.id} has no manifest yet ({record.phase()}).")
+        raise StoredFileMissing(f"Job {record.id} has no manifest yet ({record.phase()}).")
     return _read(Path(record.manifest_path), None, max_bytes, again=again_text(record), show_paths=show_paths)
 
 
@@ -63,7 +67,7 @@ def find_session(record: JobRecord, file_name: str) -> Path:
     found = next((Path(p) for p in record.sessions if PurePath(p).name.casefold() == wanted), None)
     if found is None:
         have = ", ".join(PurePath(p).name for p in record.sessions) or "none yet (make_daw_session writes one)"
-        raise StoredFileError(f"Job {record.id} has no DAW session {file_name!r}; its sessions: {have}.")
+        raise StoredFileMissing(f"Job {record.id} has no DAW session {file_name!r}; its sessions: {have}.")
     return found
 
 
@@ -91,7 +95,7 @@ def _read(path: Path, size: int | None, max_bytes: int, *, again: str, what: str
     try:
         actual = path.stat().st_size
     except OSError:
-        raise StoredFileError(f"{path.name} is gone from {folder}: {again}.") from None
+        raise StoredFileMissing(f"{path.name} is gone from {folder}: {again}.") from None
     if size is not None and actual != size:
         raise StoredFileError(f"{path.name} changed after it was saved ({actual} bytes, saved {size}); it is "
                               f"not served as the job's {what}: {again} to get the original.")

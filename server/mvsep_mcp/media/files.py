@@ -20,6 +20,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+from mvsep_mcp import system
 from mvsep_mcp.media.errors import MediaError
 from mvsep_mcp.policy import HASH_CHUNK_BYTES
 
@@ -92,10 +93,11 @@ def candidate_names(desired: Path) -> Iterator[Path]:
 
 def _fsync(path: Path) -> None:
     """Flush a file or folder to disk, best effort (Windows cannot open folders, and needs write access to flush)."""
-    if os.name == "nt" and path.is_dir():
+    windows = system.is_windows()
+    if windows and path.is_dir():
         return
     try:
-        fd = os.open(path, os.O_RDWR if os.name == "nt" else os.O_RDONLY)
+        fd = os.open(path, os.O_RDWR if windows else os.O_RDONLY)
     except OSError:
         return
     try:
