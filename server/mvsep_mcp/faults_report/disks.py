@@ -228,7 +228,7 @@ async def _mended(work: Path, case: str, words: str, mend: Callable[[], None], *
                 second = await _separate(server, song)
                 _second_completed(row, second, state.traffic.creates())
             jobs = journal_jobs(settings, TOKEN)
-            row.outcome = f"1st: {first['state']} ({_sentence(first)}); again: {second['state']}"
+            row.outcome = f"1st: {first['state']} ({_sentence(first, work)}); again: {second['state']}"
             fill_row(row, sandbox=sandbox, settings=settings, token=TOKEN, jobs=jobs, texts=server.texts(),
                      results=server.results, started=started)
     finally:
@@ -261,8 +261,9 @@ def _stem_size(sandbox: SandboxServer) -> int:
     return max((p.stat().st_size for p in files), default=0)
 
 
-def _sentence(job: dict[str, Any]) -> str:
-    error = str(job.get("error") or "")
+def _sentence(job: dict[str, Any], work: Path) -> str:
+    """The job's sentence for the table, the case's own folder shortened to "…" (as the destinations group does)."""
+    error = str(job.get("error") or "").replace(str(work), "…")
     return (error[:70] + "…") if len(error) > 70 else error or "no error"
 
 
@@ -292,7 +293,7 @@ async def _file_size_limit(work: Path) -> checks.Row:
             _second_completed(row, second, state.traffic.creates())
             settings = settings_for(work, sandbox.base_url, TOKEN)
             jobs = journal_jobs(settings, TOKEN)
-            row.outcome = f"1st: {first['state']} ({_sentence(first)}); again: {second['state']}"
+            row.outcome = f"1st: {first['state']} ({_sentence(first, work)}); again: {second['state']}"
             texts = stdio_texts(results, stderr)
             fill_row(row, sandbox=sandbox, settings=settings, token=TOKEN, jobs=jobs, texts=texts, results=results,
                      started=started)
