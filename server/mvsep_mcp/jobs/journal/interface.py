@@ -1,7 +1,8 @@
 """What the runner needs of a job journal, whichever database holds it (:class:`JobJournal`).
 
-Two backends satisfy it: :class:`~mvsep_mcp.jobs.journal.sqlite.SqliteJournal` (one file, the default for a server
-on one machine) and :class:`~mvsep_mcp.jobs.journal.postgres.PostgresJournal` (one database shared by replicas).
+Two backends satisfy it, both a :class:`~mvsep_mcp.jobs.journal.sql.SqlJournal`:
+:class:`~mvsep_mcp.jobs.journal.sqlite.SqliteJournal` (one file, the default for a server on one machine) and
+:class:`~mvsep_mcp.jobs.journal.postgres.PostgresJournal` (one database shared by replicas).
 Every read and write of a user's jobs takes an ``account_key``, or a job id whose record carries one, so a caller
 that scopes by account sees only that account's jobs. Every call is short and synchronous; each backend is safe to
 use from threads and from the event loop.
