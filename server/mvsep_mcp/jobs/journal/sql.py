@@ -22,12 +22,12 @@ from __future__ import annotations
 import json
 import logging
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Self
 
 from mvsep_mcp.jobs.errors import JobNotFound
 from mvsep_mcp.jobs.journal.dialect import Connection, upsert
-from mvsep_mcp.jobs.journal.interface import REUSABLE_STATES, Order, newest_reusable
+from mvsep_mcp.jobs.journal.interface import REUSABLE_STATES, Change, Order, newest_reusable
 from mvsep_mcp.jobs.journal.keys import new_job_id, request_key_for
 from mvsep_mcp.jobs.journal.linked import SqlLinks
 from mvsep_mcp.jobs.journal.migrations import SCHEMA_VERSION_TABLE, Migration, pending
@@ -108,14 +108,8 @@ class SqlJournal(SqlLinks):
                     return record
                 # else: that id was taken (vanishingly rare): draw another
 
-    def update(
-        self,
-        job_id: str,
-        *,
-        expect: Iterable[JobState] | None = None,
-        change: Callable[[JobRecord], Mapping[str, Any]] | None = None,
-        **fields: Any,
-    ) -> JobRecord | None:
+    def update(self, job_id: str, *, expect: Iterable[JobState] | None = None, change: Change | None = None,
+               **fields: Any) -> JobRecord | None:
         """Change fields of a job atomically; with ``expect``, only if its state is one of those (else ``None``).
 
         ``change`` computes further fields from the job as it is inside the transaction (to add to a list, say): the
@@ -164,17 +158,9 @@ class SqlJournal(SqlLinks):
             raise JobNotFound(job_id)
         return record
 
-    def list(
-        self,
-        account_key: str | None = None,
-        *,
-        states: Iterable[JobState] | None = None,
-        batch_id: str | None = None,
-        request_key: str | None = None,
-        hash: str | None = None,
-        limit: int | None = None,
-        order: Order = "newest",
-    ) -> list[JobRecord]:
+    def list(self, account_key: str | None = None, *, states: Iterable[JobState] | None = None,
+             batch_id: str | None = None, request_key: str | None = None, hash: str | None = None,
+             limit: int | None = None, order: Order = "newest") -> list[JobRecord]:
         """Jobs matching every filter given, newest first (or oldest first)."""
         where: list[str] = []
         params: list[Any] = []
