@@ -36,7 +36,8 @@ from mvsep_mcp.jobs.models import JobRecord, JobSpec, JobState, OutputFile
 
 log = logging.getLogger(__name__)
 
-_COLUMNS = ("account_key", "state", "request_key", "batch_id", "hash", "created_at", "updated_at", "data")
+# the columns a query filters or orders by; the whole record (but its outputs) is in ``data``, as JSON
+_INDEXED = ("account_key", "state", "request_key", "batch_id", "hash", "created_at", "updated_at")
 
 
 class SqlJournal(SqlLinks):
@@ -99,7 +100,8 @@ class SqlJournal(SqlLinks):
         """Record a new job and commit it; returns the record with its fresh id."""
         now = self._clock()
         fields.setdefault("request_key", request_key_for(spec))
-        insert = (f"INSERT INTO jobs (id, {', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, {self._dialect.json})"
+        insert = (f"INSERT INTO jobs (id, {', '.join(_INDEXED)}, data)"
+                  f" VALUES (?, {', '.join('?' * len(_INDEXED))}, {self._dialect.json})"
                   " ON CONFLICT (id) DO NOTHING RETURNING id")
         with self._connection() as db:
             while True:
@@ -115,7 +117,7 @@ class SqlJournal(SqlLinks):
         ``change`` computes further fields from the job as it is inside the transaction (to add to a list, say): the
         row is locked, so a concurrent writer in any process waits, then sees this change.
         """
-        assignments = ", ".join(f"{column} = ?" for column in _COLUMNS[:-1])
+        assignments = ", ".join(f"{column} = ?" for column in _INDEXED)
         with self._transaction() as db:
             record = self._get(db, job_id, lock=True)
             if expect is not None and record.state not in set(expect):
@@ -224,7 +226,7 @@ class SqlJournal(SqlLinks):
 
 
 def _column_values(record: JobRecord) -> tuple[Any, ...]:
-    """The values of ``_COLUMNS``: the indexed ones, then the record as JSON (its outputs have their own rows)."""
+    """The values of ``_INDEXED``, then ``data``: the record as JSON (its outputs have their own rows)."""
     return (record.account_key, record.state.value, record.request_key, record.spec.batch_id, record.hash,
             record.created_at, record.updated_at, record.model_dump_json(exclude={"outputs"}))
 
