@@ -12,7 +12,15 @@ from mcp_types import CallToolResult
 from mvsep_mcp.jobs.models import JobRecord
 from mvsep_mcp.mvsep import OutputFormatName, RemoteType
 from mvsep_mcp.mvsep.formats import FORMAT_BY_CODE
-from mvsep_mcp.planning import Plan, confirmation_needed, credits_text, plan_separation, submit_plan
+from mvsep_mcp.planning import (
+    Plan,
+    PlannedInput,
+    ThenStep,
+    confirmation_needed,
+    credits_text,
+    plan_separation,
+    submit_plan,
+)
 from pydantic import Field
 
 from mvsep_mcp_tools._common import SPENDS_AND_WRITES, ToolOutput, account_of, resolver, result, session_of, tool
@@ -46,7 +54,7 @@ def quote(plan: Plan, *, dry_run: bool) -> SeparationOut:
     """The plan as the model reads it: model, destination, cost per input."""
     return SeparationOut(
         dry_run=dry_run,
-        model=plan.algorithm.name,
+        model=plan.models_text if plan.then else plan.algorithm.name,
         options=plan.options,
         output_format=plan.output_format_name,
         output_dir=shown_path(plan.output_root),
@@ -57,12 +65,21 @@ def quote(plan: Plan, *, dry_run: bool) -> SeparationOut:
             InputEstimate(
                 input=i.source,
                 duration_s=i.duration_s,
-                estimated_credits=i.estimate.credits if i.estimate else None,
-                breakdown=i.estimate.breakdown if i.estimate else None,
+                estimated_credits=plan.input_credits(i),
+                breakdown=_breakdown(plan, i),
             )
             for i in plan.inputs
         ],
     )
+
+
+def _breakdown(plan: Plan, item: PlannedInput) -> str | None:
+    """The first model's cost breakdown, then each later step's credits (a chain)."""
+    if item.estimate is None:
+        return None
+    steps = [f"then {s.algorithm.name}: {credits_text(e.credits)}"
+             for s, e in zip(plan.then, plan.step_estimates(item), strict=True) if e is not None]
+    return "; ".join([item.estimate.breakdown, *steps])
 
 
 def finished_answer(records: list[JobRecord]) -> CallToolResult:
@@ -115,13 +132,14 @@ async def _plan(
     recursive: bool,
     publish_as_demo: bool,
     daw_session: Literal["dawproject", "rpp", "both"] | None,
+    then: list[ThenStep] | None,
 ) -> Plan:
     account = await account_of(ctx)
     formats = ("dawproject", "rpp") if daw_session == "both" else (daw_session,) if daw_session else ()
     return await plan_separation(session_of(ctx), inputs=inputs, model=model, options=options,
                                  output_format=output_format, output_dir=output_dir, name_template=name_template,
                                  remote_type=remote_type, recursive=recursive, is_demo=publish_as_demo,
-                                 daw_session=formats, account=account)
+                                 daw_session=formats, account=account, then=then or ())
 
 
 @resolver
@@ -168,6 +186,10 @@ def register(server: MCPServer[Any]) -> None:
         daw_session: Annotated[
             Literal["dawproject", "rpp", "both"] | None, Field(description="Write a DAW session too")
         ] = None,
+        then: Annotated[
+            list[ThenStep] | None,
+            Field(description="Chain: each step runs model on from_stem of the step before; one quote, one folder"),
+        ] = None,
     ) -> Annotated[CallToolResult, SeparationOut]:
         """Separate songs (files, folders or URLs) into stems. Returns job ids at once; call wait_for_jobs until all
         are completed: stems are saved as tagged files plus a JSON manifest, never overwriting. SPENDS CREDITS
@@ -176,7 +198,7 @@ def register(server: MCPServer[Any]) -> None:
         account = await account_of(ctx)  # (the plan's, again: this call's answer shows files as the account may see)
         out = quote(plan, dry_run=dry_run)
         header = (
-            f"{plan.algorithm.name} (model {plan.algorithm.render_id}) on {len(plan.inputs)} input(s) → "
+            f"{plan.models_text} on {len(plan.inputs)} input(s) → "
             f"{out.output_format} in {shown_path(plan.output_root)}. {_cost_line(out)}"
         )
         if dry_run:

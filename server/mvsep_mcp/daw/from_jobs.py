@@ -271,7 +271,13 @@ def sessions_from_jobs(records: Sequence[JobRecord], picks: Sequence[StemPick],
 
 
 def session_after_job(record: JobRecord, formats: Sequence[SessionFormat] = SESSION_FORMATS, *,
-                      embed: bool = False) -> WrittenSession:
+                      embed: bool = False, earlier: Sequence[JobRecord] = ()) -> WrittenSession:
     """Session files for every stem of one completed job, beside its stems: for a caller that asked for a session
-    when it started the separation."""
-    return sessions_from_jobs([record], [StemPick(record.id)], formats, embed=embed)
+    when it started the separation. ``earlier``: the steps before it in a chain, whose stems join the session, but
+    for the stem each next step separated further (the instrumental a four-stem model split)."""
+    chain = record.spec.chain
+    picks = []
+    for index, job in enumerate(earlier):
+        separated = chain.steps[index + 1].from_stem if chain is not None and index + 1 < len(chain.steps) else None
+        picks += [StemPick(job.id, o.stem) for o in job.outputs if o.stem.casefold() != (separated or "").casefold()]
+    return sessions_from_jobs([*earlier, record], [*picks, StemPick(record.id)], formats, embed=embed)

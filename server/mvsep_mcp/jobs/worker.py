@@ -302,12 +302,15 @@ class JobWorker:
         from mvsep_mcp.daw import from_jobs, recorded
 
         formats = [f for f in from_jobs.SESSION_FORMATS if f in done.spec.daw_session]
+        chain = done.spec.chain
+        earlier = [self.journal.get(s.job_id) for s in chain.steps[:-1] if s.job_id] if chain is not None else []
         try:
-            written = await anyio.to_thread.run_sync(functools.partial(from_jobs.session_after_job, done, formats))
+            written = await anyio.to_thread.run_sync(functools.partial(from_jobs.session_after_job, done, formats,
+                                                                       earlier=earlier))
         except (DawError, OSError) as exc:
             log.warning("job %s: could not write the DAW session (%s)", done.id, exc)
             return []
-        await anyio.to_thread.run_sync(recorded.record_in_manifests, written, [done])
+        await anyio.to_thread.run_sync(recorded.record_in_manifests, written, [*earlier, done])
         return [str(p) for p in written.paths]
 
     async def _refetch_file_list(self, slot: AccountSlot, record: JobRecord) -> SeparationResult | None:

@@ -13,6 +13,7 @@ Every refusal is a :class:`PlanError` (or a catalogue / media error) whose messa
 
 from __future__ import annotations
 
+from mvsep_mcp.planning.chains import PlannedStep, ThenStep
 from mvsep_mcp.planning.consent import (
     Decision,
     confirmation_needed,
@@ -42,6 +43,8 @@ __all__ = [
     "NotEnoughCredits",
     "Plan",
     "PlanError",
+    "PlannedStep",
+    "ThenStep",
     "PlannedInput",
     "SubmissionRefused",
     "absolute_path",

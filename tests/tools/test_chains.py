@@ -1,0 +1,118 @@
+"""Chains through the MCP server against the sandbox: one question, one job per step, one folder, one manifest naming
+the chain; bad chains refused before anything is spent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import types
+from mcp.client.client import Client
+from mvsep_mcp.app import create_server
+from mvsep_mcp.sandbox import SandboxServer
+
+from tests.audio_factory import Song, make_audio
+
+from .conftest import make_settings, text_of
+
+VOCALS_MODEL = "27"  # Demucs4 Vocals 2023: Vocals, Instrumental
+FOUR_STEMS = "20"  # Demucs4 HT: Vocals, Drums, Bass, Other, Instrumental
+CHAIN = [{"from_stem": "Instrumental", "model": FOUR_STEMS}]
+
+
+def account(sandbox: SandboxServer, name: str, *, premium: bool = True) -> str:
+    token = f"chain-{name}".ljust(30, "x")
+    sandbox.state.add_account(token, email=f"{name}@chain.test", premium_minutes=1000 if premium else 0,
+                              premium_enabled=1 if premium else 0)
+    return token
+
+
+def song(tmp_path: Path, title: str = "Chain Song") -> Path:
+    tags = Song(title=title, artist="Loop Trio", album="Chains", date="2026", genre="Test", track="1")
+    return make_audio(tmp_path / "in", "wav", name=title, seconds=2.0, song=tags)
+
+
+async def call(client: Client, name: str, arguments: dict[str, Any]) -> Any:
+    return await client.call_tool(name, arguments)
+
+
+async def wait_done(client: Client, ids: list[str]) -> dict[str, Any]:
+    for _ in range(60):
+        out = await client.call_tool("wait_for_jobs", {"job_ids": ids, "max_wait_s": 5})
+        assert not out.is_error, text_of(out)
+        if out.structured_content["all_finished"]:
+            return dict(out.structured_content)
+    raise AssertionError("the chain did not finish")
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_a_two_step_chain_is_asked_once_and_lands_in_one_folder(tmp_path: Path, sandbox: SandboxServer,
+                                                                      mode: str) -> None:
+    token, asked = account(sandbox, f"two-{mode}"), []
+
+    async def yes(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        asked.append(params.message)
+        return types.ElicitResult(action="accept", content={"spend": True})
+
+    settings = make_settings(tmp_path, sandbox.base_url, token=token, auto_approve_credits="0", output_format="wav")
+    async with Client(create_server(settings), mode=mode, elicitation_callback=yes) as client:
+        started = await call(client, "separate_audio", {"inputs": [str(song(tmp_path))], "model": VOCALS_MODEL,
+                                                        "then": CHAIN})
+        assert not started.is_error, text_of(started)
+        ids = [job["id"] for job in started.structured_content["jobs"]]
+        assert len(ids) == 2, started.structured_content
+        done = await wait_done(client, ids)
+
+    assert len(asked) == 1 and "then Demucs4 HT" in asked[0] and "each through 2 models" in asked[0], asked
+    assert sandbox.state.traffic.creates(token) == 2
+    first, second = done["jobs"]
+    assert first["state"] == second["state"] == "completed", done
+    stems = {o["stem"]: Path(o["path"]) for job in done["jobs"] for o in job["outputs"]}
+    assert {"Vocals", "Instrumental", "Drums", "Bass", "Other"} <= set(stems)
+    assert {"Vocals from Instrumental", "Instrumental from Instrumental"} <= set(stems)  # told apart, not "(2)"
+    assert len({p.parent for p in stems.values()}) == 1, "every stem of the chain in one song folder"
+    manifest = json.loads(Path(second["manifest_path"]).read_text())
+    chain = manifest["job"]["chain"]
+    assert [(s["model_id"], s.get("from_stem")) for s in chain] == [(27, None), (20, "Instrumental")]
+    assert [s["job_id"] for s in chain] == ids
+    assert manifest["input"]["path"].endswith("Chain Song.wav")
+    assert manifest["input"]["tags"]["title"] == "Chain Song"
+    drums = [o for o in manifest["outputs"] if o["stem"] == "Drums"][0]
+    assert drums["path"] == "Chain Song (Drums).wav"
+
+
+async def test_a_dry_run_quotes_every_step(tmp_path: Path, sandbox: SandboxServer) -> None:
+    token = account(sandbox, "dry")
+    settings = make_settings(tmp_path, sandbox.base_url, token=token)
+    async with Client(create_server(settings)) as client:
+        quoted = await call(client, "separate_audio", {"inputs": [str(song(tmp_path))], "model": VOCALS_MODEL,
+                                                       "then": CHAIN, "dry_run": True})
+        single = await call(client, "separate_audio", {"inputs": [str(song(tmp_path))], "model": VOCALS_MODEL,
+                                                       "dry_run": True})
+    assert not quoted.is_error, text_of(quoted)
+    out, alone = quoted.structured_content, single.structured_content
+    assert out["estimated_credits_total"] == 2 * alone["estimated_credits_total"]
+    assert "then Demucs4 HT" in out["model"] and "then Demucs4 HT" in out["estimates"][0]["breakdown"]
+    assert sandbox.state.traffic.creates(token) == 0
+
+
+@pytest.mark.parametrize("then, expected", [
+    ([{"from_stem": "Drums", "model": FOUR_STEMS}], "give one of Vocals, Instrumental as from_stem"),
+    ([{"from_stem": "Instrumental", "model": "104"}], "Step 2 of the chain cannot take a stem"),
+    ([{"from_stem": "Instrumental", "model": "68"}], "takes a target and a reference file"),
+    ([{"from_stem": "Instrumental", "model": FOUR_STEMS}, {"from_stem": "Drums", "model": "37"},
+      {"from_stem": "Kick", "model": "44"}], "A chain runs at most 3 models in one request and this one has 4"),
+    ([{"from_stem": "Instrumental", "model": FOUR_STEMS, "options": {"Model type": "nope"}}], "Model type"),
+])
+async def test_bad_chains_are_refused_before_anything_is_spent(tmp_path: Path, sandbox: SandboxServer,
+                                                               then: list[dict[str, Any]], expected: str) -> None:
+    token = account(sandbox, f"bad-{abs(hash(expected))}")
+    settings = make_settings(tmp_path, sandbox.base_url, token=token)
+    async with Client(create_server(settings)) as client:
+        refused = await call(client, "separate_audio", {"inputs": [str(song(tmp_path))], "model": VOCALS_MODEL,
+                                                        "then": then})
+    assert refused.is_error and expected in text_of(refused), text_of(refused)
+    assert "\n" not in text_of(refused)
+    assert sandbox.state.traffic.creates(token) == 0
