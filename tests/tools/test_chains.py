@@ -14,6 +14,7 @@ from mvsep_mcp.app import create_server
 from mvsep_mcp.sandbox import SandboxServer
 
 from tests.audio_factory import Song, make_audio
+from tests.tasks_client import TasksClient
 
 from .conftest import make_settings, text_of
 
@@ -116,3 +117,20 @@ async def test_bad_chains_are_refused_before_anything_is_spent(tmp_path: Path, s
     assert refused.is_error and expected in text_of(refused), text_of(refused)
     assert "\n" not in text_of(refused)
     assert sandbox.state.traffic.creates(token) == 0
+
+
+async def test_a_chain_is_one_task_and_a_batch_chains_every_song(tmp_path: Path, sandbox: SandboxServer) -> None:
+    tasks = TasksClient()
+    settings = make_settings(tmp_path, sandbox.base_url, token=account(sandbox, "task"))
+    songs = [str(song(tmp_path, "Task One")), str(song(tmp_path, "Task Two"))]
+    async with Client(create_server(settings), mode="auto", extensions=[tasks]) as client:
+        outcome = await call(client, "separate_audio", {"inputs": songs, "model": VOCALS_MODEL, "then": CHAIN})
+    assert len(tasks.created) == 1, text_of(outcome)
+    jobs = outcome.structured_content["jobs"]
+    assert [j["state"] for j in jobs] == ["completed"] * 4, text_of(outcome)
+    assert sorted((Path(j["input"]).stem, j["model"][:8]) for j in jobs) == [
+        ("Task One", "Demucs4 "), ("Task One", "Demucs4 "), ("Task Two", "Demucs4 "), ("Task Two", "Demucs4 ")]
+    assert {j["model"] for j in jobs} == {"Demucs4 Vocals 2023 (vocals, instrum)",
+                                          "Demucs4 HT (vocals, drums, bass, other)"}
+    progress = [p["statusMessage"] for p in tasks.polls if p.get("statusMessage")]
+    assert any("waiting for the step before" in m or "jobs finished" in m for m in progress), progress
