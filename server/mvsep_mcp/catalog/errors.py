@@ -4,7 +4,8 @@
 CatalogError                  a request about the catalogue that cannot be honoured as asked
 ├── UnknownModel              no model (or no single model) matches what was asked for; names the closest ones
 ├── InvalidOption             an option name or value that the model does not accept; names the valid choices
-└── AccessDenied              the account may not use this model; says what would allow it
+├── AccessDenied              the account may not use this model; says what would allow it
+└── NoEvidence                the quality checker scores no such stem, or has no scores for it yet
 ```
 
 Every message is a full sentence written for the person (or model) who made the request, and names the fix.
@@ -40,3 +41,7 @@ class InvalidOption(CatalogError):
 
 class AccessDenied(CatalogError):
     """The account kind may not use the model (MVSep's `orientation`)."""
+
+
+class NoEvidence(CatalogError):
+    """No leaderboard scores the stem asked about (or none names a catalogue model yet)."""
