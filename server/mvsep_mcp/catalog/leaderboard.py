@@ -19,8 +19,8 @@ option ("ver 2024.08 (SDR vocals: 11.31, …)"). Names are compared as loose wor
 aside). An entry is a catalogue model when its name is the model's whole name, or starts with the model's name
 without its parenthesised parts (the longest such name wins, and only when one model has it); when it says more, the
 model's option whose label (without its parenthesised parts) the entry's name contains, the longest, is the variant
-that scored, and the recommendation names it. Entries that match no model, or an inactive one, are left out and counted. A model keeps its
-best entry.
+that scored, and the recommendation names it. Entries that match no model, or an inactive one, are left out and
+counted. A model keeps its best entry.
 """
 
 from __future__ import annotations
