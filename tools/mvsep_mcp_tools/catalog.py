@@ -51,19 +51,19 @@ def summary_of(algorithm: Algorithm) -> ModelSummary:
     )
 
 
-class Recommendation(ToolOutput):
-    render_id: int
-    name: str
-    score: float
-    access: str
-    credits_per_min: int
-    options: dict[str, str]
+class Recommendation(ToolOutput):  # every field is always there; defaults keep the schema short (no "required")
+    render_id: int = 0
+    name: str = ""
+    score: float = 0.0
+    access: str = ""
+    credits_per_min: int = 0
+    options: dict[str, str] = Field(default_factory=dict)
 
 
 class RecommendOut(ToolOutput):
-    metric: str
-    dataset: str
-    models: list[Recommendation]
+    metric: str = ""
+    dataset: str = ""
+    models: list[Recommendation] = Field(default_factory=list)
 
 
 def recommendation_of(model: Recommended) -> Recommendation:
@@ -95,25 +95,25 @@ def register(server: MCPServer[Any]) -> None:
     async def search_models(
         ctx: Context[Any, Any],
         text: Annotated[
-            str | None, Field(description="Words to find, e.g. 'roformer'")
+            str | None, Field(description="e.g. roformer")
         ] = None,
         stem: Annotated[
             str | None,
             Field(
-                description="A stem it makes, e.g. 'vocals', 'drums', 'piano', 'speech'"
+                description="e.g. vocals"
             ),
         ] = None,
         group: Annotated[
             str | None,
-            Field(description="A group, e.g. 'Multistem', 'Vocals', 'Drums'"),
+            Field(description="e.g. Multistem, Vocals"),
         ] = None,
         sort: Literal["rating", "usage", "name", "price"] = "rating",
-        usable_only: Annotated[bool, Field(description="Only models this account may use")] = False,
-        include_inactive: Annotated[bool, Field(description="Include switched-off models")] = False,
+        usable_only: Annotated[bool, Field(description="Only usable ones")] = False,
+        include_inactive: Annotated[bool, Field(description="Also inactive")] = False,
         limit: Annotated[int, Field(ge=1, le=50)] = 10,
         offset: Annotated[int, Field(ge=0)] = 0,
     ) -> Annotated[CallToolResult, SearchResult]:
-        """Find models by text, stem or group: render_id (pass as `model`), stems, access, price."""
+        """Find models: render_id, stems, access, price."""
         session = session_of(ctx)
         catalog = await session.catalog()
         account = await account_or_none(ctx) if usable_only else None
@@ -150,9 +150,9 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="get_model", annotations=READ_ONLY)
     async def get_model(
         ctx: Context[Any, Any],
-        model: Annotated[str | int, Field(description="render_id (e.g. 40) or name")],
+        model: Annotated[str | int, Field(description="render_id or name")],
     ) -> Annotated[CallToolResult, ModelDetails]:
-        """A model's stems, access, price, rating and options (labels, keys, defaults, price effects). Free."""
+        """A model's stems, access, price, options. Free."""
         session = session_of(ctx)
         catalog = await session.catalog()
         algorithm = catalog.find(model)
@@ -177,11 +177,11 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="recommend_models", annotations=READ_ONLY)
     async def recommend_models(
         ctx: Context[Any, Any],
-        stem: Annotated[str, Field(description="e.g. vocals, instrumental, drums, bass, piano")],
-        max_credits: Annotated[float | None, Field(ge=0, description="Credits per minute at most")] = None,
+        stem: Annotated[str, Field(description="e.g. vocals, drums")],
+        max_credits: Annotated[float | None, Field(ge=0, description="Per minute")] = None,
         limit: Annotated[int, Field(ge=1, le=20)] = RECOMMEND_DEFAULT_LIMIT,
     ) -> Annotated[CallToolResult, RecommendOut]:
-        """Models for a stem, best first by MVSep's quality-checker leaderboard, with access and price. Free."""
+        """Best models for a stem by quality-checker SDR, with access and price. Free."""
         session = session_of(ctx)
         account = await account_or_none(ctx)
         ranking = await recommend(await session.catalog(), session.leaderboards.board, stem,

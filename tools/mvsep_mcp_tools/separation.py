@@ -15,11 +15,11 @@ from mvsep_mcp.mvsep.formats import FORMAT_BY_CODE
 from mvsep_mcp.planning import (
     Plan,
     PlannedInput,
-    ThenStep,
     confirmation_needed,
     credits_text,
     plan_separation,
     submit_plan,
+    then_steps,
 )
 from pydantic import Field
 
@@ -132,14 +132,14 @@ async def _plan(
     recursive: bool,
     publish_as_demo: bool,
     daw_session: Literal["dawproject", "rpp", "both"] | None,
-    then: list[ThenStep] | None,
+    then: list[dict[str, Any]] | None,
 ) -> Plan:
     account = await account_of(ctx)
     formats = ("dawproject", "rpp") if daw_session == "both" else (daw_session,) if daw_session else ()
     return await plan_separation(session_of(ctx), inputs=inputs, model=model, options=options,
                                  output_format=output_format, output_dir=output_dir, name_template=name_template,
                                  remote_type=remote_type, recursive=recursive, is_demo=publish_as_demo,
-                                 daw_session=formats, account=account, then=then or ())
+                                 daw_session=formats, account=account, then=then_steps(then or []))
 
 
 @resolver
@@ -156,44 +156,40 @@ def register(server: MCPServer[Any]) -> None:
             list[str],
             Field(
                 min_length=1,
-                description=(
-                    "Absolute paths (~ ok) of audio files or folders, or http(s) URLs"
-                ),
+                description="Files, folders (absolute) or http(s) URLs",
             ),
         ],
-        model: Annotated[str | int, Field(description="render_id (e.g. 40) or name, from search_models")],
+        model: Annotated[str | int, Field(description="render_id or name")],
         plan: Annotated[Plan, Resolve(_plan)],
         consent: Annotated[ElicitationResult[SpendConsent], Resolve(_consent)],
         options: Annotated[
             dict[str, str | int | float] | None,
-            Field(description='By label or key, e.g. {"Overlap": "8"}; others default'),
+            Field(description="By label or key"),
         ] = None,
         output_format: Annotated[
             OutputFormatName | None,
-            Field(description="wav/flac 16-bit, wav32 float, flac24 24-bit, mp3 320k; default: the setting"),
+            Field(description="Default: setting"),
         ] = None,
-        output_dir: Annotated[str | None, Field(description="Absolute folder; default: the setting")] = None,
+        output_dir: Annotated[str | None, Field(description="Default: setting")] = None,
         name_template: Annotated[
             str | None,
-            Field(description="Default '{song}/{title} ({stem}).{ext}'; also {artist} {album} {model} {input} {hash} "
-                              "{date}"),
+            Field(description="Default {song}/{title} ({stem}).{ext}; also {artist} {album} {model} {date}"),
         ] = None,
         remote_type: Annotated[RemoteType, Field(description="Where a URL points")] = "direct",
-        recursive: Annotated[bool, Field(description="Include sub-folders")] = False,
-        dry_run: Annotated[bool, Field(description="Only check and estimate the cost; nothing is sent")] = False,
-        confirm_credits: Annotated[int | None, Field(description="Credits the user agreed to")] = None,
-        publish_as_demo: Annotated[bool, Field(description="Publish on MVSep's demo page")] = False,
+        recursive: Annotated[bool, Field(description="Sub-folders too")] = False,
+        dry_run: Annotated[bool, Field(description="Only quote the cost")] = False,
+        confirm_credits: Annotated[int | None, Field(description="Credits agreed to")] = None,
+        publish_as_demo: Annotated[bool, Field(description="On MVSep's demo page")] = False,
         daw_session: Annotated[
-            Literal["dawproject", "rpp", "both"] | None, Field(description="Write a DAW session too")
+            Literal["dawproject", "rpp", "both"] | None, Field(description="Also a DAW session")
         ] = None,
         then: Annotated[
-            list[ThenStep] | None,
-            Field(description="Chain: each step runs model on from_stem of the step before; one quote, one folder"),
+            list[dict[str, Any]] | None,
+            Field(description="[{from_stem, model, options}]"),
         ] = None,
     ) -> Annotated[CallToolResult, SeparationOut]:
-        """Separate songs (files, folders or URLs) into stems. Returns job ids at once; call wait_for_jobs until all
-        are completed: stems are saved as tagged files plus a JSON manifest, never overwriting. SPENDS CREDITS
-        in premium mode: the user is asked, or show it with dry_run=true and confirm."""
+        """Separate songs into stems (tagged files, JSON manifest, no overwriting). Returns job ids: call
+        wait_for_jobs until done. SPENDS CREDITS in premium mode (user is asked; dry_run quotes)."""
         session = session_of(ctx)
         account = await account_of(ctx)  # (the plan's, again: this call's answer shows files as the account may see)
         out = quote(plan, dry_run=dry_run)

@@ -13,7 +13,7 @@ Every refusal is a :class:`PlanError` (or a catalogue / media error) whose messa
 
 from __future__ import annotations
 
-from mvsep_mcp.planning.chains import PlannedStep, ThenStep
+from mvsep_mcp.planning.chains import PlannedStep, ThenStep, then_steps
 from mvsep_mcp.planning.consent import (
     Decision,
     confirmation_needed,
@@ -45,6 +45,7 @@ __all__ = [
     "PlanError",
     "PlannedStep",
     "ThenStep",
+    "then_steps",
     "PlannedInput",
     "SubmissionRefused",
     "absolute_path",

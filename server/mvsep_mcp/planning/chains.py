@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mvsep_mcp.catalog import AccountKind, Catalog, check_access
 from mvsep_mcp.catalog.facts import stem_choices
@@ -32,7 +33,7 @@ class ThenStep(BaseModel):
 
     from_stem: str = Field(min_length=1)
     model: str | int
-    options: dict[str, str | int | float] | None = None
+    options: dict[str, str | int | float] | None = None  # by label or key, like the request's own
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,19 @@ class PlannedStep:
     from_stem: str
     algorithm: Algorithm
     options: dict[str, str]
+
+
+def then_steps(given: Sequence[Mapping[str, Any]]) -> tuple[ThenStep, ...]:
+    """The steps as a caller wrote them (JSON objects), read into :class:`ThenStep`; one sentence when one is not."""
+    steps = []
+    for number, step in enumerate(given, start=2):
+        try:
+            steps.append(ThenStep.model_validate(step))
+        except ValidationError:
+            raise PlanError(f"Step {number} of the chain must be an object with from_stem (a stem of the step "
+                            f"before) and model, and may have options, e.g. {{\"from_stem\": \"Instrumental\", "
+                            f"\"model\": 20}}.") from None
+    return tuple(steps)
 
 
 def plan_steps(catalog: Catalog, account_kind: AccountKind | None, first: Algorithm, first_options: dict[str, str],
