@@ -106,6 +106,7 @@ async def test_a_dry_run_quotes_every_step(tmp_path: Path, sandbox: SandboxServe
     ([{"from_stem": "Instrumental", "model": FOUR_STEMS}, {"from_stem": "Drums", "model": "37"},
       {"from_stem": "Kick", "model": "44"}], "A chain runs at most 3 models in one request and this one has 4"),
     ([{"from_stem": "Instrumental", "model": FOUR_STEMS, "options": {"Model type": "nope"}}], "Model type"),
+    ([{"from_stem": "Instrumental", "modle": FOUR_STEMS}], "Step 2 of the chain must be an object with from_stem"),
 ])
 async def test_bad_chains_are_refused_before_anything_is_spent(tmp_path: Path, sandbox: SandboxServer,
                                                                then: list[dict[str, Any]], expected: str) -> None:

@@ -63,10 +63,10 @@ class Plan:
 
     @property
     def models_text(self) -> str:
-        """"BS Roformer (model 40)"; a chain: "… (model 40), then Demucs4 HT (model 20) on its Other"."""
+        """"BS Roformer (model 40)"; a chain: "… (model 40), then Demucs4 HT (model 20) for its Other stem"."""
         text = f"{self.algorithm.name} (model {self.algorithm.render_id})"
         for step in self.then:
-            text += f", then {step.algorithm.name} (model {step.algorithm.render_id}) on its {step.from_stem}"
+            text += f", then {step.algorithm.name} (model {step.algorithm.render_id}) for its {step.from_stem} stem"
         return text
 
     def step_estimates(self, item: PlannedInput) -> list[CostEstimate | None]:
