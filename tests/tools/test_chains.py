@@ -135,3 +135,21 @@ async def test_a_chain_is_one_task_and_a_batch_chains_every_song(tmp_path: Path,
                                           "Demucs4 HT (vocals, drums, bass, other)"}
     progress = [p["statusMessage"] for p in tasks.polls if p.get("statusMessage")]
     assert any("waiting for the step before" in m or "jobs finished" in m for m in progress), progress
+
+
+async def test_a_chains_daw_session_holds_its_stems_but_the_one_split_further(tmp_path: Path,
+                                                                               sandbox: SandboxServer) -> None:
+    settings = make_settings(tmp_path, sandbox.base_url, token=account(sandbox, "daw"), output_format="wav")
+    async with Client(create_server(settings)) as client:
+        started = await call(client, "separate_audio", {"inputs": [str(song(tmp_path))], "model": VOCALS_MODEL,
+                                                        "then": CHAIN, "daw_session": "rpp"})
+        done = await wait_done(client, [job["id"] for job in started.structured_content["jobs"]])
+    first, second = done["jobs"]
+    assert first["state"] == second["state"] == "completed", done
+    [rpp] = [p for p in Path(second["manifest_path"]).parent.iterdir() if p.suffix == ".rpp"]
+    text = rpp.read_text(encoding="utf-8")
+    assert "Chain Song (Vocals).wav" in text and "Chain Song (Drums).wav" in text
+    assert "Chain Song (Instrumental).wav" not in text  # the first step's instrumental, split by the second
+    for job in (first, second):
+        manifest = json.loads(Path(job["manifest_path"]).read_text(encoding="utf-8"))
+        assert [s["kind"] for s in manifest["sessions"]] == ["rpp"]
