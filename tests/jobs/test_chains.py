@@ -24,7 +24,8 @@ def step_after(parent: JobRecord, from_stem: str = "Instrumental") -> JobSpec:
     assert parent.spec.chain is not None
     steps = [*parent.spec.chain.steps[:-1], parent.spec.chain.steps[-1].model_copy(update={"job_id": parent.id}),
              ChainStep(model="Demucs4 HT", model_id=20, from_stem=from_stem)]
-    return parent.spec.model_copy(update={"sep_type": 20, "model_name": "Demucs4 HT", "options": {},
+    return parent.spec.model_copy(update={"kind": "file", "remote_type": None, "sep_type": 20,
+                                          "model_name": "Demucs4 HT", "options": {},
                                           "chain": ChainLink(steps=steps, after=parent.id,
                                                              after_key=parent.request_key)})
 
@@ -121,3 +122,23 @@ async def test_cancelling_the_step_before_cancels_the_later_step(tmp_path: Path,
         await runner.cancel(ACCOUNT, first.id)
         [second] = await finish(runner, [second])
     assert second.state is JobState.CANCELLED and fake.creates == 1
+
+
+async def test_a_url_songs_later_step_keeps_the_songs_name_and_tags(tmp_path: Path, open_journal: OpenJournal) -> None:
+    fake = FakeMVSep(limit=None)
+    runner = make_runner(tmp_path, open_journal())
+    await runner.attach_account(ACCOUNT, fake)
+    url = "http://127.0.0.1:9/files/remote-song.mp3"
+    spec = head(tmp_path, input_file(tmp_path)).model_copy(update={"kind": "url", "url": url, "input_path": None,
+                                                                   "input_sha256": None})
+    async with running(runner):
+        [first] = await runner.submit([spec])
+        [second] = await runner.submit([step_after(first)])
+        first, second = await finish(runner, [first, second])
+    assert first.state is second.state is JobState.COMPLETED, second.error
+    assert second.spec.kind == "file" and second.spec.song_name == "remote-song.mp3"
+    assert second.spec.input_tags == {"title": "Server Title", "artist": "Server Artist"}  # from the step before
+    folders = {Path(o.path).parent.name for o in [*first.outputs, *second.outputs]}
+    assert folders == {"Server Artist - Server Title"}
+    assert sorted(Path(o.path).name for o in second.outputs) == [
+        "Server Title (Instrumental from Instrumental).flac", "Server Title (Vocals from Instrumental).flac"]
