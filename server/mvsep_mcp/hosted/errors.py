@@ -1,14 +1,5 @@
-"""Errors of hosted mode; each message is a sentence for the user of a hosted server, naming what to do.
-
-```
-HostedError                  (a branch of mvsep_mcp.errors.UserError)
-├── AccountNotLinked         this user has not linked an MVSep account yet: the sentence carries a one-time link
-├── NotSignedIn              a hosted call without an authenticated user (a misconfigured deployment)
-├── NotOnThisServer          a local path, a folder or a server-side option that a hosted server does not take
-├── QuotaExceeded            the user's storage is full
-└── LinkInvalid              a link page or download URL that is unknown, used or expired
-```
-"""
+"""Errors of hosted mode (``HostedError`` and its subclasses, drawn in ARCHITECTURE.md, "Error tree"); each message
+is a sentence for the user of a hosted server, naming what to do."""
 
 from __future__ import annotations
 
@@ -20,6 +11,8 @@ class HostedError(UserError):
 
 
 class AccountNotLinked(HostedError):
+    """This user has not linked an MVSep account yet: the sentence carries a one-time link page."""
+
     def __init__(self, link_url: str, ttl_minutes: int) -> None:
         super().__init__(
             f"No MVSep account is linked to you on this server yet. Ask the user to open {link_url} (valid "
@@ -30,6 +23,8 @@ class AccountNotLinked(HostedError):
 
 
 class NotSignedIn(HostedError):
+    """A hosted call without an authenticated user (a misconfigured deployment)."""
+
     def __init__(self) -> None:
         super().__init__("This hosted server needs a signed-in user for this call: connect with a bearer token.")
 
