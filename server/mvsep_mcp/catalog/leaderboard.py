@@ -65,7 +65,7 @@ DATASETS: dict[int, tuple[str, tuple[str, ...]]] = {
 }
 # what people call a stem -> the leaderboard's name for it
 STEM_ALIASES = {"vocal": "vocals", "voice": "vocals", "instrumental": "instrum", "instruments": "instrum",
-                "accompaniment": "instrum", "music": "music", "lead vocals": "lead", "back vocals": "back",
+                "accompaniment": "instrum", "lead vocals": "lead", "back vocals": "back",
                 "backing vocals": "back", "hi hat": "hh", "hihat": "hh", "hi-hat": "hh", "effects": "sfx",
                 "fx": "sfx", "dialog": "speech", "dialogue": "speech", "male vocals": "male",
                 "female vocals": "female", "string": "strings"}
