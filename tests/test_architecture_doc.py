@@ -1,4 +1,4 @@
-"""README.md and ARCHITECTURE.md stay true: every module, file and command they name exists."""
+"""README.md, ARCHITECTURE.md and CONTRIBUTING.md stay true: every module, file and command they name exists."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from mvsep_mcp.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = [ROOT / "README.md", ROOT / "ARCHITECTURE.md"]
-SOURCE_FILES = {p.name for base in ("server", "tools") for p in (ROOT / base).rglob("*.py")}
+DOCS = [ROOT / "README.md", ROOT / "ARCHITECTURE.md", ROOT / "CONTRIBUTING.md"]
+SOURCE_FILES = {p.name for base in ("server", "tools", ".ci") for p in (ROOT / base).rglob("*.py")}
 SOURCE_DIRS = {p.name for base in ("server", "tools") for p in (ROOT / base).rglob("*") if p.is_dir()}
 
 

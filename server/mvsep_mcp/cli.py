@@ -141,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     faults = sub.add_parser("faults", help="run the fault suite against the sandbox and print its table",
                             parents=[log_flag])
     faults.add_argument("--only", metavar="GROUPS", help="comma-separated: faults, destinations, accounts, load, "
-                        "crash, fuzz (default: all)")
+                        "crash, fuzz, abuse (default: all)")
     faults.add_argument("--fuzz-examples", type=int, default=FAULTS_FUZZ_EXAMPLES, metavar="N",
                         help=f"fuzzed argument sets per tool (default {FAULTS_FUZZ_EXAMPLES})")
     faults.add_argument("--seed", type=int, help="fuzz with this seed instead of the same examples every run")

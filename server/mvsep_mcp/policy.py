@@ -125,6 +125,9 @@ DAW_COPY_BLOCK_BYTES = 1 << 20  # WAV chunks are copied in blocks of this size w
 DAW_IN_PLACE_TAIL_MAX_BYTES = 16 << 20  # chunks after the audio (tags, cover) moved in memory when cut in place
 DAW_IN_PLACE_HEAD_MAX_BYTES = 16 << 20  # chunks before the audio rewritten in memory when room is made there in place
 DAW_PCM_BLOCK_FRAMES = 65536  # FLAC stems are re-encoded this many frames at a time (memory stays a few MB)
+# DJ stems and practice mixes (make_dj_stems, mix_stems): files made from a completed job's stems
+MIX_PEAK_CEILING_DB = -0.1  # a sum of stems that would clip is lowered to peak here (the gain is in the manifest)
+MIX_AAC_BIT_RATE = 256_000  # an m4a mix is AAC at the rate MVSep's own m4a stems have
 # the stem player (an MCP App on wait_for_jobs): peaks in the result, short previews through resources/read
 PLAYER_PEAKS = 800  # waveform slices per stem: one byte each, about a pixel per slice in a chat-wide player
 PLAYER_MAX_STEMS = 24  # stems one result carries to the player (six songs of four stems); more are left out, said so
@@ -188,7 +191,32 @@ RETENTION_SWEEP_S = 3600.0  # how often the retention sweep runs over the users'
 HOSTED_RESUME_SWEEP_S = 30.0  # how often a replica attaches accounts whose unfinished jobs no process works
 JOB_TOKEN_GRACE_S = 60.0  # a token kept for jobs outlives this at least: its request records them within moments
 ACCOUNT_IDLE_S = 900.0  # a hosted user's MVSep client, unused this long with no unfinished job, is closed (memory)
-SCOPE_CHECK_MAX_BODY_BYTES = 4 * 1024 * 1024  # a JSON-RPC body read to find its method (the SDK's own body limit)
 LINK_WAIT_S = 40.0  # after the user agreed to open the link page, a call waits this long (hosts cut at ~60 s)
 LINK_CHECK_S = 1.0  # ... looking this often whether it is done
-LOG_SECRETS_MAX = 10_000  # tokens kept out of the logs by value (bearer and api_token= are caught by pattern too)
+LOG_SECRETS_MAX = 10_000  # trusted values kept out of the logs (at the bound a new one is refused, none dropped)
+
+# --- hosted hardening: limits before parsing, fair shares, costs of X-MVSep-Token (SECURITY.md lists them all) --------
+MCP_BODY_MAX_BYTES = 4 * 1024 * 1024  # a JSON-RPC request to /mcp (the SDK's own limit; a tool call is a few KB)
+LINK_FORM_MAX_BYTES = 4096  # the link page's form: a token of at most 200 characters and two short fields
+LINK_FORM_MAX_FIELDS = 4  # token, confirm, action and one spare: anything more is not our form
+OTHER_BODY_MAX_BYTES = 16 * 1024  # every other route takes no body (GET); a little slack for odd clients
+SESSIONS_PER_USER = 32  # default legacy sessions one principal may hold (a user runs a few hosts at once)
+CALLS_PER_MINUTE = 120  # default tool calls (and resource reads) per principal per minute (an agent makes ~10)
+RATE_LIMIT_KEYS_MAX = 100_000  # principals whose call budget is remembered (the least recently used go first)
+HEADER_TOKENS_PER_USER = 3  # different X-MVSep-Token values one principal may use within the window below
+HEADER_TOKEN_WINDOW_S = 900.0  # ... (as long as an idle account is kept: each token costs an account)
+TOKEN_VERDICT_S = 300.0  # MVSep's answer on a header token (accepted or refused) is remembered this long
+TOKEN_VERDICTS_MAX = 100_000  # header-token verdicts remembered (by SHA-256; the oldest go first)
+MVSEP_MAX_CONNECTIONS = 64  # sockets to MVSep shared by every account of a server (one pool)
+MVSEP_KEEPALIVE_CONNECTIONS = 16  # ... of which kept open while idle
+JWKS_REFETCH_COOLDOWN_S = 60.0  # an unknown key id fetches the JWKS again at most this often (PyJWT's cooldown)
+
+# --- answers by the book (mvsep_mcp_tools: argument sentences, completions; hosting: SSE resumption) ---------------
+ARGUMENT_SHOWN_CHARS = 60  # a wrong argument's value as a refusal repeats it: enough to recognise, never a wall
+COMPLETION_MAX_VALUES = 100  # suggestions in one completion/complete answer: the spec's ceiling
+COMPLETION_JOBS_SCANNED = 200  # the caller's newest jobs whose ids (and songs) a job_id completion looks through
+COMPLETION_DIR_ENTRIES = 2000  # entries of one folder a path completion reads: a huge folder answers at once anyway
+SSE_RETRY_MS = 2000  # the SSE `retry:` a client waits before it resumes a dropped stream (a blip, not an outage)
+SSE_RESUME_WINDOW_S = 300.0  # a request's stream may be resumed this long after it began (calls last under a minute)
+SSE_RESUME_MAX_STREAMS = 10_000  # streams remembered for resumption, all sessions together (about 200 bytes each)
+SSE_EVENT_ID_BYTES = 16  # random bytes in a priming event's id: a stream is resumed only by who was sent its id

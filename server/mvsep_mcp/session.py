@@ -33,6 +33,7 @@ from mvsep_mcp.logs import register_secret
 from mvsep_mcp.media.hash_cache import HashCache
 from mvsep_mcp.memory import limit_malloc_arenas
 from mvsep_mcp.mvsep import MVSepClient
+from mvsep_mcp.mvsep.client import shared_client
 from mvsep_mcp.mvsep.errors import APIError, MissingTokenError, MVSepError
 from mvsep_mcp.mvsep.models import Algorithm, UserInfo
 
@@ -100,8 +101,14 @@ class UserAccounts(Protocol):
         """How the account's files are shown: paths inside the user's folder and signed download URLs."""
         ...
 
-    async def link_url(self, user_key: str) -> str:
-        """A fresh one-time URL of the page where the user links (or unlinks) their MVSep account."""
+    async def link_url(self, user_key: str, shown_as: str = "") -> str:
+        """A fresh one-time URL of the page where the user (whom it names as ``shown_as``) links (or unlinks) their
+        MVSep account."""
+        ...
+
+    async def token_refused(self, user: User, account: Account, *, sent_header: bool,
+                            may_relink: bool) -> UserError:
+        """MVSep refused ``account``'s token during a call: the sentence for the user (the account is let go)."""
         ...
 
 
@@ -121,7 +128,8 @@ class Session:
             rehash_reused=settings.rehash_reused,
             lease_ttl=settings.lease_ttl,
         )
-        self._public_client = self._client(None)
+        self._http = shared_client()  # one bounded connection pool for every account's client
+        self._public_client = self.new_client(None)
         self.hashes = HashCache(settings.data_dir / "hashes.sqlite3")
         self.catalogs = CatalogCache(
             self._fetch_catalog,
@@ -134,8 +142,10 @@ class Session:
         self._retired: list[Account] = []  # earlier accounts whose clients still serve their unfinished jobs
         self._task_group: anyio.abc.TaskGroup | None = None
 
-    def _client(self, token: str | None) -> MVSepClient:
-        return MVSepClient(token, base_url=self.settings.base_url, download_hosts=self.settings.download_hosts)
+    def new_client(self, token: str | None) -> MVSepClient:
+        """A client for ``token`` on the session's shared connection pool (closing it keeps the pool open)."""
+        return MVSepClient(token, base_url=self.settings.base_url, download_hosts=self.settings.download_hosts,
+                           http=self._http)
 
     async def _fetch_catalog(self) -> list[Algorithm]:
         try:
@@ -163,6 +173,7 @@ class Session:
         key = account_key_for(token, self.settings.base_url)
         if self.account is not None and self.account.key == key:
             return self.account
+        register_secret(token)  # configured, or given by MVSep at a sign-in: trusted
         account = await self.open_account(token, key)
         if self.account is not None:
             self._retired.append(self.account)
@@ -173,9 +184,9 @@ class Session:
 
     async def open_account(self, token: str, key: str, home: Path | None = None) -> Account:
         """An :class:`Account` for ``token`` whose jobs the runner works under ``key`` (hosted mode: the user's own
-        key and folder); the caller keeps it and closes its client (:meth:`aclose` does for the current one)."""
-        register_secret(token)
-        client = self._client(token)
+        key and folder); the caller keeps it and closes its client (:meth:`aclose` does for the current one), and
+        keeps the token out of the logs (``logs.register_secret``) while it is used."""
+        client = self.new_client(token)
         account = Account(client=client, key=key, home=home)
         # Start on the safe side (the free limit) without waiting for MVSep: start-up never blocks on the network.
         await self.runner.attach_account(key, client, concurrency=policy.FREE_CONCURRENT_JOBS)
@@ -248,5 +259,6 @@ class Session:
         for account in [*self._retired, *([self.account] if self.account else [])]:
             await account.client.aclose()
         await self._public_client.aclose()
+        await self._http.aclose()
         self.journal.close()
         self.hashes.close()

@@ -64,18 +64,37 @@ def test_token_leaks_in_texts_and_files(tmp_path: Path) -> None:
     assert checks.token_leaks(None, {"x": token}) == []
 
 
-def test_crashes_are_bare_errors_or_tracebacks() -> None:
-    def result(text: str, error: bool = True) -> Any:
-        return CallToolResult(content=[TextContent(type="text", text=text)], is_error=error)
+def result(text: str, error: bool = True) -> Any:
+    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=error)
 
+
+def test_crashes_are_bare_errors_tracebacks_or_raw_validation_text() -> None:
     found = checks.crashes([
         ("a", result("Error executing tool a")),
         ("b", result("Error executing tool b: Error executing tool c")),
         ("c", result("Error executing tool c: The output folder /x is a file; choose a folder.")),
         ("d", result("Traceback (most recent call last):\n  File ...", error=False)),
         ("e", result("Error executing tool e: 1 validation error for eArguments")),
+        ("f", result("Error executing tool f: The argument 'limit' was 0 (a number); it takes a whole number from "
+                     "1 to 50.")),
+        ("g", result("x\n  Input should be a valid list [type=list_type, input_value=3, input_type=int]")),
+        ("h", result("For further information visit https://errors.pydantic.dev/2.14/v/missing")),
     ])
-    assert [f.split(":")[0] for f in found] == ["a", "b", "d"]
+    assert [f.split(":")[0] for f in found] == ["a", "b", "d", "e", "g", "h"]
+
+
+def test_a_missing_argument_is_refused_by_name() -> None:
+    schema = {"properties": {"inputs": {}, "model": {}}, "required": ["inputs", "model"]}
+    named = result("Error executing tool s: The argument 'model' is missing; it takes a text.")
+    assert checks.unnamed_arguments("s", schema, {"inputs": []}, named) == []
+    assert checks.unnamed_arguments("s", schema, {}, named) == [
+        "s: the refusal does not name the missing 'inputs': \"Error executing tool s: The argument 'model' is "
+        "missing; it takes a text.\""]
+    assert checks.unnamed_arguments("s", schema, {"inputs": []}, result("done", error=False)) == [
+        "s ran without its required model"]
+    invented = result("Error executing tool s: The argument 'speed' was 2 (a number); it takes a text.")
+    assert checks.unnamed_arguments("s", schema, {"inputs": [], "model": "x"}, invented) == [
+        "s: a refusal names 'speed', which is no argument of it"]
 
 
 def test_foreign_requests_by_host_header() -> None:

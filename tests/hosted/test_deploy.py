@@ -14,6 +14,7 @@ import dockerfile
 import httpx
 import pytest
 import yaml
+from mvsep_mcp import policy
 from mvsep_mcp.config import load_settings
 from mvsep_mcp.sandbox import SandboxServer
 
@@ -93,6 +94,18 @@ def test_the_proxy_routes_each_session_to_its_replica() -> None:
     assert caddyfile.count("flush_interval -1") == 3  # SSE streams are not buffered
     mounted = [v for v in compose()["services"]["caddy"]["volumes"] if v.startswith("./Caddyfile:")]
     assert mounted == ["./Caddyfile:/etc/caddy/Caddyfile:ro"]
+
+
+def test_the_proxy_sets_the_servers_body_limits() -> None:
+    caddyfile = (DEPLOY / "Caddyfile").read_text()
+    units = {"KiB": 1024, "MiB": 1024 * 1024}
+    limits = {}
+    for matcher, size, unit in re.findall(r"request_body @(\w+) \{\s*max_size (\d+)(KiB|MiB)\s*\}", caddyfile):
+        limits[matcher] = int(size) * units[unit]
+    assert limits == {"mcp": policy.MCP_BODY_MAX_BYTES, "link": policy.LINK_FORM_MAX_BYTES,
+                      "other": policy.OTHER_BODY_MAX_BYTES}
+    assert "@mcp path /mcp" in caddyfile and "@link path /account/link/*" in caddyfile
+    assert "@other not path /mcp /account/link/*" in caddyfile
 
 
 def test_the_hosted_image_is_the_one_dockerfile_with_the_hosted_extras() -> None:

@@ -21,7 +21,8 @@ EXPECTED = {
     "generate_from_text": (None, False, None, None), "fetch_job_results": (None, False, None, None),
     "cancel_job": (False, None, None, None), "quality_delete": (False, None, None, None),
     "set_premium_mode": (None, False, True, None), "set_long_filenames": (None, False, True, None),
-    "make_daw_session": (None, False, None, False),
+    "make_daw_session": (None, False, None, False), "make_dj_stems": (None, False, None, False),
+    "mix_stems": (None, False, None, False),
 }
 
 

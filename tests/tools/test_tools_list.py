@@ -84,7 +84,7 @@ async def test_every_toolset_fits_the_context_budget(tmp_path: Path) -> None:
 async def test_every_tool_is_described_and_annotated(tmp_path: Path) -> None:
     tools = await tool_list(tmp_path, ",".join(ALL_TOOLSETS))
     names = [t["name"] for t in tools]
-    assert len(names) == len(set(names)) == 26
+    assert len(names) == len(set(names)) == 28
     for tool in tools:
         assert len(str(tool.get("description", ""))) >= 25, tool["name"]
         assert "outputSchema" in tool, tool["name"]

@@ -16,9 +16,12 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import anyio
 from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.auth.provider import principal_components
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
+from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
+from mcp_types.jsonrpc import INVALID_PARAMS
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from mvsep_mcp import policy
 from mvsep_mcp.catalog import UnknownModel
@@ -31,8 +34,11 @@ from mvsep_mcp.hosted.identity import TOKEN_HEADER, User
 from mvsep_mcp.hosted.presenting import Presenter
 from mvsep_mcp.hosted.usage import request_scope
 from mvsep_mcp.jobs import JobNotFound
+from mvsep_mcp.jobs.stored import StoredFileMissing
+from mvsep_mcp.mvsep.errors import AuthenticationError
 from pydantic import BaseModel, ConfigDict, Field
 
+from mvsep_mcp_tools._arguments import argument_sentences
 from mvsep_mcp_tools._schema import compact
 
 if TYPE_CHECKING:
@@ -40,6 +46,8 @@ if TYPE_CHECKING:
 
 # hosted mode: how this call shows the user's files (set by account_of; read by _job_view), None everywhere else
 PRESENTER: ContextVar[Presenter | None] = ContextVar("mvsep_presenter", default=None)
+# hosted mode: this call's account (set by account_of), for what MVSep refusing its token means to the user
+ACCOUNT: ContextVar[Account | None] = ContextVar("mvsep_call_account", default=None)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -102,7 +110,7 @@ def tool(server: MCPServer[Any], *, name: str, annotations: ToolAnnotations,
                     answer = await fn(*args, **kwargs)
             except UserError as exc:
                 TOOL_CALLS.record(name, error=True)
-                raise ToolError(_shown(exc.user_text())) from exc
+                raise ToolError(_shown(await _for_the_user(ctx, exc))) from exc
             except Exception:
                 TOOL_CALLS.record(name, error=True)
                 raise
@@ -158,7 +166,7 @@ def resource(server: MCPServer[Any], uri: str, **metadata: Any) -> Callable[[F],
             try:
                 with request_scope():
                     return await fn(*args, **kwargs)
-            except (JobNotFound, UnknownModel) as exc:
+            except (JobNotFound, UnknownModel, StoredFileMissing) as exc:
                 raise ResourceNotFoundError(_shown(exc.user_text())) from exc
             except UserError as exc:
                 raise ResourceError(_shown(exc.user_text())) from exc
@@ -170,6 +178,47 @@ def resource(server: MCPServer[Any], uri: str, **metadata: Any) -> Callable[[F],
         return fn
 
     return register
+
+
+def prompt(server: MCPServer[Any], *, name: str, title: str,
+           choices: Mapping[str, Sequence[str]] | None = None) -> Callable[[F], F]:
+    """``server.prompt`` with its arguments checked: a value outside its ``choices`` (argument -> the values it
+    takes; an empty value means the default) or any :class:`UserError` refuses the prompt with the sentence, as the
+    spec's -32602 (the SDK would answer code 0 and log a traceback)."""
+    allowed = dict(choices or {})
+
+    def register(fn: F) -> F:
+        @functools.wraps(fn)
+        async def checked(*args: Any, **kwargs: Any) -> Any:
+            wrong = [arg for arg, values in allowed.items()
+                     if str(kwargs.get(arg) or "").strip() and kwargs[arg] not in values]
+            if wrong:
+                schema = {"properties": {arg: {"enum": list(values)} for arg, values in allowed.items()}}
+                raise MCPError(code=INVALID_PARAMS, message=" ".join(argument_sentences(wrong, kwargs, schema)))
+            try:
+                with request_scope():
+                    return await fn(*args, **kwargs)
+            except UserError as exc:
+                raise MCPError(code=INVALID_PARAMS, message=_shown(exc.user_text())) from exc
+
+        server.prompt(name=name, title=title)(checked)
+        return fn
+
+    return register
+
+
+async def _for_the_user(ctx: Any, exc: UserError) -> str:
+    """The sentence of ``exc``; in hosted mode, MVSep refusing the call's token says what a hosted user does about
+    it (send another in the header, or link the current one), never a local setting, and lets the account go."""
+    account = ACCOUNT.get()
+    if isinstance(exc, AuthenticationError) and isinstance(ctx, Context) and account is not None:
+        session, user, token = session_of(ctx), current_user(), get_access_token()
+        if session.users is not None and user is not None and token is not None:
+            may_relink = not scopes.missing(token.scopes, (scopes.ACCOUNT,))
+            refused = await session.users.token_refused(user, account, sent_header=sent_token(ctx),
+                                                        may_relink=may_relink)
+            return refused.user_text()
+    return exc.user_text()
 
 
 def _shown(sentence: str) -> str:
@@ -208,8 +257,8 @@ def current_user() -> User | None:
     token = get_access_token()
     if token is None:
         return None
-    issuer = (token.claims or {}).get("iss")
-    return User.of(str(issuer) if issuer is not None else None, token.subject, token.client_id)
+    client_id, issuer, subject = principal_components(token)
+    return User.of(issuer, subject, client_id, str((token.claims or {}).get("name") or ""))
 
 
 async def account_of(ctx: Context[Any, Any]) -> Account:
@@ -263,6 +312,7 @@ async def request_account(session: Session, headers: Mapping[str, str] | None) -
         raise NotSignedIn()
     account = await session.users.account_for(user, (headers or {}).get(TOKEN_HEADER))
     PRESENTER.set(session.users.presenter(account))
+    ACCOUNT.set(account)
     return account
 
 
@@ -279,7 +329,7 @@ async def manage_link(ctx: Context[Any, Any]) -> str | None:
         return None
     if scopes.missing(token.scopes, (scopes.ACCOUNT,)):
         return None
-    return await session.users.link_url(user.key)
+    return await session.users.link_url(user.key, user.name)
 
 
 async def account_or_none(ctx: Context[Any, Any]) -> Account | None:

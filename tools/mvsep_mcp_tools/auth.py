@@ -24,7 +24,7 @@ from mvsep_mcp_tools._common import (
 
 
 class LoginOut(ToolOutput):
-    signed_in_as: str | None
+    signed_in_as: str | None = None
 
 
 class RegisterOut(ToolOutput):

@@ -51,8 +51,8 @@ class LeaderboardOut(EntriesOut):
 
 
 class SubmittedOut(ToolOutput):
-    id: int | None
-    link: str | None
+    id: int | None = None
+    link: str | None = None
 
 
 class DeletedOut(ToolOutput):

@@ -38,6 +38,26 @@ NEEDS_PYAV = (f"M4A (AAC) stems are decoded with PyAV, which is not installed be
               f"{M4A_EXTRA_INSTALL} (or choose wav, flac or mp3 output) to see their waveforms and hear previews")
 
 
+PYAV_LAYOUTS = {1: "mono", 2: "stereo"}  # the channel layouts written and resampled through PyAV here
+
+
+def pyav(needed_for: str) -> Any:
+    """The ``av`` module, imported now; else ``DawError``: "<needed_for> needs PyAV, …: install it with …"."""
+    try:
+        import av
+    except ImportError:
+        raise DawError(f"{needed_for} needs PyAV, which is not installed beside this server: install it with "
+                       f"{M4A_EXTRA_INSTALL}.") from None
+    return av
+
+
+def pyav_layout(channels: int, what: str) -> str:
+    """FFmpeg's name of a mono or stereo layout; ``DawError`` naming ``what`` for any other channel count."""
+    if channels not in PYAV_LAYOUTS:
+        raise DawError(f"{what} has {channels} channels; only mono and stereo are written or resampled here.")
+    return PYAV_LAYOUTS[channels]
+
+
 class Undecodable(DawError, ValueError):
     """The stem cannot be decoded here; the message says why (and, for M4A without PyAV, how to fix it)."""
 

@@ -153,8 +153,8 @@ def song_root(group: Sequence[JobRecord]) -> JobRecord:
 
 def _check_usable(record: JobRecord) -> None:
     if record.spec.kind not in SEPARATION_KINDS:
-        raise SessionError(f"Job {record.id} is a {record.spec.kind} job, not a separation; a session holds the stems "
-                           "of separation jobs.")
+        raise SessionError(f"Job {record.id} is a {record.spec.kind} job, not a separation; sessions, DJ stems "
+                           "and mixes are made of separation jobs' stems.")
     if record.state is not JobState.COMPLETED:
         hint = ("wait for it with wait_for_jobs" if not record.is_terminal
                 else "pick a completed job (list_jobs shows them)")

@@ -29,18 +29,23 @@ PROPERTIES: dict[str, str] = {
     "late_polls": "polls after a job ended",
     "stranded": "jobs stranded by an account switch",
     "leaks": "token leaks",
-    "crashes": "crashes (a bare 'Error executing tool' or a traceback)",
+    "crashes": "crashes (a bare 'Error executing tool', raw validation text, a traceback, an unnamed argument)",
+    "harm": "abuse that did harm (memory past a limit, a user locked out, unbounded MVSep requests or sockets, a "
+            "string blanked or a line forged in the log)",
 }
 STATUS_PATH = "/api/separation/get"
 _BARE_ERROR = re.compile(r"^Error executing tool [\w.-]+(: Error executing tool [\w.-]+)*\s*$")
 _TRACEBACK = "Traceback (most recent call last)"
+# pydantic's own text: "2 validation errors for separate_audioArguments", its URLs, "[type=list_type, input_value=3"
+_RAW_VALIDATION = re.compile(r"validation errors? for \w|errors\.pydantic\.dev|\[type=\w+|input_value=")
+_NAMED_ARGUMENT = re.compile(r"The argument '([^']+)' (?:is missing|was )")
 
 
 @dataclass
 class Row:
     """One line of the table: what ran, what it cost, how it ended, and the findings per property."""
 
-    group: str  # fault | crash | destination | accounts | concurrency | fuzz
+    group: str  # fault | crash | destination | accounts | concurrency | fuzz | abuse
     name: str
     jobs: int = 0
     creates: int = 0
@@ -171,12 +176,29 @@ def token_leaks(token: str | None, texts: Mapping[str, str], folders: Iterable[P
 
 
 def crashes(results: Iterable[tuple[str, Any]]) -> list[str]:
-    """Tool results that are a bare "Error executing tool X" (an unexpected exception) or carry a traceback."""
+    """Tool results that are a bare "Error executing tool X" (an unexpected exception), carry a traceback, or carry
+    pydantic's own validation text instead of a sentence per argument."""
     found = []
     for name, result in results:
         text = result_text(result)
-        if (getattr(result, "is_error", False) and _BARE_ERROR.match(text.strip())) or _TRACEBACK in text:
+        bare = getattr(result, "is_error", False) and _BARE_ERROR.match(text.strip())
+        if bare or _TRACEBACK in text or _RAW_VALIDATION.search(text):
             found.append(f"{name}: {text.strip()[:160]!r}")
+    return found
+
+
+def unnamed_arguments(name: str, schema: Mapping[str, Any], arguments: Mapping[str, Any], result: Any) -> list[str]:
+    """A call without a required argument must be refused with the sentence naming it ("The argument 'x' is
+    missing"), and a refusal names only arguments the tool has."""
+    text = result_text(result)
+    properties = schema.get("properties") or {}
+    missing = [p for p in schema.get("required") or [] if p not in arguments]
+    if missing and not getattr(result, "is_error", False):
+        return [f"{name} ran without its required {', '.join(missing)}"]
+    found = [f"{name}: the refusal does not name the missing '{p}': {text.strip()[:160]!r}"
+             for p in missing if f"The argument '{p}' is missing" not in text]
+    found += [f"{name}: a refusal names '{n}', which is no argument of it" for n in _NAMED_ARGUMENT.findall(text)
+              if n not in properties]
     return found
 
 

@@ -1,7 +1,8 @@
 """`mvsep-mcp faults`: run the whole suite and print one table (Markdown, so it pastes into a README or an issue).
 
 Groups, in the order they run: ``faults`` (every fault kind, single job and batch), ``destinations``, ``accounts``,
-``load`` (concurrent calls), ``crash`` (SIGKILL at each phase and a restart), ``fuzz``. Each row counts, per property
+``load`` (concurrent calls), ``crash`` (SIGKILL at each phase and a restart), ``fuzz``, ``abuse`` (the hosted server
+as an attacker tries it: ``abuse.py``). Each row counts, per property
 of ``checks.PROPERTIES``, what went wrong (0 everywhere is the goal); the exit status is 1 when any row has a finding.
 """
 
@@ -18,16 +19,17 @@ import anyio
 
 from mvsep_mcp import policy
 from mvsep_mcp.faults_report import checks
+from mvsep_mcp.faults_report.abuse import run_abuse
 from mvsep_mcp.faults_report.accounts import run_switch
 from mvsep_mcp.faults_report.crash import POINTS, run_crash
 from mvsep_mcp.faults_report.destinations import run_destinations
 from mvsep_mcp.faults_report.load import run_load
 from mvsep_mcp.faults_report.matrix import CASES, run_case
 
-GROUPS = ("faults", "destinations", "accounts", "load", "crash", "fuzz")
+GROUPS = ("faults", "destinations", "accounts", "load", "crash", "fuzz", "abuse")
 HEADERS = {"lost": "lost", "double": "double", "non_audio": "non-audio", "leftovers": "left", "foreign": "foreign",
            "bad_dest": "bad dest", "late_polls": "late polls", "stranded": "stranded", "leaks": "leaks",
-           "crashes": "crashes"}
+           "crashes": "crashes", "harm": "harm"}
 OUTCOME_CHARS = 100
 HYPOTHESIS_MISSING = "not run: hypothesis is missing (pip install 'mvsep-mcp[test]')"
 
@@ -65,6 +67,8 @@ def _steps(group: str, examples: int, seed: int | None) -> Iterator[Callable[[],
             yield lambda point=point: _one(run_crash(point))  # type: ignore[misc]
     elif group == "fuzz":
         yield lambda: _one(_fuzz(examples, seed))
+    elif group == "abuse":
+        yield run_abuse
     else:
         raise ValueError(f"unknown group {group!r}; one of {', '.join(GROUPS)}")
 

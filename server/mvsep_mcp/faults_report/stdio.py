@@ -7,8 +7,6 @@ suite reads (for tokens).
 
 from __future__ import annotations
 
-import os
-import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -55,7 +53,7 @@ class StdioServer:
 
     async def kill(self) -> None:
         """SIGKILL (a crash, not a shutdown), then wait until it is reaped (a zombie would still hold its lease)."""
-        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.kill()  # SIGKILL on POSIX, TerminateProcess on Windows (which has no SIGKILL)
         with anyio.fail_after(EXIT_WAIT_S):
             while self.process.returncode is None:  # noqa: ASYNC110 - not wait(): it also waits for the pipes' EOF
                 await anyio.sleep(0.01)

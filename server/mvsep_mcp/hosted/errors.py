@@ -39,3 +39,26 @@ class QuotaExceeded(HostedError):
 
 class LinkInvalid(HostedError):
     """An account-link ticket or a download URL that is unknown, used or expired."""
+
+
+class TokenRefused(HostedError):
+    """MVSep does not accept the token of this request: what a hosted user does about it (never a local setting)."""
+
+    @classmethod
+    def header(cls) -> TokenRefused:
+        return cls("MVSep does not accept the token sent in the X-MVSep-Token header. Send a valid one from "
+                   "https://mvsep.com/user-api in that header, or leave the header out to use the MVSep account "
+                   "linked to you on this server (a call without it offers the page to link one).")
+
+    @classmethod
+    def linked(cls, link_url: str | None) -> TokenRefused:
+        where = (f"Ask the user to open {link_url} (once) and paste their current MVSep API token from "
+                 f"https://mvsep.com/user-api there; never ask for it in the chat." if link_url else
+                 "Sign in with the mvsep:account scope and call account_info for a page where the user links their "
+                 "current token from https://mvsep.com/user-api (never in the chat).")
+        return cls(f"MVSep no longer accepts the MVSep token linked to you on this server (it was changed or "
+                   f"revoked on mvsep.com). {where}")
+
+
+class TooBusy(HostedError):
+    """One user's share of the server is used up for now."""

@@ -193,6 +193,7 @@ class JobRecord(BaseModel):
     upload: UploadProgress | None = None  # how far the latest create got (None: before this was recorded)
     cancel_refused: str | None = None  # why the latest cancellation was refused (a task's status shows it)
     sessions: list[str] = Field(default_factory=list)  # DAW session files written beside the stems when asked
+    made: list[str] = Field(default_factory=list)  # files made from the stems since (DJ stems, practice mixes)
 
     @property
     def account_key(self) -> str:

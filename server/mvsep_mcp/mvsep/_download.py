@@ -109,6 +109,7 @@ def _check_host(url: str, hosts: DownloadHosts) -> None:
 async def _send(engine: Engine, url: str, headers: dict[str, str], hosts: DownloadHosts) -> httpx.Response:
     """GET ``url``, following redirects by hand so that every hop's host is checked before it is asked."""
     for _ in range(DOWNLOAD_MAX_REDIRECTS + 1):
+        engine.check_open()
         request = engine.client.build_request("GET", url, headers=headers)
         response = await engine.client.send(request, stream=True, follow_redirects=False)
         if not response.is_redirect:

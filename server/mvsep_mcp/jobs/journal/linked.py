@@ -33,6 +33,12 @@ class LinkedAccount:
 
 
 @dataclass(frozen=True)
+class LinkTicket:
+    user_key: str
+    shown_as: str  # the user as the authorization server named them when the ticket was made
+
+
+@dataclass(frozen=True)
 class KeptToken:
     user_key: str
     account_key: str
@@ -66,16 +72,17 @@ class AccountLinks(Protocol):
         shared one) whose account has no unfinished job; how many."""
         ...
 
-    def add_link_ticket(self, ticket_hash: str, user_key: str, expires_at: float) -> None:
+    def add_link_ticket(self, ticket_hash: str, user_key: str, expires_at: float, shown_as: str = "") -> None:
         """Store a one-time ticket (and forget expired ones)."""
         ...
 
-    def link_ticket_user(self, ticket_hash: str) -> str | None:
-        """The user of a ticket that is still valid, without using it up."""
+    def link_ticket(self, ticket_hash: str) -> LinkTicket | None:
+        """A ticket that is still valid, without using it up."""
         ...
 
     def take_link_ticket(self, ticket_hash: str) -> str | None:
-        """Use a valid ticket up, atomically: of two callers, one gets the user and the other ``None``."""
+        """Use a valid ticket up, atomically (of two callers, one gets the user and the other ``None``), and with it
+        every other ticket of its user: one link used revokes the others."""
         ...
 
     def count_by_state(self) -> dict[str, int]: ...
@@ -137,23 +144,26 @@ class SqliteLinks:
                 "DELETE FROM job_tokens WHERE kept_at < ? AND NOT " + _sqlite_unfinished_jobs("job_tokens"),
                 (kept_before, *UNFINISHED)).rowcount)
 
-    def add_link_ticket(self, ticket_hash: str, user_key: str, expires_at: float) -> None:
+    def add_link_ticket(self, ticket_hash: str, user_key: str, expires_at: float, shown_as: str = "") -> None:
         with self._lock:
             self._db.execute("DELETE FROM link_tickets WHERE expires_at < ?", (self._clock(),))
-            self._db.execute("INSERT INTO link_tickets (ticket_hash, user_key, expires_at) VALUES (?, ?, ?)",
-                             (ticket_hash, user_key, expires_at))
+            self._db.execute("INSERT INTO link_tickets (ticket_hash, user_key, expires_at, shown_as)"
+                             " VALUES (?, ?, ?, ?)", (ticket_hash, user_key, expires_at, shown_as))
 
-    def link_ticket_user(self, ticket_hash: str) -> str | None:
+    def link_ticket(self, ticket_hash: str) -> LinkTicket | None:
         with self._lock:
-            row = self._db.execute("SELECT user_key FROM link_tickets WHERE ticket_hash = ? AND expires_at >= ?",
-                                   (ticket_hash, self._clock())).fetchone()
-        return str(row[0]) if row is not None else None
+            row = self._db.execute("SELECT user_key, shown_as FROM link_tickets WHERE ticket_hash = ?"
+                                   " AND expires_at >= ?", (ticket_hash, self._clock())).fetchone()
+        return LinkTicket(str(row[0]), str(row[1])) if row is not None else None
 
     def take_link_ticket(self, ticket_hash: str) -> str | None:
         with self._lock:
             row = self._db.execute("DELETE FROM link_tickets WHERE ticket_hash = ? AND expires_at >= ?"
                                    " RETURNING user_key", (ticket_hash, self._clock())).fetchone()
-        return str(row[0]) if row is not None else None
+            if row is None:
+                return None
+            self._db.execute("DELETE FROM link_tickets WHERE user_key = ?", (row[0],))
+        return str(row[0])
 
     def count_by_state(self) -> dict[str, int]:
         with self._lock:

@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 
-from mvsep_mcp.jobs.journal.linked import UNFINISHED, KeptToken, LinkedAccount
+from mvsep_mcp.jobs.journal.linked import UNFINISHED, KeptToken, LinkedAccount, LinkTicket
 
 _SELECT = "SELECT user_key, account_key, sealed_token, linked_at FROM linked_accounts"
 # the account of row k (or l) has a job not yet ended (parameter: the UNFINISHED states as a list)
@@ -67,23 +67,26 @@ class PostgresLinks:
                 "DELETE FROM job_tokens k WHERE k.kept_at < extract(epoch from now()) - %s AND NOT "
                 + _UNFINISHED_JOBS.format(alias="k"), (grace_s, list(UNFINISHED))).rowcount)
 
-    def add_link_ticket(self, ticket_hash: str, user_key: str, expires_at: float) -> None:
+    def add_link_ticket(self, ticket_hash: str, user_key: str, expires_at: float, shown_as: str = "") -> None:
         with self._connection() as conn, conn.transaction():
             conn.execute("DELETE FROM link_tickets WHERE expires_at < %s", (self._clock(),))
-            conn.execute("INSERT INTO link_tickets (ticket_hash, user_key, expires_at) VALUES (%s, %s, %s)",
-                         (ticket_hash, user_key, expires_at))
+            conn.execute("INSERT INTO link_tickets (ticket_hash, user_key, expires_at, shown_as)"
+                         " VALUES (%s, %s, %s, %s)", (ticket_hash, user_key, expires_at, shown_as))
 
-    def link_ticket_user(self, ticket_hash: str) -> str | None:
+    def link_ticket(self, ticket_hash: str) -> LinkTicket | None:
         with self._connection() as conn:
-            row = conn.execute("SELECT user_key FROM link_tickets WHERE ticket_hash = %s AND expires_at >= %s",
-                               (ticket_hash, self._clock())).fetchone()
-        return str(row[0]) if row is not None else None
+            row = conn.execute("SELECT user_key, shown_as FROM link_tickets WHERE ticket_hash = %s"
+                               " AND expires_at >= %s", (ticket_hash, self._clock())).fetchone()
+        return LinkTicket(str(row[0]), str(row[1])) if row is not None else None
 
     def take_link_ticket(self, ticket_hash: str) -> str | None:
-        with self._connection() as conn:
+        with self._connection() as conn, conn.transaction():
             row = conn.execute("DELETE FROM link_tickets WHERE ticket_hash = %s AND expires_at >= %s"
                                " RETURNING user_key", (ticket_hash, self._clock())).fetchone()
-        return str(row[0]) if row is not None else None
+            if row is None:
+                return None
+            conn.execute("DELETE FROM link_tickets WHERE user_key = %s", (row[0],))
+        return str(row[0])
 
     def count_by_state(self) -> dict[str, int]:
         with self._connection() as conn:

@@ -146,6 +146,12 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        4,
+        "hosted mode: whom a link ticket was made for, as the authorization server named them (the page shows it)",
+        sqlite=("ALTER TABLE link_tickets ADD COLUMN shown_as TEXT NOT NULL DEFAULT ''",),
+        postgres=("ALTER TABLE link_tickets ADD COLUMN IF NOT EXISTS shown_as TEXT NOT NULL DEFAULT ''",),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

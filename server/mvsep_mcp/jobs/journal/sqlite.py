@@ -22,6 +22,7 @@ from typing import Any
 
 import platformdirs
 
+from mvsep_mcp import system
 from mvsep_mcp.jobs.errors import JobNotFound
 from mvsep_mcp.jobs.journal.interface import REUSABLE_STATES, Order, newest_reusable
 from mvsep_mcp.jobs.journal.keys import new_job_id, request_key_for
@@ -39,7 +40,7 @@ def default_journal_path() -> Path:
 
 def _holder_is_gone(pid: int, host: str) -> bool:
     """True when the lease holder was a process on this machine that no longer runs (POSIX only)."""
-    if host != socket.gethostname() or pid == os.getpid() or os.name == "nt":
+    if host != socket.gethostname() or pid == os.getpid() or system.is_windows():
         return False  # another machine, ourselves, or Windows (where os.kill would terminate): trust the expiry
     try:
         os.kill(pid, 0)
