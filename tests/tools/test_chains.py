@@ -153,3 +153,19 @@ async def test_a_chains_daw_session_holds_its_stems_but_the_one_split_further(tm
     for job in (first, second):
         manifest = json.loads(Path(job["manifest_path"]).read_text(encoding="utf-8"))
         assert [s["kind"] for s in manifest["sessions"]] == ["rpp"]
+
+
+async def test_dj_stems_and_a_mix_of_a_chain_take_every_steps_stems(tmp_path: Path, sandbox: SandboxServer) -> None:
+    settings = make_settings(tmp_path, sandbox.base_url, token=account(sandbox, "made"), output_format="wav")
+    async with Client(create_server(settings)) as client:
+        started = await call(client, "separate_audio", {"inputs": [str(song(tmp_path))], "model": "40",
+                                                        "then": [{"from_stem": "Other", "model": FOUR_STEMS}]})
+        done = await wait_done(client, [job["id"] for job in started.structured_content["jobs"]])
+        first, last = done["jobs"]
+        dj = await call(client, "make_dj_stems", {"job_id": last["id"]})
+        mix = await call(client, "mix_stems", {"job_id": last["id"], "only": ["Vocals", "Drums"]})
+    assert not dj.is_error and not mix.is_error, (text_of(dj), text_of(mix))
+    assert Path(dj.structured_content["file"]).name == "Chain Song.stem.mp4"
+    vocals = next(o["path"] for o in first["outputs"] if o["stem"] == "Vocals")  # the first step's, not the residue
+    assert Path(mix.structured_content["file"]).parent == Path(vocals).parent
+    assert "Vocals + Drums" in text_of(mix)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,12 @@ def song_tags_of(before: JobRecord) -> dict[str, Any]:
 
 def _end(changes: JobChanges, record: JobRecord, now: float, state: JobState, why: str) -> JobRecord | None:
     return changes.update(record.id, expect=[JobState.QUEUED], state=state, error=why, finished_at=now)
+
+
+def earlier_steps(get: Callable[[str], JobRecord], record: JobRecord) -> list[JobRecord]:
+    """The jobs of the steps before ``record`` in its chain, in order (none outside a chain); ``get`` reads a job."""
+    chain = record.spec.chain
+    return [get(step.job_id) for step in chain.steps[:-1] if step.job_id] if chain is not None else []
 
 
 def is_waiting(record: JobRecord) -> bool:

@@ -16,7 +16,7 @@ import anyio
 import anyio.to_thread
 
 from mvsep_mcp.daw import DawError
-from mvsep_mcp.jobs import creating, downloads, partials
+from mvsep_mcp.jobs import chains, creating, downloads, partials
 from mvsep_mcp.jobs.changes import JobChanges
 from mvsep_mcp.jobs.concurrency import AccountSlot, in_flight_count
 from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, JobRecord, JobState
@@ -302,8 +302,7 @@ class JobWorker:
         from mvsep_mcp.daw import from_jobs, recorded
 
         formats = [f for f in from_jobs.SESSION_FORMATS if f in done.spec.daw_session]
-        chain = done.spec.chain
-        earlier = [self.journal.get(s.job_id) for s in chain.steps[:-1] if s.job_id] if chain is not None else []
+        earlier = chains.earlier_steps(self.journal.get, done)
         try:
             written = await anyio.to_thread.run_sync(functools.partial(from_jobs.session_after_job, done, formats,
                                                                        earlier=earlier))
