@@ -169,3 +169,26 @@ async def test_dj_stems_and_a_mix_of_a_chain_take_every_steps_stems(tmp_path: Pa
     vocals = next(o["path"] for o in first["outputs"] if o["stem"] == "Vocals")  # the first step's, not the residue
     assert Path(mix.structured_content["file"]).parent == Path(vocals).parent
     assert "Vocals + Drums" in text_of(mix)
+
+
+def test_the_readme_example_recommends_then_chains(tmp_path: Path) -> None:
+    """The README's Python example of a recommendation and a chain, run as a user would, against its own sandbox."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    [example] = [body for body in re.findall(r"^```python\n(.*?)^```", readme, re.MULTILINE | re.DOTALL)
+                 if "recommend_models" in body]
+    (tmp_path / "chain.py").write_text(example, encoding="utf-8")
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "chain.py", str(song(tmp_path, "Readme Chain"))], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("1. 40: BS Roformer (vocals, instrumental) — 11.31 (bleedless"), lines
+    assert lines[1] == "All 2 job(s) finished, 2 completed:", lines
+    assert "completed: 2 files" in lines[2] and "Drums" in lines[3] and "Bass" in lines[3], lines
+    assert len({p.parent for p in (tmp_path / "stems").rglob("*.flac")}) == 1
