@@ -210,7 +210,7 @@ LAYERS = [  # lowest first: a module imports only from its own layer or lower (A
     {"mvsep_mcp_tools"},
     {"mvsep_mcp.app", "mvsep_mcp.demo", "mvsep_mcp.__main__", "mvsep_mcp.cli", "mvsep_mcp.bench", "mvsep_mcp.doctor",
      "mvsep_mcp.faults_report", "mvsep_mcp.hosting", "mvsep_mcp.sse_resume",
-     "mvsep_mcp.http_guards"},
+     "mvsep_mcp.http_guards", "mvsep_mcp.stopping"},
 ]
 
 

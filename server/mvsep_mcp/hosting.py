@@ -65,6 +65,7 @@ from mvsep_mcp.hosted.settings import MCP_PATH, HostedSettingError, HostedSettin
 from mvsep_mcp.http_guards import JSONRPC_REQUESTS, guard, principal_of
 from mvsep_mcp.logs import REQUEST_ID, register_secret
 from mvsep_mcp.sse_resume import ResumableStreams
+from mvsep_mcp.stopping import stopping_uvicorn
 
 if TYPE_CHECKING:
     from mvsep_mcp.hosted.accounts import HostedAccounts
@@ -240,7 +241,7 @@ def serve_http(server: MCPServer[Any], settings: Settings, *, host: str, port: i
     app = http_app(server, settings, host=host)
     config = uvicorn.Config(app, host=host, port=port, log_level=logging.getLevelName(log.getEffectiveLevel()).lower(),
                             proxy_headers=True, server_header=False, access_log=False)  # ours: ids, no secrets
-    anyio.run(uvicorn.Server(config).serve)
+    anyio.run(stopping_uvicorn(config).serve)
 
 
 def _loggable(path: str) -> str:

@@ -74,7 +74,8 @@ NAME_MAX_BYTES = 240  # UTF-8 bytes per component: Linux/macOS allow 255, leavin
 # --- verifying a downloaded stem (mvsep_mcp/media/verify.py) -------------------------------------
 STEM_DURATION_SLACK_S = 2.0  # a stem may differ this much from the input's duration (codec padding, rounding)…
 STEM_DURATION_SLACK_FRACTION = 0.02  # …or this fraction of it, whichever is larger
-STEM_SIZE_SLACK_FRACTION = 0.02  # margin on MVSep's rounded size text ("5.84 MB") beyond its rounding
+STEM_SIZE_SLACK_FRACTION = 0.02  # margin on MVSep's rounded size text ("5.84 MB") beyond its rounding (a warning)
+MP3_SYNC_SEARCH_BYTES = 1 << 16  # an MP3 stem's first frame is looked for this far after its ID3v2 tag (padding)
 
 # --- MVSep client (mvsep_mcp/mvsep) -----------------------------------------------------------------
 ERROR_BODY_MAX_CHARS = 2000  # an error keeps at most this much of a non-JSON body (HTML 5xx pages)
@@ -97,6 +98,8 @@ HISTORY_PAGE_SIZE = 20  # MVSep's separation history serves at most this many en
 SLUG_MIN_PREFIX = 40  # a history slug shorter than ours counts as MVSep's truncation only from this length on
 JOURNAL_BUSY_TIMEOUT_S = 10.0  # a journal write waits this long for another process's lock
 JOURNAL_WAL_RETRY_S = 0.01  # a new journal file that another process is migrating: its switch to WAL is retried
+JOURNAL_SALVAGE_CHUNK_ROWS = 256  # a damaged journal whose table end is cut is read forward this many rows at a time…
+JOURNAL_SALVAGE_EMPTY_CHUNKS = 4  # …until this many chunks in a row hold no row (jobs' row numbers are dense)
 HASH_CHUNK_BYTES = 1 << 20  # files are hashed in reads of this size
 WORKER_THREADS = 8  # threads for file work (probe, tag, hash, commit): more cost memory, not speed, on 2-4 cores
 MALLOC_ARENAS = 2  # glibc malloc arenas the worker threads share: each extra arena keeps megabytes it once used
@@ -137,6 +140,9 @@ PREVIEW_MAX_RATE = 24_000  # previews are mono MP3 at an MPEG-2 rate (22.05/24 k
 PREVIEW_MP3_LEVEL = 0.8  # libsndfile's compression level for CBR MP3: 40 kbit/s at 22.05/24 kHz, ~150 KB per 30 s
 PREVIEW_MAX_BYTES = 512_000  # a preview larger than this is refused with a sentence (base64 makes it a third larger)
 
+# --- stopping (mvsep_mcp/stopping.py) -------------------------------------------------------------------------
+STOP_GRACE_S = 10.0  # SIGTERM/SIGINT: the process exits once its session is closed, and at the latest after this
+
 # --- `mvsep-mcp doctor` (mvsep_mcp/doctor.py) -------------------------------------------------------
 DOCTOR_TIMEOUT_S = 10.0  # one check waits at most this long for MVSep: a person is watching the terminal
 DOCTOR_MAX_RETRIES = 1  # one retry tells a blip from an outage without making a dead host take a minute
@@ -160,6 +166,13 @@ FAULTS_SETTLE_S = 1.0  # after the jobs end, the suite watches this long for pol
 FAULTS_CONCURRENT_CALLS = 200  # tool calls sent at once to one server
 FAULTS_FUZZ_EXAMPLES = 25  # fuzzed argument sets per tool (hypothesis examples)
 FAULTS_KILL_INPUT_SECONDS = 150.0  # a WAV this long (~26 MB) outlasts the socket buffers: a kill lands mid-upload
+FAULTS_DISK_INPUT_S = 20.0  # the disk cases' song: its two FLAC stems are megabytes, far above the limits below
+FAULTS_SMALL_DISK_BYTES = 512_000  # the full disk: a tmpfs this small (the announced stems do not fit)…
+FAULTS_LARGE_DISK_BYTES = 64_000_000  # …then grown to this for the same request again
+FAULTS_FILE_SIZE_LIMIT_BYTES = 1_500_000  # RLIMIT_FSIZE of the server: above its journal and caches, below a stem
+FAULTS_WAIT_CALLS = 40  # wait_for_jobs calls (of at most 5 s) a case waits for a job to end
+FAULTS_DECODE_SLACK_S = 0.1  # the oracle: a decoder and a header may differ by an encoder's padding, not a cut tail
+FAULTS_STOP_S = 5.0  # SIGTERM: the server must be gone within this (it exits once its session is closed)
 
 # --- tasks (the MCP tasks extension: a separation request answered with a task that a client polls) ---------------
 TASK_POLL_MIN_S = 1.0  # a task's suggested poll interval never asks a client to come back sooner than this

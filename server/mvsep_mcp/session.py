@@ -119,6 +119,8 @@ class Session:
         self.settings = settings
         database_url = settings.database_url.get_secret_value() if settings.database_url is not None else None
         self.journal = open_journal(database_url, settings.journal_path)
+        # what the first tool answer says besides its own result (a damaged journal moved aside at start)
+        self._notices: list[str] = [self.journal.damage.sentence()] if self.journal.damage is not None else []
         self.runner = JobRunner(
             self.journal,
             poll_interval=settings.poll_interval,
@@ -193,6 +195,10 @@ class Session:
         if self._task_group is not None:
             self._task_group.start_soon(self._learn_limit, account)
         return account
+
+    def take_notice(self) -> str | None:
+        """What the user should hear once, with the next answer (then it is gone), or None."""
+        return self._notices.pop(0) if self._notices else None
 
     def clients(self) -> Iterator[MVSepClient]:
         """Every MVSep client of this session (for request statistics)."""

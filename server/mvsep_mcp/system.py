@@ -10,7 +10,8 @@ call what exists everywhere, or what its system's own branch avoids (e.g. the Wi
 
 The places that branch: ``glibc`` (glibc on Linux only), ``daw.riff_insert`` (block insertion: glibc's
 ``fallocate``), ``media.files`` (flushing folders), ``media.naming`` (``:`` in names), ``planning.output``
-(system folders), ``jobs.journal.sqlite`` (is a lease holder's process alive), ``logs`` (stderr's encoding).
+(system folders), ``jobs.journal.sqlite`` (is a lease holder's process alive), ``logs`` (stderr's encoding),
+``stopping`` (signal receivers: none on Windows).
 """
 
 from __future__ import annotations

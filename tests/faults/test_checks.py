@@ -8,6 +8,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from mcp_types import CallToolResult, TextContent
 from mvsep_mcp.faults_report import checks
 from mvsep_mcp.jobs import JobSpec, JobState
@@ -30,6 +31,19 @@ def test_not_audio_reads_the_files_back(tmp_path: Path) -> None:
     junk.write_bytes(b"\x00" * 400)
     found = checks.not_audio([song, page, junk, tmp_path / "gone.flac"])
     assert len(found) == 3 and "text" in found[0] and "missing" in found[2]
+
+
+@pytest.mark.parametrize("fmt", ["flac", "wav", "mp3", "m4a"])
+def test_not_audio_decodes_each_stem_to_its_end(tmp_path: Path, fmt: str) -> None:
+    whole = make_audio(tmp_path, fmt, name="whole", seconds=3.0)
+    assert checks.not_audio([whole]) == []
+    if fmt == "m4a":
+        return  # AAC: only its header is read (libsndfile cannot decode it); an Ogg cut between pages looks whole
+    cut = tmp_path / f"cut.{fmt}"
+    data = whole.read_bytes()
+    cut.write_bytes(data[: int(len(data) * 0.8)])  # the header still promises the whole length
+    [found] = checks.not_audio([cut])
+    assert found.startswith(f"cut.{fmt}: ") and ("decode" in found or "mutagen" in found), found
 
 
 def test_stray_files_finds_temporary_and_unreported_files(tmp_path: Path) -> None:

@@ -49,7 +49,7 @@ def test_a_changed_file_is_not_served(tmp_path: Path) -> None:
 def test_a_gone_file_says_how_to_get_it_back(tmp_path: Path) -> None:
     record = completed(tmp_path)
     Path(record.outputs[0].path).unlink()
-    with pytest.raises(StoredFileMissing, match="fetch_job_results"):
+    with pytest.raises(StoredFileMissing, match="call separate_audio again with the same request .* without a new job"):
         read_output(record, "Vocals")
 
 

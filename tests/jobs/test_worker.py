@@ -7,15 +7,19 @@ poll / download once, and looks at the journal row and the timers it left.
 
 from __future__ import annotations
 
+import errno
+import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from mvsep_mcp.jobs import JobJournal, JobRecord, JobState
+from mvsep_mcp.jobs import JobJournal, JobRecord, JobState, disk, downloads
 from mvsep_mcp.jobs.changes import JobChanges
 from mvsep_mcp.jobs.concurrency import AccountSlot
 from mvsep_mcp.jobs.creating import TOKEN_REFUSED, unreconciled_message
+from mvsep_mcp.jobs.recovery import again_text
 from mvsep_mcp.jobs.stats import RunnerStats
 from mvsep_mcp.jobs.timers import JobTimers, RunnerTimings
 from mvsep_mcp.jobs.worker import JobWorker
@@ -291,7 +295,8 @@ async def test_polls_without_an_answer_end_the_job_after_their_budget(rig: Rig) 
     after = rig.get(record)
     assert after.state is JobState.FAILED and after.error is not None
     assert after.error.startswith(f"MVSep gave no usable answer about job {record.id} for 30 minutes (last: Bad")
-    assert "fetch_job_results" in after.error and record.id not in rig.timers.next_at
+    assert "It may still finish on MVSep: call separate_audio again with the same request" in after.error
+    assert after.recoverable and record.id not in rig.timers.next_at
 
 
 async def test_poll_gives_up_on_an_unknown_status_after_the_budget(rig: Rig) -> None:
@@ -430,7 +435,10 @@ async def test_downloads_that_keep_failing_fail_the_job(rig: Rig) -> None:
     after = rig.get(record)
     assert after.state is JobState.FAILED and after.error is not None
     assert after.error.startswith(f"Downloading the results of job {record.id} failed (connection reset")
-    assert "refetch the job (fetch_job_results) into a writable output folder" in after.error
+    assert after.error.endswith("call separate_audio again with the same request (same input, model, options and "
+                                "format): MVSep keeps the result about 72 hours and it is downloaded again without a "
+                                "new job or credits.")
+    assert after.recoverable
     assert after.partials == [] and not [p for p in (rig.tmp_path / "out").rglob(".*") if p.is_file()]
 
 
@@ -441,3 +449,64 @@ async def test_an_unwritable_output_folder_fails_at_once(rig: Rig) -> None:
     after = rig.get(record)
     assert after.state is JobState.FAILED and "a file is in the way of one of its parent folders" in (after.error or "")
     assert rig.fake.download_calls == 0
+
+
+# --- a disk that cannot take the files --------------------------------------------------------------------------------
+
+async def test_a_folder_without_room_for_the_announced_sizes_fails_before_any_download(
+        rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    rig.fake.size_text = "2.00 MB"
+    record = await finished(rig)
+    monkeypatch.setattr(disk, "free_bytes", lambda folder: 3_000_000)
+    await rig.worker.download(rig.slot, record)
+    after = rig.get(record)
+    assert after.state is JobState.FAILED and after.recoverable and rig.fake.download_calls == 0
+    assert after.error == (
+        f"The output folder is out of space ({rig.tmp_path / 'out'}; this job's files need about 4.2 MB; 3.0 MB is "
+        f"free), so the files of job {record.id} were not saved: free some space there or choose another output "
+        f"folder, then {again_text(after)}.")
+
+
+@pytest.mark.parametrize(("code", "words"), [
+    (errno.ENOSPC, "is out of space ("),
+    (errno.EDQUOT, "disk quota of the output folder is used up"),
+    (errno.EFBIG, "refuses files this large"),
+    (errno.EROFS, "is read-only"),
+    (errno.EACCES, "may not write into the output folder"),
+])
+async def test_a_disk_that_refuses_the_bytes_fails_the_job_at_once_in_one_sentence(
+        rig: Rig, monkeypatch: pytest.MonkeyPatch, code: int, words: str) -> None:
+    record = await finished(rig)
+    monkeypatch.setattr(disk, "free_bytes", lambda folder: 1_000_000)
+    rig.fake.download_errors = [OSError(code, os.strerror(code))]
+    await rig.worker.download(rig.slot, record)
+    after = rig.get(record)
+    assert after.state is JobState.FAILED and after.recoverable and words in (after.error or "")
+    assert str(rig.tmp_path / "out") in (after.error or "") and "Errno" not in (after.error or "")
+    assert rig.fake.download_calls == 2 and record.id not in rig.timers.next_at  # not tried again
+    assert after.partials == [] and not [p for p in (rig.tmp_path / "out").rglob(".*") if p.is_file()]
+
+
+async def test_a_manifest_the_disk_refuses_fails_the_save_and_keeps_the_stems_recorded(
+        rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(*args: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    record = await finished(rig)
+    monkeypatch.setattr(downloads, "write_job_manifest", full)
+    await rig.worker.download(rig.slot, record)
+    after = rig.get(record)
+    assert after.state is JobState.FAILED and after.recoverable and "is out of space" in (after.error or "")
+    assert len(after.outputs) == 2 and after.manifest_path is None
+
+
+async def test_a_stem_of_the_right_length_is_kept_when_its_size_text_disagrees(rig: Rig) -> None:
+    rig.fake.size_text = "9.99 MB"
+    record = await finished(rig)
+    await rig.worker.download(rig.slot, record)
+    after = rig.get(record)
+    assert after.state is JobState.COMPLETED and rig.fake.download_calls == 2
+    assert all("where MVSep announced 9.99 MB: kept, the audio is complete" in o.warnings[0] for o in after.outputs)
+    manifest = json.loads(Path(after.manifest_path or "").read_text())
+    assert all(o["warnings"] == [w for r in after.outputs if r.stem == o["stem"] for w in r.warnings]
+               for o in manifest["outputs"])

@@ -104,13 +104,14 @@ def tool(server: MCPServer[Any], *, name: str, annotations: ToolAnnotations,
         async def translated(*args: Any, **kwargs: Any) -> Any:
             ctx = kwargs.get("ctx")
             shown = results_as.set(session_of(ctx).settings.results_as) if isinstance(ctx, Context) else None
+            notice = _notice(ctx)
             try:
                 _check_scopes(needed)
                 with request_scope():  # hosted mode: the user's account stays open until the call ends
                     answer = await fn(*args, **kwargs)
             except UserError as exc:
                 TOOL_CALLS.record(name, error=True)
-                raise ToolError(_shown(await _for_the_user(ctx, exc))) from exc
+                raise ToolError(_shown(await _for_the_user(ctx, exc)) + (f"\n\n{notice}" if notice else "")) from exc
             except Exception:
                 TOOL_CALLS.record(name, error=True)
                 raise
@@ -118,6 +119,8 @@ def tool(server: MCPServer[Any], *, name: str, annotations: ToolAnnotations,
                 if shown is not None:
                     results_as.reset(shown)
             TOOL_CALLS.record(name, error=False)
+            if notice and isinstance(answer, CallToolResult):
+                answer.content.append(TextContent(type="text", text=notice))
             return answer
 
         server.tool(name=name, annotations=annotations, description=description, meta=meta)(translated)
@@ -125,6 +128,15 @@ def tool(server: MCPServer[Any], *, name: str, annotations: ToolAnnotations,
         return fn
 
     return register
+
+
+def _notice(ctx: Any) -> str | None:
+    """The session's one-time notice for this answer (a damaged journal moved aside at start). Never in hosted mode:
+    the server's own files are its operator's business (the log and ``mvsep-mcp doctor`` say it there)."""
+    if not isinstance(ctx, Context):
+        return None
+    session = session_of(ctx)
+    return session.take_notice() if session.users is None else None
 
 
 def resolver(fn: F) -> F:

@@ -35,6 +35,7 @@ from mvsep_mcp.daw.reaper import write_rpp
 from mvsep_mcp.daw.session import Session, StemFile, build_session, stem_file
 from mvsep_mcp.daw.tempo import read_tempo_bpm
 from mvsep_mcp.jobs.models import JobRecord, JobState, OutputFile
+from mvsep_mcp.jobs.recovery import again_text
 from mvsep_mcp.media.naming import sanitize_component
 
 SessionFormat = Literal["dawproject", "rpp"]
@@ -210,9 +211,9 @@ def song_stems(records: Sequence[JobRecord], picks: Sequence[StemPick]) -> SongS
         names = ", ".join(Path(p.output.path).name for p in gone[:3]) + (
             f" and {len(gone) - 3} more" if len(gone) > 3 else "")
         it = "it" if len(gone) == 1 else "them"
-        raise SessionError(f"{names} {'is' if len(gone) == 1 else 'are'} no longer where job {gone[0].record.id} saved "
-                           f"{it} ({Path(gone[0].output.path).parent}); put {it} back, or download the job again with "
-                           "fetch_job_results while MVSep keeps it (~72 h).")
+        first = gone[0]
+        raise SessionError(f"{names} {'is' if len(gone) == 1 else 'are'} no longer where job {first.record.id} saved "
+                           f"{it} ({Path(first.output.path).parent}); put {it} back, or {again_text(first.record)}.")
     root = song_root(songs[0])
     notes: list[str] = []
     mix_path: Path | None = None

@@ -2,7 +2,8 @@
 
 Each check returns a list of findings (an empty list: the property holds), so a row of the table counts them and a
 test prints them. The oracles are independent of the code under test where it matters: stems are read back with
-mutagen directly, the requests counted by the sandbox, the files listed from the disk.
+mutagen and decoded to their end with libsndfile directly, the requests counted by the sandbox, the files listed from
+the disk.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ import mutagen
 
 from mvsep_mcp.jobs.models import JobRecord
 from mvsep_mcp.media.files import is_temp_name
+from mvsep_mcp.policy import FAULTS_DECODE_SLACK_S
 
 # column -> what a non-zero count means (the issue's "Done when" list, in its order)
 PROPERTIES: dict[str, str] = {
     "lost": "jobs lost (not ended the way the fault allows)",
     "double": "double creates",
-    "non_audio": "non-audio files reported as stems",
+    "non_audio": "non-audio files reported as stems (or stems that do not decode to their end)",
     "leftovers": "partial, temporary or stray files left",
     "foreign": "requests to hosts outside the allow-list",
     "bad_dest": "credits spent on a destination that cannot take the files",
@@ -32,6 +34,8 @@ PROPERTIES: dict[str, str] = {
     "crashes": "crashes (a bare 'Error executing tool', raw validation text, a traceback, an unnamed argument)",
     "harm": "abuse that did harm (memory past a limit, a user locked out, unbounded MVSep requests or sockets, a "
             "string blanked or a line forged in the log)",
+    "retried": "permanent disk failures tried again (stems fetched again, or fetched for a folder too small)",
+    "stop": "stop signals not ending the server promptly with one line",
 }
 STATUS_PATH = "/api/separation/get"
 _BARE_ERROR = re.compile(r"^Error executing tool [\w.-]+(: Error executing tool [\w.-]+)*\s*$")
@@ -92,7 +96,31 @@ def not_audio(paths: Iterable[str | Path]) -> list[str]:
             continue
         if audio is None or not getattr(audio.info, "length", 0) > 0:
             found.append(f"{path.name}: not audio with a duration")
+            continue
+        cut = _decodes_short(path, float(audio.info.length))
+        if cut:
+            found.append(f"{path.name}: {cut}")
     return found
+
+
+def _decodes_short(path: Path, announced_s: float) -> str | None:
+    """Why the file's audio (decoded by libsndfile: WAV, FLAC, MP3, Ogg) stops before the length its header announces
+    (as mutagen read it), or None."""
+    import numpy as np
+    import soundfile as sf
+
+    try:
+        with sf.SoundFile(str(path)) as audio:
+            rate, block, decoded = audio.samplerate, np.empty((1 << 16, audio.channels), dtype="float32"), 0
+            while (got := len(audio.read(out=block))) > 0:
+                decoded += got
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        if path.suffix.lower() in (".m4a", ".mp4"):
+            return None  # AAC: libsndfile cannot decode it at all (its header was read above)
+        return f"does not decode to its end ({exc})"
+    if decoded / rate < announced_s - FAULTS_DECODE_SLACK_S:
+        return f"decodes {decoded / rate:.2f} s of the {announced_s:.2f} s its header announces"
+    return None
 
 
 def stray_files(root: Path, expected: Iterable[str | Path]) -> list[str]:

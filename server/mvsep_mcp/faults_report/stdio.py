@@ -51,6 +51,18 @@ class StdioServer:
         """A call that must succeed: its structured content."""
         return checks.structured_or_fail(name, await self.call(name, arguments))
 
+    async def terminate(self) -> float | None:
+        """SIGTERM (a stop asked for, as a host does); seconds until the process was gone, None if it outlasted
+        ``FAULTS_STOP_S`` (it is then killed)."""
+        started = anyio.current_time()
+        self.process.terminate()  # SIGTERM on POSIX (Windows has none: TerminateProcess there)
+        with anyio.move_on_after(policy.FAULTS_STOP_S):
+            while self.process.returncode is None:  # noqa: ASYNC110 - see kill()
+                await anyio.sleep(0.01)
+            return anyio.current_time() - started
+        await self.kill()
+        return None
+
     async def kill(self) -> None:
         """SIGKILL (a crash, not a shutdown), then wait until it is reaped (a zombie would still hold its lease)."""
         self.process.kill()  # SIGKILL on POSIX, TerminateProcess on Windows (which has no SIGKILL)

@@ -39,3 +39,8 @@ class AccountNotAttached(JobError):
 
 class JournalUnavailable(JobError):
     """The journal's database cannot be reached or used right now (the text names where, never a password)."""
+
+
+class CannotSave(JobError):
+    """The output folder cannot take a job's files: no room, a quota, read-only, not allowed. Trying again cannot
+    help, so it is said at once (one sentence naming the folder and the room needed), never retried."""

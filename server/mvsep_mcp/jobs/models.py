@@ -157,6 +157,7 @@ class OutputFile(BaseModel):
     duration_s: float | None = None
     mtime_ns: int | None = None  # when it was committed: unchanged size and mtime mean an unchanged file
     alignment: dict[str, Any] | None = None  # how it lines up with the input (mvsep_mcp.daw.StemAlignment)
+    warnings: list[str] = Field(default_factory=list)  # what disagreed without making it unusable (in the manifest)
 
 
 class JobRecord(BaseModel):
@@ -189,6 +190,10 @@ class JobRecord(BaseModel):
     reused_from: str | None = None  # id of the job whose MVSep result (or files) this one reuses
     refetch: bool = False  # created by refetch(): never creates on MVSep, always downloads
     result_gone: bool = False  # MVSep answered not_found for this job's hash: never reuse it
+    # failed on this side only (saving the files, or no answer to polls): MVSep holds (or may still finish) the
+    # result, so an identical request follows this job's hash again instead of creating a new job
+    recoverable: bool = False
+    waits_for: str | None = None  # an identical job into the same folder: its files become this job's when it ends
     partials: list[str] = Field(default_factory=list)  # temporary files of unfinished downloads (removed at the end)
     upload: UploadProgress | None = None  # how far the latest create got (None: before this was recorded)
     cancel_refused: str | None = None  # why the latest cancellation was refused (a task's status shows it)
@@ -209,6 +214,8 @@ class JobRecord(BaseModel):
         if state is JobState.QUEUED and self.spec.chain is not None and self.spec.chain.waiting:
             return f"waiting for the step before (job {self.spec.chain.after})"
         if state is JobState.QUEUED:
+            if self.waits_for:
+                return f"waiting for job {self.waits_for} (the same request into the same folder) to share its files"
             return "queued locally: waiting for a free slot on the account"
         if state is JobState.SUBMITTING:
             return "uploading to MVSep"

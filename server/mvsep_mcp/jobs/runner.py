@@ -27,14 +27,21 @@ from anyio.abc import TaskGroup
 from mvsep_mcp.jobs import chains, partials
 from mvsep_mcp.jobs.changes import JobChanges
 from mvsep_mcp.jobs.concurrency import AccountSlot, account_limit, in_flight_count
-from mvsep_mcp.jobs.errors import AccountNotAttached, JobError, JobNotCancellable, JournalUnavailable, ResultExpired
+from mvsep_mcp.jobs.errors import (
+    AccountNotAttached,
+    JobError,
+    JobNotCancellable,
+    JobNotFound,
+    JournalUnavailable,
+    ResultExpired,
+)
 from mvsep_mcp.jobs.journal import JobJournal, request_key_for
 from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, JobRecord, JobSpec, JobState, ProgressUpdate
 from mvsep_mcp.jobs.pacing import StatusBudget
 from mvsep_mcp.jobs.polling import expired_message
 from mvsep_mcp.jobs.ports import JobsClient
 from mvsep_mcp.jobs.progress import job_fraction, progress_text
-from mvsep_mcp.jobs.reuse import reusable_files
+from mvsep_mcp.jobs.reuse import leader_into_same_folder, output_unchanged, reusable_files, same_destination
 from mvsep_mcp.jobs.stats import RunnerStats
 from mvsep_mcp.jobs.timers import JobTimers, RunnerTimings
 from mvsep_mcp.jobs.worker import JobWorker
@@ -249,7 +256,8 @@ class JobRunner:
         return False
 
     def _schedule_creates(self, tg: TaskGroup, slot: AccountSlot, records: list[JobRecord], now: float) -> float:
-        queued = [r for r in records if r.state is JobState.QUEUED and r.id not in self._busy]
+        queued = [r for r in records if r.state is JobState.QUEUED and r.id not in self._busy
+                  and not (r.waits_for and self._follower_handled(r))]
         if not queued:
             return now + self.timings.idle_wake
         if slot.next_create_at > now:
@@ -272,6 +280,24 @@ class JobRunner:
             self._spawn(tg, self.worker.create, slot, claimed)
         return now + self.timings.idle_wake
 
+    def _follower_handled(self, record: JobRecord) -> bool:
+        """A job waiting for an identical job into the same folder: True while it waits, or once it took that job's
+        files or result (``_reuse_into``), or failed the same way (MVSep refused or failed the request itself);
+        False when it is a plain queued job again (the job it waited for was cancelled or expired: create it)."""
+        try:
+            leader = self.journal.get(record.waits_for or "", record.account_key)
+        except JobNotFound:
+            leader = None
+        if leader is not None and not leader.is_terminal:
+            return True
+        if leader is not None and leader.state is JobState.FAILED and not leader.recoverable:
+            self.changes.update(record.id, expect=[JobState.QUEUED], state=JobState.FAILED, finished_at=self.clock(),
+                                waits_for=None, error=leader.error)
+            return True
+        if self.changes.update(record.id, expect=[JobState.QUEUED], waits_for=None) is None:
+            return True  # changed meanwhile (cancelled, say)
+        return self._reuse_into(record) is not None
+
     def _spawn(self, tg: TaskGroup, work: Work, slot: AccountSlot, record: JobRecord) -> None:
         self._busy[record.id] = slot.account_key
 
@@ -290,7 +316,8 @@ class JobRunner:
     # --- reuse ---------------------------------------------------------------------------------------------------
 
     def _reuse_into(self, record: JobRecord) -> JobRecord | None:
-        """Point a queued job at an earlier identical job's files or MVSep result, if one is still there."""
+        """Point a queued job at an earlier identical job's files or MVSep result, if one is still there, or make it
+        wait for an unfinished identical job into the same folder (whose files it then takes: one set of files)."""
         spec, now = record.spec, self.clock()
         files_from = reusable_files(self.journal, spec, record.request_key, exclude=record.id,
                                     rehash=self.timings.rehash_reused)
@@ -302,9 +329,16 @@ class JobRunner:
                 hash=files_from.hash, remote_hash=files_from.remote_hash, submitted_at=files_from.submitted_at,
                 finished_at=now, mvsep_status="done", files_total=len(files_from.outputs),
                 manifest_path=files_from.manifest_path)
+        leader = leader_into_same_folder(self.journal, record)
+        if leader is not None:
+            return self.changes.update(record.id, expect=[JobState.QUEUED], waits_for=leader.id)
         source = self.journal.find_reusable(spec.account_key, record.request_key, now)
         if source is None or source.id == record.id:
             return None
+        if source.state is JobState.FAILED and same_destination(source.spec, spec):
+            kept = [o for o in source.outputs if output_unchanged(o)]  # saved before its save failed: not again
+            if kept:
+                self.journal.set_outputs(record.id, kept)
         self.stats.reused_results += 1
         return self.changes.update(record.id, expect=[JobState.QUEUED], state=JobState.ACTIVE, reused_from=source.id,
                                    hash=source.hash, remote_hash=source.remote_hash,
@@ -389,6 +423,8 @@ class JobRunner:
         if until == "finished" or record.state is JobState.SUBMITTING:
             return False
         if record.state is JobState.QUEUED:
+            if record.waits_for:
+                return True  # the identical job it waits for is the one being submitted
             slot = self._accounts.get(record.account_key)
             if slot is None:
                 return False

@@ -14,6 +14,7 @@ from mvsep_mcp import policy
 from mvsep_mcp.errors import UserError
 from mvsep_mcp.jobs.errors import JobError
 from mvsep_mcp.jobs.models import JobRecord, OutputFile
+from mvsep_mcp.jobs.recovery import again_text
 from mvsep_mcp.media import manifest as manifests
 from mvsep_mcp.mvsep.formats import MIME_BY_EXT
 
@@ -48,19 +49,18 @@ def read_output(record: JobRecord, stem: str, *, max_bytes: int = policy.RESOURC
     """The stem's bytes, when the file on disk is still the one that was saved and not too big to carry
     (``show_paths``: whether a refusal may name the server's folder)."""
     output = find_output(record, stem)
-    return _read(Path(output.path), output.size, max_bytes, show_paths=show_paths)
+    return _read(Path(output.path), output.size, max_bytes, again=again_text(record), show_paths=show_paths)
 
 
 def read_manifest(record: JobRecord, *, max_bytes: int = policy.RESOURCE_READ_MAX_BYTES,
                   show_paths: bool = True) -> bytes:
     if not record.manifest_path:
         raise StoredFileMissing(f"Job {record.id} has no manifest yet ({record.phase()}).")
-    return _read(Path(record.manifest_path), None, max_bytes, show_paths=show_paths)
+    return _read(Path(record.manifest_path), None, max_bytes, again=again_text(record), show_paths=show_paths)
 
 
-_AGAIN = "fetch the job's results again (fetch_job_results) while MVSep keeps them"
-_SESSION_AGAIN = "write the session again with make_daw_session"
-_MADE_AGAIN = "make it again (make_dj_stems, mix_stems)"
+_SESSION_AGAIN = "write the session again with make_daw_session (toolset results)"
+_MADE_AGAIN = "make it again (make_dj_stems, mix_stems; toolset results)"
 
 
 def _listed(paths: list[str], file_name: str) -> Path | None:
@@ -110,7 +110,7 @@ def _recorded_size(record: JobRecord, path: Path, listed: str) -> int | None:
     return next((s.size for s in entries if s.absolute_path == str(path)), None)
 
 
-def _read(path: Path, size: int | None, max_bytes: int, *, what: str = "stem", again: str = _AGAIN,
+def _read(path: Path, size: int | None, max_bytes: int, *, again: str, what: str = "stem",
           show_paths: bool = True) -> bytes:
     folder = str(path.parent) if show_paths else "the job's folder"
     try:

@@ -16,9 +16,10 @@ import anyio
 import anyio.to_thread
 
 from mvsep_mcp.daw import DawError
-from mvsep_mcp.jobs import chains, creating, downloads, partials
+from mvsep_mcp.jobs import chains, creating, disk, downloads, partials
 from mvsep_mcp.jobs.changes import JobChanges
 from mvsep_mcp.jobs.concurrency import AccountSlot, in_flight_count
+from mvsep_mcp.jobs.errors import CannotSave
 from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, JobRecord, JobState
 from mvsep_mcp.jobs.polling import expired_message, interpret
 from mvsep_mcp.jobs.reconcile import find_in_history
@@ -203,6 +204,7 @@ class JobWorker:
         if now - since >= self.timings.poll_failure_budget:
             self.timers.forget(record.id)
             self.changes.update(record.id, expect=[JobState.ACTIVE], state=JobState.FAILED, finished_at=now,
+                                recoverable=True,  # it may still finish on MVSep: the same request follows it again
                                 error=creating.unanswered_polls_message(record, exc, now - since))
             return
         log.info("job %s: poll failed (%s); trying again later", record.id, exc)
@@ -249,6 +251,11 @@ class JobWorker:
         tags = await anyio.to_thread.run_sync(downloads.song_tags, record, result.data.tags)
         facts = await anyio.to_thread.run_sync(downloads.input_stream_facts, record)
         tasks = downloads.plan_files(record, list(result.data.files))
+        need = disk.needed_bytes(t.announced_size for t in tasks)
+        no_room = await anyio.to_thread.run_sync(disk.room_problem, record, need)
+        if no_room is not None:  # nothing is fetched that the folder cannot hold
+            self._download_failed(record, [no_room], need)
+            return
         errors: list[BaseException] = []
 
         async def fetch(task: downloads.FileTask) -> None:
@@ -275,7 +282,7 @@ class JobWorker:
             for task in tasks:
                 files_tg.start_soon(fetch, task)
         if errors:
-            self._download_failed(record, errors)
+            self._download_failed(record, errors, need)
             return
         current = self.journal.get(record.id)
         if current.partials:
@@ -283,10 +290,10 @@ class JobWorker:
         try:
             manifest_path = await anyio.to_thread.run_sync(downloads.write_job_manifest, current, result.data, tags,
                                                            facts)
-        except Exception as exc:
-            log.warning("job %s: could not write the manifest (%s)", record.id, exc)
-            manifest_path = None
-        manifest = str(manifest_path) if manifest_path else None
+        except Exception as exc:  # the job's save failed (its stems stay recorded: a retry writes only the manifest)
+            self._download_failed(record, [exc], need)
+            return
+        manifest = str(manifest_path)
         sessions = await self._write_sessions(current.model_copy(update={"state": JobState.COMPLETED,
                                                                          "manifest_path": manifest}))
         self.timers.forget(record.id)
@@ -333,23 +340,29 @@ class JobWorker:
         self.timers.results[record.id] = result
         return result
 
-    def _download_failed(self, record: JobRecord, errors: list[BaseException]) -> None:
+    def _download_failed(self, record: JobRecord, errors: list[BaseException], need: int | None) -> None:
         """A failed file is tried again (with a fresh file list from MVSep) a bounded number of times; a failure
-        that trying again cannot fix (a folder that cannot take the file) ends the job at once."""
+        that trying again cannot fix (a disk that refused the bytes, a folder that cannot take the file) ends the job
+        at once, with one sentence (``need``: the bytes the job's files were announced at, for a full disk). A job
+        whose result MVSep still holds is left ``recoverable``: the same request again fetches it without a create."""
         attempts = self.timers.failed_once_more(record.id)
         log.warning("job %s: %d download(s) failed (attempt %d): %s", record.id, len(errors), attempts, errors[0])
         self.timers.results.pop(record.id, None)  # ask MVSep again next time: file URLs may have changed
         permanent = [e for e in errors if downloads.is_permanent(e)]
-        if attempts >= DOWNLOAD_MAX_ATTEMPTS or permanent:
-            reason = (permanent or errors)[0]
-            self.timers.forget(record.id)
-            failed = self.changes.update(record.id, expect=[JobState.DOWNLOADING], state=JobState.FAILED,
-                                         finished_at=self.clock(),
-                                         error=creating.download_failed_message(record, reason))
-            if failed is not None and failed.partials:
-                partials.remove(self.journal, failed)
-        else:
+        if attempts < DOWNLOAD_MAX_ATTEMPTS and not permanent:
             self.timers.later(record.id, self.timings.download_retry)
+            return
+        reason = (permanent or errors)[0]
+        self.timers.forget(record.id)
+        current = self.journal.get(record.id)
+        if current.partials:  # first: the room they take is free again when the sentence says what is free
+            partials.remove(self.journal, current)
+        recoverable = all(downloads.keeps_result(e) for e in errors)
+        said = reason if isinstance(reason, CannotSave) else disk.save_problem(reason, record, need)
+        self.changes.update(record.id, expect=[JobState.DOWNLOADING], state=JobState.FAILED, finished_at=self.clock(),
+                            recoverable=recoverable,
+                            error=said.message if said is not None else
+                            creating.download_failed_message(record, reason, recoverable=recoverable))
 
     def _count_bytes(self, size: int) -> None:
         self.stats.bytes_downloaded += size

@@ -13,17 +13,21 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, Protocol
 
 from mvsep_mcp.jobs.journal.linked import AccountLinks
+from mvsep_mcp.jobs.journal.salvage import JournalDamage
 from mvsep_mcp.jobs.models import JobRecord, JobSpec, JobState, OutputFile
 from mvsep_mcp.policy import RESULT_RETENTION_HOURS
 
 Order = Literal["newest", "oldest"]
 
-REUSABLE_STATES = (JobState.ACTIVE, JobState.DOWNLOADING, JobState.COMPLETED)
+# the states of a job whose MVSep result may be reused (a failed one only when it is ``recoverable``)
+REUSABLE_STATES = (JobState.ACTIVE, JobState.DOWNLOADING, JobState.COMPLETED, JobState.FAILED)
 
 
 class JobJournal(AccountLinks, Protocol):
     """The job journal: jobs committed before anything is sent to MVSep, and the leases that share the work (and,
     for hosted mode, each user's linked MVSep account: :class:`AccountLinks`)."""
+
+    damage: JournalDamage | None  # a damaged journal file set aside at open (SQLite only), else None
 
     def hold_lease(self, account_key: str, owner: str, *, ttl: float) -> bool:
         """Take or renew the right to work on ``account_key``'s jobs for ``ttl`` seconds; False while another live
@@ -86,11 +90,13 @@ class JobJournal(AccountLinks, Protocol):
 
 def newest_reusable(records: Iterable[JobRecord], now: float) -> JobRecord | None:
     """The first of ``records`` (newest first, already of one account and request) whose MVSep result should still
-    exist: it has a hash, is active/downloading/completed, and its completion (or, before that, its submission) lies
-    within ``RESULT_RETENTION_HOURS`` of ``now``."""
+    exist: it has a hash, is active/downloading/completed (or failed on this side only: ``recoverable``), and its
+    completion (or, before that, its submission) lies within ``RESULT_RETENTION_HOURS`` of ``now``."""
     horizon = now - RESULT_RETENTION_HOURS * 3600
     for record in records:
         if record.state not in REUSABLE_STATES or record.result_gone or not (record.hash or record.remote_hash):
+            continue
+        if record.state is JobState.FAILED and not record.recoverable:
             continue
         if record.request_key.startswith("unique:"):
             continue

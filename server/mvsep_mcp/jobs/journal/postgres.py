@@ -49,6 +49,7 @@ from mvsep_mcp.jobs.journal.migrations import (
     Migration,
     pending,
 )
+from mvsep_mcp.jobs.journal.salvage import JournalDamage
 from mvsep_mcp.jobs.models import JobRecord, JobSpec, JobState, OutputFile
 from mvsep_mcp.logs import redacted_url, register_secret
 
@@ -93,6 +94,7 @@ class PostgresJournal(PostgresLinks):
     ) -> None:
         self.where = _protect(url)  # the only form of the URL that is ever shown
         self._clock = clock
+        self.damage: JournalDamage | None = None  # a database is never set aside (its own recovery is the admin's)
         self._pool = ConnectionPool(
             url,
             min_size=1,

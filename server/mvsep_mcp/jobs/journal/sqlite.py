@@ -5,6 +5,10 @@ resumed job never downloads a file twice. WAL mode and a busy timeout let severa
 file; a lock makes one ``SqliteJournal`` safe to use from threads and from the event loop (every call is short).
 Times come from ``clock`` (the process's clock; tests pass a fake one), leases included: every process sharing the
 file runs on the same machine, so on the same clock.
+
+A file SQLite reports damaged at open (or whose quick integrity check fails) is moved aside with a timestamp and a
+fresh journal starts in its place with every row that still reads (:mod:`~mvsep_mcp.jobs.journal.salvage`);
+``damage`` then says what happened.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from mvsep_mcp.jobs.journal.interface import REUSABLE_STATES, Order, newest_reus
 from mvsep_mcp.jobs.journal.keys import new_job_id, request_key_for
 from mvsep_mcp.jobs.journal.linked import SqliteLinks
 from mvsep_mcp.jobs.journal.migrations import MIGRATIONS, SCHEMA_VERSION_TABLE, Migration, pending
+from mvsep_mcp.jobs.journal.salvage import Damaged, JournalDamage, is_damage, move_aside, salvage, write_note
 from mvsep_mcp.jobs.models import JobRecord, JobSpec, JobState, OutputFile
 from mvsep_mcp.policy import JOURNAL_BUSY_TIMEOUT_S, JOURNAL_WAL_RETRY_S
 
@@ -60,14 +65,43 @@ class SqliteJournal(SqliteLinks):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._clock = clock
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, timeout=JOURNAL_BUSY_TIMEOUT_S, check_same_thread=False,
-                                   isolation_level=None)
-        self._db.row_factory = sqlite3.Row
+        self.damage: JournalDamage | None = None  # set when a damaged file was moved aside at open
         with self._lock:
-            self._db.execute(f"PRAGMA busy_timeout = {int(JOURNAL_BUSY_TIMEOUT_S * 1000)}")
-            self._wal()
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._migrate(migrations)
+            self._db = self._connect()
+            try:
+                self._prepare(migrations)
+            except sqlite3.DatabaseError as exc:
+                if not is_damage(exc):
+                    self._db.close()
+                    raise
+                self._start_afresh(exc, migrations)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=JOURNAL_BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        return db
+
+    def _prepare(self, migrations: Sequence[Migration]) -> None:
+        self._db.execute(f"PRAGMA busy_timeout = {int(JOURNAL_BUSY_TIMEOUT_S * 1000)}")
+        self._wal()
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        verdict = self._db.execute("PRAGMA quick_check").fetchone()[0]
+        if verdict != "ok":
+            raise Damaged(f"integrity check: {verdict}")
+        self._migrate(migrations)
+
+    def _start_afresh(self, exc: sqlite3.DatabaseError, migrations: Sequence[Migration]) -> None:
+        """The file is damaged: keep it beside, start a fresh journal and copy in what still reads."""
+        self._db.close()
+        now = self._clock()
+        kept = move_aside(self.path, now)
+        self._db = self._connect()
+        self._prepare(migrations)
+        recovered, unreadable = salvage(kept, self._db)
+        self.damage = JournalDamage(journal=str(self.path), kept_as=str(kept), reason=str(exc), at=now,
+                                    recovered=recovered, unreadable=unreadable)
+        log.warning("%s", self.damage.sentence())
+        write_note(self.damage)
 
     def _wal(self) -> None:
         """Switch the file to WAL. On a new file another process may be migrating it at this moment: SQLite then
