@@ -23,6 +23,7 @@ EVERY_TOOLSET_BUDGET_BYTES = 24_000
 READ_ONLY_TOOLS = {
     "search_models",
     "get_model",
+    "recommend_models",
     "wait_for_jobs",
     "list_jobs",
     "account_info",
@@ -61,6 +62,7 @@ async def test_default_toolset_is_compact(tmp_path: Path) -> None:
     assert [t["name"] for t in tools] == [
         "search_models",
         "get_model",
+        "recommend_models",
         "separate_audio",
         "wait_for_jobs",
         "list_jobs",
@@ -82,7 +84,7 @@ async def test_every_toolset_fits_the_context_budget(tmp_path: Path) -> None:
 async def test_every_tool_is_described_and_annotated(tmp_path: Path) -> None:
     tools = await tool_list(tmp_path, ",".join(ALL_TOOLSETS))
     names = [t["name"] for t in tools]
-    assert len(names) == len(set(names)) == 27
+    assert len(names) == len(set(names)) == 28
     for tool in tools:
         assert len(str(tool.get("description", ""))) >= 25, tool["name"]
         assert "outputSchema" in tool, tool["name"]
