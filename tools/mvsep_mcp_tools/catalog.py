@@ -109,7 +109,7 @@ def register(server: MCPServer[Any]) -> None:
         ] = None,
         sort: Literal["rating", "usage", "name", "price"] = "rating",
         usable_only: Annotated[bool, Field(description="Only usable ones")] = False,
-        include_inactive: Annotated[bool, Field(description="Also inactive")] = False,
+        include_inactive: bool = False,
         limit: Annotated[int, Field(ge=1, le=50)] = 10,
         offset: Annotated[int, Field(ge=0)] = 0,
     ) -> Annotated[CallToolResult, SearchResult]:
@@ -152,7 +152,7 @@ def register(server: MCPServer[Any]) -> None:
         ctx: Context[Any, Any],
         model: Annotated[str | int, Field(description="render_id or name")],
     ) -> Annotated[CallToolResult, ModelDetails]:
-        """A model's stems, access, price, options. Free."""
+        """A model's stems, access, price, options."""
         session = session_of(ctx)
         catalog = await session.catalog()
         algorithm = catalog.find(model)
@@ -181,7 +181,7 @@ def register(server: MCPServer[Any]) -> None:
         max_credits: Annotated[float | None, Field(ge=0, description="Per minute")] = None,
         limit: Annotated[int, Field(ge=1, le=20)] = RECOMMEND_DEFAULT_LIMIT,
     ) -> Annotated[CallToolResult, RecommendOut]:
-        """Best models for a stem by quality-checker SDR, with access and price. Free."""
+        """Best models for a stem by quality-checker SDR, with access and price."""
         session = session_of(ctx)
         account = await account_or_none(ctx)
         ranking = await recommend(await session.catalog(), session.leaderboards.board, stem,

@@ -127,7 +127,7 @@ def register(server: MCPServer[Any]) -> None:
         start: Skip = 0,
         limit: Annotated[int, Field(ge=1, le=100)] = 20,
     ) -> Annotated[CallToolResult, LeaderboardOut]:
-        """Quality-checker leaderboard: models by SDR per stem. Free."""
+        """Quality-checker leaderboard: models by SDR per stem."""
         board = (
             await session_of(ctx)
             .any_client()
@@ -150,7 +150,7 @@ def register(server: MCPServer[Any]) -> None:
         ctx: Context[Any, Any],
         entry_id: Annotated[int, Field(ge=1)],
     ) -> Annotated[CallToolResult, EntryOut]:
-        """A quality-checker entry's scores. Free."""
+        """A quality-checker entry's scores."""
         entry = entry_out(await session_of(ctx).any_client().quality_entry(entry_id))
         return result(entry, _summary([entry]))
 
@@ -160,7 +160,7 @@ def register(server: MCPServer[Any]) -> None:
         start: Skip = 0,
         limit: Annotated[int, Field(ge=1, le=100)] = 20,
     ) -> Annotated[CallToolResult, EntriesOut]:
-        """Quality-checker entries awaiting scores. Free."""
+        """Quality-checker entries awaiting scores."""
         queue = await session_of(ctx).any_client().quality_queue(start=start, limit=limit)
         entries = [entry_out(e) for e in queue]
         out = EntriesOut(entries=entries, next_start=start + len(entries) if len(entries) == limit else None)

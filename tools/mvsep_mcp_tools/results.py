@@ -140,7 +140,7 @@ def register(server: MCPServer[Any]) -> None:
         hash: Annotated[str, Field(min_length=5, description="Job hash")],
         remote: Annotated[bool, Field(description="Created from a URL")] = False,
     ) -> Annotated[CallToolResult, HashStatus]:
-        """Status and file links of any MVSep job hash. Free."""
+        """Status and file links of any MVSep job hash."""
         client = session_of(ctx).any_client()
         res = await (client.get_remote_separation(hash) if remote else client.get_separation(hash))
         d = res.data
