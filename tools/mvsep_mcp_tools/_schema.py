@@ -9,7 +9,7 @@ clients reject them) and says "optional" the way every dialect understands, by l
 - an optional input loses its ``null`` branch (leaving it out means "use the default"; the server still accepts an
   explicit null);
 - an output field that may be null becomes optional instead, and results leave out such fields when they are
-  null (``mvsep_mcp_tools._common.result`` dumps with ``exclude_none``), so every result still validates;
+  null (``mvsep_mcp_tools._registration.result`` dumps with ``exclude_none``), so every result still validates;
 - titles, null defaults, the default ``additionalProperties: true`` go; so do an output schema's descriptions and
   defaults (programs read the structure; the model reads the text), a switch's ``default: false`` (a switch left out
   is off) and ``integer`` beside ``number`` in an ``anyOf`` (every integer is a number: the same values pass);

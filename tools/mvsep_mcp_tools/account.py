@@ -10,18 +10,8 @@ from mvsep_mcp import policy
 from mvsep_mcp.jobs import account_limit
 from pydantic import Field
 
-from mvsep_mcp_tools._common import (
-    CHANGES_ACCOUNT,
-    READ_ONLY,
-    Skip,
-    ToolOutput,
-    account_of,
-    manage_link,
-    result,
-    sent_token,
-    session_of,
-    tool,
-)
+from mvsep_mcp_tools._caller import account_of, manage_link, sent_token, session_of
+from mvsep_mcp_tools._registration import CHANGES_ACCOUNT, READ_ONLY, Skip, ToolOutput, result, tool
 
 
 class AccountInfo(ToolOutput):

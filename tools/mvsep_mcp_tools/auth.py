@@ -13,14 +13,8 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
 from pydantic import Field
 
-from mvsep_mcp_tools._common import (
-    CHANGES_ACCOUNT,
-    SPENDS_AND_WRITES,
-    ToolOutput,
-    result,
-    session_of,
-    tool,
-)
+from mvsep_mcp_tools._caller import session_of
+from mvsep_mcp_tools._registration import CHANGES_ACCOUNT, SPENDS_AND_WRITES, ToolOutput, result, tool
 
 
 class LoginOut(ToolOutput):

@@ -13,7 +13,8 @@ from mvsep_mcp.mvsep.models import Algorithm
 from mvsep_mcp.policy import RECOMMEND_DEFAULT_LIMIT
 from pydantic import Field
 
-from mvsep_mcp_tools._common import READ_ONLY, ToolOutput, account_or_none, result, session_of, tool
+from mvsep_mcp_tools._caller import account_or_none, session_of
+from mvsep_mcp_tools._registration import READ_ONLY, ToolOutput, result, tool
 
 
 class ModelSummary(ToolOutput):

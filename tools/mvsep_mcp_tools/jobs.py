@@ -18,17 +18,9 @@ from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, TERMINAL_STATES, JobRecor
 from mvsep_mcp.policy import PREVIEW_SECONDS
 from pydantic import Field
 
-from mvsep_mcp_tools._common import (
-    DESTRUCTIVE,
-    LOCAL_READ_ONLY,
-    READ_ONLY,
-    ToolOutput,
-    account_of,
-    result,
-    session_of,
-    tool,
-)
+from mvsep_mcp_tools._caller import account_of, session_of
 from mvsep_mcp_tools._job_view import JobView, file_links, job_line, job_view
+from mvsep_mcp_tools._registration import DESTRUCTIVE, LOCAL_READ_ONLY, READ_ONLY, ToolOutput, result, tool
 from mvsep_mcp_tools.player import UI_META, player_for, register_previews
 
 logger = logging.getLogger(__name__)

@@ -13,17 +13,8 @@ from mvsep_mcp.mvsep.models import QualityEntry
 from mvsep_mcp.planning import readable_file
 from pydantic import Field
 
-from mvsep_mcp_tools._common import (
-    DESTRUCTIVE,
-    READ_ONLY,
-    SPENDS_AND_WRITES,
-    Skip,
-    ToolOutput,
-    account_of,
-    result,
-    session_of,
-    tool,
-)
+from mvsep_mcp_tools._caller import account_of, session_of
+from mvsep_mcp_tools._registration import DESTRUCTIVE, READ_ONLY, SPENDS_AND_WRITES, Skip, ToolOutput, result, tool
 
 DATASET_TYPES = {0: "Synth", 1: "Multi", 2: "Piano", 3: "Lead/Back vocals", 4: "Guitar"}
 

@@ -23,16 +23,7 @@ from mvsep_mcp.planning import absolute_path
 from pydantic import BaseModel, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from mvsep_mcp_tools._common import (
-    LOCAL_WRITES,
-    READ_ONLY,
-    SPENDS_AND_WRITES,
-    ToolOutput,
-    account_of,
-    result,
-    session_of,
-    tool,
-)
+from mvsep_mcp_tools._caller import account_of, session_of
 from mvsep_mcp_tools._job_view import (
     JobView,
     download_url,
@@ -44,6 +35,7 @@ from mvsep_mcp_tools._job_view import (
     session_links,
     shown_path,
 )
+from mvsep_mcp_tools._registration import LOCAL_WRITES, READ_ONLY, SPENDS_AND_WRITES, ToolOutput, result, tool
 
 
 class HashStatus(ToolOutput):

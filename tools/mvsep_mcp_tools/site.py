@@ -9,7 +9,8 @@ from mcp_types import CallToolResult
 from mvsep_mcp.catalog.text import html_to_text
 from pydantic import Field
 
-from mvsep_mcp_tools._common import READ_ONLY, Skip, ToolOutput, result, session_of, tool
+from mvsep_mcp_tools._caller import session_of
+from mvsep_mcp_tools._registration import READ_ONLY, Skip, ToolOutput, result, tool
 
 
 def plain_text(markup: str | None, limit: int = 600) -> str:
