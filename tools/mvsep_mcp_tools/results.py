@@ -54,7 +54,7 @@ class Pick(BaseModel):
     stem: str | None = None
 
 
-class DawSession(ToolOutput):
+class SessionFiles(ToolOutput):
     title: str
     files: list[str]
     tracks: list[str]
@@ -163,7 +163,7 @@ def register(server: MCPServer[Any]) -> None:
             list[Literal["dawproject", "rpp"]] | None, Field(description="Default: both")
         ] = None,
         embed: Annotated[bool, Field(description="Stems inside the .dawproject")] = False,
-    ) -> Annotated[CallToolResult, DawSession]:
+    ) -> Annotated[CallToolResult, SessionFiles]:
         """A .dawproject (Bitwig, Studio One, Cubase) and .rpp (REAPER) of one song's stems, beside them (mix
         muted). Free."""
         session = session_of(ctx)
@@ -173,7 +173,7 @@ def register(server: MCPServer[Any]) -> None:
         written = await anyio.to_thread.run_sync(functools.partial(
             sessions_from_jobs, records, [StemPick(p.job_id, p.stem) for p in picks], wanted, embed=embed))
         await record_sessions(session.runner.changes, written)
-        out = DawSession(title=written.session.title, files=[shown_path(p) for p in written.paths],
+        out = SessionFiles(title=written.session.title, files=[shown_path(p) for p in written.paths],
                          tracks=[t.name for t in written.session.tracks], notes=list(written.notes))
         return result(out, session_text(written), session_links(written.song.picked[0].record.id, written.paths))
 

@@ -32,7 +32,7 @@ from urllib.parse import unquote, urlsplit
 from mvsep_mcp.daw.dawproject import write_dawproject
 from mvsep_mcp.daw.errors import SessionError
 from mvsep_mcp.daw.reaper import write_rpp
-from mvsep_mcp.daw.session import Session, StemFile, build_session, stem_file
+from mvsep_mcp.daw.session import DawSession, StemFile, build_session, stem_file
 from mvsep_mcp.daw.tempo import read_tempo_bpm
 from mvsep_mcp.jobs.models import JobRecord, JobState, OutputFile
 from mvsep_mcp.jobs.recovery import again_text
@@ -84,7 +84,7 @@ class WrittenSession:
     """Session files written for one song: their paths (in the order of the formats asked), the session, notes."""
 
     paths: tuple[Path, ...]
-    session: Session
+    session: DawSession
     song: SongStems
     notes: tuple[str, ...] = field(default=())
 
@@ -229,8 +229,8 @@ def song_stems(records: Sequence[JobRecord], picks: Sequence[StemPick]) -> SongS
 # ------------------------------------------------------------------------------------------------ the files
 
 
-def build_song_session(song: SongStems) -> Session:
-    """The ``Session`` of the song: a track per picked stem (named after it, the model when two share a name), the
+def build_song_session(song: SongStems) -> DawSession:
+    """The ``DawSession`` of the song: a track per picked stem (named after it, the model when two share a name), the
     mix muted, the song's tags and tempo."""
     stems: list[StemFile] = [stem_file(Path(p.output.path), p.output.stem, model=p.record.spec.model_name or None,
                                        job=p.record.id) for p in song.picked]

@@ -34,11 +34,11 @@ import anyio
 
 from mvsep_mcp.daw.aligned_audio import Layout
 from mvsep_mcp.daw.dj_stems import dj_rows, dj_sources, source_bits
-from mvsep_mcp.daw.facts import StreamFacts, UnreadableAudio, read_stream_facts
 from mvsep_mcp.daw.from_jobs import SongStems, chain_picks, song_stems
 from mvsep_mcp.daw.mix import MixError, choose_stems, write_mix
 from mvsep_mcp.daw.ni_stems import NI_STEMS_FORMAT, NI_STEMS_SUFFIX, write_ni_stems
 from mvsep_mcp.daw.recorded import MANIFEST_LOCK, inside, writable_manifest
+from mvsep_mcp.daw.stream_facts import StreamFacts, UnreadableAudio, read_stream_facts
 from mvsep_mcp.errors import UserError
 from mvsep_mcp.jobs.changes import JobChanges
 from mvsep_mcp.jobs.models import JobRecord
