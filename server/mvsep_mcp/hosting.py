@@ -85,7 +85,7 @@ _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 class PrincipalTokenVerifier(TokenVerifier):
     """The SDK's ``TokenVerifier`` over a domain verifier: a verified principal becomes an ``AccessToken`` whose
-    ``subject`` and ``iss`` claim identify the user (``mvsep_mcp_tools._common.current_user``)."""
+    ``subject`` and ``iss`` claim identify the user (``mvsep_mcp_tools._caller.current_user``)."""
 
     def __init__(self, verifier: Verifier) -> None:
         self.verifier = verifier

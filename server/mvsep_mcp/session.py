@@ -23,7 +23,7 @@ import anyio.abc
 import anyio.to_thread
 
 from mvsep_mcp import policy
-from mvsep_mcp.catalog import AccountKind, Catalog, CatalogCache, cache_path_for
+from mvsep_mcp.catalog import AccountKind, Catalog, CatalogCache, Leaderboards, cache_path_for
 from mvsep_mcp.config import Settings, store_token
 from mvsep_mcp.errors import UserError
 from mvsep_mcp.hosted.identity import User
@@ -138,6 +138,7 @@ class Session:
             cache_path_for(settings.base_url, settings.cache_dir),
             base_url=settings.base_url,
         )
+        self.leaderboards = Leaderboards(lambda: self._public_client, settings.cache_dir, settings.base_url)
         self.account: Account | None = None
         self.users: UserAccounts | None = None  # hosted mode: accounts per user (set by the app), never self.account
         self._retired: list[Account] = []  # earlier accounts whose clients still serve their unfinished jobs

@@ -129,7 +129,7 @@ def test_the_tool_wrapper_checks_scopes_through_get_access_token() -> None:
     from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
     from mcp.server.auth.provider import AccessToken
     from mvsep_mcp.errors import UserError
-    from mvsep_mcp_tools._common import _check_scopes
+    from mvsep_mcp_tools._registration import _check_scopes
 
     _check_scopes(("mvsep:read", "mvsep:separate"))  # no authenticated user (stdio): nothing to check
     reader = AuthenticatedUser(AccessToken(token="t", client_id="c", scopes=["mvsep:read"]))

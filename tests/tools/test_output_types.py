@@ -48,7 +48,7 @@ def test_no_output_field_is_left_untyped() -> None:
 
 
 def test_a_field_that_may_be_null_may_be_left_out(tmp_path: Path) -> None:
-    """Results leave out null fields (``_common.result``) and the SDK checks them against the output model, so a
+    """Results leave out null fields (``_registration.result``) and the SDK checks them against the output model, so a
     nullable field needs a default: ``get_model`` of a model without a rating crashed on one (found by the fuzzer)."""
     server = create_server(make_settings(tmp_path, "http://127.0.0.1:9/api", toolsets="all,auth"))
     required_nullable: list[str] = []

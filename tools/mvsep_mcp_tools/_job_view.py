@@ -1,6 +1,6 @@
 """How a job looks to the model: one flat, stable shape shared by the separation and jobs toolsets.
 
-Saved files show as the settings say (``results_as``, set for each tool call by ``_common.tool``): ``both`` (paths,
+Saved files show as the settings say (``results_as``, set for each call by ``_registration.tool``): ``both`` (paths,
 and a ``resource_link`` per stem, manifest and DAW session file that a host can read through ``resources/read`` or
 attach), ``paths`` (paths only, no links) or ``resources`` (links and resource URIs only: no path on the server's
 disk is shown).
@@ -24,7 +24,8 @@ from mvsep_mcp.mvsep.formats import MIME_BY_EXT
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
-from mvsep_mcp_tools._common import PRESENTER, ToolOutput, results_as, shows_paths
+from mvsep_mcp_tools._caller import PRESENTER
+from mvsep_mcp_tools._registration import ToolOutput, results_as, shows_paths
 
 STEM_TEMPLATE = "mvsep://jobs/{job_id}/files/{stem}.{ext}"
 MANIFEST_TEMPLATE = "mvsep://jobs/{job_id}/manifest"

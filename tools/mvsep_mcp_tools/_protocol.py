@@ -4,7 +4,7 @@ and a traceback, for what a client got wrong.
 - ``tools/call`` of an unknown tool: JSON-RPC -32602 naming the tools; arguments that do not fit the tool's input
   schema: a tool result (``isError``) with one sentence per argument (``_arguments``), never pydantic's text.
 - ``prompts/get`` of an unknown prompt, or with a required argument missing or one the prompt does not take:
-  -32602 with a sentence (a value the prompt refuses is refused by the prompt itself, ``_common.prompt``).
+  -32602 with a sentence (a value the prompt refuses is refused by the prompt itself, ``_registration.prompt``).
 - ``resources/read`` of a URI no resource or template matches: -32602 (SEP-2164: resource not found) naming the
   resources and templates.
 - ``logging/setLevel``: accepted (the logging capability, 2025-11-25). The server sends no log notifications (its log

@@ -34,7 +34,7 @@ from mvsep_mcp.matching import ranked
 from mvsep_mcp.media.path_suggestions import suggest_path_list, suggest_paths
 from mvsep_mcp.mvsep.formats import FORMAT_NAMES
 
-from mvsep_mcp_tools._common import request_account
+from mvsep_mcp_tools._caller import request_account
 
 if TYPE_CHECKING:
     from mvsep_mcp.session import Account, Session

@@ -16,7 +16,8 @@ from mvsep_mcp.errors import UserError
 from mvsep_mcp.mvsep.formats import FORMAT_NAMES
 from pydantic import Field
 
-from mvsep_mcp_tools._common import prompt, session_of
+from mvsep_mcp_tools._caller import session_of
+from mvsep_mcp_tools._registration import prompt
 
 PATH = Field(description="Absolute path of the song")
 FORMAT = Field(description=f"{', '.join(FORMAT_NAMES[:-1])} or {FORMAT_NAMES[-1]}")

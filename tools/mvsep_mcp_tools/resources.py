@@ -18,8 +18,9 @@ from mvsep_mcp.daw.from_jobs import SESSION_MIME
 from mvsep_mcp.jobs.stored import read_file, read_manifest, read_session
 from mvsep_mcp.media.manifest import without_server_paths
 
-from mvsep_mcp_tools._common import account_of, resource, session_of, shows_paths
+from mvsep_mcp_tools._caller import account_of, session_of
 from mvsep_mcp_tools._job_view import MADE_MIME, MANIFEST_TEMPLATE, SESSION_TEMPLATE, STEM_TEMPLATE, job_view
+from mvsep_mcp_tools._registration import resource, shows_paths
 from mvsep_mcp_tools.catalog import summary_of
 
 if TYPE_CHECKING:

@@ -17,22 +17,13 @@ from mvsep_mcp.daw.ni_stems import STEM_NAMES
 from mvsep_mcp.daw.recorded import record_sessions
 from mvsep_mcp.hosted.errors import NotOnThisServer
 from mvsep_mcp.hosted.storage import check_quota
-from mvsep_mcp.jobs.models import JobRecord
+from mvsep_mcp.jobs.chains import earlier_steps
 from mvsep_mcp.mvsep import OutputFormatName
 from mvsep_mcp.planning import absolute_path
 from pydantic import BaseModel, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from mvsep_mcp_tools._common import (
-    LOCAL_WRITES,
-    READ_ONLY,
-    SPENDS_AND_WRITES,
-    ToolOutput,
-    account_of,
-    result,
-    session_of,
-    tool,
-)
+from mvsep_mcp_tools._caller import account_of, session_of
 from mvsep_mcp_tools._job_view import (
     JobView,
     download_url,
@@ -44,6 +35,7 @@ from mvsep_mcp_tools._job_view import (
     session_links,
     shown_path,
 )
+from mvsep_mcp_tools._registration import LOCAL_WRITES, READ_ONLY, SPENDS_AND_WRITES, ToolOutput, result, tool
 
 
 class HashStatus(ToolOutput):
@@ -62,7 +54,7 @@ class Pick(BaseModel):
     stem: str | None = None
 
 
-class DawSession(ToolOutput):
+class SessionFiles(ToolOutput):
     title: str
     files: list[str]
     tracks: list[str]
@@ -100,14 +92,15 @@ def made_text(made: MadeFile) -> str:
     return "\n".join([line, *made.notes, *again])
 
 
-async def _make(ctx: Context[Any, Any], job_id: str, make: Callable[[JobRecord], MadeFile]) -> CallToolResult:
+async def _make(ctx: Context[Any, Any], job_id: str, make: Callable[..., MadeFile]) -> CallToolResult:
     session = session_of(ctx)
     account = await account_of(ctx)
     record = session.runner.get(account.key, job_id)
+    steps_before = earlier_steps(lambda step: session.runner.get(account.key, step), record)  # a chain's stems too
     if account.home is not None:  # hosted: a big file must fit the user's storage
         hosted = session.settings.hosted
         await anyio.to_thread.run_sync(check_quota, account.home, hosted.quota_bytes, hosted.retention_days)
-    made = await anyio.to_thread.run_sync(make, record)
+    made = await anyio.to_thread.run_sync(functools.partial(make, record, steps_before=steps_before))
     await record_made(session.runner.changes, made)
     out = Made(file=shown_path(made.path), uri=made_uri(record.id, made.path), url=download_url(made.path))
     download = f"\nDownload: {out.url}" if out.url else ""  # hosted: the model hands the link to the user
@@ -139,7 +132,7 @@ def register(server: MCPServer[Any]) -> None:
         hash: Annotated[str, Field(min_length=5, description="Job hash")],
         remote: Annotated[bool, Field(description="Created from a URL")] = False,
     ) -> Annotated[CallToolResult, HashStatus]:
-        """Status and file links of any MVSep job hash. Free."""
+        """Status and file links of any MVSep job hash."""
         client = session_of(ctx).any_client()
         res = await (client.get_remote_separation(hash) if remote else client.get_separation(hash))
         d = res.data
@@ -170,7 +163,7 @@ def register(server: MCPServer[Any]) -> None:
             list[Literal["dawproject", "rpp"]] | None, Field(description="Default: both")
         ] = None,
         embed: Annotated[bool, Field(description="Stems inside the .dawproject")] = False,
-    ) -> Annotated[CallToolResult, DawSession]:
+    ) -> Annotated[CallToolResult, SessionFiles]:
         """A .dawproject (Bitwig, Studio One, Cubase) and .rpp (REAPER) of one song's stems, beside them (mix
         muted). Free."""
         session = session_of(ctx)
@@ -180,7 +173,7 @@ def register(server: MCPServer[Any]) -> None:
         written = await anyio.to_thread.run_sync(functools.partial(
             sessions_from_jobs, records, [StemPick(p.job_id, p.stem) for p in picks], wanted, embed=embed))
         await record_sessions(session.runner.changes, written)
-        out = DawSession(title=written.session.title, files=[shown_path(p) for p in written.paths],
+        out = SessionFiles(title=written.session.title, files=[shown_path(p) for p in written.paths],
                          tracks=[t.name for t in written.session.tracks], notes=list(written.notes))
         return result(out, session_text(written), session_links(written.song.picked[0].record.id, written.paths))
 

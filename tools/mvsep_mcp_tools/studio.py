@@ -13,9 +13,10 @@ from mvsep_mcp.mvsep import OutputFormatName
 from mvsep_mcp.planning import Plan, confirmation_needed, plan_mastering, plan_text, submit_plan
 from pydantic import Field
 
-from mvsep_mcp_tools._common import SPENDS_AND_WRITES, ToolOutput, account_of, resolver, result, session_of, tool
+from mvsep_mcp_tools._caller import account_of, session_of
 from mvsep_mcp_tools._consent import NoQuestion, SpendConsent, ask_to_spend, verdict
 from mvsep_mcp_tools._job_view import JobView, file_links, job_line, job_view
+from mvsep_mcp_tools._registration import SPENDS_AND_WRITES, ToolOutput, resolver, result, tool
 from mvsep_mcp_tools._task_mode import submit_wait_s
 from mvsep_mcp_tools.jobs import jobs_text
 

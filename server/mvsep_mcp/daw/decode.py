@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mvsep_mcp.daw.errors import DawError
-from mvsep_mcp.daw.facts import UnreadableAudio, read_stream_facts
+from mvsep_mcp.daw.stream_facts import UnreadableAudio, read_stream_facts
 from mvsep_mcp.policy import DAW_PCM_BLOCK_FRAMES
 
 if TYPE_CHECKING:  # numpy loads with the first decode, not with the server (cold start)

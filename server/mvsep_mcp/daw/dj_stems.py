@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mvsep_mcp.daw.aligned_audio import Layout, lockstep
-from mvsep_mcp.daw.facts import UnreadableAudio, read_stream_facts
 from mvsep_mcp.daw.mix import MixError, clip_gain, is_submix, mix_peak
 from mvsep_mcp.daw.ni_stems import STEM_NAMES
+from mvsep_mcp.daw.stream_facts import UnreadableAudio, read_stream_facts
 
 if TYPE_CHECKING:
     import numpy as np

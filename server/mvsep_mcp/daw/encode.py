@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from mvsep_mcp.daw.decode import pyav, pyav_layout
 from mvsep_mcp.daw.errors import DawError
-from mvsep_mcp.daw.facts import MP3_RATES
+from mvsep_mcp.daw.stream_facts import MP3_RATES
 from mvsep_mcp.mvsep.formats import OutputFormatName
 from mvsep_mcp.policy import MIX_AAC_BIT_RATE
 

@@ -24,7 +24,7 @@ from typing import Any, Literal
 import anyio
 from anyio.abc import TaskGroup
 
-from mvsep_mcp.jobs import partials
+from mvsep_mcp.jobs import chains, partials
 from mvsep_mcp.jobs.changes import JobChanges
 from mvsep_mcp.jobs.concurrency import AccountSlot, account_limit, in_flight_count
 from mvsep_mcp.jobs.errors import (
@@ -217,7 +217,8 @@ class JobRunner:
             if not self._hold_lease(account_key, now):
                 continue  # another live server process works on this account's jobs
             self._resume(account_key)
-            records = self.journal.list(account_key, states=NON_TERMINAL_STATES, order="oldest")
+            records = chains.ready(self.changes, self.journal.list(account_key, states=NON_TERMINAL_STATES,
+                                                                   order="oldest"), now)
             for record in sorted(records, key=lambda r: self.timers.due_at(r.id)):
                 work = work_for.get(record.state)
                 if record.id in self._busy or work is None:
@@ -403,7 +404,7 @@ class JobRunner:
         now = self.clock()
         waits = []
         for record in records:
-            if record.is_terminal:
+            if record.is_terminal or chains.is_waiting(record):  # a chain step waits on the step before's timing
                 continue
             if record.state is JobState.ACTIVE and record.id in self.timers.next_at:
                 waits.append(max(0.0, self.timers.due_at(record.id) - now))

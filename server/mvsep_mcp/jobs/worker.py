@@ -16,7 +16,7 @@ import anyio
 import anyio.to_thread
 
 from mvsep_mcp.daw import DawError
-from mvsep_mcp.jobs import creating, disk, downloads, partials
+from mvsep_mcp.jobs import chains, creating, disk, downloads, partials
 from mvsep_mcp.jobs.changes import JobChanges
 from mvsep_mcp.jobs.concurrency import AccountSlot, in_flight_count
 from mvsep_mcp.jobs.errors import CannotSave
@@ -309,12 +309,14 @@ class JobWorker:
         from mvsep_mcp.daw import from_jobs, recorded
 
         formats = [f for f in from_jobs.SESSION_FORMATS if f in done.spec.daw_session]
+        earlier = chains.earlier_steps(self.journal.get, done)
         try:
-            written = await anyio.to_thread.run_sync(functools.partial(from_jobs.session_after_job, done, formats))
+            written = await anyio.to_thread.run_sync(functools.partial(from_jobs.session_after_job, done, formats,
+                                                                       earlier=earlier))
         except (DawError, OSError) as exc:
             log.warning("job %s: could not write the DAW session (%s)", done.id, exc)
             return []
-        await anyio.to_thread.run_sync(recorded.record_in_manifests, written, [done])
+        await anyio.to_thread.run_sync(recorded.record_in_manifests, written, [*earlier, done])
         return [str(p) for p in written.paths]
 
     async def _refetch_file_list(self, slot: AccountSlot, record: JobRecord) -> SeparationResult | None:
