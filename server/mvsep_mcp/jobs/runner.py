@@ -39,7 +39,7 @@ from mvsep_mcp.jobs.journal import JobJournal, request_key_for
 from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, JobRecord, JobSpec, JobState, ProgressUpdate
 from mvsep_mcp.jobs.pacing import StatusBudget
 from mvsep_mcp.jobs.polling import expired_message
-from mvsep_mcp.jobs.ports import JobsClient
+from mvsep_mcp.jobs.ports import JobsClient, SessionsAfterJob
 from mvsep_mcp.jobs.progress import job_fraction, progress_text
 from mvsep_mcp.jobs.reuse import leader_into_same_folder, output_unchanged, reusable_files, same_destination
 from mvsep_mcp.jobs.stats import RunnerStats
@@ -62,11 +62,14 @@ class JobRunner:
         self,
         journal: JobJournal,
         *,
+        sessions_after_job: SessionsAfterJob,
         clock: Callable[[], float] = time.time,
         retry_delay: float | None = None,
         **timings: Any,
     ) -> None:
-        """``timings`` override :class:`RunnerTimings` fields; ``retry_delay`` sets every retry pause at once."""
+        """``sessions_after_job`` writes the DAW session files a request asked for once its job's files are saved (the
+        session's hook); ``timings`` override :class:`RunnerTimings` fields; ``retry_delay`` sets every retry pause at
+        once."""
         if retry_delay is not None:
             for name in ("reconcile_retry", "download_retry", "create_backoff"):
                 timings.setdefault(name, retry_delay)
@@ -86,7 +89,8 @@ class JobRunner:
         self.owner = uuid.uuid4().hex  # this runner's name in the journal's leases
         self.changes = JobChanges(journal)
         self.timers = JobTimers(clock)
-        self.worker = JobWorker(self.changes, self.timers, self.timings, self.stats, clock)
+        self.worker = JobWorker(self.changes, self.timers, self.timings, self.stats, clock,
+                                sessions_after_job=sessions_after_job)
         self._accounts: dict[str, AccountSlot] = {}
         self._resumed: set[str] = set()  # accounts whose lease we hold and whose leftovers we resumed
         self._lease_renewed_at: dict[str, float] = {}
