@@ -17,6 +17,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import PurePath
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -84,9 +85,6 @@ class JobSpec(BaseModel):
     @property
     def source_name(self) -> str | None:
         """The file name MVSep slugs into the job hash (the upload's name, or the URL's last segment)."""
-        from pathlib import PurePath
-        from urllib.parse import urlsplit
-
         if self.kind == "url" and self.url:
             tail = urlsplit(self.url).path.rstrip("/").rsplit("/", 1)[-1]
             return tail or None
