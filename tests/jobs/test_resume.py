@@ -17,16 +17,7 @@ from mvsep_mcp.mvsep import errors
 
 from tests.conftest import OpenJournal
 from tests.jobs.fake_mvsep import FakeMVSep
-from tests.jobs.helpers import (
-    ACCOUNT,
-    FAST,
-    finish,
-    input_file,
-    make_runner,
-    make_spec,
-    no_sessions,
-    running,
-)
+from tests.jobs.helpers import ACCOUNT, FAST, finish, input_file, make_runner, make_spec, no_sessions, running
 
 
 async def test_restart_after_create_polls_the_same_job(tmp_path: Path, open_journal: OpenJournal) -> None:

@@ -15,16 +15,7 @@ from mvsep_mcp.media.verify import StemRejected
 
 from tests.conftest import OpenJournal
 from tests.jobs.fake_mvsep import FakeMVSep
-from tests.jobs.helpers import (
-    ACCOUNT,
-    FAST,
-    finish,
-    input_file,
-    make_runner,
-    make_spec,
-    no_sessions,
-    running,
-)
+from tests.jobs.helpers import ACCOUNT, FAST, finish, input_file, make_runner, make_spec, no_sessions, running
 
 
 async def attached(tmp_path: Path, journal: JobJournal, fake: FakeMVSep) -> tuple[JobRunner, Path]:
