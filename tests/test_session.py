@@ -27,7 +27,7 @@ def song(tmp_path: Path) -> tuple[Path, dict[str, Path]]:
 def test_only_the_formats_asked_for_are_written_beside_the_stems(tmp_path: Path) -> None:
     mix, stems = song(tmp_path)
     done = record("ja", mix, stems, daw_session=["rpp"], output_root=str(tmp_path / "out"))
-    written = sessions_after_job(done)
+    written = sessions_after_job(done, [])
     assert [Path(p).name for p in written] == ["Café Song.rpp"]
     assert all(Path(p).parent == tmp_path / "out" for p in written)
 
@@ -38,6 +38,6 @@ def test_a_session_that_cannot_be_written_leaves_the_stems_and_says_why_in_the_l
     done = record("ja", mix, stems, daw_session=["dawproject", "rpp"], output_root=str(tmp_path / "out"))
     stems["Vocals"].unlink()  # a stem gone before the session is written: SessionError
     with caplog.at_level(logging.WARNING, logger="mvsep_mcp.session"):
-        assert sessions_after_job(done) == []
+        assert sessions_after_job(done, []) == []
     assert "job ja: could not write the DAW session" in caplog.text
     assert stems["Instrumental"].is_file() and not list((tmp_path / "out").glob("*.rpp"))

@@ -56,10 +56,15 @@ PROGRESS_JOBS_NAMED = 3  # a batch's progress message names this many unfinished
 PROGRESS_STEP = 0.005  # a batch's progress is reported again once it has moved this much (of one job)
 SUBMIT_WAIT_S = 20.0  # a separation call waits this long for its creates, so refusals show in its own answer
 MAX_INPUTS = 200  # inputs in one separation call: more is a mistake more often than a batch
+MAX_CHAIN_STEPS = 3  # models in one chain, the first included: each step is a paid job; three cover the known uses
 USER_INFO_TTL_S = 60.0  # the account's info (premium, credits) is re-read from MVSep after this long
 
 # --- catalogue cache ------------------------------------------------------------------------------
 CATALOG_TTL_S = 6 * 3600  # served from disk this long; stale copies still served when MVSep is down
+LEADERBOARD_TTL_S = 24 * 3600  # a leaderboard changes when someone submits a model: a day old is still the evidence
+LEADERBOARD_PAGE_SIZE = 100  # entries per leaderboard request (the tool's own page limit)
+LEADERBOARD_MAX_PAGES = 5  # pages read per dataset to rank models: the best few hundred entries are the evidence
+RECOMMEND_DEFAULT_LIMIT = 5  # models recommend_models lists unless asked for more
 
 # --- output files --------------------------------------------------------------------------------
 MAX_PATH_CHARS = 240  # stay under Windows' 260 with room for a suffix and temp name

@@ -23,7 +23,7 @@ import anyio.abc
 import anyio.to_thread
 
 from mvsep_mcp import policy
-from mvsep_mcp.catalog import AccountKind, Catalog, CatalogCache, cache_path_for
+from mvsep_mcp.catalog import AccountKind, Catalog, CatalogCache, Leaderboards, cache_path_for
 from mvsep_mcp.config import Settings, store_token
 from mvsep_mcp.daw import DawError, from_jobs, recorded
 from mvsep_mcp.errors import UserError
@@ -43,16 +43,17 @@ log = logging.getLogger(__name__)
 CATALOG_SCOPES = ("single_upload", "no_upload", "matchering_upload")  # every model, not just uploads
 
 
-def sessions_after_job(done: JobRecord) -> list[str]:
+def sessions_after_job(done: JobRecord, earlier: list[JobRecord]) -> list[str]:
     """The runner's hook (``jobs.ports.SessionsAfterJob``): the DAW session files a completed job's request asked
-    for, beside its stems and listed in its manifest; none when they cannot be written (the stems stay as they are)."""
+    for, beside its stems (with those of a chain's ``earlier`` steps) and listed in their manifests; none when they
+    cannot be written (the stems stay as they are)."""
     formats = [f for f in from_jobs.SESSION_FORMATS if f in done.spec.daw_session]
     try:
-        written = from_jobs.session_after_job(done, formats)
+        written = from_jobs.session_after_job(done, formats, earlier=earlier)
     except (DawError, OSError) as exc:
         log.warning("job %s: could not write the DAW session (%s)", done.id, exc)
         return []
-    recorded.record_in_manifests(written, [done])
+    recorded.record_in_manifests(written, [*earlier, done])
     return [str(p) for p in written.paths]
 
 
@@ -153,6 +154,7 @@ class Session:
             cache_path_for(settings.base_url, settings.cache_dir),
             base_url=settings.base_url,
         )
+        self.leaderboards = Leaderboards(lambda: self._public_client, settings.cache_dir, settings.base_url)
         self.account: Account | None = None
         self.users: UserAccounts | None = None  # hosted mode: accounts per user (set by the app), never self.account
         self._retired: list[Account] = []  # earlier accounts whose clients still serve their unfinished jobs

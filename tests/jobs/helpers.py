@@ -30,7 +30,7 @@ def make_spec(tmp_path: Path, path: Path, **over: Any) -> JobSpec:
     return JobSpec.model_validate(values)
 
 
-def no_sessions(done: JobRecord) -> list[str]:
+def no_sessions(done: JobRecord, earlier: list[JobRecord]) -> list[str]:
     """The runner's DAW hook where no request asks for a session file (``jobs.ports.SessionsAfterJob``)."""
     return []
 

@@ -19,6 +19,7 @@ from mvsep_mcp.jobs import JobJournal, JobRecord, JobState, disk, downloads
 from mvsep_mcp.jobs.changes import JobChanges
 from mvsep_mcp.jobs.concurrency import AccountSlot
 from mvsep_mcp.jobs.creating import TOKEN_REFUSED, unreconciled_message
+from mvsep_mcp.jobs.models import ChainLink, ChainStep
 from mvsep_mcp.jobs.recovery import again_text
 from mvsep_mcp.jobs.stats import RunnerStats
 from mvsep_mcp.jobs.timers import JobTimers, RunnerTimings
@@ -51,15 +52,15 @@ class Rig:
         self.journal = journal
         self.timers = JobTimers(self.clock)
         self.stats = RunnerStats()
-        self.sessions_for: list[JobRecord] = []  # the jobs the DAW hook was called with
+        self.sessions_for: list[tuple[JobRecord, list[JobRecord]]] = []  # what the DAW hook was called with
         self.worker = JobWorker(JobChanges(self.journal), self.timers, TIMINGS, self.stats, self.clock,
                                 sessions_after_job=self.write_sessions)
         self.fake = fake
         self.slot = AccountSlot(ACCOUNT, fake, limit, backoff_initial=TIMINGS.create_backoff)
 
-    def write_sessions(self, done: JobRecord) -> list[str]:
+    def write_sessions(self, done: JobRecord, earlier: list[JobRecord]) -> list[str]:
         """The session's DAW hook, as the runner calls it: one made-up path per format asked for."""
-        self.sessions_for.append(done)
+        self.sessions_for.append((done, earlier))
         return [str(Path(done.spec.output_root) / f"{done.id}.{fmt}") for fmt in done.spec.daw_session]
 
     def add(self, state: JobState, name: str = "My Song", spec: dict[str, Any] | None = None,
@@ -387,12 +388,26 @@ async def test_download_hands_the_completed_job_to_the_daw_hook_and_records_its_
     record = await finished(rig, spec={"daw_session": ["dawproject", "rpp"]})
     await rig.worker.download(rig.slot, record)
     after = rig.get(record)
-    [done] = rig.sessions_for
+    [(done, earlier)] = rig.sessions_for
+    assert earlier == []  # not a step of a chain
     assert (done.id, done.state, done.manifest_path) == (record.id, JobState.COMPLETED, after.manifest_path)
     assert sorted(o.stem for o in done.outputs) == ["Instrumental", "Vocals"]  # its stems, saved and recorded
     out = Path(record.spec.output_root)
     assert after.state is JobState.COMPLETED
     assert after.sessions == [str(out / f"{record.id}.dawproject"), str(out / f"{record.id}.rpp")]
+
+
+async def test_a_chain_step_hands_the_daw_hook_the_jobs_of_the_steps_before(rig: Rig) -> None:
+    before = rig.add(JobState.COMPLETED, name="Song")
+    stem = input_file(rig.tmp_path, name="Song - Instrumental")  # what the step before made, uploaded from disk
+    steps = [ChainStep(model="BS Roformer", model_id=40, job_id=before.id),
+             ChainStep(model="Demucs4 HT", model_id=20, from_stem="Instrumental")]
+    link = ChainLink(steps=steps, after=before.id, upload_path=str(stem), taken=["Vocals", "Instrumental"])
+    record = await finished(rig, spec={"daw_session": ["rpp"], "chain": link})
+    await rig.worker.download(rig.slot, record)
+    [(done, earlier)] = rig.sessions_for
+    assert done.id == record.id and [r.id for r in earlier] == [before.id]
+    assert rig.get(record).sessions == [str(Path(record.spec.output_root) / f"{record.id}.rpp")]
 
 
 async def test_the_last_download_to_end_gives_free_memory_back(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -32,7 +32,8 @@ from tests.ship.conftest import make_song, separate_one
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_BUNDLE_BYTES = 2 * 1024 * 1024
-DEFAULT_TOOLS = ["search_models", "get_model", "separate_audio", "wait_for_jobs", "list_jobs", "cancel_job"]
+DEFAULT_TOOLS = ["search_models", "get_model", "recommend_models", "separate_audio", "wait_for_jobs", "list_jobs",
+                 "cancel_job"]
 FILLED_BY_THE_USER = {"api_token": SANDBOX_PREMIUM_TOKEN}  # every other field is left blank
 NEVER_PACKED = re.compile(r"(^|/)(tests|\.ci|\.venv|\.git|build|dist|__pycache__|[^/]*\.egg-info)(/|$)|\.pyc$")
 MUST_PACK = {"manifest.json", "pyproject.toml", "icon.png", "README.md", "LICENSE", "server/mvsep_mcp/__main__.py",

@@ -74,7 +74,7 @@ async def test_tools_and_prompts_are_what_the_server_lists(tmp_path: Path) -> No
     assert data["tools"] == tools, "tools changed: run with UPDATE_MANIFEST=1 and review the diff"
     assert data["prompts"] == prompts, "prompts changed: run with UPDATE_MANIFEST=1 and review the diff"
     assert data["tools_generated"] is False and data["prompts_generated"] is False
-    assert len(tools) == 27 and all(tool["description"] for tool in tools)
+    assert len(tools) == 28 and all(tool["description"] for tool in tools)
 
 
 def test_in_step_with_pyproject() -> None:

@@ -30,7 +30,8 @@ from tests.ship.test_server_json import schema_errors, server_json
 ROOT = Path(__file__).resolve().parents[2]
 RELEASE = external.RELEASE
 INSTALL_TIMEOUT_S = 900
-DEFAULT_TOOLS = ["search_models", "get_model", "separate_audio", "wait_for_jobs", "list_jobs", "cancel_job"]
+DEFAULT_TOOLS = ["search_models", "get_model", "recommend_models", "separate_audio", "wait_for_jobs", "list_jobs",
+                 "cancel_job"]
 
 
 def release() -> str:

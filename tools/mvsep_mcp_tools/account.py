@@ -59,7 +59,7 @@ class SwitchResult(ToolOutput):
 def register(server: MCPServer[Any]) -> None:
     @tool(server, name="account_info", annotations=READ_ONLY)
     async def account_info(ctx: Context[Any, Any]) -> Annotated[CallToolResult, AccountInfo]:
-        """Your MVSep account: credits, premium, long names, jobs at once. Free."""
+        """Your MVSep account: credits, premium, long names, jobs at once."""
         session = session_of(ctx)
         account = await account_of(ctx)
         user = await account.user(refresh=True)
@@ -93,7 +93,7 @@ def register(server: MCPServer[Any]) -> None:
         start: Skip = 0,
         limit: Annotated[int, Field(ge=1, le=20)] = 20,
     ) -> Annotated[CallToolResult, HistoryPage]:
-        """Past MVSep separations with credits and file status. Free."""
+        """Past MVSep separations with credits and file status."""
         account = await account_of(ctx)
         entries = await account.client.separation_history(start=start, limit=limit)
         items = [

@@ -113,7 +113,7 @@ def register(server: MCPServer[Any]) -> None:
             bool, Field(description=f"Stems' first {PREVIEW_SECONDS:g} s as audio")
         ] = False,
     ) -> Annotated[CallToolResult, WaitOut]:
-        """Wait up to 45 s for jobs, with progress; finished ones are saved. Call again while any run. Free."""
+        """Wait up to 45 s for jobs, with progress; finished ones are saved. Call again while any run."""
         account = await account_of(ctx)
         runner = session_of(ctx).runner
         if job_ids:
@@ -152,10 +152,10 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="list_jobs", annotations=LOCAL_READ_ONLY)
     async def list_jobs(
         ctx: Context[Any, Any],
-        unfinished_only: Annotated[bool, Field(description="Unfinished only")] = False,
+        unfinished_only: bool = False,
         limit: Annotated[int, Field(ge=1, le=100)] = 20,
     ) -> Annotated[CallToolResult, JobList]:
-        """Jobs started here, newest first. Free."""
+        """Jobs started here, newest first."""
         session = session_of(ctx)
         account = await account_of(ctx)
         states = NON_TERMINAL_STATES if unfinished_only else None

@@ -17,7 +17,7 @@ from mvsep_mcp.daw.ni_stems import STEM_NAMES
 from mvsep_mcp.daw.recorded import record_sessions
 from mvsep_mcp.hosted.errors import NotOnThisServer
 from mvsep_mcp.hosted.storage import check_quota
-from mvsep_mcp.jobs.models import JobRecord
+from mvsep_mcp.jobs.chains import earlier_steps
 from mvsep_mcp.mvsep import OutputFormatName
 from mvsep_mcp.planning import absolute_path
 from pydantic import BaseModel, Field
@@ -100,14 +100,15 @@ def made_text(made: MadeFile) -> str:
     return "\n".join([line, *made.notes, *again])
 
 
-async def _make(ctx: Context[Any, Any], job_id: str, make: Callable[[JobRecord], MadeFile]) -> CallToolResult:
+async def _make(ctx: Context[Any, Any], job_id: str, make: Callable[..., MadeFile]) -> CallToolResult:
     session = session_of(ctx)
     account = await account_of(ctx)
     record = session.runner.get(account.key, job_id)
+    steps_before = earlier_steps(lambda step: session.runner.get(account.key, step), record)  # a chain's stems too
     if account.home is not None:  # hosted: a big file must fit the user's storage
         hosted = session.settings.hosted
         await anyio.to_thread.run_sync(check_quota, account.home, hosted.quota_bytes, hosted.retention_days)
-    made = await anyio.to_thread.run_sync(make, record)
+    made = await anyio.to_thread.run_sync(functools.partial(make, record, steps_before=steps_before))
     await record_made(session.runner.changes, made)
     out = Made(file=shown_path(made.path), uri=made_uri(record.id, made.path), url=download_url(made.path))
     download = f"\nDownload: {out.url}" if out.url else ""  # hosted: the model hands the link to the user
@@ -139,7 +140,7 @@ def register(server: MCPServer[Any]) -> None:
         hash: Annotated[str, Field(min_length=5, description="Job hash")],
         remote: Annotated[bool, Field(description="Created from a URL")] = False,
     ) -> Annotated[CallToolResult, HashStatus]:
-        """Status and file links of any MVSep job hash. Free."""
+        """Status and file links of any MVSep job hash."""
         client = session_of(ctx).any_client()
         res = await (client.get_remote_separation(hash) if remote else client.get_separation(hash))
         d = res.data

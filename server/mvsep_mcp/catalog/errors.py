@@ -32,3 +32,7 @@ class InvalidOption(CatalogError):
 
 class AccessDenied(CatalogError):
     """The account kind may not use the model (MVSep's `orientation`)."""
+
+
+class NoEvidence(CatalogError):
+    """No leaderboard scores the stem asked about (or none names a catalogue model yet)."""

@@ -272,7 +272,18 @@ def sessions_from_jobs(records: Sequence[JobRecord], picks: Sequence[StemPick],
 
 
 def session_after_job(record: JobRecord, formats: Sequence[SessionFormat] = SESSION_FORMATS, *,
-                      embed: bool = False) -> WrittenSession:
+                      embed: bool = False, earlier: Sequence[JobRecord] = ()) -> WrittenSession:
     """Session files for every stem of one completed job, beside its stems: for a caller that asked for a session
-    when it started the separation."""
-    return sessions_from_jobs([record], [StemPick(record.id)], formats, embed=embed)
+    when it started the separation. ``earlier``: the steps before it in a chain (see :func:`chain_picks`)."""
+    return sessions_from_jobs([*earlier, record], chain_picks(record, earlier), formats, embed=embed)
+
+
+def chain_picks(record: JobRecord, earlier: Sequence[JobRecord] = ()) -> list[StemPick]:
+    """Every stem of ``record`` and of the steps before it in its chain (``earlier``, in order), but for the stem
+    each next step separated further (the instrumental a four-stem model split): a chain's stems as one song's."""
+    chain = record.spec.chain
+    picks = []
+    for index, job in enumerate(earlier):
+        separated = chain.steps[index + 1].from_stem if chain is not None and index + 1 < len(chain.steps) else None
+        picks += [StemPick(job.id, o.stem) for o in job.outputs if o.stem.casefold() != (separated or "").casefold()]
+    return [*picks, StemPick(record.id)]

@@ -35,7 +35,7 @@ import anyio
 from mvsep_mcp.daw.aligned_audio import Layout
 from mvsep_mcp.daw.dj_stems import dj_rows, dj_sources, source_bits
 from mvsep_mcp.daw.facts import StreamFacts, UnreadableAudio, read_stream_facts
-from mvsep_mcp.daw.from_jobs import SongStems, StemPick, song_stems
+from mvsep_mcp.daw.from_jobs import SongStems, chain_picks, song_stems
 from mvsep_mcp.daw.mix import MixError, choose_stems, write_mix
 from mvsep_mcp.daw.ni_stems import NI_STEMS_FORMAT, NI_STEMS_SUFFIX, write_ni_stems
 from mvsep_mcp.daw.recorded import MANIFEST_LOCK, inside, writable_manifest
@@ -83,8 +83,9 @@ class MadeFile:
 # ------------------------------------------------------------------------------------------------- the song
 
 
-def _song(record: JobRecord) -> SongStems:
-    song = song_stems([record], [StemPick(record.id)])
+def _song(record: JobRecord, steps_before: Sequence[JobRecord]) -> SongStems:
+    """The job's stems, with those of the steps before it in a chain (see ``from_jobs.chain_picks``)."""
+    song = song_stems([*steps_before, record], chain_picks(record, steps_before))
     if not inside(song.folder, Path(record.spec.output_root)):
         raise MixError(f"Job {record.id}'s stems are no longer inside its output folder, where new files go: "
                        "fetch its results again (fetch_job_results) while MVSep keeps them.")
@@ -162,9 +163,10 @@ def _write(final: Path, write: Callable[[Path], None], suffix: str | None = None
 # ------------------------------------------------------------------------------------------------- the files
 
 
-def make_dj_stems(record: JobRecord) -> MadeFile:
-    """The job's DJ stem file (see the module docstring); blocking: run it in a worker thread."""
-    song = _song(record)
+def make_dj_stems(record: JobRecord, steps_before: Sequence[JobRecord] = ()) -> MadeFile:
+    """The job's DJ stem file (see the module docstring; ``steps_before``: the jobs before it in a chain); blocking:
+    run it in a worker thread."""
+    song = _song(record, steps_before)
     sources = dj_sources(_stems(song), song.mix_path)
     earlier = _earlier(record, "dj_stems", sources.used, NI_STEMS_FORMAT)
     if earlier is not None:
@@ -187,9 +189,10 @@ def make_dj_stems(record: JobRecord) -> MadeFile:
 
 
 def make_mix(record: JobRecord, *, without: Sequence[str] | None = None, only: Sequence[str] | None = None,
-             output_format: OutputFormatName | None = None) -> MadeFile:
-    """The job's practice mix (see the module docstring and ``daw.mix``); blocking: run it in a worker thread."""
-    song = _song(record)
+             output_format: OutputFormatName | None = None, steps_before: Sequence[JobRecord] = ()) -> MadeFile:
+    """The job's practice mix (see the module docstring and ``daw.mix``; ``steps_before``: the jobs before it in a
+    chain); blocking: run it in a worker thread."""
+    song = _song(record, steps_before)
     stems = _stems(song)
     choice = choose_stems(list(stems), without=without, only=only)
     fmt: OutputFormatName = output_format or FORMAT_BY_CODE[record.spec.output_format].name

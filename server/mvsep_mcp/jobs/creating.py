@@ -50,7 +50,7 @@ def build_request(record: JobRecord) -> SeparationRequest:
     values: dict[str, Any] = {"sep_type": spec.sep_type, "options": dict(spec.options),
                               "output_format": spec.output_format, "is_demo": spec.is_demo}
     if spec.kind == "file":
-        values["audiofile"] = Path(spec.input_path or "")
+        values["audiofile"] = Path(spec.upload_path or "")
     elif spec.kind == "url":
         values["url"] = spec.url
         if spec.remote_type:

@@ -113,6 +113,8 @@ def song_tags(record: JobRecord, mvsep_tags: Any) -> TrackTags:
             tags = read_tags(Path(path))
         except Exception as exc:  # an unreadable input must not block its stems
             log.info("job %s: cannot read the input's tags (%s)", record.id, exc)
+    if spec.chain is not None and spec.chain.after is not None:
+        return tags  # MVSep read the stem this chain step uploaded: its tags are ours, not the song's
     try:
         return tags.filled_from(tags_from_getid3(mvsep_tags or {}))
     except Exception as exc:
@@ -121,7 +123,7 @@ def song_tags(record: JobRecord, mvsep_tags: Any) -> TrackTags:
 
 
 def fallback_title(record: JobRecord) -> str:
-    name = record.spec.source_name
+    name = record.spec.song_name
     if name:
         return name.rsplit(".", 1)[0] if "." in name else name
     return record.hash or record.id
@@ -143,7 +145,7 @@ def destination_for(spec: JobSpec, tags: TrackTags, stem: str, ext: str, *, job_
         model=spec.model_name or f"model {spec.sep_type}",
         ext=ext,
         format=ext,
-        input=spec.source_name or fallback,
+        input=spec.song_name or fallback,
         hash=job_hash,
         date=tags.date,
         track=tags.track,
@@ -176,7 +178,9 @@ def plan_files(record: JobRecord, files: list[Any]) -> list[FileTask]:
             continue
         download = getattr(item, "download", None)
         size = getattr(item, "size", None)
-        tasks.append(FileTask(url=url, stem=stem_label(getattr(item, "type", None), download, index),
+        label = stem_label(getattr(item, "type", None), download, index)
+        chain = record.spec.chain
+        tasks.append(FileTask(url=url, stem=chain.stem_label(label) if chain is not None else label,
                               ext=file_ext(url, download, record.spec.output_format), index=index,
                               announced_size=str(size) if size is not None else None))
     return tasks
@@ -296,6 +300,16 @@ def _tag(record: JobRecord, task: FileTask, tags: TrackTags, path: Path, warning
     return None
 
 
+def chain_fields(record: JobRecord) -> dict[str, Any]:
+    """A chain step's manifest names the chain that made its stems: every model, render id and options, the stem
+    each later step separated, and the jobs (nothing for a job outside a chain)."""
+    chain = record.spec.chain
+    if chain is None:
+        return {}
+    steps = [*chain.steps[:-1], chain.steps[-1].model_copy(update={"job_id": record.id})]
+    return {"chain": [step.model_dump(exclude_none=True) for step in steps]}
+
+
 def _written_by_disk(exc: BaseException) -> bool:
     """Whether the disk failed under ``exc`` (an OSError in its chain): the file may be half written."""
     return any(isinstance(c, OSError) for c in causes(exc))
@@ -336,10 +350,11 @@ def write_job_manifest(record: JobRecord, result_data: Any, tags: TrackTags,
             "job_id": record.id,  # extras: the journal's id, the kind of input, the job whose result was reused
             "kind": spec.kind,
             "reused_from": record.reused_from,
+            **chain_fields(record),
         }),
         input=ManifestInput.model_validate({
             "path": source,
-            "name": spec.source_name or strip_secrets(spec.url) or "(no input file)",
+            "name": spec.song_name or strip_secrets(spec.url) or "(no input file)",
             "size": input_size,
             "sha256": spec.input_sha256,
             "duration_s": spec.input_duration_s,

@@ -40,8 +40,9 @@ class SessionsAfterJob(Protocol):
     """What the runner writes once a job's files are saved: the DAW session files its request asked for (a hook the
     session hands in, as it hands in the client: what writes them reads jobs, so it sits above this package)."""
 
-    def __call__(self, done: JobRecord) -> list[str]:
+    def __call__(self, done: JobRecord, earlier: list[JobRecord]) -> list[str]:
         """Write the session files ``done.spec.daw_session`` names beside the stems of ``done`` (completed, with its
-        manifest) and list them in its manifest; return their paths, none when they could not be written (the stems
-        stay as they are). Blocking file work: the runner calls it in a worker thread, only when some were asked."""
+        manifest; ``earlier``: the jobs of a chain's steps before it, in order, whose stems the session uses too) and
+        list them in those jobs' manifests; return their paths, none when they could not be written (the stems stay
+        as they are). Blocking file work: the runner calls it in a worker thread, only when some were asked."""
         ...

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import anyio
 from anyio.abc import TaskGroup
 
+from mvsep_mcp.jobs import chains
 from mvsep_mcp.jobs.changes import JobChanges
 from mvsep_mcp.jobs.concurrency import account_limit, in_flight_count
 from mvsep_mcp.jobs.errors import JobError, JobNotCancellable, ResultExpired
@@ -187,7 +188,7 @@ class JobRunner:
         now = self.clock()
         waits = []
         for record in records:
-            if record.is_terminal:
+            if record.is_terminal or chains.is_waiting(record):  # a chain step waits on the step before's timing
                 continue
             if record.state is JobState.ACTIVE and record.id in self.timers.next_at:
                 waits.append(max(0.0, self.timers.due_at(record.id) - now))

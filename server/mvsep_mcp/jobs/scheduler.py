@@ -20,7 +20,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
-from mvsep_mcp.jobs import partials
+from mvsep_mcp.jobs import chains, partials
 from mvsep_mcp.jobs.changes import JobChanges
 from mvsep_mcp.jobs.concurrency import AccountSlot, in_flight_count
 from mvsep_mcp.jobs.errors import AccountNotAttached, JobError, JobNotFound, JournalUnavailable
@@ -158,7 +158,8 @@ class Scheduler:
             if not self._hold_lease(account_key, now):
                 continue  # another live server process works on this account's jobs
             self._resume(account_key)
-            records = self.journal.list(account_key, states=NON_TERMINAL_STATES, order="oldest")
+            records = chains.ready(self.changes, self.journal.list(account_key, states=NON_TERMINAL_STATES,
+                                                                   order="oldest"), now)
             for record in sorted(records, key=lambda r: self.timers.due_at(r.id)):
                 work = work_for.get(record.state)
                 if record.id in self._busy or work is None:

@@ -14,7 +14,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from mvsep_mcp.jobs import creating, disk, downloads, partials
+from mvsep_mcp.jobs import chains, creating, disk, downloads, partials
 from mvsep_mcp.jobs.changes import JobChanges
 from mvsep_mcp.jobs.concurrency import AccountSlot, in_flight_count
 from mvsep_mcp.jobs.errors import CannotSave
@@ -307,7 +307,8 @@ class JobWorker:
         """The DAW session files the request asked for, beside the stems (a failure leaves the stems as they are)."""
         if not done.spec.daw_session:
             return []
-        return await anyio.to_thread.run_sync(self.sessions_after_job, done)
+        earlier = chains.earlier_steps(self.journal.get, done)  # a chain's steps before: their stems too
+        return await anyio.to_thread.run_sync(self.sessions_after_job, done, earlier)
 
     async def _refetch_file_list(self, slot: AccountSlot, record: JobRecord) -> SeparationResult | None:
         """After a restart the file list is asked for again; None when the job is not (or no longer) downloadable."""

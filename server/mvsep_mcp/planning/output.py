@@ -85,6 +85,6 @@ def check_file_names(specs: list[JobSpec], algorithm: Algorithm) -> None:
     for spec in specs:
         ext = FORMAT_BY_CODE[spec.output_format].ext if spec.output_format in FORMAT_BY_CODE else "flac"
         tags = TrackTags.model_validate({k: v for k, v in spec.input_tags.items() if k != "cover"})
-        fallback = (spec.source_name or "untitled").rsplit(".", 1)[0]
+        fallback = (spec.song_name or "untitled").rsplit(".", 1)[0]
         for stem in stems:
             destination_for(spec, tags, stem, ext, job_hash=_SAMPLE_HASH, fallback=fallback)
