@@ -5,7 +5,7 @@ downloads and resumes MVSep jobs.
 from mvsep_mcp.jobs import Journal, JobRunner, JobSpec, JobState
 
 journal = Journal(default_journal_path())
-runner = JobRunner(journal, sessions_after_job=write_sessions)   # the DAW hook (jobs.ports.SessionsAfterJob)
+runner = JobRunner(journal, sessions_after_job=hook)   # hook: jobs.ports.SessionsAfterJob (DAW sessions)
 await runner.attach_account(account_key, client)       # client: mvsep_mcp.mvsep.MVSepClient
 task_group.start_soon(runner.run)                      # or: await runner.start(task_group)
 [record] = await runner.submit([JobSpec(...)])         # returns at once, state "queued"
