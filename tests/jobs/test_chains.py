@@ -13,7 +13,7 @@ from mvsep_mcp.mvsep.separation_request import SeparationRequest
 
 from tests.conftest import OpenJournal
 from tests.jobs.fake_mvsep import FakeMVSep
-from tests.jobs.helpers import ACCOUNT, FAST, finish, input_file, make_runner, make_spec, running
+from tests.jobs.helpers import ACCOUNT, FAST, finish, input_file, make_runner, make_spec, no_sessions, running
 
 
 def head(tmp_path: Path, path: Path) -> JobSpec:
@@ -75,7 +75,7 @@ async def test_a_restart_between_the_steps_creates_the_later_step_once(tmp_path:
     second = runner.journal.add(step_after(first), request_key=request_key_for(step_after(first)))
     runner.journal.close()
 
-    restarted = JobRunner(open_journal(), **FAST)
+    restarted = JobRunner(open_journal(), sessions_after_job=no_sessions, **FAST)
     await restarted.attach_account(ACCOUNT, fake)
     async with running(restarted):
         [second] = await finish(restarted, [second])

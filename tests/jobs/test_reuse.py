@@ -15,7 +15,7 @@ from mvsep_mcp.media.verify import StemRejected
 
 from tests.conftest import OpenJournal
 from tests.jobs.fake_mvsep import FakeMVSep
-from tests.jobs.helpers import ACCOUNT, FAST, finish, input_file, make_runner, make_spec, running
+from tests.jobs.helpers import ACCOUNT, FAST, finish, input_file, make_runner, make_spec, no_sessions, running
 
 
 async def attached(tmp_path: Path, journal: JobJournal, fake: FakeMVSep) -> tuple[JobRunner, Path]:
@@ -49,7 +49,8 @@ async def test_the_same_song_asked_twice_at_once_is_created_once_into_one_set_of
 async def test_two_processes_asked_for_the_same_song_at_once_create_once_into_one_set_of_files(
         tmp_path: Path, open_journal: OpenJournal) -> None:
     fake = FakeMVSep(premium=True, limit=None)
-    runners = [JobRunner(open_journal(), **FAST), JobRunner(open_journal(), **FAST)]  # two processes, one journal
+    runners = [JobRunner(open_journal(), sessions_after_job=no_sessions, **FAST),  # two processes, one journal
+               JobRunner(open_journal(), sessions_after_job=no_sessions, **FAST)]
     song = input_file(tmp_path)
     for runner in runners:
         await runner.attach_account(ACCOUNT, fake)

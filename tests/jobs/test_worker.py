@@ -19,6 +19,7 @@ from mvsep_mcp.jobs import JobJournal, JobRecord, JobState, disk, downloads
 from mvsep_mcp.jobs.changes import JobChanges
 from mvsep_mcp.jobs.concurrency import AccountSlot
 from mvsep_mcp.jobs.creating import TOKEN_REFUSED, unreconciled_message
+from mvsep_mcp.jobs.models import ChainLink, ChainStep
 from mvsep_mcp.jobs.recovery import again_text
 from mvsep_mcp.jobs.stats import RunnerStats
 from mvsep_mcp.jobs.timers import JobTimers, RunnerTimings
@@ -51,20 +52,29 @@ class Rig:
         self.journal = journal
         self.timers = JobTimers(self.clock)
         self.stats = RunnerStats()
-        self.worker = JobWorker(JobChanges(self.journal), self.timers, TIMINGS, self.stats, self.clock)
+        self.sessions_for: list[tuple[JobRecord, list[JobRecord]]] = []  # what the DAW hook was called with
+        self.worker = JobWorker(JobChanges(self.journal), self.timers, TIMINGS, self.stats, self.clock,
+                                sessions_after_job=self.write_sessions)
         self.fake = fake
         self.slot = AccountSlot(ACCOUNT, fake, limit, backoff_initial=TIMINGS.create_backoff)
 
-    def add(self, state: JobState, name: str = "My Song", **fields: Any) -> JobRecord:
-        spec = make_spec(self.tmp_path, input_file(self.tmp_path, name=name))
-        return self.journal.add(spec, state=state, **fields)
+    def write_sessions(self, done: JobRecord, earlier: list[JobRecord]) -> list[str]:
+        """The session's DAW hook, as the runner calls it: one made-up path per format asked for."""
+        self.sessions_for.append((done, earlier))
+        return [str(Path(done.spec.output_root) / f"{done.id}.{fmt}") for fmt in done.spec.daw_session]
+
+    def add(self, state: JobState, name: str = "My Song", spec: dict[str, Any] | None = None,
+            **fields: Any) -> JobRecord:
+        spec_ = make_spec(self.tmp_path, input_file(self.tmp_path, name=name), **(spec or {}))
+        return self.journal.add(spec_, state=state, **fields)
 
     def get(self, record: JobRecord) -> JobRecord:
         return self.journal.get(record.id)
 
-    async def created(self, state: JobState = JobState.ACTIVE, **fields: Any) -> JobRecord:
+    async def created(self, state: JobState = JobState.ACTIVE, spec: dict[str, Any] | None = None,
+                      **fields: Any) -> JobRecord:
         """A job MVSep has (its hash from a real create on the fake)."""
-        record = self.add(JobState.SUBMITTING)
+        record = self.add(JobState.SUBMITTING, spec=spec)
         await self.worker.create(self.slot, record)
         return self.journal.update(record.id, state=state, **fields) or record
 
@@ -354,9 +364,9 @@ async def test_poll_follows_a_url_job_to_its_separation(rig: Rig) -> None:
 
 # --- download -------------------------------------------------------------------------------------------------------
 
-async def finished(rig: Rig) -> JobRecord:
+async def finished(rig: Rig, spec: dict[str, Any] | None = None) -> JobRecord:
     rig.fake.statuses = ["done"]
-    record = await rig.created()
+    record = await rig.created(spec=spec)
     await rig.worker.poll(rig.slot, record)
     return rig.get(record)
 
@@ -371,6 +381,33 @@ async def test_download_completes_and_writes_the_manifest(rig: Rig) -> None:
     assert after.manifest_path is not None and Path(after.manifest_path).is_file()
     assert rig.stats.downloads == 2 and rig.stats.bytes_downloaded > 0  # as transferred (before tagging)
     assert record.id not in rig.timers.results and record.id not in rig.timers.failures
+    assert rig.sessions_for == [] and after.sessions == []  # no DAW session asked for: the hook is not called
+
+
+async def test_download_hands_the_completed_job_to_the_daw_hook_and_records_its_sessions(rig: Rig) -> None:
+    record = await finished(rig, spec={"daw_session": ["dawproject", "rpp"]})
+    await rig.worker.download(rig.slot, record)
+    after = rig.get(record)
+    [(done, earlier)] = rig.sessions_for
+    assert earlier == []  # not a step of a chain
+    assert (done.id, done.state, done.manifest_path) == (record.id, JobState.COMPLETED, after.manifest_path)
+    assert sorted(o.stem for o in done.outputs) == ["Instrumental", "Vocals"]  # its stems, saved and recorded
+    out = Path(record.spec.output_root)
+    assert after.state is JobState.COMPLETED
+    assert after.sessions == [str(out / f"{record.id}.dawproject"), str(out / f"{record.id}.rpp")]
+
+
+async def test_a_chain_step_hands_the_daw_hook_the_jobs_of_the_steps_before(rig: Rig) -> None:
+    before = rig.add(JobState.COMPLETED, name="Song")
+    stem = input_file(rig.tmp_path, name="Song - Instrumental")  # what the step before made, uploaded from disk
+    steps = [ChainStep(model="BS Roformer", model_id=40, job_id=before.id),
+             ChainStep(model="Demucs4 HT", model_id=20, from_stem="Instrumental")]
+    link = ChainLink(steps=steps, after=before.id, upload_path=str(stem), taken=["Vocals", "Instrumental"])
+    record = await finished(rig, spec={"daw_session": ["rpp"], "chain": link})
+    await rig.worker.download(rig.slot, record)
+    [(done, earlier)] = rig.sessions_for
+    assert done.id == record.id and [r.id for r in earlier] == [before.id]
+    assert rig.get(record).sessions == [str(Path(record.spec.output_root) / f"{record.id}.rpp")]
 
 
 async def test_the_last_download_to_end_gives_free_memory_back(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:

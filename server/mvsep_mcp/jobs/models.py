@@ -17,6 +17,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import PurePath
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -121,8 +122,6 @@ class JobSpec(BaseModel):
     @property
     def song_name(self) -> str | None:
         """The song's file name (the upload's, or the URL's last segment); a chain's later step keeps its song's."""
-        from urllib.parse import urlsplit
-
         if self.url and (self.kind == "url" or not self.input_path):
             tail = urlsplit(self.url).path.rstrip("/").rsplit("/", 1)[-1]
             return tail or None

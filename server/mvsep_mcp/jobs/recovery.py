@@ -2,7 +2,7 @@
 
 While MVSep keeps a result (about ``RESULT_RETENTION_HOURS``), the same request again (the same input, model, options
 and format) does not create a new job: the runner follows the earlier job's hash and downloads its files (see
-``JobRunner._reuse_into``: a completed job whose files are gone, or a job that failed only on this side, marked
+``Scheduler.reuse_into``: a completed job whose files are gone, or a job that failed only on this side, marked
 ``recoverable``). So a sentence names the tool that started the job, which the client has, since it started the job
 with it; never a tool of a toolset the client may not have switched on.
 """

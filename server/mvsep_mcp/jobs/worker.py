@@ -7,7 +7,6 @@ learnt to the journal (through :class:`JobChanges`, which wakes everyone) and se
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -15,13 +14,13 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from mvsep_mcp.daw import DawError
 from mvsep_mcp.jobs import chains, creating, disk, downloads, partials
 from mvsep_mcp.jobs.changes import JobChanges
 from mvsep_mcp.jobs.concurrency import AccountSlot, in_flight_count
 from mvsep_mcp.jobs.errors import CannotSave
 from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, JobRecord, JobState
 from mvsep_mcp.jobs.polling import expired_message, interpret
+from mvsep_mcp.jobs.ports import SessionsAfterJob
 from mvsep_mcp.jobs.reconcile import find_in_history
 from mvsep_mcp.jobs.stats import RunnerStats
 from mvsep_mcp.jobs.timers import JobTimers, RunnerTimings
@@ -50,13 +49,17 @@ class JobWorker:
         timings: RunnerTimings,
         stats: RunnerStats,
         clock: Callable[[], float],
+        *,
+        sessions_after_job: SessionsAfterJob,
     ) -> None:
+        """``sessions_after_job`` writes the DAW session files a request asked for once its job's files are saved."""
         self.changes = changes
         self.journal = changes.journal
         self.timers = timers
         self.timings = timings
         self.stats = stats
         self.clock = clock
+        self.sessions_after_job = sessions_after_job
         self._download_slots = anyio.Semaphore(max(1, timings.download_concurrency))
         self._jobs_downloading = 0
 
@@ -304,20 +307,8 @@ class JobWorker:
         """The DAW session files the request asked for, beside the stems (a failure leaves the stems as they are)."""
         if not done.spec.daw_session:
             return []
-        # imported here: daw.from_jobs and daw.recorded read the journal's models, so importing either of them first
-        # runs this package's __init__, and so this module, while they are half loaded
-        from mvsep_mcp.daw import from_jobs, recorded
-
-        formats = [f for f in from_jobs.SESSION_FORMATS if f in done.spec.daw_session]
-        earlier = chains.earlier_steps(self.journal.get, done)
-        try:
-            written = await anyio.to_thread.run_sync(functools.partial(from_jobs.session_after_job, done, formats,
-                                                                       earlier=earlier))
-        except (DawError, OSError) as exc:
-            log.warning("job %s: could not write the DAW session (%s)", done.id, exc)
-            return []
-        await anyio.to_thread.run_sync(recorded.record_in_manifests, written, [*earlier, done])
-        return [str(p) for p in written.paths]
+        earlier = chains.earlier_steps(self.journal.get, done)  # a chain's steps before: their stems too
+        return await anyio.to_thread.run_sync(self.sessions_after_job, done, earlier)
 
     async def _refetch_file_list(self, slot: AccountSlot, record: JobRecord) -> SeparationResult | None:
         """After a restart the file list is asked for again; None when the job is not (or no longer) downloadable."""
