@@ -22,6 +22,10 @@ class Migration:
     sqlite: tuple[str, ...]
     postgres: tuple[str, ...]
 
+    def statements(self, dialect: str) -> tuple[str, ...]:
+        """This step's statements for the database of that dialect (``sqlite`` or ``postgres``)."""
+        return self.sqlite if dialect == "sqlite" else self.postgres
+
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
