@@ -1,8 +1,9 @@
 """Fixtures every test folder may use: the journal under both backends, and the throwaway PostgreSQL behind it.
 
 ``journal`` (and ``open_journal``, to open several on one store, or with a fake clock) is parametrized over
-``sqlite`` and ``postgres``, so a test that takes it runs against both. The PostgreSQL variants are skipped only
-when PostgreSQL's binaries are missing and ``CI`` is not set; under CI they must run.
+``sqlite`` and ``postgres``, so a test that takes it runs against both. Without PostgreSQL's binaries the
+PostgreSQL variants are skipped locally and fail under CI, unless the run does without PostgreSQL
+(``tests/programs.py``).
 """
 
 from __future__ import annotations
@@ -16,24 +17,21 @@ from typing import Any
 import pytest
 from mvsep_mcp.jobs.journal import JobJournal, SqliteJournal
 
+from tests import programs
+
 BACKENDS = ["sqlite", "postgres"]
 
 OpenJournal = Callable[..., JobJournal]
 
 
-def _postgres_unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-        pytest.fail(f"{reason}; under CI the PostgreSQL tests must run (.ci/run installs it)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Any]:
     """The session's PostgreSQL server (a ``tests.postgres.PostgresCluster``), started at first use."""
+    programs.skip_if_declared_absent("postgresql")
     try:
         from tests.postgres import PostgresCluster, find_bin_dir
     except ImportError as exc:  # psycopg missing: the [postgres] extra is not installed
-        _postgres_unavailable(f"psycopg is not installed ({exc})")
+        programs.missing("postgresql", f"psycopg is not installed ({exc})")
         raise
     given = os.environ.get("MVSEP_TEST_DATABASE_URL")
     if given:
@@ -41,7 +39,7 @@ def postgres() -> Iterator[Any]:
         return
     bin_dir = find_bin_dir()
     if bin_dir is None:
-        _postgres_unavailable("PostgreSQL is not installed (apt-get install postgresql)")
+        programs.missing("postgresql", "PostgreSQL is not installed (apt-get install postgresql)")
     assert bin_dir is not None
     cluster = PostgresCluster.start(bin_dir)
     try:

@@ -1,4 +1,4 @@
-"""README.md and ARCHITECTURE.md stay true: every module, file and command they name exists."""
+"""README.md, ARCHITECTURE.md and CONTRIBUTING.md stay true: every module, file and command they name exists."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from mvsep_mcp.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = [ROOT / "README.md", ROOT / "ARCHITECTURE.md"]
-SOURCE_FILES = {p.name for base in ("server", "tools") for p in (ROOT / base).rglob("*.py")}
+DOCS = [ROOT / "README.md", ROOT / "ARCHITECTURE.md", ROOT / "CONTRIBUTING.md"]
+SOURCE_FILES = {p.name for base in ("server", "tools", ".ci") for p in (ROOT / base).rglob("*.py")}
 SOURCE_DIRS = {p.name for base in ("server", "tools") for p in (ROOT / base).rglob("*") if p.is_dir()}
 
 
@@ -52,7 +52,7 @@ def test_named_modules_exist(doc: Path) -> None:
     assert missing == []
 
 
-@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+@pytest.mark.parametrize("doc", [*DOCS, ROOT / "pyproject.toml"], ids=lambda p: p.name)
 def test_named_files_and_folders_exist(doc: Path) -> None:
     text = _text(doc)
     files = set(re.findall(r"\b([a-z_][a-z0-9_]*\.py)\b", text))
@@ -68,3 +68,65 @@ def test_named_files_and_folders_exist(doc: Path) -> None:
 def test_named_commands_exist(doc: Path) -> None:
     named = set(re.findall(r"mvsep-mcp ([a-z][a-z-]*)\b", _text(doc)))
     assert sorted(named - _subcommands()) == []
+
+
+def _drawn_error_tree() -> dict[str, tuple[str | None, str]]:
+    """ARCHITECTURE.md's error tree: each class with its parent (by indentation) and the module named beside it."""
+    text = _text(ROOT / "ARCHITECTURE.md")
+    block = text.split("## Error tree", 1)[1].split("```", 2)[1]
+    drawn: dict[str, tuple[str | None, str]] = {}
+    parents: list[str] = []
+    for line in block.strip("\n").splitlines():
+        found = re.match(r"^([│├└─\s]*)([A-Z]\w+)\s+(mvsep_mcp[\w.]*)\s", line)
+        assert found, f"an error tree line that names no class and module: {line!r}"
+        depth = len(found.group(1)) // 4
+        del parents[depth:]
+        drawn[found.group(2)] = (parents[-1] if parents else None, found.group(3))
+        parents.append(found.group(2))
+    return drawn
+
+
+def _error_classes() -> dict[str, tuple[str | None, str]]:
+    """Every public subclass of ``UserError`` in the product (each module imported), with its parent and module."""
+    import pkgutil
+
+    import mvsep_mcp
+    import mvsep_mcp_tools
+    from mvsep_mcp.errors import UserError
+
+    for package in (mvsep_mcp, mvsep_mcp_tools):
+        for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            if not info.name.endswith("__main__"):
+                importlib.import_module(info.name)
+    found: dict[str, tuple[str | None, str]] = {UserError.__name__: (None, UserError.__module__)}
+    pending = [UserError]
+    while pending:
+        cls = pending.pop()
+        for sub in cls.__subclasses__():
+            if sub.__name__.startswith("_"):
+                continue
+            parent = next(base for base in sub.__bases__ if issubclass(base, UserError))
+            found[sub.__name__] = (parent.__name__, sub.__module__)
+            pending.append(sub)
+    return found
+
+
+def test_the_error_tree_is_drawn_once_and_equals_the_code() -> None:
+    drawn = _drawn_error_tree()
+    assert drawn == _error_classes()
+    branch = re.compile(r"[├└]── (" + "|".join(drawn) + r")\b")
+    copies = [str(path.relative_to(ROOT)) for base in ("server", "tools") for path in (ROOT / base).rglob("*.py")
+              if branch.search(path.read_text(encoding="utf-8"))]
+    assert copies == [], "the error tree is drawn in ARCHITECTURE.md only"
+
+
+def test_the_module_map_names_every_package_and_top_level_module() -> None:
+    block = _text(ROOT / "ARCHITECTURE.md").split("## Module map", 1)[1].split("```", 2)[1]
+    named = set(re.findall(r"\b([a-z_]+)/", block)) | set(re.findall(r"\b(\w+\.py)\b", block))
+    missing = []
+    for root in (ROOT / "server" / "mvsep_mcp", ROOT / "tools" / "mvsep_mcp_tools"):
+        packages = {p.parent.relative_to(root).parts[-1] + "/" for p in root.rglob("__init__.py") if p.parent != root}
+        modules = {p.name for p in root.glob("*.py")}
+        missing += sorted(name for name in packages if name[:-1] not in named)
+        missing += sorted(name for name in modules if name not in named)
+    assert missing == []

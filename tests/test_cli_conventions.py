@@ -73,7 +73,7 @@ async def test_debug_logs_go_to_stderr_and_an_unknown_toolset_does_not_stop_the_
     with errlog_path.open("w", encoding="utf-8") as errlog:
         async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:
             tools = await client.list_tools()
-    assert [tool.name for tool in tools.tools] == ["search_models", "get_model"]
+    assert [tool.name for tool in tools.tools] == ["search_models", "get_model", "recommend_models"]
     stderr = errlog_path.read_text(encoding="utf-8")
     assert " DEBUG " in stderr
     assert (

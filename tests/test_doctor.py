@@ -81,8 +81,7 @@ def test_every_problem_comes_with_its_fix(tmp_path: Path, sandbox: SandboxServer
     assert lines["output"] == (
         f"[FAIL] output      {tmp_path / 'out'} is a file, not a folder → fix: set MVSEP_OUTPUT_DIR to a folder"
     )
-    assert lines["journal"].startswith("[FAIL] journal") and "→ fix: stop every mvsep-mcp server, move" in lines[
-        "journal"]
+    assert lines["journal"].startswith("[FAIL] journal") and "→ fix: start the server: it moves" in lines["journal"]
     assert lines["toolsets"] == (
         "[WARN] toolsets    'bogus' unknown and ignored; enabled: catalog → fix: MVSEP_TOOLSETS takes catalog, "
         "separation, jobs, studio, results, account, site, quality, auth or 'all'"
@@ -136,3 +135,16 @@ def test_the_shared_database_is_checked_read_only_and_never_shown_whole(tmp_path
     code, lines = doctor(env_for(tmp_path, sandbox.base_url, MVSEP_DATABASE_URL=wrong))
     assert code == 1 and lines["journal"].startswith("[FAIL]") and "MVSEP_DATABASE_URL" in lines["journal"]
     assert password not in "".join(lines.values()) and "wrong-password-4711" not in "".join(lines.values())
+
+
+def test_a_journal_the_server_moved_aside_is_reported(tmp_path: Path, sandbox: SandboxServer) -> None:
+    path = tmp_path / "data" / "journal.sqlite3"
+    path.parent.mkdir()
+    path.write_bytes(b"this is not a database" * 100)
+    with Journal(path) as journal:  # what the server does at start
+        assert journal.damage is not None
+        kept = Path(journal.damage.kept_as).name
+    _, lines = doctor(env_for(tmp_path, sandbox.base_url, MVSEP_API_TOKEN=SANDBOX_PREMIUM_TOKEN))
+    assert lines["journal"].startswith(f"[WARN] journal     {path}: 0 jobs recorded, 0 unfinished; on ")
+    assert f"it was damaged (file is not a database) and moved aside to {kept}: 0 job(s) recovered" in lines["journal"]
+    assert f"→ fix: nothing to do; delete {kept} (and its .json note) once you no longer need it" in lines["journal"]

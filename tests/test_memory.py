@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
-from mvsep_mcp import memory
+from mvsep_mcp import memory, system
 from mvsep_mcp.glibc import glibc
 
 on_glibc = pytest.mark.skipif(glibc() is None, reason="glibc only (Linux)")
@@ -27,10 +25,9 @@ def test_a_cap_below_one_is_ignored() -> None:
     assert memory.limit_malloc_arenas(0) is False
 
 
-def test_glibc_is_none_off_linux(monkeypatch: pytest.MonkeyPatch) -> None:
-    glibc.cache_clear()
-    monkeypatch.setattr(sys, "platform", "darwin")
-    try:
+@pytest.mark.parametrize("simulated", ["macos", "windows"])
+def test_glibc_is_none_off_linux_and_nothing_is_tuned(simulated: system.System) -> None:
+    with system.simulate(simulated):
         assert glibc() is None
-    finally:
-        glibc.cache_clear()
+        assert memory.limit_malloc_arenas(2) is False
+        assert memory.release_free_memory() is False

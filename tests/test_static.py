@@ -148,7 +148,8 @@ def test_domain_knows_nothing_of_mcp_or_tools() -> None:
     """Only the wiring (app, cli, demo, bench, the fault suite) may import the SDK's server side or the tools
     package."""
     wiring = {"mvsep_mcp.app", "mvsep_mcp.cli", "mvsep_mcp.demo", "mvsep_mcp.__main__", "mvsep_mcp.doctor",
-              "mvsep_mcp.hosting"}
+              "mvsep_mcp.hosting", "mvsep_mcp.sse_resume",
+              "mvsep_mcp.http_guards"}
     offenders = []
     for name, path in _modules().items():
         outside = not name.startswith("mvsep_mcp.") or name.startswith(
@@ -203,12 +204,13 @@ LAYERS = [  # lowest first: a module imports only from its own layer or lower (A
     {"mvsep_mcp.mvsep"},
     {"mvsep_mcp.catalog", "mvsep_mcp.media", "mvsep_mcp.daw"},
     {"mvsep_mcp.config", "mvsep_mcp.jobs", "mvsep_mcp.daw.from_jobs", "mvsep_mcp.daw.player",  # daw that reads jobs
-     "mvsep_mcp.daw.recorded"},
+     "mvsep_mcp.daw.recorded", "mvsep_mcp.daw.made"},
     {"mvsep_mcp.session"},
     {"mvsep_mcp.planning", "mvsep_mcp.hosted.accounts", "mvsep_mcp.hosted.web", "mvsep_mcp.hosted.metrics"},
     {"mvsep_mcp_tools"},
     {"mvsep_mcp.app", "mvsep_mcp.demo", "mvsep_mcp.__main__", "mvsep_mcp.cli", "mvsep_mcp.bench", "mvsep_mcp.doctor",
-     "mvsep_mcp.faults_report", "mvsep_mcp.hosting"},
+     "mvsep_mcp.faults_report", "mvsep_mcp.hosting", "mvsep_mcp.sse_resume",
+     "mvsep_mcp.http_guards", "mvsep_mcp.stopping"},
 ]
 
 

@@ -3,6 +3,17 @@
 Layout: ``mvsep_mcp.mvsep`` (HTTP client), ``mvsep_mcp.sandbox`` (local MVSep stand-in),
 ``mvsep_mcp.media`` (audio files: probe, tags, naming, manifests), ``mvsep_mcp.jobs`` (journal and runner),
 ``mvsep_mcp.app``/``mvsep_mcp.cli`` (MCP wiring and entry point); tools live in the top-level ``tools`` package.
+
+The version is declared once, in ``pyproject.toml``, and read here from the installed distribution's metadata
+(``serverInfo``, ``--version``); ``manifest.json`` and ``server.json`` carry copies written by
+``.ci/release.py set-version``, and ``tests/ship/test_versions.py`` fails when any of them differs.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+DISTRIBUTION = "mvsep-mcp"
+
+try:
+    __version__ = version(DISTRIBUTION)
+except PackageNotFoundError:  # a source tree on sys.path that was never installed: no metadata to read
+    __version__ = "0+unknown"

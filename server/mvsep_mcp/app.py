@@ -5,7 +5,7 @@ Nothing else lives here: the state is in :mod:`mvsep_mcp.session` (free of MCP),
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import anyio
@@ -35,8 +35,9 @@ Never invent file paths: inputs must be absolute paths (or ~/…) or http(s) URL
 """
 
 
-def create_server(settings: Settings) -> MCPServer[Session]:
-    """The MCP server with the toolsets ``settings`` enables, resources and prompts."""
+def create_server(settings: Settings, *, on_stopped: Callable[[], None] | None = None) -> MCPServer[Session]:
+    """The MCP server with the toolsets ``settings`` enables, resources and prompts; ``on_stopped()`` runs once its
+    session is closed (``mvsep_mcp.stopping``: the process may then exit)."""
     if settings.token is not None:
         register_secret(settings.token.get_secret_value())
 
@@ -65,6 +66,8 @@ def create_server(settings: Settings) -> MCPServer[Session]:
             with anyio.CancelScope(shield=True):
                 await hosting.detach(session)
                 await session.aclose()
+            if on_stopped is not None:
+                on_stopped()
 
     server: MCPServer[Session] = MCPServer(
         "mvsep",

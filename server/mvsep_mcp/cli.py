@@ -139,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
                            parents=[log_flag])
     bench.add_argument("--quick", action="store_true", help="a smoke run of about a minute (small sizes)")
     bench.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
-    bench.add_argument("--only", metavar="GROUPS", help="comma-separated: startup, upload, short, files, batches")
+    bench.add_argument("--only", metavar="GROUPS",
+                       help="comma-separated: startup, upload, short, files, batches, verify")
     bench.add_argument("--long-job-s", type=float, help="length of the long job (default 150 s; quick 20 s)")
     bench.add_argument("--keep", action="store_true", help="keep the work folder (inputs, stems, server logs)")
     bench.add_argument("--soak", action="store_true", help="one server for 300 requests over a simulated week: per "
@@ -157,8 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     faults = sub.add_parser("faults", help="run the fault suite against the sandbox and print its table",
                             parents=[log_flag])
-    faults.add_argument("--only", metavar="GROUPS", help="comma-separated: faults, destinations, accounts, load, "
-                        "crash, fuzz (default: all)")
+    faults.add_argument("--only", metavar="GROUPS", help="comma-separated: faults, destinations, disks, journal, "
+                        "accounts, load, crash, fuzz, abuse (default: all)")
     faults.add_argument("--fuzz-examples", type=int, default=FAULTS_FUZZ_EXAMPLES, metavar="N",
                         help=f"fuzzed argument sets per tool (default {FAULTS_FUZZ_EXAMPLES})")
     faults.add_argument("--seed", type=int, help="fuzz with this seed instead of the same examples every run")
@@ -239,14 +240,14 @@ def _serve(args: argparse.Namespace) -> int:
     from mvsep_mcp.app import create_server
 
     settings = load_settings(_flags(args) if args.command else {})
-    server = create_server(settings)
     if getattr(args, "transport", "stdio") == "http":
         from mvsep_mcp.hosting import serve_http
 
-        serve_http(server, settings, host=args.host, port=args.port)
-    else:
-        server.run("stdio")
-    return 0
+        serve_http(create_server(settings), settings, host=args.host, port=args.port)
+        return 0
+    from mvsep_mcp.stopping import serve_stdio
+
+    return serve_stdio(lambda on_stopped: create_server(settings, on_stopped=on_stopped))
 
 
 def _keys(args: argparse.Namespace) -> int:

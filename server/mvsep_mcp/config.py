@@ -158,7 +158,11 @@ def read_stored_token(path: Path | None = None) -> str | None:
 
 
 def store_token(token: str, path: Path | None = None) -> Path:
-    """Write the token to the credentials file, readable by its owner only. Returns the path."""
+    """Write the token to the credentials file, readable by its owner only. Returns the path.
+
+    On POSIX (Linux, macOS) that is the file's mode, 0600, set before a byte is written. Windows has no such bits
+    (``chmod`` there only clears "read-only"): the file inherits the ACL of the user's profile folder, which the
+    default location (``%LOCALAPPDATA%``) restricts to the user."""
     path = path or credentials_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,13 +154,16 @@ def check_output_dir(path: Path) -> Check:
 
 
 def check_journal(path: Path) -> Check:
-    """Opened read-only: a quick integrity check, the schema version, and the jobs it holds."""
+    """Opened read-only: a quick integrity check, the schema version, and the jobs it holds; a damaged journal the
+    server moved aside (its note beside the kept file) is a warning naming the kept file."""
     from mvsep_mcp.jobs.journal import SCHEMA_VERSION
+    from mvsep_mcp.jobs.journal.salvage import JournalDamage, notes_beside
     from mvsep_mcp.jobs.models import NON_TERMINAL_STATES
 
     if not path.exists():
         return Check("journal", "ok", f"none yet ({path} is created at the first start)")
-    moved = f"stop every mvsep-mcp server, move {path} aside (its jobs are then forgotten) and start again"
+    moved = (f"start the server: it moves {path} aside (kept beside it with a timestamp), starts a fresh journal and "
+             f"recovers the jobs that still read")
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=policy.DOCTOR_JOURNAL_TIMEOUT_S) as db:
             integrity = db.execute("PRAGMA quick_check").fetchone()[0]
@@ -179,7 +183,16 @@ def check_journal(path: Path) -> Check:
         return Check("journal", "fail", f"{path} cannot be read ({exc})", moved)
     total = sum(states.values())
     unfinished = sum(count for state, count in states.items() if state in NON_TERMINAL_STATES)
-    return Check("journal", "ok", f"{path}: {total} jobs recorded, {unfinished} unfinished")
+    detail = f"{path}: {total} jobs recorded, {unfinished} unfinished"
+    notes = [d for d in (JournalDamage.read(n) for n in notes_beside(path)) if d is not None]
+    if notes:
+        last = notes[-1]
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(last.at))
+        return Check("journal", "warn", f"{detail}; on {when} it was damaged ({last.reason}) and moved aside to "
+                     f"{Path(last.kept_as).name}: {last.recovered.get('jobs', 0)} job(s) recovered",
+                     f"nothing to do; delete {Path(last.kept_as).name} (and its .json note) once you no longer need "
+                     f"it")
+    return Check("journal", "ok", detail)
 
 
 def check_database(url: str) -> Check:

@@ -1,24 +1,27 @@
 """The C library through ``ctypes`` when it is glibc on Linux, for the few calls Python does not wrap.
 
-``glibc()`` is None anywhere else (macOS, Windows, musl), and every caller then keeps its portable path. The
-functions used (``mallopt``, ``malloc_trim``, ``fallocate``) get their argument types here, once.
+``glibc()`` is None anywhere else (macOS, Windows, musl: ``mvsep_mcp.system``), and every caller then keeps its
+portable path. The functions used (``mallopt``, ``malloc_trim``, ``fallocate``) get their argument types here, once.
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
-import sys
 from typing import Any
+
+from mvsep_mcp import system
 
 GLIBC_SONAME = "libc.so.6"  # glibc's name on every Linux architecture since 1997 (musl's is libc.so)
 
 
-@functools.cache
 def glibc() -> Any | None:
-    """The C library when it is glibc, else None."""
-    if not sys.platform.startswith("linux"):
-        return None
+    """The C library when it is glibc on Linux, else None."""
+    return _load_glibc() if system.current() == "linux" else None
+
+
+@functools.cache
+def _load_glibc() -> Any | None:
     try:
         libc = ctypes.CDLL(GLIBC_SONAME, use_errno=True)  # not find_library: it runs ldconfig in a subprocess
         libc.gnu_get_libc_version.restype = ctypes.c_char_p  # only glibc has it: musl raises AttributeError here

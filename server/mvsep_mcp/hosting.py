@@ -20,6 +20,8 @@
   one replica's memory, so its id is sent out as ``<replica>.<id>`` (and taken back in without the prefix): a proxy
   routes every request of a session to its replica by that prefix (``deploy/Caddyfile``); requests without a session
   (an ``initialize``, the stateless 2026 protocol) may go to any replica.
+- **Resumable SSE streams** (:mod:`mvsep_mcp.sse_resume`): every POST's SSE stream starts with a priming event and
+  ``retry:`` (protocol 2025-11-25 on), and a client whose stream dropped gets it back, live, with ``Last-Event-ID``.
 - **Endpoints beside /mcp** (``hosted.web``): ``/healthz``, ``/readyz``, ``/metrics``, and in hosted mode the
   account link page and signed downloads; and the lifespan hook that gives the session its per-user accounts.
 
@@ -58,8 +60,12 @@ from mvsep_mcp import policy
 from mvsep_mcp.config import ConfigError, Settings
 from mvsep_mcp.hosted import scopes
 from mvsep_mcp.hosted.api_keys import ApiKeyError, ApiKeyVerifier
-from mvsep_mcp.hosted.settings import MCP_PATH, HostedSettings
-from mvsep_mcp.logs import REQUEST_ID
+from mvsep_mcp.hosted.paths import CAPABILITY_PATHS
+from mvsep_mcp.hosted.settings import MCP_PATH, HostedSettingError, HostedSettings
+from mvsep_mcp.http_guards import JSONRPC_REQUESTS, guard, principal_of
+from mvsep_mcp.logs import REQUEST_ID, register_secret
+from mvsep_mcp.sse_resume import ResumableStreams
+from mvsep_mcp.stopping import stopping_uvicorn
 
 if TYPE_CHECKING:
     from mvsep_mcp.hosted.accounts import HostedAccounts
@@ -72,14 +78,14 @@ access_log = logging.getLogger("mvsep_mcp.http")
 
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # probed every few seconds: logged at DEBUG only
 # capability URLs (a link ticket, a signed download) are logged without their secret part
-_CAPABILITY_PATH = re.compile(r"^(/account/link/|/files/)[^/]+")
+_CAPABILITY_PATH = re.compile(r"^(" + "|".join(map(re.escape, CAPABILITY_PATHS)) + r")[^/]+")
 LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]")
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class PrincipalTokenVerifier(TokenVerifier):
     """The SDK's ``TokenVerifier`` over a domain verifier: a verified principal becomes an ``AccessToken`` whose
-    ``subject`` and ``iss`` claim identify the user (``mvsep_mcp_tools._common.current_user``)."""
+    ``subject`` and ``iss`` claim identify the user (``mvsep_mcp_tools._caller.current_user``)."""
 
     def __init__(self, verifier: Verifier) -> None:
         self.verifier = verifier
@@ -90,7 +96,7 @@ class PrincipalTokenVerifier(TokenVerifier):
             return None
         return AccessToken(token=token, client_id=principal.client_id, scopes=list(principal.scopes),
                            expires_at=principal.expires_at, resource=principal.audience,
-                           subject=principal.subject or None, claims={"iss": principal.issuer})
+                           subject=principal.subject or None, claims={"iss": principal.issuer, "name": principal.name})
 
 
 def verifier_for(hosted: HostedSettings) -> ChainVerifier:
@@ -100,8 +106,11 @@ def verifier_for(hosted: HostedSettings) -> ChainVerifier:
         api_keys = ApiKeyVerifier(hosted.api_keys_file) if hosted.api_keys_file else None
     except ApiKeyError as exc:
         raise ConfigError(exc.user_text()) from None
-    jwt_verifier = (JwtVerifier(hosted.jwks_url, issuer=hosted.issuer_url, audience=hosted.expected_audience,
-                                algorithms=hosted.algorithms) if hosted.jwks_url else None)
+    try:
+        jwt_verifier = (JwtVerifier(hosted.jwks_url, issuer=hosted.issuer_url, audience=hosted.expected_audience,
+                                    algorithms=hosted.algorithms) if hosted.jwks_url else None)
+    except HostedSettingError as exc:
+        raise ConfigError(exc.user_text()) from None
     introspection = None
     if hosted.introspection_url and hosted.client_id and hosted.client_secret:
         introspection = IntrospectionVerifier(hosted.introspection_url, client_id=hosted.client_id,
@@ -140,7 +149,7 @@ class Hosting:
 
         routes = health_routes(current_session, _metrics(current_session))
         if self.server_key is not None:
-            routes += hosted_routes(current_session, self.server_key.signing_keys()[-1])
+            routes += hosted_routes(current_session, self.server_key.signing_keys()[-1], principal_of)
         for route in routes:
             server.custom_route(route.path, methods=sorted(route.methods or ()))(route.endpoint)
 
@@ -186,6 +195,8 @@ def prepare(settings: Settings) -> Hosting:
                 hosted.server_key_file or settings.data_dir / "server.key")
         except ServerKeyError as exc:
             raise ConfigError(exc.user_text()) from None
+        for secret in hosting.server_key.secrets:  # configured: a trusted value, kept out of every log
+            register_secret(secret)
     return hosting
 
 
@@ -207,7 +218,8 @@ def transport_security(settings: Settings, host: str) -> TransportSecuritySettin
 
 def http_app(server: MCPServer[Any], settings: Settings, *, host: str) -> Starlette:
     """The Starlette app serving ``/mcp`` and the endpoints beside it, with this module's middleware."""
-    app = server.streamable_http_app(transport_security=transport_security(settings, host), host=host)
+    app = server.streamable_http_app(transport_security=transport_security(settings, host), host=host,
+                                     event_store=ResumableStreams(), retry_interval=policy.SSE_RETRY_MS)
     if settings.hosted.auth_configured:
         read_only = {t.name for t in server._tool_manager.list_tools()
                      if t.annotations is not None and t.annotations.read_only_hint}
@@ -215,6 +227,7 @@ def http_app(server: MCPServer[Any], settings: Settings, *, host: str) -> Starle
         app.user_middleware.append(Middleware(ScopeMiddleware, hosted=settings.hosted, read_only_tools=read_only))
     if settings.hosted.replica_id:
         app.add_middleware(SessionAffinityMiddleware, replica=settings.hosted.replica_id)
+    guard(app, server, settings)  # body limits on every route; sessions and calls per principal (http_guards)
     app.add_middleware(RequestIdMiddleware)  # outermost: every request, every log line
     return app
 
@@ -228,7 +241,7 @@ def serve_http(server: MCPServer[Any], settings: Settings, *, host: str, port: i
     app = http_app(server, settings, host=host)
     config = uvicorn.Config(app, host=host, port=port, log_level=logging.getLevelName(log.getEffectiveLevel()).lower(),
                             proxy_headers=True, server_header=False, access_log=False)  # ours: ids, no secrets
-    anyio.run(uvicorn.Server(config).serve)
+    anyio.run(stopping_uvicorn(config).serve)
 
 
 def _loggable(path: str) -> str:
@@ -323,9 +336,11 @@ class ScopeMiddleware:
             return
         body, messages = await _read_body(receive)
         if body is None:
-            await _respond(send, 413, b"Request body too large", [(b"content-type", b"text/plain")])
+            await _respond(send, 413, b"Request body too large", [(b"content-type", b"text/plain"),
+                                                                   (b"connection", b"close")])
             return
-        needed = self._needed(body)
+        requests = _parsed(body)
+        needed = self._needed(requests)
         lacking = scopes.missing(user.scopes, needed)
         if lacking:
             challenge = (f'Bearer error="insufficient_scope", scope="{" ".join(needed)}", '
@@ -340,14 +355,9 @@ class ScopeMiddleware:
         async def replay() -> Message:
             return messages.pop(0) if messages else await receive()
 
-        await self.app(scope, replay, send)
+        await self.app({**scope, JSONRPC_REQUESTS: requests}, replay, send)  # for the call limits inside
 
-    def _needed(self, body: bytes) -> tuple[str, ...]:
-        try:
-            parsed = json.loads(body) if body else None
-        except ValueError:
-            return (scopes.READ,)  # the transport answers a parse error
-        requests = parsed if isinstance(parsed, list) else [parsed]
+    def _needed(self, requests: list[Any]) -> tuple[str, ...]:
         needed: list[str] = [scopes.READ]
         for request in requests:
             if not isinstance(request, dict) or not isinstance(request.get("method"), str):
@@ -358,23 +368,32 @@ class ScopeMiddleware:
         return tuple(dict.fromkeys(needed))
 
 
+def _parsed(body: bytes) -> list[Any]:
+    """The JSON-RPC requests of a body (a batch or one; none when it is not JSON: the transport answers that)."""
+    try:
+        parsed = json.loads(body) if body else None
+    except ValueError:
+        return []
+    return parsed if isinstance(parsed, list) else [parsed]
+
+
 async def _read_body(receive: Receive) -> tuple[bytes | None, list[Message]]:
-    """The request body (``None`` beyond the limit, which the SDK would refuse too) and the messages to replay."""
+    """The request body and the messages to replay; ``None`` as soon as it passes the limit (which the SDK would
+    refuse too): nothing beyond the limit is read or held."""
     chunks: list[bytes] = []
     size = 0
-    messages: list[Message] = []
     while True:
         message = await receive()
-        messages.append(message)
         if message["type"] != "http.request":
-            break
+            return b"".join(chunks), [{"type": "http.request", "body": b"".join(chunks), "more_body": True}, message]
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size <= policy.SCOPE_CHECK_MAX_BODY_BYTES:
-            chunks.append(chunk)
+        if size > policy.MCP_BODY_MAX_BYTES:
+            return None, []
+        chunks.append(chunk)
         if not message.get("more_body", False):
-            break
-    return (b"".join(chunks) if size <= policy.SCOPE_CHECK_MAX_BODY_BYTES else None), messages
+            body = b"".join(chunks)
+            return body, [{"type": "http.request", "body": body, "more_body": False}]
 
 
 async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:

@@ -66,10 +66,15 @@ PROGRESS_JOBS_NAMED = 3  # a batch's progress message names this many unfinished
 PROGRESS_STEP = 0.005  # a batch's progress is reported again once it has moved this much (of one job)
 SUBMIT_WAIT_S = 20.0  # a separation call waits this long for its creates, so refusals show in its own answer
 MAX_INPUTS = 200  # inputs in one separation call: more is a mistake more often than a batch
+MAX_CHAIN_STEPS = 3  # models in one chain, the first included: each step is a paid job; three cover the known uses
 USER_INFO_TTL_S = 60.0  # the account's info (premium, credits) is re-read from MVSep after this long
 
 # --- catalogue cache ------------------------------------------------------------------------------
 CATALOG_TTL_S = 6 * 3600  # served from disk this long; stale copies still served when MVSep is down
+LEADERBOARD_TTL_S = 24 * 3600  # a leaderboard changes when someone submits a model: a day old is still the evidence
+LEADERBOARD_PAGE_SIZE = 100  # entries per leaderboard request (the tool's own page limit)
+LEADERBOARD_MAX_PAGES = 5  # pages read per dataset to rank models: the best few hundred entries are the evidence
+RECOMMEND_DEFAULT_LIMIT = 5  # models recommend_models lists unless asked for more
 
 # --- output files --------------------------------------------------------------------------------
 MAX_PATH_CHARS = 240  # stay under Windows' 260 with room for a suffix and temp name
@@ -79,7 +84,8 @@ NAME_MAX_BYTES = 240  # UTF-8 bytes per component: Linux/macOS allow 255, leavin
 # --- verifying a downloaded stem (mvsep_mcp/media/verify.py) -------------------------------------
 STEM_DURATION_SLACK_S = 2.0  # a stem may differ this much from the input's duration (codec padding, rounding)…
 STEM_DURATION_SLACK_FRACTION = 0.02  # …or this fraction of it, whichever is larger
-STEM_SIZE_SLACK_FRACTION = 0.02  # margin on MVSep's rounded size text ("5.84 MB") beyond its rounding
+STEM_SIZE_SLACK_FRACTION = 0.02  # margin on MVSep's rounded size text ("5.84 MB") beyond its rounding (a warning)
+MP3_SYNC_SEARCH_BYTES = 1 << 16  # an MP3 stem's first frame is looked for this far after its ID3v2 tag (padding)
 
 # --- MVSep client (mvsep_mcp/mvsep) -----------------------------------------------------------------
 ERROR_BODY_MAX_CHARS = 2000  # an error keeps at most this much of a non-JSON body (HTML 5xx pages)
@@ -102,6 +108,8 @@ HISTORY_PAGE_SIZE = 20  # MVSep's separation history serves at most this many en
 SLUG_MIN_PREFIX = 40  # a history slug shorter than ours counts as MVSep's truncation only from this length on
 JOURNAL_BUSY_TIMEOUT_S = 10.0  # a journal write waits this long for another process's lock
 JOURNAL_WAL_RETRY_S = 0.01  # a new journal file that another process is migrating: its switch to WAL is retried
+JOURNAL_SALVAGE_CHUNK_ROWS = 256  # a damaged journal whose table end is cut is read forward this many rows at a time…
+JOURNAL_SALVAGE_EMPTY_CHUNKS = 4  # …until this many chunks in a row hold no row (jobs' row numbers are dense)
 HASH_CHUNK_BYTES = 1 << 20  # files are hashed in reads of this size
 WORKER_THREADS = 8  # threads for file work (probe, tag, hash, commit): more cost memory, not speed, on 2-4 cores
 MALLOC_ARENAS = 2  # glibc malloc arenas the worker threads share: each extra arena keeps megabytes it once used
@@ -130,6 +138,9 @@ DAW_COPY_BLOCK_BYTES = 1 << 20  # WAV chunks are copied in blocks of this size w
 DAW_IN_PLACE_TAIL_MAX_BYTES = 16 << 20  # chunks after the audio (tags, cover) moved in memory when cut in place
 DAW_IN_PLACE_HEAD_MAX_BYTES = 16 << 20  # chunks before the audio rewritten in memory when room is made there in place
 DAW_PCM_BLOCK_FRAMES = 65536  # FLAC stems are re-encoded this many frames at a time (memory stays a few MB)
+# DJ stems and practice mixes (make_dj_stems, mix_stems): files made from a completed job's stems
+MIX_PEAK_CEILING_DB = -0.1  # a sum of stems that would clip is lowered to peak here (the gain is in the manifest)
+MIX_AAC_BIT_RATE = 256_000  # an m4a mix is AAC at the rate MVSep's own m4a stems have
 # the stem player (an MCP App on wait_for_jobs): peaks in the result, short previews through resources/read
 PLAYER_PEAKS = 800  # waveform slices per stem: one byte each, about a pixel per slice in a chat-wide player
 PLAYER_MAX_STEMS = 24  # stems one result carries to the player (six songs of four stems); more are left out, said so
@@ -138,6 +149,9 @@ PREVIEW_SECONDS = 30.0  # a preview is the stem's first seconds: long enough to 
 PREVIEW_MAX_RATE = 24_000  # previews are mono MP3 at an MPEG-2 rate (22.05/24 kHz, or the stem's own when lower)
 PREVIEW_MP3_LEVEL = 0.8  # libsndfile's compression level for CBR MP3: 40 kbit/s at 22.05/24 kHz, ~150 KB per 30 s
 PREVIEW_MAX_BYTES = 512_000  # a preview larger than this is refused with a sentence (base64 makes it a third larger)
+
+# --- stopping (mvsep_mcp/stopping.py) -------------------------------------------------------------------------
+STOP_GRACE_S = 10.0  # SIGTERM/SIGINT: the process exits once its session is closed, and at the latest after this
 
 # --- `mvsep-mcp doctor` (mvsep_mcp/doctor.py) -------------------------------------------------------
 DOCTOR_TIMEOUT_S = 10.0  # one check waits at most this long for MVSep: a person is watching the terminal
@@ -162,6 +176,13 @@ FAULTS_SETTLE_S = 1.0  # after the jobs end, the suite watches this long for pol
 FAULTS_CONCURRENT_CALLS = 200  # tool calls sent at once to one server
 FAULTS_FUZZ_EXAMPLES = 25  # fuzzed argument sets per tool (hypothesis examples)
 FAULTS_KILL_INPUT_SECONDS = 150.0  # a WAV this long (~26 MB) outlasts the socket buffers: a kill lands mid-upload
+FAULTS_DISK_INPUT_S = 20.0  # the disk cases' song: its two FLAC stems are megabytes, far above the limits below
+FAULTS_SMALL_DISK_BYTES = 512_000  # the full disk: a tmpfs this small (the announced stems do not fit)…
+FAULTS_LARGE_DISK_BYTES = 64_000_000  # …then grown to this for the same request again
+FAULTS_FILE_SIZE_LIMIT_BYTES = 1_500_000  # RLIMIT_FSIZE of the server: above its journal and caches, below a stem
+FAULTS_WAIT_CALLS = 40  # wait_for_jobs calls (of at most 5 s) a case waits for a job to end
+FAULTS_DECODE_SLACK_S = 0.1  # the oracle: a decoder and a header may differ by an encoder's padding, not a cut tail
+FAULTS_STOP_S = 5.0  # SIGTERM: the server must be gone within this (it exits once its session is closed)
 
 # --- tasks (the MCP tasks extension: a separation request answered with a task that a client polls) ---------------
 TASK_POLL_MIN_S = 1.0  # a task's suggested poll interval never asks a client to come back sooner than this
@@ -193,7 +214,32 @@ RETENTION_SWEEP_S = 3600.0  # how often the retention sweep runs over the users'
 HOSTED_RESUME_SWEEP_S = 30.0  # how often a replica attaches accounts whose unfinished jobs no process works
 JOB_TOKEN_GRACE_S = 60.0  # a token kept for jobs outlives this at least: its request records them within moments
 ACCOUNT_IDLE_S = 900.0  # a hosted user's MVSep client, unused this long with no unfinished job, is closed (memory)
-SCOPE_CHECK_MAX_BODY_BYTES = 4 * 1024 * 1024  # a JSON-RPC body read to find its method (the SDK's own body limit)
 LINK_WAIT_S = 40.0  # after the user agreed to open the link page, a call waits this long (hosts cut at ~60 s)
 LINK_CHECK_S = 1.0  # ... looking this often whether it is done
-LOG_SECRETS_MAX = 10_000  # tokens kept out of the logs by value (bearer and api_token= are caught by pattern too)
+LOG_SECRETS_MAX = 10_000  # trusted values kept out of the logs (at the bound a new one is refused, none dropped)
+
+# --- hosted hardening: limits before parsing, fair shares, costs of X-MVSep-Token (SECURITY.md lists them all) --------
+MCP_BODY_MAX_BYTES = 4 * 1024 * 1024  # a JSON-RPC request to /mcp (the SDK's own limit; a tool call is a few KB)
+LINK_FORM_MAX_BYTES = 4096  # the link page's form: a token of at most 200 characters and two short fields
+LINK_FORM_MAX_FIELDS = 4  # token, confirm, action and one spare: anything more is not our form
+OTHER_BODY_MAX_BYTES = 16 * 1024  # every other route takes no body (GET); a little slack for odd clients
+SESSIONS_PER_USER = 32  # default legacy sessions one principal may hold (a user runs a few hosts at once)
+CALLS_PER_MINUTE = 120  # default tool calls (and resource reads) per principal per minute (an agent makes ~10)
+RATE_LIMIT_KEYS_MAX = 100_000  # principals whose call budget is remembered (the least recently used go first)
+HEADER_TOKENS_PER_USER = 3  # different X-MVSep-Token values one principal may use within the window below
+HEADER_TOKEN_WINDOW_S = 900.0  # ... (as long as an idle account is kept: each token costs an account)
+TOKEN_VERDICT_S = 300.0  # MVSep's answer on a header token (accepted or refused) is remembered this long
+TOKEN_VERDICTS_MAX = 100_000  # header-token verdicts remembered (by SHA-256; the oldest go first)
+MVSEP_MAX_CONNECTIONS = 64  # sockets to MVSep shared by every account of a server (one pool)
+MVSEP_KEEPALIVE_CONNECTIONS = 16  # ... of which kept open while idle
+JWKS_REFETCH_COOLDOWN_S = 60.0  # an unknown key id fetches the JWKS again at most this often (PyJWT's cooldown)
+
+# --- answers by the book (mvsep_mcp_tools: argument sentences, completions; hosting: SSE resumption) ---------------
+ARGUMENT_SHOWN_CHARS = 60  # a wrong argument's value as a refusal repeats it: enough to recognise, never a wall
+COMPLETION_MAX_VALUES = 100  # suggestions in one completion/complete answer: the spec's ceiling
+COMPLETION_JOBS_SCANNED = 200  # the caller's newest jobs whose ids (and songs) a job_id completion looks through
+COMPLETION_DIR_ENTRIES = 2000  # entries of one folder a path completion reads: a huge folder answers at once anyway
+SSE_RETRY_MS = 2000  # the SSE `retry:` a client waits before it resumes a dropped stream (a blip, not an outage)
+SSE_RESUME_WINDOW_S = 300.0  # a request's stream may be resumed this long after it began (calls last under a minute)
+SSE_RESUME_MAX_STREAMS = 10_000  # streams remembered for resumption, all sessions together (about 200 bytes each)
+SSE_EVENT_ID_BYTES = 16  # random bytes in a priming event's id: a stream is resumed only by who was sent its id

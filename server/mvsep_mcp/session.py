@@ -23,22 +23,38 @@ import anyio.abc
 import anyio.to_thread
 
 from mvsep_mcp import policy
-from mvsep_mcp.catalog import AccountKind, Catalog, CatalogCache, cache_path_for
+from mvsep_mcp.catalog import AccountKind, Catalog, CatalogCache, Leaderboards, cache_path_for
 from mvsep_mcp.config import Settings, store_token
+from mvsep_mcp.daw import DawError, from_jobs, recorded
 from mvsep_mcp.errors import UserError
 from mvsep_mcp.hosted.identity import User
 from mvsep_mcp.hosted.presenting import Presenter
-from mvsep_mcp.jobs import NON_TERMINAL_STATES, JobRunner, account_limit, open_journal
+from mvsep_mcp.jobs import NON_TERMINAL_STATES, JobRecord, JobRunner, account_limit, open_journal
 from mvsep_mcp.logs import register_secret
 from mvsep_mcp.media.hash_cache import HashCache
 from mvsep_mcp.memory import limit_malloc_arenas
 from mvsep_mcp.mvsep import MVSepClient
+from mvsep_mcp.mvsep.client import shared_client
 from mvsep_mcp.mvsep.errors import APIError, MissingTokenError, MVSepError
 from mvsep_mcp.mvsep.models import Algorithm, UserInfo
 
 log = logging.getLogger(__name__)
 
 CATALOG_SCOPES = ("single_upload", "no_upload", "matchering_upload")  # every model, not just uploads
+
+
+def sessions_after_job(done: JobRecord, earlier: list[JobRecord]) -> list[str]:
+    """The runner's hook (``jobs.ports.SessionsAfterJob``): the DAW session files a completed job's request asked
+    for, beside its stems (with those of a chain's ``earlier`` steps) and listed in their manifests; none when they
+    cannot be written (the stems stay as they are)."""
+    formats = [f for f in from_jobs.SESSION_FORMATS if f in done.spec.daw_session]
+    try:
+        written = from_jobs.session_after_job(done, formats, earlier=earlier)
+    except (DawError, OSError) as exc:
+        log.warning("job %s: could not write the DAW session (%s)", done.id, exc)
+        return []
+    recorded.record_in_manifests(written, [*earlier, done])
+    return [str(p) for p in written.paths]
 
 
 def account_key_for(token: str, base_url: str) -> str:
@@ -100,8 +116,14 @@ class UserAccounts(Protocol):
         """How the account's files are shown: paths inside the user's folder and signed download URLs."""
         ...
 
-    async def link_url(self, user_key: str) -> str:
-        """A fresh one-time URL of the page where the user links (or unlinks) their MVSep account."""
+    async def link_url(self, user_key: str, shown_as: str = "") -> str:
+        """A fresh one-time URL of the page where the user (whom it names as ``shown_as``) links (or unlinks) their
+        MVSep account."""
+        ...
+
+    async def token_refused(self, user: User, account: Account, *, sent_header: bool,
+                            may_relink: bool) -> UserError:
+        """MVSep refused ``account``'s token during a call: the sentence for the user (the account is let go)."""
         ...
 
 
@@ -112,8 +134,11 @@ class Session:
         self.settings = settings
         database_url = settings.database_url.get_secret_value() if settings.database_url is not None else None
         self.journal = open_journal(database_url, settings.journal_path)
+        # what the first tool answer says besides its own result (a damaged journal moved aside at start)
+        self._notices: list[str] = [self.journal.damage.sentence()] if self.journal.damage is not None else []
         self.runner = JobRunner(
             self.journal,
+            sessions_after_job=sessions_after_job,
             poll_interval=settings.poll_interval,
             # back-off while queued stays proportionate when a fast poll interval is configured (sandbox, tests)
             poll_interval_max=settings.poll_interval * policy.POLL_INTERVAL_MAX_S / policy.POLL_INTERVAL_S,
@@ -121,20 +146,24 @@ class Session:
             rehash_reused=settings.rehash_reused,
             lease_ttl=settings.lease_ttl,
         )
-        self._public_client = self._client(None)
+        self._http = shared_client()  # one bounded connection pool for every account's client
+        self._public_client = self.new_client(None)
         self.hashes = HashCache(settings.data_dir / "hashes.sqlite3")
         self.catalogs = CatalogCache(
             self._fetch_catalog,
             cache_path_for(settings.base_url, settings.cache_dir),
             base_url=settings.base_url,
         )
+        self.leaderboards = Leaderboards(lambda: self._public_client, settings.cache_dir, settings.base_url)
         self.account: Account | None = None
         self.users: UserAccounts | None = None  # hosted mode: accounts per user (set by the app), never self.account
         self._retired: list[Account] = []  # earlier accounts whose clients still serve their unfinished jobs
         self._task_group: anyio.abc.TaskGroup | None = None
 
-    def _client(self, token: str | None) -> MVSepClient:
-        return MVSepClient(token, base_url=self.settings.base_url, download_hosts=self.settings.download_hosts)
+    def new_client(self, token: str | None) -> MVSepClient:
+        """A client for ``token`` on the session's shared connection pool (closing it keeps the pool open)."""
+        return MVSepClient(token, base_url=self.settings.base_url, download_hosts=self.settings.download_hosts,
+                           http=self._http)
 
     async def _fetch_catalog(self) -> list[Algorithm]:
         try:
@@ -163,6 +192,7 @@ class Session:
         key = account_key_for(token, self.settings.base_url)
         if self.account is not None and self.account.key == key:
             return self.account
+        register_secret(token)  # configured, or given by MVSep at a sign-in: trusted
         kept = next((a for a in self._retired if a.key == key), None)
         if kept is not None:
             self._retired.remove(kept)
@@ -188,15 +218,19 @@ class Session:
 
     async def open_account(self, token: str, key: str, home: Path | None = None) -> Account:
         """An :class:`Account` for ``token`` whose jobs the runner works under ``key`` (hosted mode: the user's own
-        key and folder); the caller keeps it and closes its client (:meth:`aclose` does for the current one)."""
-        register_secret(token)
-        client = self._client(token)
+        key and folder); the caller keeps it and closes its client (:meth:`aclose` does for the current one), and
+        keeps the token out of the logs (``logs.register_secret``) while it is used."""
+        client = self.new_client(token)
         account = Account(client=client, key=key, home=home)
         # Start on the safe side (the free limit) without waiting for MVSep: start-up never blocks on the network.
         await self.runner.attach_account(key, client, concurrency=policy.FREE_CONCURRENT_JOBS)
         if self._task_group is not None:
             self._task_group.start_soon(self._learn_limit, account)
         return account
+
+    def take_notice(self) -> str | None:
+        """What the user should hear once, with the next answer (then it is gone), or None."""
+        return self._notices.pop(0) if self._notices else None
 
     def clients(self) -> Iterator[MVSepClient]:
         """Every MVSep client of this session (for request statistics)."""
@@ -263,5 +297,6 @@ class Session:
         for account in [*self._retired, *([self.account] if self.account else [])]:
             await account.client.aclose()
         await self._public_client.aclose()
+        await self._http.aclose()
         self.journal.close()
         self.hashes.close()

@@ -144,7 +144,8 @@ def test_unknown_stems_gone_files_and_missing_records(song: dict[str, Path]) -> 
     with pytest.raises(SessionError, match="at least one"):
         song_stems([a], [])
     song["a_vocals"].unlink()
-    with pytest.raises(SessionError, match=r"a_vocals.flac is no longer where job ja saved it .*fetch_job_results"):
+    with pytest.raises(SessionError,
+                       match=r"a_vocals.flac is no longer where job ja saved it .*call separate_audio again with the"):
         song_stems([a], [StemPick("ja")])
 
 

@@ -3,13 +3,12 @@
 A small host page of our own (``app_host.html``) speaks the App bridge: it renders the View (the ``ui://`` resource as
 the server serves it) in a sandboxed iframe under the spec's restrictive default CSP, answers ``ui/initialize``, sends
 the tool input and the real ``wait_for_jobs`` result, and proxies ``resources/read`` (the previews) to the MCP client.
-Debian's ``chromium`` is driven by Playwright through its executable path: no browser download, no network. When
-``CI=true`` a missing browser fails the test instead of skipping it (``.ci/run`` installs it).
+Debian's ``chromium`` is driven by Playwright through its executable path: no browser download, no network. Under CI
+a missing browser fails the test instead of skipping it (``.ci/run`` installs it; ``tests/programs.py``).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +23,7 @@ from mvsep_mcp.app import create_server
 from mvsep_mcp.sandbox import JobTiming, SandboxServer, SandboxState
 from mvsep_mcp_tools.player import PLAYER_URI
 
+from tests import programs
 from tests.audio_factory import Song, make_audio
 from tests.tools.conftest import make_settings
 
@@ -37,12 +37,9 @@ FOUR_STEMS = "20"  # Demucs4 HT: vocals, drums, bass, other (and the sandbox's i
 
 
 def _browser_or_skip() -> None:
-    if CHROMIUM.is_file():
-        return
-    message = f"{CHROMIUM} is missing: apt-get install -y chromium"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    programs.skip_if_declared_absent("chromium")
+    if not CHROMIUM.is_file():
+        programs.missing("chromium", f"{CHROMIUM} is missing: apt-get install -y chromium")
 
 
 @asynccontextmanager

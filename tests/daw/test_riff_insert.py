@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from mutagen.wave import WAVE
+from mvsep_mcp import system
 from mvsep_mcp.daw import riff_insert
 from mvsep_mcp.daw.bwf import Provenance, write_provenance
 from mvsep_mcp.daw.riff import Part, read_layout
@@ -30,8 +31,8 @@ def _inserts_here(tmp_path: Path) -> bool:
     probe = tmp_path / "probe.bin"
     probe.write_bytes(b"x" * 65536)
     with probe.open("r+b") as handle:
-        block = os.fstatvfs(handle.fileno()).f_bsize
-        return riff_insert._insert_blocks(handle.fileno(), block)
+        block = riff_insert._block_size(handle.fileno())
+        return block is not None and riff_insert._insert_blocks(handle.fileno(), block)
 
 
 @pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "FLOAT"])
@@ -103,3 +104,29 @@ def test_a_chunk_to_replace_after_the_audio_is_left_to_the_rewrite(tmp_path: Pat
     layout = read_layout(path)
     assert not riff_insert.insert_before_data(path, layout, [Part(b"bext", data=b"new!")], replace=(b"bext",))
     assert read_layout(path) == layout
+
+
+@pytest.mark.parametrize("simulated", ["macos", "windows"])
+def test_off_glibc_linux_nothing_is_inserted_and_the_rewrite_gives_the_same_stem(tmp_path: Path,
+                                                                                 simulated: system.System) -> None:
+    """macOS and Windows have no block insertion (no glibc ``fallocate``): the file is left as it was and the
+    provenance is written by the rewrite, with the same result."""
+    path, reference = tmp_path / "stem.wav", tmp_path / "reference.wav"
+    write_pcm(path, 44100)
+    reference.write_bytes(path.read_bytes())
+    before = path.read_bytes()
+    write_provenance(reference, PROVENANCE)
+    with system.simulate(simulated):
+        grown = [Part(b"bext", b"x" * 5000)]  # more than the head has room for: blocks would be needed
+        assert riff_insert.insert_before_data(path, read_layout(path), grown) is False
+        assert path.read_bytes() == before
+        write_provenance(path, PROVENANCE, in_place=True)
+    assert path.read_bytes() == reference.read_bytes()
+    _check(path, 44100)
+
+
+def test_without_fstatvfs_the_block_size_is_unknown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows' ``os`` has no ``fstatvfs``: no block size, so no insertion."""
+    monkeypatch.delattr(os, "fstatvfs", raising=False)
+    with (tmp_path / "f").open("wb") as handle:
+        assert riff_insert._block_size(handle.fileno()) is None

@@ -13,6 +13,8 @@ import anyio
 from mvsep_mcp.sandbox import SANDBOX_FREE_TOKEN, SANDBOX_PREMIUM_TOKEN, JobTiming, SandboxServer
 from mvsep_mcp.sandbox.faults import FaultRule
 
+from tests.programs import posix_only
+
 from .conftest import (
     ServerEnv,
     all_exist,
@@ -54,6 +56,7 @@ SLOW_QUEUE = JobTiming(queue_s=4.0, queue_positions=3, processing_s=0.5, long_in
                        merging_s=0.2, chunk_s=60.0, remote_download_s=0.1, quality_s=0.3)
 
 
+@posix_only("a crash is SIGKILL, and the restart finds the dead holder with os.kill(pid, 0)")
 async def test_killed_server_resumes_the_job_without_creating_it_twice(tmp_path: Path) -> None:
     sandbox = start_sandbox(SLOW_QUEUE)
     try:
@@ -95,6 +98,7 @@ async def test_killed_server_resumes_the_job_without_creating_it_twice(tmp_path:
         stop_sandbox(sandbox)
 
 
+@posix_only("a crash is SIGKILL, and the restart finds the dead holder with os.kill(pid, 0)")
 async def test_server_killed_while_its_create_is_in_flight_adopts_the_job_after_restart(tmp_path: Path) -> None:
     """The worst moment for a crash: the upload has reached MVSep but the answer (the hash) has not come back. After a
     restart the job must be found (history), not created again, and finish with its stems on disk."""
@@ -155,6 +159,7 @@ async def test_server_killed_while_its_create_is_in_flight_adopts_the_job_after_
         stop_sandbox(sandbox)
 
 
+@posix_only("a crash is SIGKILL, and the restart finds the dead holder with os.kill(pid, 0)")
 async def test_server_killed_while_downloading_finishes_after_restart_without_partial_files(tmp_path: Path) -> None:
     sandbox = start_sandbox()
     # every result file is served slowly, so the server is caught in the middle of its downloads

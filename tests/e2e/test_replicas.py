@@ -28,6 +28,7 @@ from mcp.client.client import Client
 from mvsep_mcp.sandbox import SANDBOX_PREMIUM_TOKEN, JobTiming, SandboxServer
 
 from tests.postgres import free_port
+from tests.programs import posix_only
 
 from .conftest import (
     POLL_INTERVAL,
@@ -164,6 +165,7 @@ def downloads_per_file(sandbox: SandboxServer) -> Counter[str]:
     return Counter(r.path for r in sandbox.state.traffic.records("/storage/*", method="GET"))
 
 
+@posix_only("a crash is SIGKILL, and the other replica finds the dead holder with os.kill(pid, 0)")
 async def test_a_job_started_on_a_killed_replica_finishes_on_the_other(
         tmp_path: Path, sandbox: SandboxServer, replicas: Replicas, postgres_url: str) -> None:
     a = replicas.start("a", lease_ttl=TAKEOVER_TTL_S)

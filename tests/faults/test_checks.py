@@ -8,6 +8,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from mcp_types import CallToolResult, TextContent
 from mvsep_mcp.faults_report import checks
 from mvsep_mcp.jobs import JobSpec, JobState
@@ -30,6 +31,19 @@ def test_not_audio_reads_the_files_back(tmp_path: Path) -> None:
     junk.write_bytes(b"\x00" * 400)
     found = checks.not_audio([song, page, junk, tmp_path / "gone.flac"])
     assert len(found) == 3 and "text" in found[0] and "missing" in found[2]
+
+
+@pytest.mark.parametrize("fmt", ["flac", "wav", "mp3", "m4a"])
+def test_not_audio_decodes_each_stem_to_its_end(tmp_path: Path, fmt: str) -> None:
+    whole = make_audio(tmp_path, fmt, name="whole", seconds=3.0)
+    assert checks.not_audio([whole]) == []
+    if fmt == "m4a":
+        return  # AAC: only its header is read (libsndfile cannot decode it); an Ogg cut between pages looks whole
+    cut = tmp_path / f"cut.{fmt}"
+    data = whole.read_bytes()
+    cut.write_bytes(data[: int(len(data) * 0.8)])  # the header still promises the whole length
+    [found] = checks.not_audio([cut])
+    assert found.startswith(f"cut.{fmt}: ") and ("decode" in found or "mutagen" in found), found
 
 
 def test_stray_files_finds_temporary_and_unreported_files(tmp_path: Path) -> None:
@@ -64,18 +78,37 @@ def test_token_leaks_in_texts_and_files(tmp_path: Path) -> None:
     assert checks.token_leaks(None, {"x": token}) == []
 
 
-def test_crashes_are_bare_errors_or_tracebacks() -> None:
-    def result(text: str, error: bool = True) -> Any:
-        return CallToolResult(content=[TextContent(type="text", text=text)], is_error=error)
+def result(text: str, error: bool = True) -> Any:
+    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=error)
 
+
+def test_crashes_are_bare_errors_tracebacks_or_raw_validation_text() -> None:
     found = checks.crashes([
         ("a", result("Error executing tool a")),
         ("b", result("Error executing tool b: Error executing tool c")),
         ("c", result("Error executing tool c: The output folder /x is a file; choose a folder.")),
         ("d", result("Traceback (most recent call last):\n  File ...", error=False)),
         ("e", result("Error executing tool e: 1 validation error for eArguments")),
+        ("f", result("Error executing tool f: The argument 'limit' was 0 (a number); it takes a whole number from "
+                     "1 to 50.")),
+        ("g", result("x\n  Input should be a valid list [type=list_type, input_value=3, input_type=int]")),
+        ("h", result("For further information visit https://errors.pydantic.dev/2.14/v/missing")),
     ])
-    assert [f.split(":")[0] for f in found] == ["a", "b", "d"]
+    assert [f.split(":")[0] for f in found] == ["a", "b", "d", "e", "g", "h"]
+
+
+def test_a_missing_argument_is_refused_by_name() -> None:
+    schema = {"properties": {"inputs": {}, "model": {}}, "required": ["inputs", "model"]}
+    named = result("Error executing tool s: The argument 'model' is missing; it takes a text.")
+    assert checks.unnamed_arguments("s", schema, {"inputs": []}, named) == []
+    assert checks.unnamed_arguments("s", schema, {}, named) == [
+        "s: the refusal does not name the missing 'inputs': \"Error executing tool s: The argument 'model' is "
+        "missing; it takes a text.\""]
+    assert checks.unnamed_arguments("s", schema, {"inputs": []}, result("done", error=False)) == [
+        "s ran without its required model"]
+    invented = result("Error executing tool s: The argument 'speed' was 2 (a number); it takes a text.")
+    assert checks.unnamed_arguments("s", schema, {"inputs": [], "model": "x"}, invented) == [
+        "s: a refusal names 'speed', which is no argument of it"]
 
 
 def test_foreign_requests_by_host_header() -> None:

@@ -13,13 +13,13 @@ def test_the_table_has_a_column_per_property_and_counts_findings() -> None:
     bad = Row("crash", "SIGKILL while tagging", jobs=1, creates=2, outcome="killed | tagging")
     bad.add("double", ["2 creates for 1 job hash(es)"])
     table = format_table([good, bad]).splitlines()
-    assert len(table) == 4 and all(line.count("|") == 17 for line in table)
-    assert table[2].endswith("| 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |") and "300 kB" in table[2]
+    assert len(table) == 4 and all(line.count("|") == 20 for line in table)
+    assert table[2].endswith("| 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |") and "300 kB" in table[2]
     assert "| killed / tagging |" in table[3] and "| 0 | 1 | 0 |" in table[3]
     assert summary([good, bad], 3).startswith("2 rows in 3 s: 1 row(s) with findings. Totals: 0 jobs lost")
     with pytest.raises(KeyError):
         good.add("nonsense", ["x"])
-    assert len(PROPERTIES) == 10
+    assert len(PROPERTIES) == 13
 
 
 def test_the_command_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,6 +6,7 @@ simulated user, and the MCP server itself (``hosting.http_app`` under uvicorn in
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 import threading
@@ -91,6 +92,7 @@ class Issuer:
     client_id: str = "mvsep-mcp"
     client_secret: str = "introspection-secret-0123456789"
     introspections: int = 0
+    jwks_fetches: int = 0
 
     @property
     def issuer(self) -> str:
@@ -101,11 +103,12 @@ class Issuer:
         return {"keys": [{**public, "kid": self.kid, "use": "sig", "alg": "RS256"}]}
 
     def token(self, sub: str, *, aud: str | list[str], scope: str = ALL, iss: str | None = None,
-              expires_in: float = 600, key: rsa.RSAPrivateKey | None = None) -> str:
+              expires_in: float = 600, key: rsa.RSAPrivateKey | None = None, kid: str | None = None,
+              **claims: Any) -> str:
         now = int(time.time())
         claims = {"iss": iss or self.issuer, "sub": sub, "aud": aud,
-                  "iat": now, "exp": now + int(expires_in), "scope": scope, "client_id": "test-client"}
-        return jwt.encode(claims, key or self.key, algorithm="RS256", headers={"kid": self.kid})
+                  "iat": now, "exp": now + int(expires_in), "scope": scope, "client_id": "test-client", **claims}
+        return jwt.encode(claims, key or self.key, algorithm="RS256", headers={"kid": kid or self.kid})
 
     def opaque(self, sub: str, **claims: Any) -> str:
         """An opaque token (not shaped like a JWT) that only introspection can tell about."""
@@ -113,6 +116,7 @@ class Issuer:
 
     def _get(self, path: str, _headers: dict[str, str], _body: bytes) -> tuple[int, str, bytes]:
         if path == "/jwks.json":
+            self.jwks_fetches += 1
             return 200, "application/json", json.dumps(self.jwks()).encode()
         return 404, "text/plain", b"no"
 
@@ -215,15 +219,24 @@ def text_of(result: Any) -> str:
 LINK_URL = re.compile(r"(https?://\S+/account/link/[A-Za-z0-9_-]+)")
 
 
+FORM_ACTION = re.compile(r'<form method="post" action="([^"]+)"')
+
+
+def form_action(link: str, page: str) -> str:
+    """Where the link page's forms post (the page's own path with its CSRF value), as an absolute URL."""
+    found = FORM_ACTION.search(page)
+    assert found, page
+    return str(httpx.URL(link).join(html.unescape(found.group(1))))
+
+
 async def link_account(http: httpx.AsyncClient, message: str, mvsep_token: str) -> str:
-    """Follow the link page a tool answered with and paste ``mvsep_token`` there, as a user would; the page's text."""
+    """Follow the link page a tool answered with, confirm who you are and paste ``mvsep_token`` there, as a user
+    would; the page's text."""
     match = LINK_URL.search(message)
     assert match, f"no link page in: {message}"
     page = await http.get(match.group(1))
     assert page.status_code == 200, page.text
-    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
-    assert csrf
-    done = await http.post(match.group(1), data={"token": mvsep_token, "csrf": csrf.group(1)})
+    done = await http.post(form_action(match.group(1), page.text), data={"token": mvsep_token, "confirm": "yes"})
     assert done.status_code == 200, done.text
     return done.text
 

@@ -14,6 +14,7 @@ import pytest
 from mvsep_mcp.hosted import accounts
 from mvsep_mcp.hosted.accounts import HostedAccounts
 from mvsep_mcp.hosted.errors import AccountNotLinked
+from mvsep_mcp.hosted.header_tokens import HeaderTokens
 from mvsep_mcp.hosted.identity import User
 from mvsep_mcp.hosted.usage import request_scope
 from mvsep_mcp.hosted.vault import ServerKey
@@ -30,11 +31,16 @@ TOKEN = "AliceMVSepToken".ljust(30, "0")
 NOWHERE = "http://127.0.0.1:9"  # never asked: nothing here talks to MVSep (the runner is not started)
 
 
+async def accept_every_token(_token: str) -> bool:
+    return True
+
+
 @asynccontextmanager
 async def hosted(tmp_path: Path) -> AsyncIterator[HostedAccounts]:
     settings = hosted_settings(tmp_path, NOWHERE, 9, auth_issuer=NOWHERE + "/", auth_jwks_url=NOWHERE + "/jwks")
     session = Session(settings)
     users = HostedAccounts(session, KEY)
+    users.header_tokens = HeaderTokens(accept_every_token)  # no MVSep here to ask
     session.users = users
     try:
         yield users

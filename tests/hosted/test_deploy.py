@@ -1,7 +1,7 @@
 """The deployment files, checked without Docker: deploy/compose.yaml (two replicas, PostgreSQL, Caddy) read back with
 PyYAML and every replica's environment loaded as the server would load it; the Caddyfile routes each replica's
-sessions to it; deploy/Dockerfile parsed with Docker's own parser; and the session-id prefix the routing relies on,
-over real HTTP with the SDK's client."""
+sessions to it; the hosted image is the one Dockerfile with the hosted extras and the HTTP command; and the
+session-id prefix the routing relies on, over real HTTP with the SDK's client."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import dockerfile
 import httpx
 import pytest
 import yaml
+from mvsep_mcp import policy
 from mvsep_mcp.config import load_settings
 from mvsep_mcp.sandbox import SandboxServer
 
@@ -95,18 +96,29 @@ def test_the_proxy_routes_each_session_to_its_replica() -> None:
     assert mounted == ["./Caddyfile:/etc/caddy/Caddyfile:ro"]
 
 
-def test_the_hosted_image() -> None:
-    parsed = list(dockerfile.parse_file(str(DEPLOY / "Dockerfile")))
-    runs = " && ".join(c.value[0] for c in parsed if c.cmd == "RUN")
-    assert "pip install '.[hosted,postgres]'" in runs
-    assert [c.value[0] for c in parsed if c.cmd == "USER"][-1] not in ("root", "0")
-    argv = [*next(c for c in parsed if c.cmd == "ENTRYPOINT").value, *next(c for c in parsed if c.cmd == "CMD").value]
-    assert argv == ["mvsep-mcp", "serve", "--transport", "http", "--host", "0.0.0.0", "--port", "8000"]
-    build = compose()["x-replica"]["build"]
-    assert (DEPLOY / build["context"] / build["dockerfile"]).resolve() == DEPLOY / "Dockerfile"
-    allowed = {line[1:].strip() for line in (ROOT / ".dockerignore").read_text().splitlines() if line.startswith("!")}
-    copied = [source for c in parsed if c.cmd == "COPY" for source in c.value[:-1]]
-    assert set(copied) <= allowed
+def test_the_proxy_sets_the_servers_body_limits() -> None:
+    caddyfile = (DEPLOY / "Caddyfile").read_text()
+    units = {"KiB": 1024, "MiB": 1024 * 1024}
+    limits = {}
+    for matcher, size, unit in re.findall(r"request_body @(\w+) \{\s*max_size (\d+)(KiB|MiB)\s*\}", caddyfile):
+        limits[matcher] = int(size) * units[unit]
+    assert limits == {"mcp": policy.MCP_BODY_MAX_BYTES, "link": policy.LINK_FORM_MAX_BYTES,
+                      "other": policy.OTHER_BODY_MAX_BYTES}
+    assert "@mcp path /mcp" in caddyfile and "@link path /account/link/*" in caddyfile
+    assert "@other not path /mcp /account/link/*" in caddyfile
+
+
+def test_the_hosted_image_is_the_one_dockerfile_with_the_hosted_extras() -> None:
+    from tests.ship.test_dockerfile import installed
+
+    replica = compose()["x-replica"]
+    build = replica["build"]
+    assert (DEPLOY / build["context"] / build["dockerfile"]).resolve() == ROOT / "Dockerfile"
+    parsed = list(dockerfile.parse_file(str(ROOT / "Dockerfile")))
+    assert installed(parsed, build["args"]["EXTRAS"]) == ".[hosted,postgres]"
+    entrypoint = next(c for c in parsed if c.cmd == "ENTRYPOINT").value
+    assert [*entrypoint, *replica["command"]] == ["mvsep-mcp", "serve", "--transport", "http", "--host", "0.0.0.0",
+                                                  "--port", "8000"]
 
 
 @pytest.fixture(scope="module")

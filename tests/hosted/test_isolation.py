@@ -119,7 +119,9 @@ async def test_twenty_users_five_jobs_each_never_see_each_other(
             assert all(job["id"] in user.job_ids for job in unfinished["jobs"])
             for name, arguments in (("wait_for_jobs", {"job_ids": [theirs], "max_wait_s": 0}),
                                     ("cancel_job", {"job_id": theirs}),
-                                    ("make_daw_session", {"picks": [{"job_id": theirs}]})):
+                                    ("make_daw_session", {"picks": [{"job_id": theirs}]}),
+                                    ("make_dj_stems", {"job_id": theirs}),
+                                    ("mix_stems", {"job_id": theirs, "without": ["Vocals"]})):
                 assert f"No job {theirs!r} exists for this account" in await refused(client, name, arguments)
 
     async def cross_read(user: SimulatedUser, other: SimulatedUser) -> None:

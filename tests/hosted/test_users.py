@@ -24,7 +24,7 @@ from mvsep_mcp.sandbox import SandboxServer
 
 from tests.http_server import free_port
 
-from .conftest import Issuer, RunningServer, hosted_settings, link_account, mcp_client, text_of
+from .conftest import Issuer, RunningServer, form_action, hosted_settings, link_account, mcp_client, text_of
 
 pytestmark = pytest.mark.timeout(180)
 MODEL = 27  # Demucs4 Vocals 2023: two stems
@@ -67,18 +67,22 @@ async def test_linking_on_the_one_time_page(server: RunningServer, issuer: Issue
         assert page.status_code == 200 and 'type="password"' in page.text
         assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
         assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
-        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
-        assert csrf
-        forged = await http.post(link.group(1), data={"token": token, "csrf": "0" * 64})
+        assert "<b>linda</b>" in page.text and 'name="confirm"' in page.text  # who it links, to be confirmed
+        action = form_action(link.group(1), page.text)
+        forged = await http.post(link.group(1) + "?csrf=" + "0" * 64, data={"token": token, "confirm": "yes"})
         assert forged.status_code == 403
-        cross = await http.post(link.group(1), data={"token": token, "csrf": csrf.group(1)},
+        no_csrf = await http.post(link.group(1), data={"token": token, "confirm": "yes"})
+        assert no_csrf.status_code == 403
+        cross = await http.post(action, data={"token": token, "confirm": "yes"},
                                 headers={"Origin": "https://evil.example.org"})
         assert cross.status_code == 403
-        wrong = await http.post(link.group(1), data={"token": "Nope".ljust(30, "x"), "csrf": csrf.group(1)})
+        unconfirmed = await http.post(action, data={"token": token})
+        assert unconfirmed.status_code == 400 and "confirm that you are linda" in unconfirmed.text
+        wrong = await http.post(action, data={"token": "Nope".ljust(30, "x"), "confirm": "yes"})
         assert wrong.status_code == 400 and "does not accept this token" in wrong.text  # the ticket still works
-        done = await http.post(link.group(1), data={"token": token, "csrf": csrf.group(1)})
+        done = await http.post(action, data={"token": token, "confirm": "yes"})
         assert done.status_code == 200 and "Linda" in done.text
-        again = await http.post(link.group(1), data={"token": token, "csrf": csrf.group(1)})
+        again = await http.post(action, data={"token": token, "confirm": "yes"})
         assert again.status_code == 410  # one time only
         failed, text, info, _ = await call(client, "account_info", {})
         assert not failed, text
@@ -115,17 +119,16 @@ async def test_unlinking_on_a_fresh_one_time_page(server: RunningServer, issuer:
         assert link
         page = await http.get(link.group(1))
         assert page.status_code == 200 and 'value="unlink"' in page.text
-        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
-        assert csrf
-        forged = await http.post(link.group(1), data={"action": "unlink", "csrf": "0" * 64, "token": "Traceback"})
+        action = form_action(link.group(1), page.text)
+        unlinking = {"action": "unlink", "confirm": "yes"}
+        forged = await http.post(link.group(1) + "?csrf=" + "0" * 64, data={**unlinking, "token": "Traceback"})
         assert redact("Traceback (most recent call last)") == "Traceback (most recent call last)"  # not a secret
-        cross = await http.post(link.group(1), data={"action": "unlink", "csrf": csrf.group(1)},
-                                headers={"Origin": "https://evil.example.org"})
+        cross = await http.post(action, data=unlinking, headers={"Origin": "https://evil.example.org"})
         assert forged.status_code == cross.status_code == 403 and linked_rows() == 1
-        done = await http.post(link.group(1), data={"action": "unlink", "csrf": csrf.group(1)})
+        done = await http.post(action, data=unlinking)
         assert done.status_code == 200 and "no longer holds your MVSep token" in done.text, done.text
         assert linked_rows() == 0
-        again = await http.post(link.group(1), data={"action": "unlink", "csrf": csrf.group(1)})
+        again = await http.post(action, data=unlinking)
         assert again.status_code == 410  # one time only
         failed, text, _, _ = await call(client, "account_info", {})
         assert failed and "/account/link/" in text, text  # the link offer again
@@ -238,6 +241,13 @@ async def test_results_come_as_signed_links_never_server_paths(
         assert (await http.get(tampered)).status_code == 404
         read = await client.read_resource(first["uri"])  # the same bytes through resources/read, as the user
         assert read.contents and getattr(read.contents[0], "blob", None)
+        failed, text, made, answer = await call(client, "mix_stems", {"job_id": job_id, "without": ["Vocals"]})
+        assert not failed, text  # a file made of the stems: in the user's storage, a signed link, a resource
+        everything = json.dumps(answer.model_dump(mode="json")) + text
+        assert output_dir not in everything and "/tmp/" not in everything
+        assert made["url"].startswith(server.url + "/files/") and made["url"] in text
+        assert (await http.get(made["url"])).status_code == 200
+        assert getattr((await client.read_resource(made["uri"])).contents[0], "blob", None)
         for uri in (f"mvsep://jobs/{job_id}", f"mvsep://jobs/{job_id}/manifest"):  # the job and its manifest too
             shown = (await client.read_resource(uri)).contents[0]
             text_of_it = getattr(shown, "text", "")
@@ -289,3 +299,25 @@ def test_sentences_shown_to_a_user_name_no_server_path(tmp_path: Path) -> None:
     assert str(tmp_path) not in shown
     assert shown == ("Could not write Song/Song (vocals).flac: disk full; your folder and the server's storage "
                      "are full")
+
+
+async def test_a_refused_token_tells_a_hosted_user_what_to_do(server: RunningServer, issuer: Issuer,
+                                                              sandbox: SandboxServer) -> None:
+    """MVSep refusing a token (sent as X-MVSep-Token, or linked and later revoked on mvsep.com) is answered with what
+    a hosted user can do (the header, or a fresh link page), never a local setting, and the account is let go."""
+    bad = "NotAnMVSepToken".ljust(30, "q")
+    async with mcp_client(server.url, bearer(issuer, server, "rita"), headers={"X-MVSep-Token": bad}) as client:
+        failed, text, _, _ = await call(client, "account_info", {})
+    assert failed and "X-MVSep-Token header" in text and "leave the header out" in text
+    token = mvsep_token(sandbox, "Rita")
+    async with mcp_client(server.url, bearer(issuer, server, "rita")) as client, httpx.AsyncClient() as http:
+        _, offer, _, _ = await call(client, "account_info", {})
+        await link_account(http, offer, token)
+        failed, text, _, _ = await call(client, "account_info", {})
+        assert not failed, text
+        with sandbox.state.accounts.lock:  # the user changes their token on mvsep.com
+            del sandbox.state.accounts.accounts[token]
+        failed, text, _, _ = await call(client, "account_info", {})
+    assert failed and "no longer accepts the MVSep token linked to you" in text and "/account/link/" in text, text
+    for local in ("MVSEP_API_TOKEN", "mvsep-mcp login", "restart"):
+        assert local not in text

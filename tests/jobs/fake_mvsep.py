@@ -80,6 +80,8 @@ class FakeMVSep:
         self.create_errors: list[BaseException] = []  # raised (in order) by the next creates, before anything happens
         self.ambiguous_after_create = 0  # this many creates make the job, then raise AmbiguousCreateError
         self.download_failures = 0  # this many downloads write half a file then fail
+        self.download_errors: list[BaseException] = []  # raised (in order) by the next downloads, after half a file
+        self.size_text: str | None = None  # files[].size of every file (None: no size announced)
         self.file_types: list[str | None] | None = None  # override files[].type labels
         self.file_downloads: list[str | None] | None = None  # override files[].download names
         self.gone: set[str] = set()  # hashes that answer not_found
@@ -164,7 +166,7 @@ class FakeMVSep:
             if self.file_downloads is not None:
                 download = self.file_downloads[i]
             out.append({"type": label, "url": f"http://127.0.0.1:9/storage/processed/{base}_{stem.lower()}.{self.ext}",
-                        "download": download})
+                        "download": download, **({"size": self.size_text} if self.size_text else {})})
         return out
 
     async def get_separation(self, hash_: str, mirror: bool = False) -> models.SeparationResult:
@@ -224,6 +226,9 @@ class FakeMVSep:
             self.download_failures -= 1
             dest.write_bytes(data[: len(data) // 2])
             raise errors.ConnectError("connection reset mid-transfer")
+        if self.download_errors:
+            dest.write_bytes(data[: len(data) // 2])
+            raise self.download_errors.pop(0)
         dest.write_bytes(data)
         self.downloads += 1
         return len(data)

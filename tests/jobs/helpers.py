@@ -30,9 +30,15 @@ def make_spec(tmp_path: Path, path: Path, **over: Any) -> JobSpec:
     return JobSpec.model_validate(values)
 
 
+def no_sessions(done: JobRecord, earlier: list[JobRecord]) -> list[str]:
+    """The runner's DAW hook where no request asks for a session file (``jobs.ports.SessionsAfterJob``)."""
+    return []
+
+
 def make_runner(tmp_path: Path, journal: JobJournal | None = None, **over: Any) -> JobRunner:
     """A runner with tiny intervals on ``journal`` (the ``journal`` fixture: both backends), or a SQLite file."""
-    return JobRunner(journal if journal is not None else Journal(tmp_path / "journal.sqlite3"), **{**FAST, **over})
+    return JobRunner(journal if journal is not None else Journal(tmp_path / "journal.sqlite3"),
+                     **{"sessions_after_job": no_sessions, **FAST, **over})
 
 
 @contextlib.asynccontextmanager

@@ -17,7 +17,7 @@ from mvsep_mcp.mvsep import FORMAT_BY_CODE, MVSepClient
 from mvsep_mcp.sandbox import SANDBOX_PREMIUM_TOKEN, JobTiming, SandboxServer, SandboxState
 
 from tests.audio_factory import Song, make_audio
-from tests.jobs.helpers import ACCOUNT, FAST, finish, make_spec, running
+from tests.jobs.helpers import ACCOUNT, FAST, finish, make_spec, no_sessions, running
 
 PCM = ("wav", "flac")
 
@@ -37,7 +37,7 @@ async def test_every_format_lines_up_with_the_input(tmp_path: Path, sandbox: San
                         song=Song(title="Aligned Song", artist="Tester"))
     facts = read_stream_facts(source)
     async with MVSepClient(SANDBOX_PREMIUM_TOKEN, base_url=sandbox.base_url) as client:
-        runner = JobRunner(Journal(tmp_path / "journal.sqlite3"), **FAST)
+        runner = JobRunner(Journal(tmp_path / "journal.sqlite3"), sessions_after_job=no_sessions, **FAST)
         await runner.attach_account(ACCOUNT, client, concurrency=2)
         spec = make_spec(tmp_path, source, sep_type=20, options={}, base_url=sandbox.base_url, output_format=code)
         async with running(runner):

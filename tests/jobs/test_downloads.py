@@ -3,10 +3,12 @@ fetch, where each goes (never outside the output root), one file fetched and com
 
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 from typing import Any
 
+import mutagen
 import pytest
 from mvsep_mcp.jobs import JobRecord, JobSpec, JobState, OutputFile
 from mvsep_mcp.jobs import downloads as dl
@@ -14,6 +16,7 @@ from mvsep_mcp.media import read_tags
 from mvsep_mcp.media.errors import MediaError
 from mvsep_mcp.media.files import sha256_file
 from mvsep_mcp.media.tags import TrackTags
+from mvsep_mcp.media.verify import StemRejected
 from mvsep_mcp.mvsep import errors
 from mvsep_mcp.mvsep.models import SeparationData
 
@@ -190,6 +193,40 @@ async def test_an_untaggable_stem_is_still_committed(tmp_path: Path, tagged_job:
     task = dl.FileTask(url="http://127.0.0.1:9/storage/x_vocals.flac", stem="Vocals", ext="flac")
     output = await dl.fetch_one(FakeMVSep(), tagged_job, task, SONG)
     assert Path(output.path).is_file() and output.sha256 == sha256_file(Path(output.path))
+    assert output.warnings == ["not tagged: tagger exploded"]
+
+
+async def test_a_disk_that_refuses_the_tags_fails_the_stems_save(tmp_path: Path, tagged_job: JobRecord,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(*args: Any, **kwargs: Any) -> None:
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError as exc:
+            raise mutagen.MutagenError(exc) from exc  # how mutagen reports it
+
+    monkeypatch.setattr(dl, "write_stem_tags", full)
+    task = dl.FileTask(url="http://127.0.0.1:9/storage/x_vocals.flac", stem="Vocals", ext="flac")
+    with pytest.raises(mutagen.MutagenError) as info:
+        await dl.fetch_one(FakeMVSep(), tagged_job, task, SONG)
+    assert dl.is_permanent(info.value) and dl.keeps_result(info.value)
+    assert not any(p.is_file() for p in (tmp_path / "out").rglob("*"))  # no stem, no temporary file
+
+
+@pytest.mark.parametrize(("exc", "permanent", "keeps"), [
+    (OSError(errno.ENOSPC, "full"), True, True),
+    (OSError(errno.EDQUOT, "quota"), True, True),
+    (OSError(errno.EFBIG, "too large"), True, True),
+    (OSError(errno.EROFS, "read-only"), True, True),
+    (PermissionError(errno.EACCES, "denied"), True, True),
+    (OSError(errno.EIO, "i/o"), False, True),
+    (StemRejected("the Vocals file (flac) is incomplete"), False, False),
+    (errors.BadRequestError("Not Found", status_code=404), False, False),
+    (errors.ServerError("Bad Gateway", status_code=502), False, True),
+    (errors.TransportError("reset"), False, True),
+])
+def test_which_failures_are_permanent_and_which_keep_the_result(exc: BaseException, permanent: bool,
+                                                                keeps: bool) -> None:
+    assert (dl.is_permanent(exc), dl.keeps_result(exc)) == (permanent, keeps)
 
 
 # --- song_tags ------------------------------------------------------------------------------------------------------

@@ -3,14 +3,20 @@ compare-and-set, migrations; and request keys."""
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
+from mvsep_mcp import system
 from mvsep_mcp.jobs import JobNotFound, JobSpec, JobState, Journal, OutputFile, request_key, request_key_for
 from mvsep_mcp.jobs.journal import MIGRATIONS, SCHEMA_VERSION, JobJournal, Migration, SqliteJournal
 from mvsep_mcp.jobs.journal.migrations import pending
+from mvsep_mcp.jobs.journal.sqlite import _holder_is_gone
 from mvsep_mcp.policy import RESULT_RETENTION_HOURS
 
 from tests.conftest import OpenJournal
@@ -293,11 +299,17 @@ def test_linked_accounts_and_one_time_tickets(tmp_path: Path, journal: JobJourna
     assert journal.unlink_account("u1") and journal.linked_account("u1") is None
 
     journal.add_link_ticket("t-expired", "u2", expires_at=1.0)
-    journal.add_link_ticket("t-live", "u2", expires_at=4e9)
-    assert journal.link_ticket_user("t-expired") is None and journal.link_ticket_user("t-live") == "u2"
-    assert journal.link_ticket_user("t-live") == "u2"  # looking does not use it up
+    journal.add_link_ticket("t-live", "u2", expires_at=4e9, shown_as="Uma (uma@example.org)")
+    journal.add_link_ticket("t-other", "u2", expires_at=4e9)
+    journal.add_link_ticket("t-third", "u3", expires_at=4e9)
+    assert journal.link_ticket("t-expired") is None
+    live = journal.link_ticket("t-live")
+    assert live is not None and (live.user_key, live.shown_as) == ("u2", "Uma (uma@example.org)")
+    assert journal.link_ticket("t-live") == live  # looking does not use it up
     assert journal.take_link_ticket("t-live") == "u2"
     assert journal.take_link_ticket("t-live") is None  # once
+    assert journal.link_ticket("t-other") is None  # using one revoked the user's others
+    assert journal.link_ticket("t-third") is not None  # and nobody else's
 
 
 # --- both backends: tokens kept for unfinished jobs (migration 3) -----------------------------------------------------
@@ -320,3 +332,24 @@ def test_a_kept_token_lasts_while_its_account_has_unfinished_jobs(tmp_path: Path
     journal.update(record.id, state=JobState.COMPLETED)
     assert journal.drop_job_tokens(grace_s=grace) == 1
     assert journal.kept_with_unfinished_jobs() == [] and journal.drop_job_tokens(grace_s=0) == 0
+
+
+def _a_finished_pid() -> int:
+    """The pid of a process of this machine that has ended (reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+@pytest.mark.parametrize("simulated", ["windows", "macos", "linux"])
+def test_a_dead_lease_holder_on_this_machine_is_seen_on_posix_only(simulated: system.System) -> None:
+    """POSIX asks the process (``os.kill(pid, 0)``); Windows has no such question (``os.kill`` would end the
+    process), so there a lease is trusted until it expires."""
+    if sys.platform == "win32" and simulated != "windows":
+        pytest.skip("the POSIX branch sends os.kill(pid, 0), which on Windows would signal the process")
+    here = socket.gethostname()
+    dead = _a_finished_pid()
+    with system.simulate(simulated):
+        assert _holder_is_gone(dead, here) is (simulated != "windows")
+        assert _holder_is_gone(os.getpid(), here) is False
+        assert _holder_is_gone(dead, here + ".elsewhere") is False  # another machine: its expiry decides

@@ -113,7 +113,7 @@ async def test_an_early_look_is_given_up_when_the_status_budget_runs_low(tmp_pat
     kind = (ACCOUNT, 40)
     book = runner.timers.pace
     book.lengths[kind] = LengthEstimate(expected=0.02)  # just learnt: the next job is looked at early
-    budget = runner._accounts[ACCOUNT].status_budget
+    budget = runner.scheduler.slot(ACCOUNT).status_budget
     for _ in range(4):  # four of the minute's five status requests spent
         budget.spend(runner.clock())
     async with running(runner):

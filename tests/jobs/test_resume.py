@@ -17,7 +17,7 @@ from mvsep_mcp.mvsep import errors
 
 from tests.conftest import OpenJournal
 from tests.jobs.fake_mvsep import FakeMVSep
-from tests.jobs.helpers import ACCOUNT, FAST, finish, input_file, make_runner, make_spec, running
+from tests.jobs.helpers import ACCOUNT, FAST, finish, input_file, make_runner, make_spec, no_sessions, running
 
 
 async def test_restart_after_create_polls_the_same_job(tmp_path: Path, open_journal: OpenJournal) -> None:
@@ -32,7 +32,7 @@ async def test_restart_after_create_polls_the_same_job(tmp_path: Path, open_jour
 
     fake.jobs[record.hash].statuses = ["processing", "done"]
     fake.jobs[record.hash].step = 0
-    second = JobRunner(open_journal(), **FAST)
+    second = JobRunner(open_journal(), sessions_after_job=no_sessions, **FAST)
     await second.attach_account(ACCOUNT, fake)
     async with running(second):
         [done] = await finish(second, [record])
@@ -63,7 +63,7 @@ async def test_restart_mid_download_skips_recorded_files(tmp_path: Path, open_jo
     runner.journal.close()
 
     fake.download = original  # type: ignore[method-assign]
-    second = JobRunner(open_journal(), **FAST)
+    second = JobRunner(open_journal(), sessions_after_job=no_sessions, **FAST)
     await second.attach_account(ACCOUNT, fake)
     async with running(second):
         [done] = await finish(second, [record])
@@ -78,7 +78,7 @@ async def test_leftover_submitting_is_reconciled_from_history(tmp_path: Path, op
     record = journal.add(make_spec(tmp_path, input_file(tmp_path)))
     record = journal.update(record.id, state=JobState.SUBMITTING, submitted_at=time.time())
     await fake.create_separation(build_request(record))  # it reached MVSep, then the process died
-    runner = JobRunner(journal, **FAST)
+    runner = JobRunner(journal, sessions_after_job=no_sessions, **FAST)
     await runner.attach_account(ACCOUNT, fake)
     async with running(runner):
         [done] = await finish(runner, [record])
@@ -97,7 +97,7 @@ async def test_leftover_submitting_not_in_history_fails_with_advice(tmp_path: Pa
     elsewhere = journal.add(make_spec(tmp_path, input_file(tmp_path, name="Else")))
     created = await fake.create_separation(build_request(elsewhere))
     journal.update(elsewhere.id, state=JobState.ACTIVE, hash=created.hash, submitted_at=time.time())
-    runner = JobRunner(journal, **FAST)
+    runner = JobRunner(journal, sessions_after_job=no_sessions, **FAST)
     await runner.attach_account(ACCOUNT, fake)
     async with running(runner):
         [done] = await finish(runner, [record])
@@ -136,7 +136,7 @@ async def test_leftover_submitting_whose_upload_never_finished_is_sent_again(tmp
     fake = FakeMVSep()
     record = journal.add(make_spec(tmp_path, input_file(tmp_path)))
     journal.update(record.id, state=JobState.SUBMITTING, submitted_at=time.time(), upload="sending")
-    runner = JobRunner(journal, **FAST)
+    runner = JobRunner(journal, sessions_after_job=no_sessions, **FAST)
     await runner.attach_account(ACCOUNT, fake)
     async with running(runner):
         [done] = await finish(runner, [record])
@@ -150,7 +150,7 @@ async def test_leftover_submitting_whose_upload_was_sent_is_looked_up_first(tmp_
     record = journal.add(make_spec(tmp_path, input_file(tmp_path)))
     record = journal.update(record.id, state=JobState.SUBMITTING, submitted_at=time.time(), upload="sent")
     await fake.create_separation(build_request(record))  # MVSep took it, then the process died
-    runner = JobRunner(journal, **FAST)
+    runner = JobRunner(journal, sessions_after_job=no_sessions, **FAST)
     await runner.attach_account(ACCOUNT, fake)
     async with running(runner):
         [done] = await finish(runner, [record])
@@ -179,7 +179,7 @@ async def test_temporary_files_of_ended_jobs_are_removed_at_start(tmp_path: Path
     leftover.write_bytes(b"half a stem")
     record = journal.add(make_spec(tmp_path, input_file(tmp_path)))
     journal.update(record.id, state=JobState.EXPIRED, partials=[str(leftover)])
-    runner = JobRunner(journal, **FAST)
+    runner = JobRunner(journal, sessions_after_job=no_sessions, **FAST)
     await runner.attach_account(ACCOUNT, FakeMVSep())
     async with running(runner):
         await anyio.lowlevel.checkpoint()

@@ -133,7 +133,7 @@ async def test_downloads_that_keep_failing_fail_the_job_cleanly(tmp_path: Path, 
     fake = FakeMVSep()
     fake.download_failures = 1_000
     _, done = await run_one(tmp_path, journal, fake)
-    assert done.state is JobState.FAILED and "refetch" in done.error
+    assert done.state is JobState.FAILED and done.recoverable and "call separate_audio again" in (done.error or "")
     assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
 
 

@@ -15,7 +15,7 @@ from mvsep_mcp.sandbox import SANDBOX_FREE_TOKEN, JobTiming, SandboxServer, Sand
 
 from tests.audio_factory import Song, make_audio
 from tests.conftest import OpenJournal
-from tests.jobs.helpers import ACCOUNT, FAST, finish, make_spec, running
+from tests.jobs.helpers import ACCOUNT, FAST, finish, make_spec, no_sessions, running
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def song(tmp_path: Path, title: str, seed: int = 7) -> Path:
 
 async def test_free_batch_end_to_end(tmp_path: Path, sandbox: SandboxServer, client: MVSepClient,
         open_journal: OpenJournal) -> None:
-    runner = JobRunner(open_journal(), **FAST)
+    runner = JobRunner(open_journal(), sessions_after_job=no_sessions, **FAST)
     await runner.attach_account(ACCOUNT, client)
     assert runner.concurrency(ACCOUNT) == 1
     specs = [make_spec(tmp_path, song(tmp_path, f"Track {i}", seed=i), sep_type=20, options={},
@@ -62,14 +62,14 @@ async def test_restart_against_the_sandbox(tmp_path: Path, sandbox: SandboxServe
         open_journal: OpenJournal) -> None:
     spec = make_spec(tmp_path, song(tmp_path, "Restart"), sep_type=20, options={}, base_url=sandbox.base_url,
                      output_format=0)
-    runner = JobRunner(open_journal(), **FAST)
+    runner = JobRunner(open_journal(), sessions_after_job=no_sessions, **FAST)
     await runner.attach_account(ACCOUNT, client)
     async with running(runner):
         [record] = await runner.submit([spec])
         [record] = await runner.wait(ACCOUNT, [record.id], timeout=30, until="submitted")
     assert record.state is JobState.ACTIVE
     runner.journal.close()
-    second = JobRunner(open_journal(), **FAST)
+    second = JobRunner(open_journal(), sessions_after_job=no_sessions, **FAST)
     await second.attach_account(ACCOUNT, client)
     async with running(second):
         [done] = await finish(second, [record], budget=60)
@@ -78,7 +78,7 @@ async def test_restart_against_the_sandbox(tmp_path: Path, sandbox: SandboxServe
 
 async def test_premium_only_model_is_refused(tmp_path: Path, sandbox: SandboxServer, client: MVSepClient,
         open_journal: OpenJournal) -> None:
-    runner = JobRunner(open_journal(), **FAST)
+    runner = JobRunner(open_journal(), sessions_after_job=no_sessions, **FAST)
     await runner.attach_account(ACCOUNT, client)
     spec = make_spec(tmp_path, song(tmp_path, "Premium"), sep_type=26, options={}, base_url=sandbox.base_url)
     async with running(runner):

@@ -13,7 +13,7 @@ from mvsep_mcp.jobs import JobRunner, JobState, Journal
 from tests.audio_factory import Song
 from tests.conftest import OpenJournal
 from tests.jobs.fake_mvsep import FakeMVSep
-from tests.jobs.helpers import ACCOUNT, FAST, finish, input_file, make_spec, running
+from tests.jobs.helpers import ACCOUNT, FAST, finish, input_file, make_spec, no_sessions, running
 
 SHORT_TTL = 0.2  # a holder that renews with this and then goes silent has lapsed once we slept longer
 
@@ -89,8 +89,8 @@ def test_lease_of_a_dead_process_is_taken_over_at_once(tmp_path: Path) -> None:
 async def test_second_runner_on_the_same_journal_does_not_duplicate_work(
         tmp_path: Path, open_journal: OpenJournal) -> None:
     fake = FakeMVSep()
-    first = JobRunner(open_journal(), **FAST)
-    second = JobRunner(open_journal(), **FAST)
+    first = JobRunner(open_journal(), sessions_after_job=no_sessions, **FAST)
+    second = JobRunner(open_journal(), sessions_after_job=no_sessions, **FAST)
     await first.attach_account(ACCOUNT, fake)
     await second.attach_account(ACCOUNT, fake)
     async with running(first), running(second):

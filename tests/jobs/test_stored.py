@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 from mvsep_mcp.jobs.models import JobRecord, JobState, OutputFile
-from mvsep_mcp.jobs.stored import StoredFileError, audio_mime, find_output, read_manifest, read_output
+from mvsep_mcp.jobs.stored import (
+    StoredFileError,
+    StoredFileMissing,
+    audio_mime,
+    find_output,
+    read_manifest,
+    read_output,
+)
 
 from tests.jobs.helpers import input_file, make_spec
 
@@ -27,21 +34,22 @@ def test_found_by_stem_in_any_case(tmp_path: Path) -> None:
 
 
 def test_an_unknown_stem_names_the_ones_there_are(tmp_path: Path) -> None:
-    with pytest.raises(StoredFileError, match="no 'Drums' stem; its stems are Vocals"):
+    with pytest.raises(StoredFileMissing, match="no 'Drums' stem; its stems are Vocals"):
         read_output(completed(tmp_path), "Drums")
 
 
 def test_a_changed_file_is_not_served(tmp_path: Path) -> None:
     record = completed(tmp_path)
     Path(record.outputs[0].path).write_bytes(b"y" * 50)
-    with pytest.raises(StoredFileError, match="changed after it was saved"):
+    with pytest.raises(StoredFileError, match="changed after it was saved") as changed:
         read_output(record, "Vocals")
+    assert not isinstance(changed.value, StoredFileMissing)  # there, but not the file that was saved
 
 
 def test_a_gone_file_says_how_to_get_it_back(tmp_path: Path) -> None:
     record = completed(tmp_path)
     Path(record.outputs[0].path).unlink()
-    with pytest.raises(StoredFileError, match="fetch_job_results"):
+    with pytest.raises(StoredFileMissing, match="call separate_audio again with the same request .* without a new job"):
         read_output(record, "Vocals")
 
 
@@ -62,7 +70,7 @@ def test_without_paths_a_refusal_names_no_server_folder(tmp_path: Path) -> None:
 
 
 def test_no_manifest_yet(tmp_path: Path) -> None:
-    with pytest.raises(StoredFileError, match="no manifest yet"):
+    with pytest.raises(StoredFileMissing, match="no manifest yet"):
         read_manifest(completed(tmp_path))
 
 

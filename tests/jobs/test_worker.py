@@ -7,15 +7,20 @@ poll / download once, and looks at the journal row and the timers it left.
 
 from __future__ import annotations
 
+import errno
+import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from mvsep_mcp.jobs import JobJournal, JobRecord, JobState
+from mvsep_mcp.jobs import JobJournal, JobRecord, JobState, disk, downloads
 from mvsep_mcp.jobs.changes import JobChanges
 from mvsep_mcp.jobs.concurrency import AccountSlot
 from mvsep_mcp.jobs.creating import TOKEN_REFUSED, unreconciled_message
+from mvsep_mcp.jobs.models import ChainLink, ChainStep
+from mvsep_mcp.jobs.recovery import again_text
 from mvsep_mcp.jobs.stats import RunnerStats
 from mvsep_mcp.jobs.timers import JobTimers, RunnerTimings
 from mvsep_mcp.jobs.worker import JobWorker
@@ -47,20 +52,29 @@ class Rig:
         self.journal = journal
         self.timers = JobTimers(self.clock)
         self.stats = RunnerStats()
-        self.worker = JobWorker(JobChanges(self.journal), self.timers, TIMINGS, self.stats, self.clock)
+        self.sessions_for: list[tuple[JobRecord, list[JobRecord]]] = []  # what the DAW hook was called with
+        self.worker = JobWorker(JobChanges(self.journal), self.timers, TIMINGS, self.stats, self.clock,
+                                sessions_after_job=self.write_sessions)
         self.fake = fake
         self.slot = AccountSlot(ACCOUNT, fake, limit, backoff_initial=TIMINGS.create_backoff)
 
-    def add(self, state: JobState, name: str = "My Song", **fields: Any) -> JobRecord:
-        spec = make_spec(self.tmp_path, input_file(self.tmp_path, name=name))
-        return self.journal.add(spec, state=state, **fields)
+    def write_sessions(self, done: JobRecord, earlier: list[JobRecord]) -> list[str]:
+        """The session's DAW hook, as the runner calls it: one made-up path per format asked for."""
+        self.sessions_for.append((done, earlier))
+        return [str(Path(done.spec.output_root) / f"{done.id}.{fmt}") for fmt in done.spec.daw_session]
+
+    def add(self, state: JobState, name: str = "My Song", spec: dict[str, Any] | None = None,
+            **fields: Any) -> JobRecord:
+        spec_ = make_spec(self.tmp_path, input_file(self.tmp_path, name=name), **(spec or {}))
+        return self.journal.add(spec_, state=state, **fields)
 
     def get(self, record: JobRecord) -> JobRecord:
         return self.journal.get(record.id)
 
-    async def created(self, state: JobState = JobState.ACTIVE, **fields: Any) -> JobRecord:
+    async def created(self, state: JobState = JobState.ACTIVE, spec: dict[str, Any] | None = None,
+                      **fields: Any) -> JobRecord:
         """A job MVSep has (its hash from a real create on the fake)."""
-        record = self.add(JobState.SUBMITTING)
+        record = self.add(JobState.SUBMITTING, spec=spec)
         await self.worker.create(self.slot, record)
         return self.journal.update(record.id, state=state, **fields) or record
 
@@ -291,7 +305,8 @@ async def test_polls_without_an_answer_end_the_job_after_their_budget(rig: Rig) 
     after = rig.get(record)
     assert after.state is JobState.FAILED and after.error is not None
     assert after.error.startswith(f"MVSep gave no usable answer about job {record.id} for 30 minutes (last: Bad")
-    assert "fetch_job_results" in after.error and record.id not in rig.timers.next_at
+    assert "It may still finish on MVSep: call separate_audio again with the same request" in after.error
+    assert after.recoverable and record.id not in rig.timers.next_at
 
 
 async def test_poll_gives_up_on_an_unknown_status_after_the_budget(rig: Rig) -> None:
@@ -349,9 +364,9 @@ async def test_poll_follows_a_url_job_to_its_separation(rig: Rig) -> None:
 
 # --- download -------------------------------------------------------------------------------------------------------
 
-async def finished(rig: Rig) -> JobRecord:
+async def finished(rig: Rig, spec: dict[str, Any] | None = None) -> JobRecord:
     rig.fake.statuses = ["done"]
-    record = await rig.created()
+    record = await rig.created(spec=spec)
     await rig.worker.poll(rig.slot, record)
     return rig.get(record)
 
@@ -366,6 +381,33 @@ async def test_download_completes_and_writes_the_manifest(rig: Rig) -> None:
     assert after.manifest_path is not None and Path(after.manifest_path).is_file()
     assert rig.stats.downloads == 2 and rig.stats.bytes_downloaded > 0  # as transferred (before tagging)
     assert record.id not in rig.timers.results and record.id not in rig.timers.failures
+    assert rig.sessions_for == [] and after.sessions == []  # no DAW session asked for: the hook is not called
+
+
+async def test_download_hands_the_completed_job_to_the_daw_hook_and_records_its_sessions(rig: Rig) -> None:
+    record = await finished(rig, spec={"daw_session": ["dawproject", "rpp"]})
+    await rig.worker.download(rig.slot, record)
+    after = rig.get(record)
+    [(done, earlier)] = rig.sessions_for
+    assert earlier == []  # not a step of a chain
+    assert (done.id, done.state, done.manifest_path) == (record.id, JobState.COMPLETED, after.manifest_path)
+    assert sorted(o.stem for o in done.outputs) == ["Instrumental", "Vocals"]  # its stems, saved and recorded
+    out = Path(record.spec.output_root)
+    assert after.state is JobState.COMPLETED
+    assert after.sessions == [str(out / f"{record.id}.dawproject"), str(out / f"{record.id}.rpp")]
+
+
+async def test_a_chain_step_hands_the_daw_hook_the_jobs_of_the_steps_before(rig: Rig) -> None:
+    before = rig.add(JobState.COMPLETED, name="Song")
+    stem = input_file(rig.tmp_path, name="Song - Instrumental")  # what the step before made, uploaded from disk
+    steps = [ChainStep(model="BS Roformer", model_id=40, job_id=before.id),
+             ChainStep(model="Demucs4 HT", model_id=20, from_stem="Instrumental")]
+    link = ChainLink(steps=steps, after=before.id, upload_path=str(stem), taken=["Vocals", "Instrumental"])
+    record = await finished(rig, spec={"daw_session": ["rpp"], "chain": link})
+    await rig.worker.download(rig.slot, record)
+    [(done, earlier)] = rig.sessions_for
+    assert done.id == record.id and [r.id for r in earlier] == [before.id]
+    assert rig.get(record).sessions == [str(Path(record.spec.output_root) / f"{record.id}.rpp")]
 
 
 async def test_the_last_download_to_end_gives_free_memory_back(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -430,7 +472,10 @@ async def test_downloads_that_keep_failing_fail_the_job(rig: Rig) -> None:
     after = rig.get(record)
     assert after.state is JobState.FAILED and after.error is not None
     assert after.error.startswith(f"Downloading the results of job {record.id} failed (connection reset")
-    assert "refetch the job (fetch_job_results) into a writable output folder" in after.error
+    assert after.error.endswith("call separate_audio again with the same request (same input, model, options and "
+                                "format): MVSep keeps the result about 72 hours and it is downloaded again without a "
+                                "new job or credits.")
+    assert after.recoverable
     assert after.partials == [] and not [p for p in (rig.tmp_path / "out").rglob(".*") if p.is_file()]
 
 
@@ -441,3 +486,64 @@ async def test_an_unwritable_output_folder_fails_at_once(rig: Rig) -> None:
     after = rig.get(record)
     assert after.state is JobState.FAILED and "a file is in the way of one of its parent folders" in (after.error or "")
     assert rig.fake.download_calls == 0
+
+
+# --- a disk that cannot take the files --------------------------------------------------------------------------------
+
+async def test_a_folder_without_room_for_the_announced_sizes_fails_before_any_download(
+        rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    rig.fake.size_text = "2.00 MB"
+    record = await finished(rig)
+    monkeypatch.setattr(disk, "free_bytes", lambda folder: 3_000_000)
+    await rig.worker.download(rig.slot, record)
+    after = rig.get(record)
+    assert after.state is JobState.FAILED and after.recoverable and rig.fake.download_calls == 0
+    assert after.error == (
+        f"The output folder is out of space ({rig.tmp_path / 'out'}; this job's files need about 4.2 MB; 3.0 MB is "
+        f"free), so the files of job {record.id} were not saved: free some space there or choose another output "
+        f"folder, then {again_text(after)}.")
+
+
+@pytest.mark.parametrize(("code", "words"), [
+    (errno.ENOSPC, "is out of space ("),
+    (errno.EDQUOT, "disk quota of the output folder is used up"),
+    (errno.EFBIG, "refuses files this large"),
+    (errno.EROFS, "is read-only"),
+    (errno.EACCES, "may not write into the output folder"),
+])
+async def test_a_disk_that_refuses_the_bytes_fails_the_job_at_once_in_one_sentence(
+        rig: Rig, monkeypatch: pytest.MonkeyPatch, code: int, words: str) -> None:
+    record = await finished(rig)
+    monkeypatch.setattr(disk, "free_bytes", lambda folder: 1_000_000)
+    rig.fake.download_errors = [OSError(code, os.strerror(code))]
+    await rig.worker.download(rig.slot, record)
+    after = rig.get(record)
+    assert after.state is JobState.FAILED and after.recoverable and words in (after.error or "")
+    assert str(rig.tmp_path / "out") in (after.error or "") and "Errno" not in (after.error or "")
+    assert rig.fake.download_calls == 2 and record.id not in rig.timers.next_at  # not tried again
+    assert after.partials == [] and not [p for p in (rig.tmp_path / "out").rglob(".*") if p.is_file()]
+
+
+async def test_a_manifest_the_disk_refuses_fails_the_save_and_keeps_the_stems_recorded(
+        rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(*args: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    record = await finished(rig)
+    monkeypatch.setattr(downloads, "write_job_manifest", full)
+    await rig.worker.download(rig.slot, record)
+    after = rig.get(record)
+    assert after.state is JobState.FAILED and after.recoverable and "is out of space" in (after.error or "")
+    assert len(after.outputs) == 2 and after.manifest_path is None
+
+
+async def test_a_stem_of_the_right_length_is_kept_when_its_size_text_disagrees(rig: Rig) -> None:
+    rig.fake.size_text = "9.99 MB"
+    record = await finished(rig)
+    await rig.worker.download(rig.slot, record)
+    after = rig.get(record)
+    assert after.state is JobState.COMPLETED and rig.fake.download_calls == 2
+    assert all("where MVSep announced 9.99 MB: kept, the audio is complete" in o.warnings[0] for o in after.outputs)
+    manifest = json.loads(Path(after.manifest_path or "").read_text())
+    assert all(o["warnings"] == [w for r in after.outputs if r.stem == o["stem"] for w in r.warnings]
+               for o in manifest["outputs"])

@@ -7,8 +7,10 @@ import hashlib
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
+from mvsep_mcp import system
 from mvsep_mcp.media import MediaError, commit_file, ensure_dir, final_name_from_temp, sha256_file, temp_path_for
 from mvsep_mcp.policy import HASH_CHUNK_BYTES
 
@@ -41,6 +43,16 @@ def test_commit_never_overwrites(tmp_path: Path) -> None:
     assert [p.name for p in landed] == ["Song (Vocals).flac", "Song (Vocals) (2).flac", "Song (Vocals) (3).flac"]
     assert [p.read_bytes() for p in landed] == [b"take 0", b"take 1", b"take 2"]
     assert sorted(p.name for p in desired.parent.iterdir()) == sorted(p.name for p in landed)  # no temp left
+
+
+def test_commit_numbers_before_a_double_suffix_when_asked(tmp_path: Path) -> None:
+    for expected in ("Song.stem.mp4", "Song (2).stem.mp4", "Song (3).stem.mp4"):
+        tmp = tmp_path / "t.part"
+        tmp.write_bytes(expected.encode())
+        assert commit_file(tmp, tmp_path / "Song.stem.mp4", ".stem.mp4").name == expected
+    tmp = tmp_path / "t.part"
+    tmp.write_bytes(b"x")
+    assert commit_file(tmp, tmp_path / "Song.stem.mp4").name == "Song.stem (2).mp4"  # the default: the last one
 
 
 def test_commit_creates_parents_and_skips_existing_folder_names(tmp_path: Path) -> None:
@@ -107,3 +119,27 @@ def test_ensure_dir(tmp_path: Path) -> None:
         ensure_dir(tmp_path / "file")
     with pytest.raises(MediaError, match="a file is in the way of one of its parent folders"):
         ensure_dir(tmp_path / "file" / "sub" / "deeper")
+
+
+@pytest.mark.parametrize("simulated", ["windows", "macos", "linux"])
+def test_commit_on_each_system_flushes_what_the_system_can(tmp_path: Path, simulated: system.System,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows cannot open a folder (so its entry is not flushed) and needs write access to flush a file; POSIX
+    systems flush the file read-only and then the folder's entry."""
+    desired = tmp_path / "out" / "Song (Vocals).flac"
+    tmp = make_tmp(desired, b"stem")
+    opened: list[tuple[Path, int]] = []
+    real_open = os.open
+
+    def spy(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        opened.append((Path(path), flags))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", spy)
+    with system.simulate(simulated):
+        landed = commit_file(tmp, desired)
+    assert landed == desired and landed.read_bytes() == b"stem"
+    folder = [flags for path, flags in opened if path == desired.parent]
+    flushed = [flags for path, flags in opened if path == tmp]
+    assert flushed and all(flags & os.O_RDWR for flags in flushed) is (simulated == "windows")
+    assert (folder == []) is (simulated == "windows")

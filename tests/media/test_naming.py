@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
 import unicodedata
 from pathlib import Path, PurePosixPath
 
 import pytest
+from mvsep_mcp import system
 from mvsep_mcp.media import (
     DEFAULT_TEMPLATE,
     NamingFields,
@@ -198,3 +200,16 @@ def test_safe_destination_through_symlinked_root(tmp_path: Path) -> None:
     real.mkdir()
     (tmp_path / "alias").symlink_to(real, target_is_directory=True)
     assert safe_destination(tmp_path / "alias", "x.flac") == real.resolve() / "x.flac"
+
+
+@pytest.mark.parametrize("simulated", ["windows", "macos", "linux"])
+def test_a_colon_in_a_name_is_refused_on_windows(tmp_path: Path, simulated: system.System) -> None:
+    """On Windows ``name:stream`` writes an NTFS alternate data stream: refused. Elsewhere ``:`` is a character."""
+    root = tmp_path / "out"
+    root.mkdir()
+    with system.simulate(simulated):
+        if simulated == "windows":
+            with pytest.raises(OutsideOutputRoot):
+                safe_destination(root, "Song/Vocals.flac:hidden")
+        elif sys.platform != "win32":  # the real Windows cannot even resolve such a name
+            assert safe_destination(root, "Song/Vocals: live.flac") == root.resolve() / "Song" / "Vocals: live.flac"

@@ -455,7 +455,7 @@ async def test_leaderboard_reports_its_sort_key(premium: MVSepClient, anonymous:
     state.timing = dataclasses.replace(JobTiming.fast(), quality_s=0.0)
     await premium.quality_add(stems_zip(tmp_path / "stems.zip"), algo_name="Sorted", main_text="t", dataset_type=0,
                               password="pw-1234")
-    board = await anonymous.quality_leaderboard(dataset_type=0, sort="sdr_instrum")
+    board = await anonymous.quality_leaderboard(dataset_type=0, sort="sdr_instrum", algo_name_filter="Sorted")
     assert len(board.data) == 1
     # MISMATCH: server/mvsep/models.py:396 types Leaderboard.sort as JsonValue, which json-decodes strings and turns
     # a plain (non-JSON) string like "sdr_instrum" into None. The sandbox (and the API reference) send the key name.

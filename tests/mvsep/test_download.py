@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from mvsep_mcp.mvsep import errors
+from mvsep_mcp.mvsep._download import ShortWrite, download
 
 from tests.mvsep.conftest import TOKEN
 
@@ -119,3 +123,114 @@ async def test_download_gives_up_after_retries(make_client: Any, tmp_path: Path,
         with pytest.raises(errors.TransportError):
             await client.download(URL, tmp_path / "a.part")
     assert len(sleeps) == 2
+
+
+class StingyFile:
+    """A real file whose writes take at most ``take`` bytes each, and nothing once ``room`` bytes are written: how an
+    unbuffered write behaves on a disk that fills up (it returns short instead of raising)."""
+
+    def __init__(self, path: Path, mode: str, *, take: int, room: int | None = None) -> None:
+        self.file = open(path, mode, buffering=0)  # noqa: SIM115 - closed by __exit__
+        self.take, self.room = take, room
+        self.calls = 0
+
+    def write(self, data: Any) -> int:
+        self.calls += 1
+        size = self.file.tell()
+        allowed = self.take if self.room is None else max(0, min(self.take, self.room - size))
+        return self.file.write(bytes(data[:allowed])) or 0
+
+    def __enter__(self) -> StingyFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.file.close()
+
+
+def stingy(**kw: Any) -> Any:
+    return lambda path, mode: StingyFile(path, mode, **kw)
+
+
+async def test_every_byte_is_written_when_the_disk_takes_pieces_at_a_time(make_client: Any, tmp_path: Path) -> None:
+    dest = tmp_path / "x.part"
+    async with make_client(FileServer(breaks=0)) as client:
+        assert await client_download(client, dest, stingy(take=70_000)) == len(CONTENT)
+    assert dest.read_bytes() == CONTENT
+
+
+async def test_a_disk_that_takes_nothing_more_is_an_error_at_once(make_client: Any, tmp_path: Path,
+                                                                   sleeps: list[float]) -> None:
+    dest = tmp_path / "x.part"
+    server = FileServer(breaks=0)
+    async with make_client(server) as client:
+        with pytest.raises(ShortWrite) as info:
+            await client_download(client, dest, stingy(take=1 << 20, room=151_552))
+    assert info.value.errno == errno.ENOSPC
+    assert dest.stat().st_size == 151_552 and len(server.requests) == 1 and sleeps == []  # never retried
+
+
+async def test_the_disks_own_error_is_raised_as_it_is(make_client: Any, tmp_path: Path, sleeps: list[float]) -> None:
+    class Full(StingyFile):
+        def write(self, data: Any) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    server = FileServer(breaks=0)
+    async with make_client(server) as client:
+        with pytest.raises(OSError) as info:
+            await client_download(client, tmp_path / "x.part", lambda path, mode: Full(path, mode, take=0))
+    assert info.value.errno == errno.ENOSPC and len(server.requests) == 1 and sleeps == []
+
+
+async def client_download(client: Any, dest: Path, open_file: Any) -> int:
+    return await download(client._engine, URL, dest, client.download_hosts, open_file=open_file)
+
+
+async def test_bytes_on_disk_must_equal_bytes_received(make_client: Any, tmp_path: Path) -> None:
+    class Lying(StingyFile):
+        def write(self, data: Any) -> int:
+            super().write(data[: len(data) // 2])
+            return len(data)  # says it took everything
+
+    dest = tmp_path / "x.part"
+    async with make_client(FileServer(breaks=0)) as client:
+        with pytest.raises(ShortWrite) as info:
+            await client_download(client, dest, lambda path, mode: Lying(path, mode, take=1 << 20))
+    assert info.value.errno == errno.EIO and not dest.exists()  # not a prefix to resume from
+
+
+FSIZE_CHILD = """
+import asyncio, resource, sys
+from pathlib import Path
+import httpx
+from mvsep_mcp.mvsep import MVSepClient
+
+limit, dest = int(sys.argv[1]), Path(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+body = bytes(range(256)) * 4096
+requests = []
+
+def serve(request):
+    requests.append(request)
+    return httpx.Response(200, headers={"Content-Length": str(len(body))}, content=body)
+
+async def main():
+    async with MVSepClient(None, base_url="http://127.0.0.1:9/api", transport=httpx.MockTransport(serve)) as client:
+        try:
+            await client.download("http://127.0.0.1:9/storage/processed/a.flac", dest)
+        except OSError as exc:
+            print(type(exc).__name__, exc.errno, len(requests))
+            return
+    print("completed", len(requests))
+
+asyncio.run(main())
+"""
+
+
+def test_a_file_size_limit_stops_the_download_with_the_disks_error(tmp_path: Path) -> None:
+    """RLIMIT_FSIZE (a child process): the write past the limit returns short, the next one fails with EFBIG."""
+    dest = tmp_path / "x.part"
+    done = subprocess.run([sys.executable, "-c", FSIZE_CHILD, "300000", str(dest)], capture_output=True, text=True,
+                          timeout=60, check=True)
+    name, code, requests = done.stdout.split()
+    assert (name, int(code), int(requests)) == ("OSError", errno.EFBIG, 1), done.stdout + done.stderr
+    assert dest.stat().st_size == 300000

@@ -14,6 +14,7 @@ from mvsep_mcp.planning import inputs as inputs_module
 from mvsep_mcp.planning.inputs import NO_INPUTS, describe_sources
 
 from tests.audio_factory import make_audio
+from tests.programs import posix_only
 
 
 def touch(path: Path) -> Path:
@@ -185,6 +186,7 @@ async def test_describe_sources_probes_files_and_keeps_urls(tmp_path: Path) -> N
     assert planned[1].duration_s is not None and planned[1].format == "mp3"
 
 
+@posix_only("a named pipe (os.mkfifo) is one of the cases")
 def test_readable_file_takes_a_regular_file_and_refuses_the_rest(tmp_path: Path) -> None:
     """For files sent as they are (a quality-checker zip): each odd path gets its own sentence, never an OSError."""
     archive = tmp_path / "outputs.zip"

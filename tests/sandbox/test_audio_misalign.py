@@ -8,7 +8,7 @@ import httpx
 import numpy as np
 import pytest
 import soundfile as sf
-from mvsep_mcp.daw.facts import read_stream_facts
+from mvsep_mcp.daw.stream_facts import read_stream_facts
 from mvsep_mcp.sandbox import SANDBOX_PREMIUM_TOKEN, SandboxServer
 from mvsep_mcp.sandbox.audio import Misalignment, decode, render_stems
 from mvsep_mcp.sandbox.audio_misalign import LengthChangingWriter

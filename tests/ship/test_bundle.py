@@ -26,12 +26,14 @@ from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mvsep_mcp.sandbox import SANDBOX_PREMIUM_TOKEN, SandboxServer
 
+from tests.programs import posix_only
 from tests.ship import external
 from tests.ship.conftest import make_song, separate_one
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_BUNDLE_BYTES = 2 * 1024 * 1024
-DEFAULT_TOOLS = ["search_models", "get_model", "separate_audio", "wait_for_jobs", "list_jobs", "cancel_job"]
+DEFAULT_TOOLS = ["search_models", "get_model", "recommend_models", "separate_audio", "wait_for_jobs", "list_jobs",
+                 "cancel_job"]
 FILLED_BY_THE_USER = {"api_token": SANDBOX_PREMIUM_TOKEN}  # every other field is left blank
 NEVER_PACKED = re.compile(r"(^|/)(tests|\.ci|\.venv|\.git|build|dist|__pycache__|[^/]*\.egg-info)(/|$)|\.pyc$")
 MUST_PACK = {"manifest.json", "pyproject.toml", "icon.png", "README.md", "LICENSE", "server/mvsep_mcp/__main__.py",
@@ -40,15 +42,15 @@ SANDBOX_ONLY_PACKAGES = ("av",)  # starlette and uvicorn come with mcp; numpy an
 
 
 @pytest.fixture(scope="module")
-def packed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("pack") / "mvsep-mcp.mcpb"
-    done = external.run_npx([external.MCPB], "mcpb", "pack", str(ROOT), str(out))
-    assert done.returncode == 0, done.stdout + done.stderr
-    return out
+def packed(bundle_dist: Path) -> Path:
+    """The bundle as the release packs it (``.ci/release.py build --bundle``)."""
+    return bundle_dist / external.RELEASE.bundle_name(external.RELEASE.version())
 
 
-def test_mcpb_validate_is_clean() -> None:
-    done = external.run_npx([external.MCPB], "mcpb", "validate", str(ROOT / "manifest.json"))
+def test_mcpb_validate_is_clean(packed: Path, tmp_path: Path) -> None:
+    """``mcpb validate`` on the manifest inside the packed bundle, beside the files it names."""
+    zipfile.ZipFile(packed).extractall(tmp_path)
+    done = external.run_npx([external.MCPB], "mcpb", "validate", str(tmp_path / "manifest.json"))
     print(done.stdout)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Manifest schema validation passes!" in done.stdout
@@ -110,6 +112,7 @@ def launch(manifest: dict[str, Any], dirname: Path, home: Path, path: str) -> St
                                  cwd="/")
 
 
+@posix_only("the host is played with env -i and a POSIX PATH")
 async def test_the_unpacked_bundle_starts_lists_its_tools_and_separates(
     installed: Path, sandbox: SandboxServer, tmp_path: Path
 ) -> None:

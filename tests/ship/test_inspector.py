@@ -13,41 +13,18 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio
-import pytest
-from mvsep_mcp.config import ALL_TOOLSETS
-from mvsep_mcp.sandbox import SANDBOX_PREMIUM_TOKEN, SandboxServer
+from mvsep_mcp.sandbox import SandboxServer
 
-from tests.http_server import serving_http
 from tests.ship import external
-from tests.ship.conftest import make_song, separate_one
+from tests.ship.conftest import make_song, separate_one, server_env
 
-EVERY_TOOLSET = ",".join(ALL_TOOLSETS)
 # every tool of every toolset, as the tools/list snapshot holds them
 TOOL_COUNT = len(json.loads((Path(__file__).parents[1] / "tools" / "snapshots" / "tools_list_all.json").read_text()))
 PROBLEM = re.compile(r"^(Warning|Error): tool |\d+ errors?, \d+ warnings?", re.MULTILINE)
-
-
-def server_env(root: Path, base_url: str, token: str | None = None) -> dict[str, str]:
-    env = {
-        "MVSEP_BASE_URL": base_url,
-        "MVSEP_OUTPUT_DIR": str(root / "out"),
-        "MVSEP_DATA_DIR": str(root / "data"),
-        "MVSEP_TOOLSETS": EVERY_TOOLSET,
-        "MVSEP_POLL_INTERVAL": "0.2",
-        "MVSEP_STATUS_RATE": "100000",
-        "MVSEP_AUTO_APPROVE_CREDITS": "1000000",
-        "MVSEP_CONFIG": str(root / "absent.toml"),
-        "MVSEP_CREDENTIALS": str(root / "absent.json"),
-        "HOME": str(root / "home"),
-    }
-    if token:
-        env["MVSEP_API_TOKEN"] = token
-    return env
 
 
 def inspector(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -69,15 +46,6 @@ def assert_strict_clean(done: subprocess.CompletedProcess[str]) -> None:
     assert not PROBLEM.search(stderr + done.stdout), stderr
     tools = json.loads(done.stdout)["tools"]
     assert len(tools) == TOOL_COUNT
-
-
-@pytest.fixture
-def http_server(tmp_path: Path, sandbox: SandboxServer) -> Iterator[str]:
-    """``mvsep-mcp serve --transport http`` on a free loopback port; its MCP endpoint URL."""
-    (tmp_path / "home").mkdir()
-    env = {"PATH": os.environ.get("PATH", ""), **server_env(tmp_path, sandbox.base_url, SANDBOX_PREMIUM_TOKEN)}
-    with serving_http(env, tmp_path / "http-server.log") as url:
-        yield url
 
 
 def test_the_problem_pattern_matches_what_the_inspector_prints() -> None:

@@ -1,8 +1,10 @@
 """manifest.json (an MCP Bundle manifest, v0.4, server type "uv") in step with pyproject.toml and the server.
 
 The ``tools`` and ``prompts`` lists must equal what the server lists with every toolset on: a tool's manifest
-description is the first sentence of its MCP description; a prompt's ``text`` is the prompt rendered with
-``${arguments.<name>}`` for each argument. After changing tools or prompts, regenerate both lists with
+description is the first sentence of its MCP description; a prompt's ``text`` is the prompt's text
+(``mvsep_mcp_tools.prompts.TEXTS``) with ``${arguments.<name>}`` for each argument but ``model``: the text for a
+host to fill in leaves the model to the assistant (the server checks a model it is given and names it). After
+changing tools or prompts, regenerate both lists with
 ``UPDATE_MANIFEST=1 .venv/bin/python -m pytest tests/ship/test_manifest.py`` and review the diff.
 """
 
@@ -18,6 +20,7 @@ from typing import Any
 from mcp.client.client import Client
 from mvsep_mcp.app import create_server
 from mvsep_mcp.config import ALL_TOOLSETS, load_settings
+from mvsep_mcp_tools.prompts import TEXTS
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_PATH = ROOT / "manifest.json"
@@ -56,8 +59,7 @@ async def server_lists(tmp_path: Path) -> tuple[list[dict[str, str]], list[dict[
         prompts: list[dict[str, Any]] = []
         for prompt in (await client.list_prompts()).prompts:
             names = [argument.name for argument in prompt.arguments or []]
-            rendered = await client.get_prompt(prompt.name, {name: f"${{arguments.{name}}}" for name in names})
-            text = "\n\n".join(getattr(message.content, "text", "") for message in rendered.messages)
+            text = TEXTS[prompt.name](**{name: f"${{arguments.{name}}}" for name in names if name != "model"})
             prompts.append({"name": prompt.name, "description": prompt.description or "", "arguments": names,
                             "text": text})
     return tools, prompts
@@ -72,7 +74,7 @@ async def test_tools_and_prompts_are_what_the_server_lists(tmp_path: Path) -> No
     assert data["tools"] == tools, "tools changed: run with UPDATE_MANIFEST=1 and review the diff"
     assert data["prompts"] == prompts, "prompts changed: run with UPDATE_MANIFEST=1 and review the diff"
     assert data["tools_generated"] is False and data["prompts_generated"] is False
-    assert len(tools) == 25 and all(tool["description"] for tool in tools)
+    assert len(tools) == 28 and all(tool["description"] for tool in tools)
 
 
 def test_in_step_with_pyproject() -> None:

@@ -1,4 +1,5 @@
-"""The sdist and the wheel, built as a release would build them (`python -m build`, isolated, from a clean copy):
+"""The sdist and the wheel, built as a release builds them (`.ci/release.py build`: `python -m build`, isolated,
+from a clean copy):
 the sdist carries the bundle manifest, its icon, README and LICENSE beside the sources; the wheel carries what runs,
 under names of its own (`mvsep_mcp`, `mvsep_mcp_tools`), pulls in nothing only the sandbox uses, and lives in peace
 with distributions that own generic `server` and `tools` packages."""
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ship.conftest import ROOT, copy_sources
+from tests.ship.conftest import ROOT
 
 BUILD_TIMEOUT_S = 600
 SANDBOX_ONLY = {"av", "python-multipart", "uvicorn", "starlette"}  # numpy and soundfile serve mvsep_mcp.daw
@@ -28,13 +29,8 @@ def version() -> str:
 
 
 @pytest.fixture(scope="module")
-def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = copy_sources(tmp_path_factory.mktemp("release"))
-    out = work / "dist"
-    done = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(work)], capture_output=True,
-                          text=True, timeout=BUILD_TIMEOUT_S, stdin=subprocess.DEVNULL)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return out
+def dist(python_dist: Path) -> Path:
+    return python_dist
 
 
 def test_the_sdist_carries_the_manifest_readme_and_licence(dist: Path) -> None:
@@ -42,9 +38,10 @@ def test_the_sdist_carries_the_manifest_readme_and_licence(dist: Path) -> None:
     with tarfile.open(dist / f"{root}.tar.gz") as sdist:
         names = {name.removeprefix(root + "/") for name in sdist.getnames()}
     print(f"sdist: {len(names)} entries")
-    for required in ("manifest.json", "icon.png", ".mcpbignore", "README.md", "LICENSE", "pyproject.toml",
-                     "Dockerfile", "server/mvsep_mcp/__main__.py", "server/mvsep_mcp/sandbox/data/algorithms.json",
-                     "tools/mvsep_mcp_tools/separation.py", "tools/mvsep_mcp_tools/stem_player.html"):
+    for required in ("manifest.json", "server.json", "icon.png", ".mcpbignore", "README.md", "LICENSE",
+                     "pyproject.toml", "Dockerfile", "server/mvsep_mcp/__main__.py",
+                     "server/mvsep_mcp/sandbox/data/algorithms.json", "tools/mvsep_mcp_tools/separation.py",
+                     "tools/mvsep_mcp_tools/stem_player.html"):
         assert required in names, required
     assert not [n for n in names if n.startswith(("tests", ".ci", ".venv")) or "__pycache__" in n or n.endswith(".pyc")]
 

@@ -23,8 +23,10 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mvsep_mcp.cli import build_parser
 from mvsep_mcp.sandbox import SANDBOX_PREMIUM_TOKEN, SandboxServer
 
+from tests.programs import posix_only
 from tests.ship import external
 from tests.ship.conftest import copy_sources
+from tests.ship.external import uv_env
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -53,11 +55,6 @@ def version() -> str:
 
 def wheel_name() -> str:
     return f"mvsep_mcp-{version()}-py3-none-any.whl"
-
-
-def uv_env(cache: Path) -> dict[str, str]:
-    """uv's settings for these runs: a shared cache, and the system's certificates (this machine's network)."""
-    return {"UV_CACHE_DIR": str(cache), "UV_SYSTEM_CERTS": "1", "UV_NO_PROGRESS": "1"}
 
 
 # --- the contract ------------------------------------------------------------------------------------------------
@@ -90,11 +87,6 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     built = work / "dist" / wheel_name()
     assert built.is_file(), f"the README's wheel name {wheel_name()} is not what the build made"
     return built
-
-
-@pytest.fixture(scope="module")
-def uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("uv-cache")
 
 
 def run_shell(line: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -142,6 +134,7 @@ def launch(entry: dict[str, Any], wheel: Path, root: Path, sandbox: SandboxServe
     return StdioServerParameters(command=command, args=args, env=env, cwd=str(root))
 
 
+@posix_only("the README's install lines are bash")
 @pytest.mark.parametrize("index", range(len(HOSTS)), ids=list(HOSTS))
 async def test_each_snippet_starts_the_server(index: int, wheel: Path, uv_cache: Path, tmp_path: Path,
                                               sandbox: SandboxServer) -> None:
@@ -182,6 +175,7 @@ def test_claude_mcp_add_runs_what_mcp_json_runs() -> None:
     assert set(entry["env"]) == {"MVSEP_API_TOKEN"}
 
 
+@posix_only("the README's install lines are bash")
 def test_uvx_and_pipx_from_the_built_wheel(wheel: Path, uv_cache: Path, tmp_path: Path) -> None:
     """The README's pipx/uvx lines, from the folder holding dist/ (pipx obtained through uvx, into tmp)."""
     lines = [line for line in block_with("pip wheel").splitlines() if line.strip()]

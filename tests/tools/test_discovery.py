@@ -16,12 +16,14 @@ from .conftest import make_settings
 # reaches beyond this server (MVSep)
 EXPECTED = {
     "search_models": (True, None, None, None), "get_model": (True, None, None, None),
+    "recommend_models": (True, None, None, None),
     "wait_for_jobs": (True, None, None, None), "list_jobs": (True, None, None, False),
     "separate_audio": (None, False, None, None), "master_audio": (None, False, None, None),
     "generate_from_text": (None, False, None, None), "fetch_job_results": (None, False, None, None),
     "cancel_job": (False, None, None, None), "quality_delete": (False, None, None, None),
     "set_premium_mode": (None, False, True, None), "set_long_filenames": (None, False, True, None),
-    "make_daw_session": (None, False, None, False),
+    "make_daw_session": (None, False, None, False), "make_dj_stems": (None, False, None, False),
+    "mix_stems": (None, False, None, False),
 }
 
 

@@ -163,3 +163,21 @@ async def test_quality_submit_with_an_overlong_path_is_a_sentence(tmp_path: Path
     assert outcome.is_error
     assert text_of(outcome).startswith("Error executing tool quality_submit: The path '/xxx")
     assert "is too long for this system (5001 characters)" in text_of(outcome)
+
+
+async def test_a_damaged_journal_is_said_in_the_first_answer_and_the_server_works(
+        tmp_path: Path, sandbox: SandboxServer, mode: str) -> None:
+    settings = make_settings(tmp_path / "srv", sandbox.base_url)
+    settings.journal_path.parent.mkdir(parents=True)
+    settings.journal_path.write_bytes(b"half a journal, then the disk failed" * 100)
+    async with connect(settings, mode) as client:
+        first = await client.call_tool("list_jobs", {})
+        second = await client.call_tool("list_jobs", {})
+    [kept] = settings.journal_path.parent.glob("journal.damaged-*.sqlite3")
+    assert not first.is_error and text_of(first).endswith(
+        f"The job journal {settings.journal_path} was damaged (file is not a database), so it was moved aside to "
+        f"{kept.name} beside it and a fresh journal started: nothing in it could be read. A job that was not "
+        f"recovered is no longer followed here; its result stays on MVSep about 72 hours (your separation history "
+        f"lists it).")
+    assert not second.is_error and "damaged" not in text_of(second)
+    assert kept.read_bytes().startswith(b"half a journal")

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 from mcp.client.client import Client
+from mcp.shared.exceptions import MCPError
 from mcp_types import AudioContent, BlobResourceContents, ResourceLink, TextResourceContents
+from mcp_types.jsonrpc import INVALID_PARAMS
 from mvsep_mcp.app import create_server
 from mvsep_mcp.sandbox import SandboxServer
 
@@ -96,3 +98,16 @@ async def test_reading_a_stem_of_an_unknown_job_is_not_found(tmp_path: Path, san
     async with Client(create_server(make_settings(tmp_path, sandbox.base_url)), mode="legacy") as client:
         with pytest.raises(Exception, match="(?i)not found|unknown|no job"):
             await client.read_resource("mvsep://jobs/jnothing/files/Vocals.flac")
+
+
+async def test_a_stem_or_session_the_job_does_not_have_is_not_found(tmp_path: Path, sandbox: SandboxServer,
+                                                                    mode: str) -> None:
+    """-32602 (the spec's resource not found) with the sentence naming what the job has."""
+    song = make_audio(tmp_path / "in", "wav", name="Missing", seconds=2)
+    async with Client(create_server(make_settings(tmp_path, sandbox.base_url)), mode=mode) as client:
+        [job] = (await separate_and_wait(client, song)).structured_content["jobs"]
+        for uri, sentence in ((f"mvsep://jobs/{job['id']}/files/Piano.flac", "no 'Piano' stem; its stems are "),
+                              (f"mvsep://jobs/{job['id']}/sessions/Song.rpp", "no DAW session 'Song.rpp'")):
+            with pytest.raises(MCPError) as refused:
+                await client.read_resource(uri)
+            assert refused.value.error.code == INVALID_PARAMS and sentence in refused.value.error.message

@@ -16,13 +16,17 @@ SNAPSHOT = Path(__file__).parent / "snapshots" / "tools_list_all.json"
 # strictly: the default with json.dumps' spaces, every toolset (auth included) as compact JSON on the wire.
 DEFAULT_BUDGET_BYTES = 12_000
 # Arguments whose name, bounds and values say everything (a page size or offset, a sort enum, a switch's one bool, an
-# id named for what it identifies): a description would repeat them in the model's context.
-SELF_EXPLANATORY = {"start", "offset", "limit", "sort", "enabled", "job_id", "entry_id"}
+# id named for what it identifies, a sign-in's email and password, a filter named for what it keeps): a description
+# would repeat them in the model's context.
+SELF_EXPLANATORY = {"start", "offset", "limit", "sort", "enabled", "job_id", "entry_id", "email", "password",
+                    "unfinished_only", "include_inactive"}
+# A read-only tool (readOnlyHint) spends nothing, so only a tool that writes says "Free." (and one that spends says so).
 EVERY_TOOLSET_BUDGET_BYTES = 24_000
 
 READ_ONLY_TOOLS = {
     "search_models",
     "get_model",
+    "recommend_models",
     "wait_for_jobs",
     "list_jobs",
     "account_info",
@@ -61,6 +65,7 @@ async def test_default_toolset_is_compact(tmp_path: Path) -> None:
     assert [t["name"] for t in tools] == [
         "search_models",
         "get_model",
+        "recommend_models",
         "separate_audio",
         "wait_for_jobs",
         "list_jobs",
@@ -82,7 +87,7 @@ async def test_every_toolset_fits_the_context_budget(tmp_path: Path) -> None:
 async def test_every_tool_is_described_and_annotated(tmp_path: Path) -> None:
     tools = await tool_list(tmp_path, ",".join(ALL_TOOLSETS))
     names = [t["name"] for t in tools]
-    assert len(names) == len(set(names)) == 25
+    assert len(names) == len(set(names)) == 28
     for tool in tools:
         assert len(str(tool.get("description", ""))) >= 25, tool["name"]
         assert "outputSchema" in tool, tool["name"]
@@ -94,6 +99,7 @@ async def test_every_tool_is_described_and_annotated(tmp_path: Path) -> None:
         hints = tool["annotations"]
         read_only = hints.get("readOnlyHint") is True  # type: ignore[union-attr]
         assert read_only == (tool["name"] in READ_ONLY_TOOLS), tool["name"]
+        assert not (read_only and "Free." in str(tool.get("description"))), tool["name"]
 
 
 @pytest.mark.parametrize("toolsets, absent", [("all", "login"), ("catalog", "separate_audio")])

@@ -17,9 +17,11 @@ from mcp.server.mcpserver import MCPServer
 from mvsep_mcp.config import ALL_TOOLSETS
 
 from mvsep_mcp_tools import (
+    _protocol,
     account,
     auth,
     catalog,
+    completions,
     jobs,
     player,
     prompts,
@@ -62,8 +64,11 @@ def extensions(toolsets: tuple[str, ...]) -> list[Extension]:
 
 
 def register_all(server: MCPServer[Any], toolsets: tuple[str, ...], current_session: Callable[[], Session]) -> None:
-    """The tools of ``toolsets``, then every resource and prompt."""
+    """The tools of ``toolsets``, then every resource and prompt, their completions, and the answers by the book
+    around the SDK's handlers (``_protocol``)."""
     for name in toolsets:
         TOOLSETS[name](server)
     resources.register(server, current_session)
     prompts.register(server)
+    completions.register(server)
+    _protocol.install(server)

@@ -16,7 +16,7 @@ from mcp.server.mcpserver.resolve import Elicit
 from mvsep_mcp.planning import Decision, Plan, consent_question, spending_decision
 from pydantic import BaseModel, Field
 
-from mvsep_mcp_tools._common import session_of
+from mvsep_mcp_tools._caller import session_of
 
 
 class SpendConsent(BaseModel):

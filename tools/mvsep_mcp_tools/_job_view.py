@@ -1,6 +1,6 @@
 """How a job looks to the model: one flat, stable shape shared by the separation and jobs toolsets.
 
-Saved files show as the settings say (``results_as``, set for each tool call by ``_common.tool``): ``both`` (paths,
+Saved files show as the settings say (``results_as``, set for each call by ``_registration.tool``): ``both`` (paths,
 and a ``resource_link`` per stem, manifest and DAW session file that a host can read through ``resources/read`` or
 attach), ``paths`` (paths only, no links) or ``resources`` (links and resource URIs only: no path on the server's
 disk is shown).
@@ -17,16 +17,22 @@ from urllib.parse import quote
 
 from mcp_types import ResourceLink
 from mvsep_mcp.daw.from_jobs import SESSION_FORMATS, SESSION_MIME
+from mvsep_mcp.daw.ni_stems import NI_STEMS_MIME
 from mvsep_mcp.jobs.models import JobRecord, JobState, OutputFile
 from mvsep_mcp.jobs.stored import audio_mime
+from mvsep_mcp.mvsep.formats import MIME_BY_EXT
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
-from mvsep_mcp_tools._common import PRESENTER, ToolOutput, results_as, shows_paths
+from mvsep_mcp_tools._caller import PRESENTER
+from mvsep_mcp_tools._registration import ToolOutput, results_as, shows_paths
 
 STEM_TEMPLATE = "mvsep://jobs/{job_id}/files/{stem}.{ext}"
 MANIFEST_TEMPLATE = "mvsep://jobs/{job_id}/manifest"
 SESSION_TEMPLATE = "mvsep://jobs/{job_id}/sessions/{name}.{ext}"
+# what a file under files/ is served as, by extension: stems and mixes in MVSep's formats, DJ stems (.stem.mp4)
+MADE_MIME = {**MIME_BY_EXT, "mp4": NI_STEMS_MIME}
+
 
 def stem_uri(job_id: str, output: OutputFile) -> str:
     ext = PurePath(output.path).suffix.lstrip(".").lower()
@@ -56,6 +62,23 @@ def session_links(job_id: str, paths: Iterable[str | Path]) -> list[ResourceLink
                                   mime_type=SESSION_MIME[kind], size=_size(path),
                                   description=f"DAW session of job {job_id}"))
     return links
+
+
+def made_uri(job_id: str, path: str | Path) -> str:
+    """A file made from the job's stems, beside them under ``files/``: named by its file name."""
+    name = PurePath(path)
+    return STEM_TEMPLATE.format(job_id=quote(job_id, safe=""), stem=quote(name.stem, safe=""),
+                                ext=name.suffix.lstrip(".").lower())
+
+
+def made_links(job_id: str, paths: Iterable[str | Path]) -> list[ResourceLink]:
+    """A ``resource_link`` per file made from the job's stems (DJ stems, practice mixes); none when results show
+    paths only."""
+    if results_as.get() == "paths":
+        return []
+    return [ResourceLink(type="resource_link", uri=made_uri(job_id, path), name=PurePath(path).name,
+                         mime_type=MADE_MIME.get(PurePath(path).suffix.lower().lstrip("."), "application/octet-stream"),
+                         size=_size(path), description=f"Made from the stems of job {job_id}") for path in paths]
 
 
 def _size(path: str | Path) -> int | None:
@@ -99,7 +122,7 @@ def job_view(record: JobRecord) -> JobView:
         model=spec.model_name,
         hash=record.hash,
         outputs=[StemFile(stem=o.stem, uri=stem_uri(record.id, o), path=o.path if paths else None, size=o.size,
-                          url=_url(o.path)) for o in record.outputs],
+                          url=download_url(o.path)) for o in record.outputs],
         manifest_path=record.manifest_path if paths else None,
         error=_sentence(record.error),
     )
@@ -112,8 +135,8 @@ def _sentence(text: str | None) -> str | None:
 
 
 def file_links(records: Iterable[JobRecord]) -> list[ResourceLink]:
-    """A ``resource_link`` per saved stem, manifest and DAW session file of the completed jobs (none when results
-    show paths only)."""
+    """A ``resource_link`` per saved stem, manifest, DAW session file and file made from the stems of the completed
+    jobs (none when results show paths only)."""
     if results_as.get() == "paths":
         return []
     links: list[ResourceLink] = []
@@ -129,6 +152,7 @@ def file_links(records: Iterable[JobRecord]) -> list[ResourceLink]:
                                       name=PurePath(record.manifest_path).name, mime_type="application/json",
                                       description=f"Manifest of job {record.id}"))
         links += session_links(record.id, record.sessions)
+        links += made_links(record.id, record.made)
     return links
 
 
@@ -141,7 +165,8 @@ def shown_path(path: str | Path) -> str:
     return presenter.path(path) or "(not in your storage)"
 
 
-def _url(path: str) -> str | None:
+def download_url(path: str | Path) -> str | None:
+    """A hosted server's signed download URL of a file in the user's storage (None elsewhere)."""
     presenter = PRESENTER.get()
     return presenter.url(path) if presenter is not None else None
 

@@ -9,9 +9,10 @@ clients reject them) and says "optional" the way every dialect understands, by l
 - an optional input loses its ``null`` branch (leaving it out means "use the default"; the server still accepts an
   explicit null);
 - an output field that may be null becomes optional instead, and results leave out such fields when they are
-  null (``mvsep_mcp_tools._common.result`` dumps with ``exclude_none``), so every result still validates;
+  null (``mvsep_mcp_tools._registration.result`` dumps with ``exclude_none``), so every result still validates;
 - titles, null defaults, the default ``additionalProperties: true`` go; so do an output schema's descriptions and
-  defaults (programs read the structure; the model reads the text);
+  defaults (programs read the structure; the model reads the text), a switch's ``default: false`` (a switch left out
+  is off) and ``integer`` beside ``number`` in an ``anyOf`` (every integer is a number: the same values pass);
 - a ``$defs`` entry used once is written where it is used (the same schema, without the name and the reference);
   one used twice or more, or by itself, stays shared.
 """
@@ -97,6 +98,10 @@ def _schema(node: dict[str, Any], output: bool) -> dict[str, Any]:
             out[key] = value
     if out.get("default", 0) is None:
         del out["default"]  # an optional field says as much by not being required
+    if out.get("type") == "boolean" and out.get("default", True) is False:
+        del out["default"]  # a switch left out is off: the convention every reader already assumes
+    if isinstance(out.get("anyOf"), list) and {"type": "number"} in out["anyOf"]:
+        out["anyOf"] = [o for o in out["anyOf"] if o != {"type": "integer"}]  # every integer is a number
     if out.get("additionalProperties") is True:
         del out["additionalProperties"]  # JSON Schema's default
     if isinstance(out.get("properties"), dict):

@@ -10,18 +10,8 @@ from mvsep_mcp import policy
 from mvsep_mcp.jobs import account_limit
 from pydantic import Field
 
-from mvsep_mcp_tools._common import (
-    CHANGES_ACCOUNT,
-    READ_ONLY,
-    Skip,
-    ToolOutput,
-    account_of,
-    manage_link,
-    result,
-    sent_token,
-    session_of,
-    tool,
-)
+from mvsep_mcp_tools._caller import account_of, manage_link, sent_token, session_of
+from mvsep_mcp_tools._registration import CHANGES_ACCOUNT, READ_ONLY, Skip, ToolOutput, result, tool
 
 
 class AccountInfo(ToolOutput):
@@ -59,7 +49,7 @@ class SwitchResult(ToolOutput):
 def register(server: MCPServer[Any]) -> None:
     @tool(server, name="account_info", annotations=READ_ONLY)
     async def account_info(ctx: Context[Any, Any]) -> Annotated[CallToolResult, AccountInfo]:
-        """Your MVSep account: credits, premium mode, long names, jobs at once. Free."""
+        """Your MVSep account: credits, premium, long names, jobs at once."""
         session = session_of(ctx)
         account = await account_of(ctx)
         user = await account.user(refresh=True)
@@ -93,7 +83,7 @@ def register(server: MCPServer[Any]) -> None:
         start: Skip = 0,
         limit: Annotated[int, Field(ge=1, le=20)] = 20,
     ) -> Annotated[CallToolResult, HistoryPage]:
-        """This account's past separations on MVSep, newest first, with credits and file status. Free."""
+        """Past MVSep separations with credits and file status."""
         account = await account_of(ctx)
         entries = await account.client.separation_history(start=start, limit=limit)
         items = [
@@ -121,7 +111,7 @@ def register(server: MCPServer[Any]) -> None:
         ctx: Context[Any, Any],
         enabled: bool,
     ) -> Annotated[CallToolResult, SwitchResult]:
-        """Premium mode on or off. While on, new jobs spend credits and skip the free queue: ask the user first."""
+        """Premium mode on/off: while on, jobs spend credits and skip the free queue. Ask the user first."""
         account = await account_of(ctx)
         message = await (account.client.enable_premium() if enabled else account.client.disable_premium())
         await account.user(refresh=True)
@@ -133,7 +123,7 @@ def register(server: MCPServer[Any]) -> None:
         ctx: Context[Any, Any],
         enabled: bool,
     ) -> Annotated[CallToolResult, SwitchResult]:
-        """MVSep's long file names (with model and options) on or off; saved files follow the naming template."""
+        """MVSep's long file names (model, options) on/off; saved files follow the naming template."""
         account = await account_of(ctx)
         if enabled:
             message = await account.client.enable_long_filenames()

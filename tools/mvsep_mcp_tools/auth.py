@@ -13,18 +13,12 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
 from pydantic import Field
 
-from mvsep_mcp_tools._common import (
-    CHANGES_ACCOUNT,
-    SPENDS_AND_WRITES,
-    ToolOutput,
-    result,
-    session_of,
-    tool,
-)
+from mvsep_mcp_tools._caller import session_of
+from mvsep_mcp_tools._registration import CHANGES_ACCOUNT, SPENDS_AND_WRITES, ToolOutput, result, tool
 
 
 class LoginOut(ToolOutput):
-    signed_in_as: str | None
+    signed_in_as: str | None = None
 
 
 class RegisterOut(ToolOutput):
@@ -35,8 +29,8 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="login", annotations=CHANGES_ACCOUNT)
     async def login(
         ctx: Context[Any, Any],
-        email: Annotated[str, Field(min_length=3, description="Email")],
-        password: Annotated[str, Field(min_length=1, description="Password")],
+        email: Annotated[str, Field(min_length=3)],
+        password: Annotated[str, Field(min_length=1)],
     ) -> Annotated[CallToolResult, LoginOut]:
         """Sign in by email and password; the token is kept owner-only and used from now on.
         Prefer `mvsep-mcp login`."""
@@ -50,8 +44,8 @@ def register(server: MCPServer[Any]) -> None:
     async def register_account(
         ctx: Context[Any, Any],
         name: Annotated[str, Field(min_length=1, description="Display name")],
-        email: Annotated[str, Field(min_length=3, description="Email")],
-        password: Annotated[str, Field(min_length=8, description="Password")],
+        email: Annotated[str, Field(min_length=3)],
+        password: Annotated[str, Field(min_length=8)],
     ) -> Annotated[CallToolResult, RegisterOut]:
         """Create an MVSep account; verify the email, then use login."""
         message = await session_of(ctx).any_client().register(name, email, password, password)

@@ -18,17 +18,9 @@ from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, TERMINAL_STATES, JobRecor
 from mvsep_mcp.policy import PREVIEW_SECONDS
 from pydantic import Field
 
-from mvsep_mcp_tools._common import (
-    DESTRUCTIVE,
-    LOCAL_READ_ONLY,
-    READ_ONLY,
-    ToolOutput,
-    account_of,
-    result,
-    session_of,
-    tool,
-)
+from mvsep_mcp_tools._caller import account_of, session_of
 from mvsep_mcp_tools._job_view import JobView, file_links, job_line, job_view
+from mvsep_mcp_tools._registration import DESTRUCTIVE, LOCAL_READ_ONLY, READ_ONLY, ToolOutput, result, tool
 from mvsep_mcp_tools.player import UI_META, player_for, register_previews
 
 logger = logging.getLogger(__name__)
@@ -99,22 +91,21 @@ def register(server: MCPServer[Any]) -> None:
         ctx: Context[Any, Any],
         job_ids: Annotated[
             list[str] | None,
-            Field(description="Job ids; default: every unfinished job"),
+            Field(description="Default: all unfinished"),
         ] = None,
         max_wait_s: Annotated[
             float,
             Field(
                 ge=0,
                 le=policy.WAIT_CALL_BUDGET_S,
-                description="Return after at most this long",
+                description="At most this long",
             ),
         ] = policy.WAIT_CALL_BUDGET_S,
         audio_preview: Annotated[
-            bool, Field(description=f"Add each completed stem's first {PREVIEW_SECONDS:g} s as audio")
+            bool, Field(description=f"Stems' first {PREVIEW_SECONDS:g} s as audio")
         ] = False,
     ) -> Annotated[CallToolResult, WaitOut]:
-        """Wait up to ~45 s for jobs, with progress; finished jobs are saved already. Call again while jobs
-        run. Free."""
+        """Wait up to 45 s for jobs, with progress; finished ones are saved. Call again while any run."""
         account = await account_of(ctx)
         runner = session_of(ctx).runner
         if job_ids:
@@ -153,10 +144,10 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="list_jobs", annotations=LOCAL_READ_ONLY)
     async def list_jobs(
         ctx: Context[Any, Any],
-        unfinished_only: Annotated[bool, Field(description="Only unfinished jobs")] = False,
+        unfinished_only: bool = False,
         limit: Annotated[int, Field(ge=1, le=100)] = 20,
     ) -> Annotated[CallToolResult, JobList]:
-        """Jobs started here, newest first, with state and files. Free, local."""
+        """Jobs started here, newest first."""
         session = session_of(ctx)
         account = await account_of(ctx)
         states = NON_TERMINAL_STATES if unfinished_only else None
@@ -169,7 +160,7 @@ def register(server: MCPServer[Any]) -> None:
         ctx: Context[Any, Any],
         job_id: str,
     ) -> Annotated[CallToolResult, JobView]:
-        """Cancel a job before MVSep processes it (credits refunded)."""
+        """Cancel a job MVSep has not started (credits refunded)."""
         session = session_of(ctx)
         account = await account_of(ctx)
         record = await session.runner.cancel(account.key, job_id)

@@ -3,7 +3,7 @@
 - ``extension()`` is the ``Apps`` extension given to the server at construction: it serves ``stem_player.html``
   (inline script and style, no network) at ``PLAYER_URI`` and advertises the extension to clients.
 - ``UI_META`` is the ``_meta`` that binds a tool to the player (as ``Apps.tool`` stamps it; the tool itself is
-  registered by ``_common.tool`` so that errors and schemas are handled in the one place).
+  registered by ``_registration.tool`` so that errors and schemas are handled in the one place).
 - ``player_for(ctx, records)`` is the ``player`` part of a result: None unless the client negotiated MCP Apps, so
   a host without Apps gets exactly the result it got before. Peaks are computed in a worker thread.
 - ``register_previews(server)`` serves ``mvsep://jobs/{job_id}/preview/{stem}``: the first seconds of a stem as a
@@ -27,7 +27,8 @@ from mvsep_mcp.daw.preview import PREVIEW_MIME
 from mvsep_mcp.jobs.models import JobRecord
 from mvsep_mcp.policy import PREVIEW_SECONDS
 
-from mvsep_mcp_tools._common import ToolOutput, account_of, resource, session_of
+from mvsep_mcp_tools._caller import account_of, session_of
+from mvsep_mcp_tools._registration import ToolOutput, resource
 
 PLAYER_URI = "ui://mvsep/stem-player.html"
 PREVIEW_TEMPLATE = "mvsep://jobs/{job_id}/preview/{stem}"

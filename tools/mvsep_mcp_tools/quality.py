@@ -13,17 +13,8 @@ from mvsep_mcp.mvsep.models import QualityEntry
 from mvsep_mcp.planning import readable_file
 from pydantic import Field
 
-from mvsep_mcp_tools._common import (
-    DESTRUCTIVE,
-    READ_ONLY,
-    SPENDS_AND_WRITES,
-    Skip,
-    ToolOutput,
-    account_of,
-    result,
-    session_of,
-    tool,
-)
+from mvsep_mcp_tools._caller import account_of, session_of
+from mvsep_mcp_tools._registration import DESTRUCTIVE, READ_ONLY, SPENDS_AND_WRITES, Skip, ToolOutput, result, tool
 
 DATASET_TYPES = {0: "Synth", 1: "Multi", 2: "Piano", 3: "Lead/Back vocals", 4: "Guitar"}
 
@@ -51,8 +42,8 @@ class LeaderboardOut(EntriesOut):
 
 
 class SubmittedOut(ToolOutput):
-    id: int | None
-    link: str | None
+    id: int | None = None
+    link: str | None = None
 
 
 class DeletedOut(ToolOutput):
@@ -119,15 +110,15 @@ def register(server: MCPServer[Any]) -> None:
         dataset_type: Annotated[
             int,
             Field(
-                ge=0, le=20, description="0 Synth, 1 Multi, 2 Piano, 3 Lead/Back vocals, 4 Guitar, … (up to about 12)"
+                ge=0, le=20, description="e.g. 0 Synth, 1 Multi, 2 Piano"
             ),
         ] = 0,
         algo_name_filter: Annotated[str | None, Field(description="Name contains")] = None,
-        sort: Annotated[str | None, Field(description="Column, e.g. sdr_vocals")] = None,
+        sort: Annotated[str | None, Field(description="e.g. sdr_vocals")] = None,
         start: Skip = 0,
         limit: Annotated[int, Field(ge=1, le=100)] = 20,
     ) -> Annotated[CallToolResult, LeaderboardOut]:
-        """MVSep's quality-checker leaderboard for a dataset: algorithms ranked by SDR per stem. Free."""
+        """Quality-checker leaderboard: models by SDR per stem."""
         board = (
             await session_of(ctx)
             .any_client()
@@ -150,7 +141,7 @@ def register(server: MCPServer[Any]) -> None:
         ctx: Context[Any, Any],
         entry_id: Annotated[int, Field(ge=1)],
     ) -> Annotated[CallToolResult, EntryOut]:
-        """One quality-checker entry with its scores. Free."""
+        """A quality-checker entry's scores."""
         entry = entry_out(await session_of(ctx).any_client().quality_entry(entry_id))
         return result(entry, _summary([entry]))
 
@@ -160,7 +151,7 @@ def register(server: MCPServer[Any]) -> None:
         start: Skip = 0,
         limit: Annotated[int, Field(ge=1, le=100)] = 20,
     ) -> Annotated[CallToolResult, EntriesOut]:
-        """Quality-checker entries waiting to be evaluated. Free."""
+        """Quality-checker entries awaiting scores."""
         queue = await session_of(ctx).any_client().quality_queue(start=start, limit=limit)
         entries = [entry_out(e) for e in queue]
         out = EntriesOut(entries=entries, next_start=start + len(entries) if len(entries) == limit else None)
@@ -169,14 +160,14 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="quality_submit", annotations=SPENDS_AND_WRITES)
     async def quality_submit(
         ctx: Context[Any, Any],
-        zip_path: Annotated[str, Field(description="Absolute path of the outputs' .zip")],
+        zip_path: Annotated[str, Field(description="Absolute .zip path")],
         algo_name: Annotated[str, Field(min_length=1, description="Leaderboard name")],
-        description: Annotated[str, Field(description="Text shown with it")],
+        description: Annotated[str, Field(description="Shown with it")],
         dataset_type: Annotated[int, Field(ge=0, le=20, description="Dataset")],
-        password: Annotated[str, Field(min_length=1, description="Chosen now, to delete it later")],
-        ensemble: Annotated[bool, Field(description="An ensemble of models")] = False,
+        password: Annotated[str, Field(min_length=1, description="To delete it later")],
+        ensemble: Annotated[bool, Field(description="Is an ensemble")] = False,
     ) -> Annotated[CallToolResult, SubmittedOut]:
-        """Submit your algorithm's outputs (a zip) to MVSep's public quality checker. Confirm with the user first."""
+        """Submit your outputs (a zip) to the quality checker; ask the user first."""
         account = await account_of(ctx)
         if account.home is not None:
             raise NotOnThisServer("A hosted server does not read files on its own disk: submit the zip to MVSep's "
@@ -199,6 +190,6 @@ def register(server: MCPServer[Any]) -> None:
         entry_id: Annotated[int, Field(ge=1)],
         password: Annotated[str, Field(min_length=1, description="Its password")],
     ) -> Annotated[CallToolResult, DeletedOut]:
-        """Delete one of your quality-checker entries (needs its password)."""
+        """Delete your quality-checker entry."""
         message = await session_of(ctx).any_client().quality_delete(entry_id, password)
         return result(DeletedOut(id=entry_id, message=message), f"Entry #{entry_id}: {message}")

@@ -1,6 +1,7 @@
-"""Resources: the catalogue, one model, one job (as JSON), and a job's saved files: each stem (the audio, whole), its
-manifest and its DAW session files (``.dawproject`` as a blob, ``.rpp`` as text), read through ``resources/read``
-while they are the files that were saved and within the size a read carries (``jobs.stored``)."""
+"""Resources: the catalogue, one model, one job (as JSON), and a job's saved files: each stem (the audio, whole), each
+file made from the stems (DJ stems, practice mixes: ``files/<file name>``), its manifest and its DAW session files
+(``.dawproject`` as a blob, ``.rpp`` as text), read through ``resources/read`` while they are the files that were
+saved and within the size a read carries (``jobs.stored``)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mvsep_mcp.catalog import describe
 from mvsep_mcp.daw.from_jobs import SESSION_MIME
-from mvsep_mcp.jobs.stored import read_manifest, read_output, read_session
+from mvsep_mcp.jobs.stored import read_file, read_manifest, read_session
 from mvsep_mcp.media.manifest import without_server_paths
-from mvsep_mcp.mvsep.formats import MIME_BY_EXT
 
-from mvsep_mcp_tools._common import account_of, resource, session_of, shows_paths
-from mvsep_mcp_tools._job_view import MANIFEST_TEMPLATE, SESSION_TEMPLATE, STEM_TEMPLATE, job_view
+from mvsep_mcp_tools._caller import account_of, session_of
+from mvsep_mcp_tools._job_view import MADE_MIME, MANIFEST_TEMPLATE, SESSION_TEMPLATE, STEM_TEMPLATE, job_view
+from mvsep_mcp_tools._registration import resource, shows_paths
 from mvsep_mcp_tools.catalog import summary_of
 
 if TYPE_CHECKING:
@@ -73,18 +74,21 @@ def register(server: MCPServer[Any], current_session: Callable[[], Session]) -> 
         record = session_of(ctx).runner.get(account.key, unquote(job_id))
         return await anyio.to_thread.run_sync(functools.partial(read, record, *args, show_paths=shows_paths()))
 
-    async def stem_resource(job_id: str, stem: str, ctx: Context[Any, Any]) -> bytes:
-        return await stored(ctx, job_id, read_output, unquote(stem))
+    def file_resource(ext: str) -> Callable[..., Any]:
+        async def read(job_id: str, stem: str, ctx: Context[Any, Any]) -> bytes:
+            return await stored(ctx, job_id, read_file, unquote(stem), ext)
 
-    for ext, mime in MIME_BY_EXT.items():  # one template per file type: a read's mimeType is its template's
+        return read
+
+    for ext, mime in MADE_MIME.items():  # one template per file type: a read's mimeType is its template's
         resource(
             server,
             STEM_TEMPLATE.replace("{ext}", ext),
             name=f"stem_{ext}",
             title=f"A saved stem ({ext})",
             mime_type=mime,
-            description=f"One stem of a completed job: the whole {ext} file as saved.",
-        )(stem_resource)
+            description=f"One stem of a completed job, or a file made from them, by name: the whole {ext} file.",
+        )(file_resource(ext))
 
     @resource(
         server,

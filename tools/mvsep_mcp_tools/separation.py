@@ -12,12 +12,21 @@ from mcp_types import CallToolResult
 from mvsep_mcp.jobs.models import JobRecord
 from mvsep_mcp.mvsep import OutputFormatName, RemoteType
 from mvsep_mcp.mvsep.formats import FORMAT_BY_CODE
-from mvsep_mcp.planning import Plan, confirmation_needed, credits_text, plan_separation, submit_plan
+from mvsep_mcp.planning import (
+    Plan,
+    PlannedInput,
+    confirmation_needed,
+    credits_text,
+    plan_separation,
+    submit_plan,
+    then_steps,
+)
 from pydantic import Field
 
-from mvsep_mcp_tools._common import SPENDS_AND_WRITES, ToolOutput, account_of, resolver, result, session_of, tool
+from mvsep_mcp_tools._caller import account_of, session_of
 from mvsep_mcp_tools._consent import NoQuestion, SpendConsent, ask_to_spend, verdict
 from mvsep_mcp_tools._job_view import JobView, file_links, job_line, job_view, shown_path
+from mvsep_mcp_tools._registration import SPENDS_AND_WRITES, ToolOutput, resolver, result, tool
 from mvsep_mcp_tools._task_mode import submit_wait_s
 from mvsep_mcp_tools.jobs import jobs_text
 
@@ -46,7 +55,7 @@ def quote(plan: Plan, *, dry_run: bool) -> SeparationOut:
     """The plan as the model reads it: model, destination, cost per input."""
     return SeparationOut(
         dry_run=dry_run,
-        model=plan.algorithm.name,
+        model=plan.models_text if plan.then else plan.algorithm.name,
         options=plan.options,
         output_format=plan.output_format_name,
         output_dir=shown_path(plan.output_root),
@@ -57,12 +66,21 @@ def quote(plan: Plan, *, dry_run: bool) -> SeparationOut:
             InputEstimate(
                 input=i.source,
                 duration_s=i.duration_s,
-                estimated_credits=i.estimate.credits if i.estimate else None,
-                breakdown=i.estimate.breakdown if i.estimate else None,
+                estimated_credits=plan.input_credits(i),
+                breakdown=_breakdown(plan, i),
             )
             for i in plan.inputs
         ],
     )
+
+
+def _breakdown(plan: Plan, item: PlannedInput) -> str | None:
+    """The first model's cost breakdown, then each later step's credits (a chain)."""
+    if item.estimate is None:
+        return None
+    steps = [f"then {s.algorithm.name}: {credits_text(e.credits)}"
+             for s, e in zip(plan.then, plan.step_estimates(item), strict=True) if e is not None]
+    return "; ".join([item.estimate.breakdown, *steps])
 
 
 def finished_answer(records: list[JobRecord]) -> CallToolResult:
@@ -115,13 +133,14 @@ async def _plan(
     recursive: bool,
     publish_as_demo: bool,
     daw_session: Literal["dawproject", "rpp", "both"] | None,
+    then: list[dict[str, Any]] | None,
 ) -> Plan:
     account = await account_of(ctx)
     formats = ("dawproject", "rpp") if daw_session == "both" else (daw_session,) if daw_session else ()
     return await plan_separation(session_of(ctx), inputs=inputs, model=model, options=options,
                                  output_format=output_format, output_dir=output_dir, name_template=name_template,
                                  remote_type=remote_type, recursive=recursive, is_demo=publish_as_demo,
-                                 daw_session=formats, account=account)
+                                 daw_session=formats, account=account, then=then_steps(then or []))
 
 
 @resolver
@@ -138,45 +157,45 @@ def register(server: MCPServer[Any]) -> None:
             list[str],
             Field(
                 min_length=1,
-                description=(
-                    "Absolute paths (~ ok) of audio files or folders, or http(s) URLs"
-                ),
+                description="Files, folders (absolute) or http(s) URLs",
             ),
         ],
-        model: Annotated[str | int, Field(description="render_id (e.g. 40) or name, from search_models")],
+        model: Annotated[str | int, Field(description="render_id or name")],
         plan: Annotated[Plan, Resolve(_plan)],
         consent: Annotated[ElicitationResult[SpendConsent], Resolve(_consent)],
         options: Annotated[
             dict[str, str | int | float] | None,
-            Field(description='By label or key, e.g. {"Overlap": "8"}; others default'),
+            Field(description="By label or key"),
         ] = None,
         output_format: Annotated[
             OutputFormatName | None,
-            Field(description="wav/flac 16-bit, wav32 float, flac24 24-bit, mp3 320k; default: the setting"),
+            Field(description="Default: setting"),
         ] = None,
-        output_dir: Annotated[str | None, Field(description="Absolute folder; default: the setting")] = None,
+        output_dir: Annotated[str | None, Field(description="Default: setting")] = None,
         name_template: Annotated[
             str | None,
-            Field(description="Default '{song}/{title} ({stem}).{ext}'; also {artist} {album} {model} {input} {hash} "
-                              "{date}"),
+            Field(description="Default {song}/{title} ({stem}).{ext}; also {artist} {album} {model} {date}"),
         ] = None,
         remote_type: Annotated[RemoteType, Field(description="Where a URL points")] = "direct",
-        recursive: Annotated[bool, Field(description="Include sub-folders")] = False,
-        dry_run: Annotated[bool, Field(description="Only check and estimate the cost; nothing is sent")] = False,
-        confirm_credits: Annotated[int | None, Field(description="Credits the user agreed to")] = None,
-        publish_as_demo: Annotated[bool, Field(description="Publish on MVSep's demo page")] = False,
+        recursive: Annotated[bool, Field(description="Sub-folders too")] = False,
+        dry_run: Annotated[bool, Field(description="Only quote the cost")] = False,
+        confirm_credits: Annotated[int | None, Field(description="Credits agreed to")] = None,
+        publish_as_demo: Annotated[bool, Field(description="On MVSep's demo page")] = False,
         daw_session: Annotated[
-            Literal["dawproject", "rpp", "both"] | None, Field(description="Write a DAW session too")
+            Literal["dawproject", "rpp", "both"] | None, Field(description="Also a DAW session")
+        ] = None,
+        then: Annotated[
+            list[dict[str, Any]] | None,
+            Field(description="[{from_stem, model, options}]"),
         ] = None,
     ) -> Annotated[CallToolResult, SeparationOut]:
-        """Separate songs (files, folders or URLs) into stems. Returns job ids at once; call wait_for_jobs until all
-        are completed: stems are saved as tagged files plus a JSON manifest, never overwriting. SPENDS CREDITS
-        in premium mode: the user is asked, or show it with dry_run=true and confirm."""
+        """Separate songs into stems (tagged files, JSON manifest, no overwriting). Returns job ids: call
+        wait_for_jobs until done. SPENDS CREDITS in premium mode (user is asked; dry_run quotes)."""
         session = session_of(ctx)
         account = await account_of(ctx)  # (the plan's, again: this call's answer shows files as the account may see)
         out = quote(plan, dry_run=dry_run)
         header = (
-            f"{plan.algorithm.name} (model {plan.algorithm.render_id}) on {len(plan.inputs)} input(s) → "
+            f"{plan.models_text} on {len(plan.inputs)} input(s) → "
             f"{out.output_format} in {shown_path(plan.output_root)}. {_cost_line(out)}"
         )
         if dry_run:

@@ -9,7 +9,8 @@ from mcp_types import CallToolResult
 from mvsep_mcp.catalog.text import html_to_text
 from pydantic import Field
 
-from mvsep_mcp_tools._common import READ_ONLY, Skip, ToolOutput, result, session_of, tool
+from mvsep_mcp_tools._caller import session_of
+from mvsep_mcp_tools._registration import READ_ONLY, Skip, ToolOutput, result, tool
 
 
 def plain_text(markup: str | None, limit: int = 600) -> str:
@@ -43,7 +44,7 @@ class DemoOut(ToolOutput):
 def register(server: MCPServer[Any]) -> None:
     @tool(server, name="mvsep_queue", annotations=READ_ONLY)
     async def mvsep_queue(ctx: Context[Any, Any]) -> Annotated[CallToolResult, QueueOut]:
-        """How many jobs wait in MVSep's queues right now. Free."""
+        """Jobs waiting in MVSep's queues now."""
         session = session_of(ctx)
         info = await session.any_client().queue()
         out = QueueOut(queue=dict(info.queue), plan=plan_out(info.plan))
@@ -53,11 +54,11 @@ def register(server: MCPServer[Any]) -> None:
     @tool(server, name="mvsep_news", annotations=READ_ONLY)
     async def mvsep_news(
         ctx: Context[Any, Any],
-        lang: Annotated[Literal["en", "ru"], Field(description="Language of the news")] = "en",
+        lang: Annotated[Literal["en", "ru"], Field(description="Language")] = "en",
         start: Skip = 0,
         limit: Annotated[int, Field(ge=1, le=20)] = 5,
     ) -> Annotated[CallToolResult, NewsOut]:
-        """MVSep's news, newest first. Free."""
+        """MVSep's news, newest first."""
         news = await session_of(ctx).any_client().news(lang=lang, start=start, limit=limit)
         items = [{"id": n.id, "title": n.title, "date": n.created_at, "text": plain_text(n.text)} for n in news]
         out = NewsOut(items=items, next_start=start + len(items) if len(items) == limit else None)
@@ -70,7 +71,7 @@ def register(server: MCPServer[Any]) -> None:
         start: Skip = 0,
         limit: Annotated[int, Field(ge=1, le=20)] = 10,
     ) -> Annotated[CallToolResult, DemoOut]:
-        """MVSep's public demo separations, newest first. Free."""
+        """MVSep's demos, newest first."""
         demos = await session_of(ctx).any_client().demo(start=start, limit=limit)
         items = [
             {

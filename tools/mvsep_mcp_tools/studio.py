@@ -13,9 +13,10 @@ from mvsep_mcp.mvsep import OutputFormatName
 from mvsep_mcp.planning import Plan, confirmation_needed, plan_mastering, plan_text, submit_plan
 from pydantic import Field
 
-from mvsep_mcp_tools._common import SPENDS_AND_WRITES, ToolOutput, account_of, resolver, result, session_of, tool
+from mvsep_mcp_tools._caller import account_of, session_of
 from mvsep_mcp_tools._consent import NoQuestion, SpendConsent, ask_to_spend, verdict
 from mvsep_mcp_tools._job_view import JobView, file_links, job_line, job_view
+from mvsep_mcp_tools._registration import SPENDS_AND_WRITES, ToolOutput, resolver, result, tool
 from mvsep_mcp_tools._task_mode import submit_wait_s
 from mvsep_mcp_tools.jobs import jobs_text
 
@@ -87,25 +88,25 @@ async def _text_consent(ctx: Context[Any, Any], plan: Annotated[Plan, Resolve(_t
     return ask_to_spend(ctx, plan, confirm_credits)
 
 
-CONFIRM = Field(description="Credits the user agreed to")
+CONFIRM = Field(description="Credits agreed to")
+FOLDER = Field(description="Absolute folder")
 
 
 def register(server: MCPServer[Any]) -> None:
     @tool(server, name="master_audio", annotations=SPENDS_AND_WRITES)
     async def master_audio(
         ctx: Context[Any, Any],
-        target: Annotated[str, Field(description="Absolute path of the track")],
-        reference: Annotated[str, Field(description="Absolute path of the track to sound like")],
+        target: Annotated[str, Field(description="Absolute path")],
+        reference: Annotated[str, Field(description="Absolute path of the track to match")],
         plan: Annotated[Plan, Resolve(_mastering_plan)],
         consent: Annotated[ElicitationResult[SpendConsent], Resolve(_mastering_consent)],
-        model: Annotated[str | int | None, Field(description="Default: MVSep's Matchering")] = None,
+        model: Annotated[str | int | None, Field(description="Default: Matchering")] = None,
         options: Annotated[dict[str, str | int | float] | None, Field(description="By label or key")] = None,
         output_format: Annotated[OutputFormatName | None, Field(description="Default: the setting")] = None,
-        output_dir: Annotated[str | None, Field(description="Absolute folder; default: the setting")] = None,
+        output_dir: Annotated[str | None, FOLDER] = None,
         confirm_credits: Annotated[int | None, CONFIRM] = None,
     ) -> Annotated[CallToolResult, StudioOut]:
-        """Master a track to sound like a reference (Matchering). Returns a job id: then wait_for_jobs. Spends credits
-        in premium mode."""
+        """Master a track like a reference (Matchering); then wait_for_jobs. Spends credits if premium."""
         return await _submit(ctx, plan, consent, "master_audio")
 
     @tool(server, name="generate_from_text", annotations=SPENDS_AND_WRITES)
@@ -113,15 +114,14 @@ def register(server: MCPServer[Any]) -> None:
         ctx: Context[Any, Any],
         model: Annotated[str | int, Field(description="Id or name (search_models text='tts')")],
         options: Annotated[
-            dict[str, str | int | float], Field(description='By label or key, with the text, e.g. {"Text": "Hello"}')
+            dict[str, str | int | float], Field(description='By label or key, e.g. {"Text": "Hi"}')
         ],
         plan: Annotated[Plan, Resolve(_text_plan)],
         consent: Annotated[ElicitationResult[SpendConsent], Resolve(_text_consent)],
-        title: Annotated[str | None, Field(description="Title of the saved files")] = None,
+        title: Annotated[str | None, Field(description="Saved files' title")] = None,
         output_format: Annotated[OutputFormatName | None, Field(description="Default: the setting")] = None,
-        output_dir: Annotated[str | None, Field(description="Absolute folder; default: the setting")] = None,
+        output_dir: Annotated[str | None, FOLDER] = None,
         confirm_credits: Annotated[int | None, CONFIRM] = None,
     ) -> Annotated[CallToolResult, StudioOut]:
-        """Run a text-input model (speech, generation). Returns a job id: then wait_for_jobs. Spends credits in
-        premium mode."""
+        """Run a text-input model (speech, generation); then wait_for_jobs. Spends credits if premium."""
         return await _submit(ctx, plan, consent, "generate_from_text")

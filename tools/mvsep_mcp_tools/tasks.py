@@ -36,7 +36,8 @@ from mvsep_mcp.jobs.models import JobRecord, JobState
 from mvsep_mcp.session import Account, Session
 
 from mvsep_mcp_tools import separation, studio
-from mvsep_mcp_tools._common import request_account, results_as
+from mvsep_mcp_tools._caller import request_account
+from mvsep_mcp_tools._registration import results_as
 from mvsep_mcp_tools._task_mode import answering_with_task
 
 TASKS = "io.modelcontextprotocol/tasks"

@@ -36,6 +36,7 @@ class Params:
     long_take_seconds: float = 600.0  # the input of the separate_audio, repeat and download figures
     separate_runs: int = 2
     download_runs: int = 2
+    verify_seconds: float = 240.0  # the stems whose whole-audio check is timed: a four-minute song
 
     @classmethod
     def full(cls) -> Params:
@@ -45,7 +46,7 @@ class Params:
     def quick(cls) -> Params:
         return cls("quick", cold_start_runs=2, upload_mb=48, upload_runs=1, short_job_runs=1, long_job_s=20.0,
                    batch_free_files=2, batch_premium_small=3, batch_premium_large=6, long_take_seconds=30.0,
-                   separate_runs=1, download_runs=1)
+                   separate_runs=1, download_runs=1, verify_seconds=30.0)
 
     @property
     def batch_job_s(self) -> float:

@@ -18,7 +18,7 @@ from typing import Any
 
 import anyio
 
-from mvsep_mcp.bench import jobs, startup, transfer, upload
+from mvsep_mcp.bench import jobs, startup, transfer, upload, verify
 from mvsep_mcp.bench.context import Bench, Params
 from mvsep_mcp.bench.figures import Figure, Target, table
 from mvsep_mcp.bench.proc import load, machine
@@ -36,6 +36,7 @@ GROUPS: dict[str, tuple[Scenario, tuple[str, ...]]] = {
     "files": (transfer.measure, ("separate_audio", "repeat", "download")),
     "batches": (jobs.batches, ("long_job_end", "status_long_job", "batch_free", "batch_premium_small",
                                "batch_premium_large", "rss_growth_batch", "status_rate")),
+    "verify": (verify.measure, tuple(f"verify_{fmt}" for fmt in verify.FORMATS)),
 }
 FIGURE_KEYS = tuple(key for _, keys in GROUPS.values() for key in keys)
 

@@ -7,6 +7,7 @@ page = catalog.search("roformer", stem="vocals", sort="rating")
 model = catalog.find("BS Roformer")                   # or 40, "40"
 options = resolve_options(model, {"Overlap": "87.5%"}, account_kind="registered")
 estimate_cost(model, options, duration_s=215.0).credits
+ranking = await recommend(catalog, Leaderboards(client, cache_dir, base_url).board, "vocals", account_kind=None)
 ```
 """
 
@@ -16,7 +17,8 @@ from .access import ACCESS_LABELS, AccountKind, access_error, access_label, can_
 from .cache import CatalogCache, cache_path_for, default_cache_dir
 from .catalog import Catalog, SearchPage, SortKey
 from .describe import FieldDetails, ModelDetails, OptionDetails, describe
-from .errors import AccessDenied, CatalogError, InvalidOption, UnknownModel
+from .errors import AccessDenied, CatalogError, InvalidOption, NoEvidence, UnknownModel
+from .leaderboard import Leaderboards, Ranking, Recommended, recommend
 from .options import resolve_options
 from .pricing import AppliedRule, CostEstimate, base_credits, estimate_cost
 
@@ -31,6 +33,10 @@ __all__ = [
     "CostEstimate",
     "FieldDetails",
     "InvalidOption",
+    "Leaderboards",
+    "NoEvidence",
+    "Ranking",
+    "Recommended",
     "ModelDetails",
     "OptionDetails",
     "SearchPage",
@@ -45,5 +51,6 @@ __all__ = [
     "default_cache_dir",
     "describe",
     "estimate_cost",
+    "recommend",
     "resolve_options",
 ]

@@ -1,8 +1,9 @@
-"""The catalogue cached on disk with a time limit, served stale when MVSep cannot be reached.
+"""What MVSep lists (the catalogue, the quality checker's leaderboards) cached on disk with a time limit, served
+stale when MVSep cannot be reached.
 
-One cache file per base URL (regional hosts and the sandbox each get their own): JSON
-`{"version": 1, "base_url": ..., "host": ..., "fetched_at": <epoch s>, "algorithms": [<items>]}`, written to a
-temporary file and renamed. `get()`:
+`DiskCache` keeps one value per file, one file per base URL and kind (regional hosts and the sandbox each get their
+own): JSON `{"version": 1, "base_url": ..., "host": ..., "fetched_at": <epoch s>, "<key>": <items>}` (the catalogue's
+key is `"algorithms"`), written to a temporary file and renamed. `get()`:
 
 - a copy younger than `ttl` (memory first, then disk) is served without a request;
 - otherwise `fetch()` is awaited; its result is stored and served;
@@ -23,8 +24,9 @@ import os
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 import anyio
@@ -47,88 +49,106 @@ def default_cache_dir() -> Path:
     return Path(user_cache_dir(APP_NAME))
 
 
-def cache_path_for(base_url: str, cache_dir: Path | None = None) -> Path:
-    """The cache file for one base URL: `catalog-<host>[-<port>]-<hash of the URL>.json`."""
+def cache_path_for(base_url: str, cache_dir: Path | None = None, kind: str = "catalog") -> Path:
+    """The cache file of one kind for one base URL: `<kind>-<host>[-<port>]-<hash of the URL>.json`."""
     parts = urlsplit(base_url)
     host = (parts.hostname or "local").replace(":", "_")
     port = f"-{parts.port}" if parts.port else ""
     digest = hashlib.sha256(base_url.rstrip("/").encode()).hexdigest()[:8]
-    return (cache_dir or default_cache_dir()) / f"catalog-{host}{port}-{digest}.json"
+    return (cache_dir or default_cache_dir()) / f"{kind}-{host}{port}-{digest}.json"
 
 
-class CatalogCache:
+T = TypeVar("T")  # the value as fetched and stored
+R = TypeVar("R")  # the value as served (built once per copy)
+
+
+@dataclass(frozen=True)
+class _Copy(Generic[T, R]):
+    value: T
+    fetched_at: float
+    served: R
+
+
+class DiskCache(Generic[T, R]):
+    """One value fetched from MVSep, kept in memory and on disk (see the module docstring). ``dump``/``load`` turn
+    the value into JSON and back; ``build(value, fetched_at, stale)`` makes what ``get`` serves."""
+
     def __init__(
         self,
-        fetch: Callable[[], Awaitable[list[Algorithm]]],
+        fetch: Callable[[], Awaitable[T]],
         cache_path: Path,
         *,
-        ttl: float = CATALOG_TTL_S,
+        key: str,
+        dump: Callable[[T], Any],
+        load: Callable[[Any], T],
+        build: Callable[[T, float | None, bool], R],
+        ttl: float,
         clock: Callable[[], float] = time.time,
         base_url: str | None = None,
     ) -> None:
         self._fetch = fetch
         self.cache_path = Path(cache_path)
         self.ttl = ttl
+        self._key, self._dump, self._load, self._build = key, dump, load, build
         self._clock = clock
         self.base_url = base_url.rstrip("/") if base_url else None
-        self._memo: Catalog | None = None
+        self._memo: _Copy[T, R] | None = None
         self._lock = anyio.Lock()
 
-    async def get(self, refresh: bool = False) -> Catalog:
-        if not refresh and self._memo is not None and self._is_fresh(self._memo):
-            return self._memo
+    async def get(self, refresh: bool = False) -> R:
+        if not refresh and self._memo is not None and self._is_fresh(self._memo.fetched_at):
+            return self._memo.served
         async with self._lock:
             if self._memo is None:
                 self._memo = await anyio.to_thread.run_sync(self._read_disk)
             copy = self._memo
-            if not refresh and copy is not None and self._is_fresh(copy):
-                return copy
+            if not refresh and copy is not None and self._is_fresh(copy.fetched_at):
+                return copy.served
             try:
-                algorithms = await self._fetch()
+                value = await self._fetch()
             except MVSepError as error:
                 if copy is None:
                     raise
-                logger.warning("catalogue fetch failed (%s); serving the copy from %s", type(error).__name__,
+                logger.warning("%s fetch failed (%s); serving the copy from %s", self._key, type(error).__name__,
                                copy.fetched_at)
-                return Catalog(copy.algorithms, fetched_at=copy.fetched_at, stale=True)
-            fresh = Catalog(list(algorithms), fetched_at=self._clock())
+                return self._build(copy.value, copy.fetched_at, True)
+            now = self._clock()
+            fresh = _Copy(value, now, self._build(value, now, False))
             self._memo = fresh
             await anyio.to_thread.run_sync(self._write_disk, fresh)
-            return fresh
+            return fresh.served
 
-    def _is_fresh(self, catalog: Catalog) -> bool:
-        if catalog.fetched_at is None:
-            return False
-        age = self._clock() - catalog.fetched_at
+    def _is_fresh(self, fetched_at: float) -> bool:
+        age = self._clock() - fetched_at
         return 0 <= age < self.ttl
 
-    def _read_disk(self) -> Catalog | None:
+    def _read_disk(self) -> _Copy[T, R] | None:
         try:
             raw = json.loads(self.cache_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as error:
-            logger.warning("catalogue cache %s unreadable, ignored: %s", self.cache_path, error)
+            logger.warning("cache %s unreadable, ignored: %s", self.cache_path, error)
             return None
         try:
             if raw.get("version") != CACHE_FORMAT_VERSION:
                 return None
             if self.base_url is not None and raw.get("base_url") != self.base_url:
-                logger.info("catalogue cache %s is for another base URL, ignored", self.cache_path)
+                logger.info("cache %s is for another base URL, ignored", self.cache_path)
                 return None
-            algorithms = [Algorithm.model_validate(item) for item in raw["algorithms"]]
-            return Catalog(algorithms, fetched_at=float(raw["fetched_at"]))
+            value, fetched_at = self._load(raw[self._key]), float(raw["fetched_at"])
+            return _Copy(value, fetched_at, self._build(value, fetched_at, False))
         except Exception as error:  # a damaged or outdated file is no copy at all
-            logger.warning("catalogue cache %s not usable, ignored: %s", self.cache_path, error)
+            logger.warning("cache %s not usable, ignored: %s", self.cache_path, error)
             return None
 
-    def _write_disk(self, catalog: Catalog) -> None:
+    def _write_disk(self, copy: _Copy[T, R]) -> None:
         payload: dict[str, Any] = {
             "version": CACHE_FORMAT_VERSION,
             "base_url": self.base_url,
             "host": urlsplit(self.base_url).hostname if self.base_url else None,
-            "fetched_at": catalog.fetched_at,
-            "algorithms": [a.model_dump(mode="json", by_alias=True) for a in catalog.algorithms],
+            "fetched_at": copy.fetched_at,
+            self._key: self._dump(copy.value),
         }
         try:
             self.cache_path.parent.mkdir(parents=True, exist_ok=True)
@@ -141,4 +161,24 @@ class CatalogCache:
                 Path(tmp).unlink(missing_ok=True)
                 raise
         except OSError as error:
-            logger.warning("catalogue cache %s not written: %s", self.cache_path, error)
+            logger.warning("cache %s not written: %s", self.cache_path, error)
+
+
+class CatalogCache(DiskCache[list[Algorithm], Catalog]):
+    """The catalogue (``/app/algorithms``) on disk for ``CATALOG_TTL_S``."""
+
+    def __init__(
+        self,
+        fetch: Callable[[], Awaitable[list[Algorithm]]],
+        cache_path: Path,
+        *,
+        ttl: float = CATALOG_TTL_S,
+        clock: Callable[[], float] = time.time,
+        base_url: str | None = None,
+    ) -> None:
+        super().__init__(
+            fetch, cache_path, key="algorithms", ttl=ttl, clock=clock, base_url=base_url,
+            dump=lambda algorithms: [a.model_dump(mode="json", by_alias=True) for a in algorithms],
+            load=lambda items: [Algorithm.model_validate(item) for item in items],
+            build=lambda algorithms, fetched_at, stale: Catalog(list(algorithms), fetched_at=fetched_at, stale=stale),
+        )

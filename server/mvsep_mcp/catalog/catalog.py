@@ -50,9 +50,19 @@ class SearchPage:
         return iter(self.items)
 
 
-def _haystack(algorithm: Algorithm) -> str:
+def haystack(algorithm: Algorithm) -> str:
+    """What a text search looks in: name, group, short description and output labels, folded and loose."""
     parts = [algorithm.name, group_name(algorithm), short_description(algorithm), *output_labels(algorithm)]
     return fold(" ".join(parts)) + " " + loose(" ".join(parts))
+
+
+def similarity(wanted: str, algorithm: Algorithm) -> float:
+    """How close ``wanted`` (``loose`` already) is to the model's name, 0 to 1 (difflib's ratio)."""
+    name = loose(algorithm.name)
+    whole = difflib.SequenceMatcher(None, wanted, name).ratio()
+    # "bs roformr" against "bs roformer vocals instrumental": compare with the name's head too
+    head = " ".join(name.split()[: max(1, len(wanted.split()))])
+    return max(whole, difflib.SequenceMatcher(None, wanted, head).ratio())
 
 
 def _group_matches(wanted: str, name: str) -> bool:
@@ -109,7 +119,7 @@ class Catalog:
         matches = [a for a in self.algorithms if include_inactive or is_active(a)]
         if text and words(text):
             needles = words(text)
-            matches = [a for a in matches if all(n in _haystack(a) for n in needles)]
+            matches = [a for a in matches if all(n in haystack(a) for n in needles)]
         if group and group.strip():
             matches = [a for a in matches if _group_matches(group, group_name(a))]
         if stem and stem.strip():
@@ -164,26 +174,18 @@ class Catalog:
                 if candidates:
                     break
         if not candidates:
-            scored = sorted(((self._similarity(wanted, a), a) for a in self.algorithms), key=lambda p: -p[0])
+            scored = sorted(((similarity(wanted, a), a) for a in self.algorithms), key=lambda p: -p[0])
             good = [a for score, a in scored if score >= CATALOG_FUZZY_CUTOFF]
             if len(good) == 1:
                 return good[0]
         raise self._unknown(query, candidates)
 
-    @staticmethod
-    def _similarity(wanted: str, algorithm: Algorithm) -> float:
-        name = loose(algorithm.name)
-        whole = difflib.SequenceMatcher(None, wanted, name).ratio()
-        # "bs roformr" against "bs roformer vocals instrumental": compare with the name's head too
-        head = " ".join(name.split()[: max(1, len(wanted.split()))])
-        return max(whole, difflib.SequenceMatcher(None, wanted, head).ratio())
-
     def _unknown(self, query: str, candidates: Sequence[Algorithm] = ()) -> UnknownModel:
         wanted = loose(query)
-        ranked = sorted(self.algorithms, key=lambda a: (-self._similarity(wanted, a), -usage(a), a.name))
+        ranked = sorted(self.algorithms, key=lambda a: (-similarity(wanted, a), -usage(a), a.name))
         pool = list(candidates) if candidates else ranked
         if candidates:
-            pool.sort(key=lambda a: (-self._similarity(wanted, a), -usage(a), a.name))
+            pool.sort(key=lambda a: (-similarity(wanted, a), -usage(a), a.name))
         suggestions = [(a.name, a.render_id) for a in pool[:CATALOG_SUGGESTIONS]]
         listed = "; ".join(f"{name} (render_id {rid})" for name, rid in suggestions)
         if candidates:

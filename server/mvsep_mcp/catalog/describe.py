@@ -51,7 +51,7 @@ class ModelDetails(BaseModel):
     access: str  # "everyone" | "registered users" | "premium only" (MVSep's orientation, in words)
     active: bool
     price_coefficient: float
-    rating: float | None
+    rating: float | None = None
     rating_votes: int
     usage: int
     outputs: list[str]

@@ -1,15 +1,7 @@
-"""Errors raised by the catalogue layer.
-
-```
-CatalogError                  a request about the catalogue that cannot be honoured as asked
-├── UnknownModel              no model (or no single model) matches what was asked for; names the closest ones
-├── InvalidOption             an option name or value that the model does not accept; names the valid choices
-└── AccessDenied              the account may not use this model; says what would allow it
-```
+"""Errors raised by the catalogue layer: ``CatalogError`` and its subclasses (drawn in ARCHITECTURE.md, "Error tree").
 
 Every message is a full sentence written for the person (or model) who made the request, and names the fix.
-Failures of MVSep itself are `mvsep_mcp.mvsep.errors.MVSepError`, not these. Both are branches of the one tree
-in :mod:`mvsep_mcp.errors`.
+Failures of MVSep itself are `mvsep_mcp.mvsep.errors.MVSepError`, not these.
 """
 
 from __future__ import annotations
@@ -40,3 +32,7 @@ class InvalidOption(CatalogError):
 
 class AccessDenied(CatalogError):
     """The account kind may not use the model (MVSep's `orientation`)."""
+
+
+class NoEvidence(CatalogError):
+    """No leaderboard scores the stem asked about (or none names a catalogue model yet)."""

@@ -6,6 +6,8 @@ instead of making every caller test for `None`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from mvsep_mcp.mvsep.models import Algorithm, AlgorithmField
 from mvsep_mcp.policy import CATALOG_RATING_PRIOR_MEAN, CATALOG_RATING_PRIOR_VOTES
 
@@ -23,6 +25,24 @@ def output_labels(algorithm: Algorithm) -> list[str]:
     if outputs:
         return [str(label) for label in outputs.values()]
     return [str(stem) for stem in (getattr(algorithm, "output_stems", None) or [])]
+
+
+def stem_choices(algorithm: Algorithm, options: Mapping[str, str]) -> dict[str, str]:
+    """Stem key -> label of what the model makes with ``options`` (``{add_optN: key}``): its ``outputs`` and, where
+    the catalogue's ``output_variants`` name the outputs for those options, those too (empty: the catalogue does not
+    say)."""
+    choices = {str(key): str(label) for key, label in (getattr(algorithm, "outputs", None) or {}).items()}
+    if not choices:
+        choices = {str(stem): str(stem) for stem in getattr(algorithm, "output_stems", None) or []}
+    variants = getattr(algorithm, "output_variants", None)
+    by_server_key = {f.server_key: options.get(f.name) for f in algorithm.algorithm_fields if f.server_key}
+    for variant in (variants.get("variants") if isinstance(variants, dict) else None) or []:
+        match = variant.get("match") if isinstance(variant, dict) else None
+        outputs = variant.get("outputs") if isinstance(variant, dict) else None
+        if isinstance(match, dict) and isinstance(outputs, dict) and all(
+                by_server_key.get(str(k)) == str(v) for k, v in match.items()):
+            choices.update({str(key): str(label) for key, label in outputs.items()})
+    return choices
 
 
 def output_keys(algorithm: Algorithm) -> list[str]:

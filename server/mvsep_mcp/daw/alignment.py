@@ -21,8 +21,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from mvsep_mcp.daw.errors import DawError
-from mvsep_mcp.daw.facts import StreamFacts, UnreadableAudio, mp3_limits, read_stream_facts
 from mvsep_mcp.daw.pcm_length import set_pcm_frames
+from mvsep_mcp.daw.stream_facts import StreamFacts, UnreadableAudio, mp3_limits, read_stream_facts
 from mvsep_mcp.policy import DAW_MAX_ADJUST_S, DAW_READY_DEFAULT
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from pathlib import Path
 from mvsep_mcp.daw.session import (
     MAX_TEMPO_BPM,
     MIN_TEMPO_BPM,
-    Session,
+    DawSession,
     SessionTrack,
     relative_media_path,
     session_comment,
@@ -79,7 +79,7 @@ def _channel(parent: ET.Element, ids: _Ids, *, channels: int, role: str, muted: 
     return channel
 
 
-def project_xml(session: Session, media: list[MediaRef]) -> bytes:
+def project_xml(session: DawSession, media: list[MediaRef]) -> bytes:
     """``project.xml`` for ``session`` with each track's file reference in ``media`` (same order as the tracks)."""
     ids = _Ids()
     project = ET.Element("Project", {"version": DAWPROJECT_VERSION})
@@ -131,7 +131,7 @@ def project_xml(session: Session, media: list[MediaRef]) -> bytes:
     return text
 
 
-def metadata_xml(session: Session) -> bytes:
+def metadata_xml(session: DawSession) -> bytes:
     """``metadata.xml``: the song's title, artist, album, year, genre and a comment on where the stems came from."""
     root = ET.Element("MetaData")
     for tag, value in (("Title", session.title), ("Artist", session.artist), ("Album", session.album),
@@ -143,7 +143,7 @@ def metadata_xml(session: Session) -> bytes:
     return text
 
 
-def _embedded_names(session: Session) -> list[str]:
+def _embedded_names(session: DawSession) -> list[str]:
     names: list[str] = []
     taken: set[str] = set()
     for track in session.tracks:
@@ -158,7 +158,7 @@ def _embedded_names(session: Session) -> list[str]:
     return names
 
 
-def write_dawproject(session: Session, path: Path, *, embed: bool = False) -> Path:
+def write_dawproject(session: DawSession, path: Path, *, embed: bool = False) -> Path:
     """Write ``session`` as a ``.dawproject`` at ``path`` (never overwriting: ``(2)`` is added); returns the path.
 
     External stems are referenced relative to ``path``'s folder, so keep the project beside the stems (or move

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mvsep_mcp.daw.errors import DawError
-from mvsep_mcp.daw.facts import UnreadableAudio, read_stream_facts
+from mvsep_mcp.daw.stream_facts import UnreadableAudio, read_stream_facts
 from mvsep_mcp.policy import DAW_PCM_BLOCK_FRAMES
 
 if TYPE_CHECKING:  # numpy loads with the first decode, not with the server (cold start)
@@ -36,6 +36,26 @@ log = logging.getLogger(__name__)
 M4A_EXTRA_INSTALL = "pip install 'mvsep-mcp[m4a]'"
 NEEDS_PYAV = (f"M4A (AAC) stems are decoded with PyAV, which is not installed beside this server: install it with "
               f"{M4A_EXTRA_INSTALL} (or choose wav, flac or mp3 output) to see their waveforms and hear previews")
+
+
+PYAV_LAYOUTS = {1: "mono", 2: "stereo"}  # the channel layouts written and resampled through PyAV here
+
+
+def pyav(needed_for: str) -> Any:
+    """The ``av`` module, imported now; else ``DawError``: "<needed_for> needs PyAV, …: install it with …"."""
+    try:
+        import av
+    except ImportError:
+        raise DawError(f"{needed_for} needs PyAV, which is not installed beside this server: install it with "
+                       f"{M4A_EXTRA_INSTALL}.") from None
+    return av
+
+
+def pyav_layout(channels: int, what: str) -> str:
+    """FFmpeg's name of a mono or stereo layout; ``DawError`` naming ``what`` for any other channel count."""
+    if channels not in PYAV_LAYOUTS:
+        raise DawError(f"{what} has {channels} channels; only mono and stereo are written or resampled here.")
+    return PYAV_LAYOUTS[channels]
 
 
 class Undecodable(DawError, ValueError):

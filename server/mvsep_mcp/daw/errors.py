@@ -1,14 +1,8 @@
-"""Errors of the DAW package, each with a message that is a sentence naming the fix.
-
-```
-DawError                  anything the DAW companion cannot do with the files it was given
-├── NotAWave              a file given to the RIFF/BWF code is not a RIFF/WAVE file it can rewrite
-├── UnreadableAudio       a file whose stream facts (rate, channels, length) cannot be read (daw.facts)
-└── SessionError          a session cannot be built or written (no stems, bad tempo, unknown file type)
-```
+"""Errors of the DAW package (``DawError`` and its subclasses, drawn in ARCHITECTURE.md, "Error tree"), each with a
+message that is a sentence naming the fix.
 
 Alignment never raises for a stem that cannot be aligned: ``StemAlignment.reason`` says why instead, because a
-stem that does not line up is still a stem. ``DawError`` is a branch of the one tree in :mod:`mvsep_mcp.errors`.
+stem that does not line up is still a stem.
 """
 
 from __future__ import annotations

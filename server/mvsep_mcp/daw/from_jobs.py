@@ -32,9 +32,10 @@ from urllib.parse import unquote, urlsplit
 from mvsep_mcp.daw.dawproject import write_dawproject
 from mvsep_mcp.daw.errors import SessionError
 from mvsep_mcp.daw.reaper import write_rpp
-from mvsep_mcp.daw.session import Session, StemFile, build_session, stem_file
+from mvsep_mcp.daw.session import DawSession, StemFile, build_session, stem_file
 from mvsep_mcp.daw.tempo import read_tempo_bpm
 from mvsep_mcp.jobs.models import JobRecord, JobState, OutputFile
+from mvsep_mcp.jobs.recovery import again_text
 from mvsep_mcp.media.naming import sanitize_component
 
 SessionFormat = Literal["dawproject", "rpp"]
@@ -83,7 +84,7 @@ class WrittenSession:
     """Session files written for one song: their paths (in the order of the formats asked), the session, notes."""
 
     paths: tuple[Path, ...]
-    session: Session
+    session: DawSession
     song: SongStems
     notes: tuple[str, ...] = field(default=())
 
@@ -153,8 +154,8 @@ def song_root(group: Sequence[JobRecord]) -> JobRecord:
 
 def _check_usable(record: JobRecord) -> None:
     if record.spec.kind not in SEPARATION_KINDS:
-        raise SessionError(f"Job {record.id} is a {record.spec.kind} job, not a separation; a session holds the stems "
-                           "of separation jobs.")
+        raise SessionError(f"Job {record.id} is a {record.spec.kind} job, not a separation; sessions, DJ stems "
+                           "and mixes are made of separation jobs' stems.")
     if record.state is not JobState.COMPLETED:
         hint = ("wait for it with wait_for_jobs" if not record.is_terminal
                 else "pick a completed job (list_jobs shows them)")
@@ -210,9 +211,9 @@ def song_stems(records: Sequence[JobRecord], picks: Sequence[StemPick]) -> SongS
         names = ", ".join(Path(p.output.path).name for p in gone[:3]) + (
             f" and {len(gone) - 3} more" if len(gone) > 3 else "")
         it = "it" if len(gone) == 1 else "them"
-        raise SessionError(f"{names} {'is' if len(gone) == 1 else 'are'} no longer where job {gone[0].record.id} saved "
-                           f"{it} ({Path(gone[0].output.path).parent}); put {it} back, or download the job again with "
-                           "fetch_job_results while MVSep keeps it (~72 h).")
+        first = gone[0]
+        raise SessionError(f"{names} {'is' if len(gone) == 1 else 'are'} no longer where job {first.record.id} saved "
+                           f"{it} ({Path(first.output.path).parent}); put {it} back, or {again_text(first.record)}.")
     root = song_root(songs[0])
     notes: list[str] = []
     mix_path: Path | None = None
@@ -228,8 +229,8 @@ def song_stems(records: Sequence[JobRecord], picks: Sequence[StemPick]) -> SongS
 # ------------------------------------------------------------------------------------------------ the files
 
 
-def build_song_session(song: SongStems) -> Session:
-    """The ``Session`` of the song: a track per picked stem (named after it, the model when two share a name), the
+def build_song_session(song: SongStems) -> DawSession:
+    """The ``DawSession`` of the song: a track per picked stem (named after it, the model when two share a name), the
     mix muted, the song's tags and tempo."""
     stems: list[StemFile] = [stem_file(Path(p.output.path), p.output.stem, model=p.record.spec.model_name or None,
                                        job=p.record.id) for p in song.picked]
@@ -271,7 +272,18 @@ def sessions_from_jobs(records: Sequence[JobRecord], picks: Sequence[StemPick],
 
 
 def session_after_job(record: JobRecord, formats: Sequence[SessionFormat] = SESSION_FORMATS, *,
-                      embed: bool = False) -> WrittenSession:
+                      embed: bool = False, earlier: Sequence[JobRecord] = ()) -> WrittenSession:
     """Session files for every stem of one completed job, beside its stems: for a caller that asked for a session
-    when it started the separation."""
-    return sessions_from_jobs([record], [StemPick(record.id)], formats, embed=embed)
+    when it started the separation. ``earlier``: the steps before it in a chain (see :func:`chain_picks`)."""
+    return sessions_from_jobs([*earlier, record], chain_picks(record, earlier), formats, embed=embed)
+
+
+def chain_picks(record: JobRecord, earlier: Sequence[JobRecord] = ()) -> list[StemPick]:
+    """Every stem of ``record`` and of the steps before it in its chain (``earlier``, in order), but for the stem
+    each next step separated further (the instrumental a four-stem model split): a chain's stems as one song's."""
+    chain = record.spec.chain
+    picks = []
+    for index, job in enumerate(earlier):
+        separated = chain.steps[index + 1].from_stem if chain is not None and index + 1 < len(chain.steps) else None
+        picks += [StemPick(job.id, o.stem) for o in job.outputs if o.stem.casefold() != (separated or "").casefold()]
+    return [*picks, StemPick(record.id)]

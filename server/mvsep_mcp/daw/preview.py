@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from mvsep_mcp.daw.decode import Undecodable, decoded
 from mvsep_mcp.daw.errors import DawError
-from mvsep_mcp.daw.facts import MP3_RATES
+from mvsep_mcp.daw.stream_facts import MP3_RATES
 from mvsep_mcp.policy import PREVIEW_MAX_BYTES, PREVIEW_MAX_RATE, PREVIEW_MP3_LEVEL, PREVIEW_SECONDS
 
 if TYPE_CHECKING:  # numpy and libsndfile load with the first preview, not with the server (cold start)

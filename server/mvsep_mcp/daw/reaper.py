@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 
 from mvsep_mcp.daw.errors import SessionError
-from mvsep_mcp.daw.session import Session, SessionTrack, relative_media_path
+from mvsep_mcp.daw.session import DawSession, SessionTrack, relative_media_path
 from mvsep_mcp.media.files import commit_file, ensure_dir, temp_path_for
 
 SUFFIX = ".rpp"
@@ -62,7 +62,7 @@ def _number(value: float) -> str:
     return f"{value:.10f}".rstrip("0").rstrip(".") or "0"
 
 
-def rpp_text(session: Session, project_path: Path, *, timestamp: int | None = None) -> str:
+def rpp_text(session: DawSession, project_path: Path, *, timestamp: int | None = None) -> str:
     """The ``.rpp`` text for ``session`` saved at ``project_path`` (paths are made relative to its folder)."""
     tempo = session.tempo_bpm if session.tempo_bpm is not None else DEFAULT_TEMPO_BPM
     numerator, denominator = session.time_signature
@@ -96,7 +96,7 @@ def rpp_text(session: Session, project_path: Path, *, timestamp: int | None = No
     return "\n".join(lines) + "\n"
 
 
-def write_rpp(session: Session, path: Path) -> Path:
+def write_rpp(session: DawSession, path: Path) -> Path:
     """Write ``session`` as a REAPER project at ``path`` (never overwriting: ``(2)`` is added); returns the path."""
     path = Path(path)
     if path.suffix.lower() != SUFFIX:

@@ -32,7 +32,7 @@ from mvsep_mcp.media.manifest import ManifestSession, ManifestSessionStem, relat
 
 log = logging.getLogger(__name__)
 
-_manifest_lock = Lock()  # two sessions of the same job recorded at once: one read-modify-write at a time
+MANIFEST_LOCK = Lock()  # two files of the same job recorded at once: one read-modify-write of its manifest at a time
 
 
 def session_kind(path: Path) -> SessionFormat | None:
@@ -63,8 +63,20 @@ def jobs_of(written: WrittenSession) -> list[JobRecord]:
     return list({p.record.id: p.record for p in written.song.picked}.values())
 
 
-def _inside(path: Path, root: Path) -> bool:
+def inside(path: Path, root: Path) -> bool:
+    """Whether ``path`` is ``root`` or inside it, links resolved."""
     return Path(path).resolve().is_relative_to(Path(root).resolve())
+
+
+def writable_manifest(record: JobRecord) -> Path | None:
+    """``record``'s manifest when this server may rewrite it: it has one, inside its output folder (else None)."""
+    if not record.manifest_path:
+        return None
+    manifest = Path(record.manifest_path)
+    if not inside(manifest, Path(record.spec.output_root)):
+        log.warning("job %s: its manifest %s is outside its output folder; not updated", record.id, manifest)
+        return None
+    return manifest
 
 
 def record_in_manifests(written: WrittenSession, records: list[JobRecord] | None = None) -> list[Path]:
@@ -72,15 +84,12 @@ def record_in_manifests(written: WrittenSession, records: list[JobRecord] | None
     manifests updated. Blocking file work: run it in a worker thread."""
     updated: list[Path] = []
     for record in records if records is not None else jobs_of(written):
-        if not record.manifest_path:
-            continue
-        manifest = Path(record.manifest_path)
-        if not _inside(manifest, Path(record.spec.output_root)):
-            log.warning("job %s: its manifest %s is outside its output folder; not updated", record.id, manifest)
+        manifest = writable_manifest(record)
+        if manifest is None:
             continue
         try:
             entries = [manifest_entry(p, written, manifest.parent) for p in written.paths]
-            with _manifest_lock:
+            with MANIFEST_LOCK:
                 update_sessions(manifest, entries)
         except (UserError, OSError) as exc:
             log.warning("job %s: could not list the DAW session in its manifest (%s)", record.id, exc)

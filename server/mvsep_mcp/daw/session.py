@@ -1,7 +1,7 @@
 """The DAW session of one song, shared by the ``.dawproject`` and ``.rpp`` writers: tracks, names, colours, tempo.
 
 ``build_session(title, stems, mix=…)`` takes the stems (``StemFile``: path, stem name, channels, rate, duration;
-from one job or several jobs of the same song) and the original mix, and returns a ``Session``: one track per stem
+from one job or several jobs of the same song) and the original mix, and returns a ``DawSession``: one track per stem
 in the given order, named after the stem (``Vocals``; ``Vocals (Model B)`` when two jobs gave the same stem),
 coloured by stem type, then the original mix as a muted reference track. Every clip starts at 0 on a seconds time
 line. ``stem_file(path, stem)`` reads the facts of a file on disk for callers that only have paths.
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from mvsep_mcp.daw.errors import SessionError
-from mvsep_mcp.daw.facts import UnreadableAudio, read_stream_facts
+from mvsep_mcp.daw.stream_facts import UnreadableAudio, read_stream_facts
 
 MIN_TEMPO_BPM = 20.0  # the range DAWproject's own example declares and every DAW accepts
 MAX_TEMPO_BPM = 666.0
@@ -123,7 +123,7 @@ class SessionTrack:
 
 
 @dataclass(frozen=True)
-class Session:
+class DawSession:
     """One song's session: title, tracks (stems, then the muted mix), tempo and the song's tags."""
 
     title: str
@@ -164,7 +164,7 @@ def _unique_names(stems: Sequence[StemFile]) -> list[str]:
 def build_session(title: str, stems: Sequence[StemFile], mix: StemFile | None = None, *,
                   tempo_bpm: float | None = None, time_signature: tuple[int, int] = (4, 4),
                   artist: str | None = None, album: str | None = None, year: str | None = None,
-                  genre: str | None = None) -> Session:
+                  genre: str | None = None) -> DawSession:
     """A session with one track per stem (in order) and the mix as a muted reference; see the module docstring."""
     if not stems:
         raise SessionError("A session needs at least one stem; separate the song first or pick stems from its jobs.")
@@ -184,11 +184,11 @@ def build_session(title: str, stems: Sequence[StemFile], mix: StemFile | None = 
         tracks.append(SessionTrack(name=MIX_TRACK_NAME, path=Path(mix.path).absolute(), channels=mix.channels,
                                    sample_rate=mix.sample_rate, duration_s=mix.duration_s, colour=MIX_COLOUR,
                                    stem=None, muted=True))
-    return Session(title=title.strip() or "Untitled", tracks=tuple(tracks), tempo_bpm=tempo_bpm,
+    return DawSession(title=title.strip() or "Untitled", tracks=tuple(tracks), tempo_bpm=tempo_bpm,
                    time_signature=time_signature, artist=artist, album=album, year=year, genre=genre)
 
 
-def session_comment(session: Session) -> str:
+def session_comment(session: DawSession) -> str:
     """"Stems of <title> separated by MVSep: <track comment>; …" for project notes and metadata."""
     lines = [t.comment for t in session.tracks if t.stem is not None]
     return f"Stems of {session.title} separated by MVSep: " + "; ".join(lines)

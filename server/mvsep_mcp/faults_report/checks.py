@@ -2,7 +2,8 @@
 
 Each check returns a list of findings (an empty list: the property holds), so a row of the table counts them and a
 test prints them. The oracles are independent of the code under test where it matters: stems are read back with
-mutagen directly, the requests counted by the sandbox, the files listed from the disk.
+mutagen and decoded to their end with libsndfile directly, the requests counted by the sandbox, the files listed from
+the disk.
 """
 
 from __future__ import annotations
@@ -17,30 +18,38 @@ import mutagen
 
 from mvsep_mcp.jobs.models import JobRecord
 from mvsep_mcp.media.files import is_temp_name
+from mvsep_mcp.policy import FAULTS_DECODE_SLACK_S
 
 # column -> what a non-zero count means (the issue's "Done when" list, in its order)
 PROPERTIES: dict[str, str] = {
     "lost": "jobs lost (not ended the way the fault allows)",
     "double": "double creates",
-    "non_audio": "non-audio files reported as stems",
+    "non_audio": "non-audio files reported as stems (or stems that do not decode to their end)",
     "leftovers": "partial, temporary or stray files left",
     "foreign": "requests to hosts outside the allow-list",
     "bad_dest": "credits spent on a destination that cannot take the files",
     "late_polls": "polls after a job ended",
     "stranded": "jobs stranded by an account switch",
     "leaks": "token leaks",
-    "crashes": "crashes (a bare 'Error executing tool' or a traceback)",
+    "crashes": "crashes (a bare 'Error executing tool', raw validation text, a traceback, an unnamed argument)",
+    "harm": "abuse that did harm (memory past a limit, a user locked out, unbounded MVSep requests or sockets, a "
+            "string blanked or a line forged in the log)",
+    "retried": "permanent disk failures tried again (stems fetched again, or fetched for a folder too small)",
+    "stop": "stop signals not ending the server promptly with one line",
 }
 STATUS_PATH = "/api/separation/get"
 _BARE_ERROR = re.compile(r"^Error executing tool [\w.-]+(: Error executing tool [\w.-]+)*\s*$")
 _TRACEBACK = "Traceback (most recent call last)"
+# pydantic's own text: "2 validation errors for separate_audioArguments", its URLs, "[type=list_type, input_value=3"
+_RAW_VALIDATION = re.compile(r"validation errors? for \w|errors\.pydantic\.dev|\[type=\w+|input_value=")
+_NAMED_ARGUMENT = re.compile(r"The argument '([^']+)' (?:is missing|was )")
 
 
 @dataclass
 class Row:
     """One line of the table: what ran, what it cost, how it ended, and the findings per property."""
 
-    group: str  # fault | crash | destination | accounts | concurrency | fuzz
+    group: str  # fault | crash | destination | accounts | concurrency | fuzz | abuse
     name: str
     jobs: int = 0
     creates: int = 0
@@ -87,7 +96,31 @@ def not_audio(paths: Iterable[str | Path]) -> list[str]:
             continue
         if audio is None or not getattr(audio.info, "length", 0) > 0:
             found.append(f"{path.name}: not audio with a duration")
+            continue
+        cut = _decodes_short(path, float(audio.info.length))
+        if cut:
+            found.append(f"{path.name}: {cut}")
     return found
+
+
+def _decodes_short(path: Path, announced_s: float) -> str | None:
+    """Why the file's audio (decoded by libsndfile: WAV, FLAC, MP3, Ogg) stops before the length its header announces
+    (as mutagen read it), or None."""
+    import numpy as np
+    import soundfile as sf
+
+    try:
+        with sf.SoundFile(str(path)) as audio:
+            rate, block, decoded = audio.samplerate, np.empty((1 << 16, audio.channels), dtype="float32"), 0
+            while (got := len(audio.read(out=block))) > 0:
+                decoded += got
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        if path.suffix.lower() in (".m4a", ".mp4"):
+            return None  # AAC: libsndfile cannot decode it at all (its header was read above)
+        return f"does not decode to its end ({exc})"
+    if decoded / rate < announced_s - FAULTS_DECODE_SLACK_S:
+        return f"decodes {decoded / rate:.2f} s of the {announced_s:.2f} s its header announces"
+    return None
 
 
 def stray_files(root: Path, expected: Iterable[str | Path]) -> list[str]:
@@ -171,12 +204,29 @@ def token_leaks(token: str | None, texts: Mapping[str, str], folders: Iterable[P
 
 
 def crashes(results: Iterable[tuple[str, Any]]) -> list[str]:
-    """Tool results that are a bare "Error executing tool X" (an unexpected exception) or carry a traceback."""
+    """Tool results that are a bare "Error executing tool X" (an unexpected exception), carry a traceback, or carry
+    pydantic's own validation text instead of a sentence per argument."""
     found = []
     for name, result in results:
         text = result_text(result)
-        if (getattr(result, "is_error", False) and _BARE_ERROR.match(text.strip())) or _TRACEBACK in text:
+        bare = getattr(result, "is_error", False) and _BARE_ERROR.match(text.strip())
+        if bare or _TRACEBACK in text or _RAW_VALIDATION.search(text):
             found.append(f"{name}: {text.strip()[:160]!r}")
+    return found
+
+
+def unnamed_arguments(name: str, schema: Mapping[str, Any], arguments: Mapping[str, Any], result: Any) -> list[str]:
+    """A call without a required argument must be refused with the sentence naming it ("The argument 'x' is
+    missing"), and a refusal names only arguments the tool has."""
+    text = result_text(result)
+    properties = schema.get("properties") or {}
+    missing = [p for p in schema.get("required") or [] if p not in arguments]
+    if missing and not getattr(result, "is_error", False):
+        return [f"{name} ran without its required {', '.join(missing)}"]
+    found = [f"{name}: the refusal does not name the missing '{p}': {text.strip()[:160]!r}"
+             for p in missing if f"The argument '{p}' is missing" not in text]
+    found += [f"{name}: a refusal names '{n}', which is no argument of it" for n in _NAMED_ARGUMENT.findall(text)
+              if n not in properties]
     return found
 
 

@@ -13,6 +13,10 @@ the product:
 
 After the restart the job must complete: 0 lost, 0 double creates, stems verified audio, no ``.part`` left, no file
 no job reports.
+
+And one graceful stop: SIGTERM while a 26 MB stem is part way down (its ``.part`` file growing). The server must be
+gone within ``FAULTS_STOP_S`` with one log line saying so, its session closed (the journal's WAL folded back), and
+the restart must fetch only the rest of the stem (``Range``), not all of it again.
 """
 
 from __future__ import annotations
@@ -29,7 +33,16 @@ import anyio
 
 from mvsep_mcp import policy
 from mvsep_mcp.faults_report import checks
-from mvsep_mcp.faults_report.harness import MODEL, fill_row, journal_jobs, make_songs, outcome_text, settings_for
+from mvsep_mcp.faults_report.harness import (
+    MODEL,
+    fill_row,
+    journal_jobs,
+    make_songs,
+    outcome_text,
+    settings_for,
+    stdio_texts,
+    stem_bytes,
+)
 from mvsep_mcp.faults_report.stdio import StdioServer, params_for, stdio_server
 from mvsep_mcp.media.files import final_name_from_temp, is_temp_name, temp_path_for
 from mvsep_mcp.sandbox import SANDBOX_PREMIUM_TOKEN, JobTiming, SandboxServer, SandboxState
@@ -53,6 +66,11 @@ class CrashPoint:
     input_format: str = "flac"
     output_format: str = "flac"
     moment: str = ""  # what was going on when the kill came
+    signal: str = "SIGKILL"  # SIGKILL: a crash; SIGTERM: a stop the server must make gracefully
+
+    @property
+    def name(self) -> str:
+        return f"{self.signal} while {self.phase}"
 
 
 POINTS = (
@@ -62,11 +80,15 @@ POINTS = (
     CrashPoint("downloading", "download:reset_mid=0.5", moment="a stem half on disk, its resume pending"),
     CrashPoint("tagging", input_seconds=policy.FAULTS_KILL_INPUT_SECONDS, input_format="wav", output_format="wav",
                moment="a verified 26 MB stem being tagged"),
+    CrashPoint("downloading", input_seconds=policy.FAULTS_KILL_INPUT_SECONDS, input_format="wav",
+               output_format="wav", moment="a 26 MB stem part way down", signal="SIGTERM"),
 )
+STOP_LINE = "stopping on SIGTERM: unfinished jobs stay in the journal"
 
 
-def point_named(phase: str) -> CrashPoint:
-    return next(p for p in POINTS if p.phase == phase)
+def point_named(name: str) -> CrashPoint:
+    """A point by its name (``"SIGTERM while downloading"``) or, for a SIGKILL, its phase."""
+    return next(p for p in POINTS if name in (p.name, p.phase if p.signal == "SIGKILL" else None))
 
 
 async def run_crash(point: CrashPoint, work: Path | None = None) -> checks.Row:
@@ -79,15 +101,15 @@ async def run_crash(point: CrashPoint, work: Path | None = None) -> checks.Row:
         row, caught = await _attempt(point, work / f"attempt-{attempt}")
         if caught:
             return row
-    row.add("lost", [f"the {point.phase} phase was never seen in {CATCH_ATTEMPTS} runs, so the kill came at another "
-                     "moment"])
+    row.add("lost", [f"the {point.phase} phase was never seen in {CATCH_ATTEMPTS} runs, so the {point.signal} came at "
+                     "another moment"])
     return row
 
 
 async def _attempt(point: CrashPoint, work: Path) -> tuple[checks.Row, bool]:
     started = time.monotonic()
     token = SANDBOX_PREMIUM_TOKEN
-    row = checks.Row("crash", f"SIGKILL while {point.phase}", jobs=1)
+    row = checks.Row("crash", point.name, jobs=1)
     state = SandboxState(timing=point.timing or JobTiming.fast())
     try:
         async with SandboxServer(state, faults=point.faults or None) as sandbox:
@@ -100,8 +122,13 @@ async def _attempt(point: CrashPoint, work: Path) -> tuple[checks.Row, bool]:
                 submitted: list[str] = []
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(_submit, first, song, point, submitted)  # it does not return before the create
-                    caught = await _watch(_TRIGGERS[point.phase](sandbox, work / "out", submitted))
-                    await first.kill()
+                    trigger = _mid_stream if point.signal == "SIGTERM" else _TRIGGERS[point.phase]
+                    caught = await _watch(trigger(sandbox, work / "out", submitted))
+                    if point.signal == "SIGTERM":
+                        took = await first.terminate()
+                        served = stem_bytes(sandbox)
+                    else:
+                        await first.kill()
                     tg.cancel_scope.cancel()
                 results += first.results
             async with stdio_server(params, stderr) as second:
@@ -110,11 +137,13 @@ async def _attempt(point: CrashPoint, work: Path) -> tuple[checks.Row, bool]:
                 results += second.results
             settings = settings_for(work, sandbox.base_url, token)  # the same folders the child used
             jobs = journal_jobs(settings, token)
-            row.outcome = f"killed with {point.moment}; after a restart: {outcome_text(jobs)}"
+            verb = "stopped" if point.signal == "SIGTERM" else "killed"
+            row.outcome = f"{verb} with {point.moment}; after a restart: {outcome_text(jobs)}"
+            if point.signal == "SIGTERM":
+                _stopped_well(row, took, stderr, settings.journal_path, served, stem_bytes(sandbox), sandbox)
             row.add("lost", [f"job {j.id} ended {j.state.value}: {j.error}" for j in jobs
                              if j.state.value != "completed"])
-            texts = {f"result {n} of {name}": checks.result_text(r) for n, (name, r) in enumerate(results)}
-            texts["the server's stderr"] = stderr.read_text(encoding="utf-8", errors="replace")
+            texts = stdio_texts(results, stderr)
             fill_row(row, sandbox=sandbox, settings=settings, token=token, jobs=jobs, texts=texts, results=results,
                      started=started)
     finally:
@@ -149,7 +178,32 @@ async def _watch(moment: Callable[[], Awaitable[bool]]) -> bool:
     return False
 
 
+def _stopped_well(row: checks.Row, took: float | None, stderr: Path, journal: Path, before: int, after: int,
+                  sandbox: SandboxServer) -> None:
+    """SIGTERM: gone promptly, one line, the session closed; the restart fetched the rest of the stem, not all."""
+    if took is None or took > policy.FAULTS_STOP_S:
+        row.add("stop", [f"still running {policy.FAULTS_STOP_S:g} s after SIGTERM" if took is None
+                         else f"gone {took:.1f} s after SIGTERM"])
+    lines = stderr.read_text(encoding="utf-8", errors="replace").count(STOP_LINE)
+    if lines != 1:
+        row.add("stop", [f"{lines} lines saying the server stops on SIGTERM (one expected)"])
+    if Path(f"{journal}-wal").exists():
+        row.add("stop", ["the journal was not closed (its WAL is still beside it)"])
+    stems = [p.stat().st_size for p in sandbox.state.processed_dir.glob("*") if p.is_file()]
+    if after - before >= sum(stems):
+        row.add("retried", [f"the restart fetched {after - before} bytes of {sum(stems)}: not resumed with Range"])
+
+
 # --- the moments ----------------------------------------------------------------------------------------------------
+
+def _mid_stream(sandbox: SandboxServer, out: Path, submitted: list[str]) -> Moment:
+    """A stem's temporary file part way: some bytes on disk, more on the way."""
+    async def moment() -> bool:
+        stems = [p.stat().st_size for p in sandbox.state.processed_dir.glob("*") if p.is_file()]
+        return bool(stems) and any(0 < p.stat().st_size < min(stems) // 2 for p in _temp_files(out))
+
+    return moment
+
 
 Moment = Callable[[], Awaitable[bool]]
 

@@ -5,7 +5,9 @@ then half the time made wrong: a value of the wrong type, a required argument mi
 Strings that name files draw from a set of awkward paths made for the run (a FIFO, a symlink loop, a folder, a text
 file, ``/dev/zero``, ``/proc/self/mem``, 5,000 characters, a NUL…) and strings in general from hypothesis' text plus
 known troublemakers. A call must answer within ``CALL_LIMIT_S`` with either a result or a sentence: a bare "Error
-executing tool X" (an unexpected exception), a traceback, a protocol error or the token are findings.
+executing tool X" (an unexpected exception), pydantic's own validation text, a traceback, a protocol error or the
+token are findings, and so is a call without a required argument that is not refused with the sentence naming it
+(``checks.unnamed_arguments``).
 
 The schema-to-strategy mapping is written here (it covers what pydantic emits for tool arguments: types, ``anyOf``,
 ``enum``, bounds, arrays, objects with ``additionalProperties``); hypothesis-jsonschema would do it too but is not
@@ -227,11 +229,12 @@ def _fuzz_all(portal: BlockingPortal, server: InProcessServer, tools: list[Any],
               seed: int | None, failures: list[str]) -> None:
     """In a worker thread: hypothesis draws arguments, the portal runs each call on the server's event loop."""
     for tool in tools:
-        _fuzz_one(portal, server, tool.name, _strategies(dict(tool.input_schema), paths), examples, seed, failures)
+        schema = dict(tool.input_schema)
+        _fuzz_one(portal, server, tool.name, schema, _strategies(schema, paths), examples, seed, failures)
 
 
-def _fuzz_one(portal: BlockingPortal, server: InProcessServer, name: str, strategy: Any, examples: int,
-              seed: int | None, failures: list[str]) -> None:
+def _fuzz_one(portal: BlockingPortal, server: InProcessServer, name: str, schema: dict[str, Any], strategy: Any,
+              examples: int, seed: int | None, failures: list[str]) -> None:
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as seeded
 
@@ -246,7 +249,8 @@ def _fuzz_one(portal: BlockingPortal, server: InProcessServer, name: str, strate
         except Exception as exc:  # a protocol-level error: the call never got an answer
             failures.append(f"{name} raised {type(exc).__name__}: {str(exc)[:120]} for {_short(arguments)}")
         else:
-            failures.extend(f"{crash} for {_short(arguments)}" for crash in checks.crashes([(name, result)]))
+            found = [*checks.crashes([(name, result)]), *checks.unnamed_arguments(name, schema, arguments, result)]
+            failures.extend(f"{finding} for {_short(arguments)}" for finding in found)
 
     (seeded(seed)(call) if seed is not None else call)()
 

@@ -114,6 +114,13 @@ async def in_process_server(settings: Settings) -> AsyncIterator[InProcessServer
         root.setLevel(level)
 
 
+def stdio_texts(results: Sequence[tuple[str, Any]], stderr: Path) -> dict[str, str]:
+    """Every result of servers run as stdio children, and their stderr, by where they came from (the token check)."""
+    texts = {f"result {n} of {name}": checks.result_text(r) for n, (name, r) in enumerate(results)}
+    texts["the server's stderr"] = stderr.read_text(encoding="utf-8", errors="replace")
+    return texts
+
+
 def journal_jobs(settings: Settings, token: str) -> list[JobRecord]:
     """Every job the journal holds for this token's account (read after the server stopped, or beside it)."""
     with Journal(settings.journal_path) as journal:

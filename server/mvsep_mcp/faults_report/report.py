@@ -1,8 +1,10 @@
 """`mvsep-mcp faults`: run the whole suite and print one table (Markdown, so it pastes into a README or an issue).
 
-Groups, in the order they run: ``faults`` (every fault kind, single job and batch), ``destinations``, ``accounts``,
-``load`` (concurrent calls), ``crash`` (SIGKILL at each phase and a restart), ``fuzz``. Each row counts, per property
-of ``checks.PROPERTIES``, what went wrong (0 everywhere is the goal); the exit status is 1 when any row has a finding.
+Groups, in the order they run: ``faults`` (every fault kind, single job and batch), ``destinations``, ``disks`` (full,
+a file-size limit, read-only, deleted), ``journal`` (two processes on one journal, a damaged journal), ``accounts``,
+``load`` (concurrent calls), ``crash`` (SIGKILL at each phase and a restart; SIGTERM mid-download), ``fuzz``,
+``abuse`` (the hosted server as an attacker tries it: ``abuse.py``). Each row counts, per property of
+``checks.PROPERTIES``, what went wrong (0 everywhere is the goal); the exit status is 1 when any row has a finding.
 """
 
 from __future__ import annotations
@@ -10,24 +12,30 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import anyio
 
 from mvsep_mcp import policy
 from mvsep_mcp.faults_report import checks
+from mvsep_mcp.faults_report.abuse import run_abuse
 from mvsep_mcp.faults_report.accounts import run_switch
 from mvsep_mcp.faults_report.crash import POINTS, run_crash
 from mvsep_mcp.faults_report.destinations import run_destinations
+from mvsep_mcp.faults_report.disks import CASES as DISK_CASES
+from mvsep_mcp.faults_report.disks import run_disk_case, writable_again
+from mvsep_mcp.faults_report.journals import run_damaged, run_two_processes
 from mvsep_mcp.faults_report.load import run_load
 from mvsep_mcp.faults_report.matrix import CASES, run_case
 
-GROUPS = ("faults", "destinations", "accounts", "load", "crash", "fuzz")
+GROUPS = ("faults", "destinations", "disks", "journal", "accounts", "load", "crash", "fuzz", "abuse")
 HEADERS = {"lost": "lost", "double": "double", "non_audio": "non-audio", "leftovers": "left", "foreign": "foreign",
            "bad_dest": "bad dest", "late_polls": "late polls", "stranded": "stranded", "leaks": "leaks",
-           "crashes": "crashes"}
+           "crashes": "crashes", "harm": "harm", "retried": "retried", "stop": "stop"}
 OUTCOME_CHARS = 100
 HYPOTHESIS_MISSING = "not run: hypothesis is missing (pip install 'mvsep-mcp[test]')"
 
@@ -56,6 +64,12 @@ def _steps(group: str, examples: int, seed: int | None) -> Iterator[Callable[[],
             yield lambda case=case: _one(run_case(case))  # type: ignore[misc]
     elif group == "destinations":
         yield run_destinations
+    elif group == "disks":
+        for disk in DISK_CASES:
+            yield lambda disk=disk: _one(_disk_case(disk))  # type: ignore[misc]
+    elif group == "journal":
+        yield lambda: _one(_in_folder(run_two_processes))
+        yield lambda: _one(_in_folder(run_damaged))
     elif group == "accounts":
         yield lambda: _one(run_switch())
     elif group == "load":
@@ -65,12 +79,27 @@ def _steps(group: str, examples: int, seed: int | None) -> Iterator[Callable[[],
             yield lambda point=point: _one(run_crash(point))  # type: ignore[misc]
     elif group == "fuzz":
         yield lambda: _one(_fuzz(examples, seed))
+    elif group == "abuse":
+        yield run_abuse
     else:
         raise ValueError(f"unknown group {group!r}; one of {', '.join(GROUPS)}")
 
 
 async def _one(row: Awaitable[checks.Row]) -> list[checks.Row]:
     return [await row]
+
+
+async def _in_folder(run: Callable[[Path], Awaitable[checks.Row]]) -> checks.Row:
+    with tempfile.TemporaryDirectory(prefix="mvsep-faults-") as folder:
+        return await run(Path(folder))
+
+
+async def _disk_case(case: str) -> checks.Row:
+    with tempfile.TemporaryDirectory(prefix="mvsep-disk-") as folder:
+        try:
+            return await run_disk_case(case, Path(folder))
+        finally:
+            writable_again(Path(folder))
 
 
 async def _fuzz(examples: int, seed: int | None) -> checks.Row:

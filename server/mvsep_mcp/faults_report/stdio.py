@@ -7,8 +7,6 @@ suite reads (for tokens).
 
 from __future__ import annotations
 
-import os
-import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -53,9 +51,21 @@ class StdioServer:
         """A call that must succeed: its structured content."""
         return checks.structured_or_fail(name, await self.call(name, arguments))
 
+    async def terminate(self) -> float | None:
+        """SIGTERM (a stop asked for, as a host does); seconds until the process was gone, None if it outlasted
+        ``FAULTS_STOP_S`` (it is then killed)."""
+        started = anyio.current_time()
+        self.process.terminate()  # SIGTERM on POSIX (Windows has none: TerminateProcess there)
+        with anyio.move_on_after(policy.FAULTS_STOP_S):
+            while self.process.returncode is None:  # noqa: ASYNC110 - see kill()
+                await anyio.sleep(0.01)
+            return anyio.current_time() - started
+        await self.kill()
+        return None
+
     async def kill(self) -> None:
         """SIGKILL (a crash, not a shutdown), then wait until it is reaped (a zombie would still hold its lease)."""
-        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.kill()  # SIGKILL on POSIX, TerminateProcess on Windows (which has no SIGKILL)
         with anyio.fail_after(EXIT_WAIT_S):
             while self.process.returncode is None:  # noqa: ASYNC110 - not wait(): it also waits for the pipes' EOF
                 await anyio.sleep(0.01)

@@ -35,23 +35,24 @@ import anyio
 import anyio.to_thread
 
 from mvsep_mcp import policy
-from mvsep_mcp.hosted.errors import AccountNotLinked, LinkInvalid
+from mvsep_mcp.hosted.errors import AccountNotLinked, LinkInvalid, TokenRefused, TooBusy
+from mvsep_mcp.hosted.header_tokens import HeaderTokens
 from mvsep_mcp.hosted.identity import User, hosted_account_key
+from mvsep_mcp.hosted.paths import LINK_PATH
 from mvsep_mcp.hosted.presenting import Presenter
 from mvsep_mcp.hosted.signing import DownloadSigner
 from mvsep_mcp.hosted.storage import check_quota, sweep, user_root
 from mvsep_mcp.hosted.usage import Usage
 from mvsep_mcp.hosted.vault import ServerKey, TokenVault
-from mvsep_mcp.jobs.journal.linked import KeptToken, LinkedAccount
+from mvsep_mcp.jobs.journal.linked import KeptToken, LinkedAccount, LinkTicket
 from mvsep_mcp.jobs.models import NON_TERMINAL_STATES
-from mvsep_mcp.logs import register_secret
+from mvsep_mcp.logs import forget_secret, register_secret
 from mvsep_mcp.mvsep import MVSepClient, RequestStats
 from mvsep_mcp.mvsep.errors import AuthenticationError, MVSepError
 from mvsep_mcp.session import Account, Session, account_key_for
 
 log = logging.getLogger(__name__)
 
-LINK_PATH = "/account/link/"
 
 
 def ticket_hash(ticket: str) -> str:
@@ -61,6 +62,7 @@ def ticket_hash(ticket: str) -> str:
 @dataclass
 class _Attached:
     account: Account
+    token: str  # out of the logs while the account is open (``logs.register_secret``), and back when it goes
     usage: Usage = field(default_factory=Usage)
 
 
@@ -74,6 +76,7 @@ class HostedAccounts:
         self.signer = DownloadSigner(key, self.settings.base_url)
         self._accounts: dict[str, _Attached] = {}  # by journal key
         self.retired_stats = RequestStats()  # what the clients of accounts let go had sent: counters never go back
+        self.header_tokens = HeaderTokens(self._accepted)  # X-MVSep-Token: asked once, bounded per principal
         self._lock = anyio.Lock()
 
     # --- one user's account ---------------------------------------------------------------------------------------
@@ -86,22 +89,52 @@ class HostedAccounts:
         one-time link."""
         account = await self.account_if_linked(user, header_token)
         if account is None:
-            raise AccountNotLinked(await self.link_url(user.key), int(policy.LINK_TICKET_TTL_S // 60))
+            raise AccountNotLinked(await self.link_url(user.key, user.name), int(policy.LINK_TICKET_TTL_S // 60))
         return account
 
     async def account_if_linked(self, user: User, header_token: str | None = None) -> Account | None:
-        """:meth:`account_for` without a link: ``None`` when the user has no account yet (nothing is written)."""
+        """:meth:`account_for` without a link: ``None`` when the user has no account yet (nothing is written).
+        A header's token is checked first (``header_tokens``): a refused one raises and opens nothing."""
         token = (header_token or "").strip() or None
-        if token is None:
+        if token is not None:
+            await self.header_tokens.check(user.key, token, in_use=self._journal_key(user.key, token) in self._accounts)
+        else:
             linked = await anyio.to_thread.run_sync(self.session.journal.linked_account, user.key)
             token = self.vault.open(user.key, linked.sealed_token) if linked is not None else None
         return await self._account(user.key, token) if token is not None else None
 
+    async def _accepted(self, token: str) -> bool:
+        """Ask MVSep once whether it accepts ``token`` (on the shared pool; nothing stays open)."""
+        async with self.session.new_client(token) as client:
+            try:
+                await client.user()
+            except AuthenticationError:
+                return False
+        return True
+
+    async def token_refused(self, user: User, account: Account, *, sent_header: bool,
+                            may_relink: bool) -> TokenRefused:
+        """MVSep refused the token of ``account`` in a call: remembered, the account let go at once (unless jobs of
+        it are unfinished), and the sentence for the user (a fresh link page for a linked one, when ``may_relink``)."""
+        attached = next((a for a in self._accounts.values() if a.account is account), None)
+        if attached is not None:
+            self.header_tokens.refused(attached.token)
+            await self._let_go(lambda candidate: candidate is attached)
+        if sent_header:
+            return TokenRefused.header()
+        return TokenRefused.linked(await self.link_url(user.key, user.name) if may_relink else None)
+
+    def _journal_key(self, user_key: str, token: str) -> str:
+        return hosted_account_key(user_key, account_key_for(token, self.session.settings.base_url))
+
     async def _account(self, user_key: str, token: str) -> Account:
-        key = hosted_account_key(user_key, account_key_for(token, self.session.settings.base_url))
+        key = self._journal_key(user_key, token)
         async with self._lock:
             attached = self._accounts.get(key)
             if attached is None:
+                if not register_secret(token):  # a token that cannot be kept out of the logs is not used
+                    raise TooBusy("This server has as many MVSep accounts in use as it can keep out of its logs: "
+                                  "try again in a few minutes.")
                 account = await self.session.open_account(token, key, home=self.home(user_key))
                 sealed = self.vault.seal(user_key, token)
 
@@ -109,7 +142,7 @@ class HostedAccounts:
                     await anyio.to_thread.run_sync(self.session.journal.keep_job_token, user_key, key, sealed)
 
                 account.keep_token = keep_token
-                attached = self._accounts[key] = _Attached(account)
+                attached = self._accounts[key] = _Attached(account, token)
             attached.usage.touch()
         return attached.account
 
@@ -125,27 +158,27 @@ class HostedAccounts:
 
     # --- linking ----------------------------------------------------------------------------------------------------
 
-    async def link_url(self, user_key: str) -> str:
-        """A fresh one-time URL of the page where ``user_key`` links their MVSep account."""
+    async def link_url(self, user_key: str, shown_as: str = "") -> str:
+        """A fresh one-time URL of the page where ``user_key`` (whom the page names as ``shown_as``: the name the
+        authorization server gave) links their MVSep account."""
         ticket = secrets.token_urlsafe(policy.LINK_TICKET_BYTES)
         await anyio.to_thread.run_sync(self.session.journal.add_link_ticket, ticket_hash(ticket), user_key,
-                                       time.time() + policy.LINK_TICKET_TTL_S)
+                                       time.time() + policy.LINK_TICKET_TTL_S, shown_as)
         return f"{self.settings.base_url}{LINK_PATH}{ticket}"
 
-    async def ticket_is_valid(self, ticket: str) -> bool:
-        user = await anyio.to_thread.run_sync(self.session.journal.link_ticket_user, ticket_hash(ticket))
-        return user is not None
+    async def ticket(self, ticket: str) -> LinkTicket | None:
+        """A valid ticket (whose user, shown as whom), not used up; ``None`` when unknown, used or expired."""
+        found: LinkTicket | None = await anyio.to_thread.run_sync(self.session.journal.link_ticket,
+                                                                   ticket_hash(ticket))
+        return found
 
-    async def is_linked(self, ticket: str) -> bool:
-        """Whether the user of a valid ticket has an MVSep account linked (their page then offers to unlink it)."""
-        user_key = await anyio.to_thread.run_sync(self.session.journal.link_ticket_user, ticket_hash(ticket))
-        if user_key is None:
-            return False
+    async def is_linked(self, user_key: str) -> bool:
+        """Whether the user has an MVSep account linked (their page then offers to unlink it)."""
         return await anyio.to_thread.run_sync(self.session.journal.linked_account, user_key) is not None
 
     async def unlink(self, ticket: str) -> bool:
-        """Remove the ticket's user's linked token (using the ticket up); whether one was linked. Jobs already
-        recorded still finish: their token stays kept only until they end."""
+        """Remove the ticket's user's linked token (using the ticket up, and the user's other tickets); whether one
+        was linked. Jobs already recorded still finish: their token stays kept only until they end."""
         user_key = await anyio.to_thread.run_sync(self.session.journal.take_link_ticket, ticket_hash(ticket))
         if user_key is None:
             raise LinkInvalid("This link has expired or was used already: ask for a fresh link.")
@@ -158,13 +191,13 @@ class HostedAccounts:
     async def link(self, ticket: str, token: str) -> str:
         """Link ``token``'s MVSep account to the ticket's user once MVSep accepts it; returns the account's name.
 
-        The ticket is used up only when the token works, so a mistyped token can be pasted again."""
+        The ticket is used up only when the token works (with every other ticket of the user), so a mistyped token
+        can be pasted again."""
         token = token.strip()
-        if not await self.ticket_is_valid(ticket):
+        if await self.ticket(ticket) is None:
             raise LinkInvalid("This link has expired or was used already: ask for the job again for a fresh link.")
-        register_secret(token)
         try:
-            async with MVSepClient(token, base_url=self.session.settings.base_url) as client:
+            async with self.session.new_client(token) as client:
                 info = await client.user()
         except AuthenticationError:
             raise LinkInvalid("MVSep does not accept this token: copy it again from https://mvsep.com/user-api."
@@ -239,6 +272,7 @@ class HostedAccounts:
                     continue
                 del self._accounts[key]
             await attached.account.client.aclose()
+            forget_secret(attached.token)
             self.retired_stats.add(attached.account.client.stats)
             evicted += 1
         return evicted
@@ -258,4 +292,5 @@ class HostedAccounts:
     async def aclose(self) -> None:
         for attached in list(self._accounts.values()):
             await attached.account.client.aclose()
+            forget_secret(attached.token)
         self._accounts.clear()

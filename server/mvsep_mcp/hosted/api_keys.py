@@ -134,4 +134,5 @@ class ApiKeyVerifier:
                 found = key
         if found is None:
             return None
-        return Principal(issuer=ISSUER, subject=found.user, client_id=f"api-key:{found.user}", scopes=found.scopes)
+        return Principal(issuer=ISSUER, subject=found.user, client_id=f"api-key:{found.user}", scopes=found.scopes,
+                         name=found.user)

@@ -20,6 +20,9 @@ Environment variables (flags and the config file take the same names without ``M
     MVSEP_ALLOWED_ORIGINS        browser origins allowed to call /mcp (default: none besides the public URL's)
     MVSEP_ALLOWED_HOSTS          Host headers accepted besides the public URL's (default: loopback only)
     MVSEP_USER_QUOTA_MB          storage per user (default 2048); MVSEP_RETENTION_DAYS: files kept this long (7)
+    MVSEP_SESSIONS_PER_USER      legacy MCP sessions one signed-in user may hold (default 32; their idle ones close
+                                 first when they open more)
+    MVSEP_CALLS_PER_MINUTE       tool calls and resource reads one signed-in user may make a minute (default 120)
     MVSEP_REPLICA_ID             this replica's name (a-z, 0-9, -): legacy sessions' ids start with "<name>." so a
                                  proxy routes each session to the replica that holds it (deploy/Caddyfile)
 """
@@ -65,6 +68,8 @@ class HostedSettings(BaseModel):
     allowed_hosts: tuple[str, ...] = ()
     quota_mb: int = policy.USER_QUOTA_MB
     retention_days: float = policy.RETENTION_DAYS
+    sessions_per_user: int = policy.SESSIONS_PER_USER
+    calls_per_minute: int = policy.CALLS_PER_MINUTE
     replica_id: str | None = None
 
     @property
@@ -127,6 +132,9 @@ def load_hosted(pick: Pick) -> HostedSettings:
         allowed_hosts=_listed(pick("allowed_hosts")),
         quota_mb=_number(pick("user_quota_mb"), "MVSEP_USER_QUOTA_MB", policy.USER_QUOTA_MB, int),
         retention_days=_number(pick("retention_days"), "MVSEP_RETENTION_DAYS", policy.RETENTION_DAYS, float),
+        sessions_per_user=_number(pick("sessions_per_user"), "MVSEP_SESSIONS_PER_USER", policy.SESSIONS_PER_USER,
+                                  int),
+        calls_per_minute=_number(pick("calls_per_minute"), "MVSEP_CALLS_PER_MINUTE", policy.CALLS_PER_MINUTE, int),
         replica_id=_text(pick("replica_id")),
     )
     if settings.replica_id is not None and not REPLICA_ID.match(settings.replica_id):

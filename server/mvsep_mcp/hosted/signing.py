@@ -13,10 +13,10 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from mvsep_mcp import policy
 from mvsep_mcp.hosted.errors import LinkInvalid
+from mvsep_mcp.hosted.paths import DOWNLOAD_PREFIX
 from mvsep_mcp.hosted.vault import ServerKey
 
 SALT = "mvsep-mcp download"
-DOWNLOAD_PREFIX = "/files/"
 
 
 class DownloadSigner:

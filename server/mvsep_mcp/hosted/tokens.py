@@ -3,8 +3,10 @@ introspection. Both answer a :class:`~mvsep_mcp.hosted.identity.Principal`, or `
 valid here (bad signature, wrong issuer or audience, expired, inactive): the HTTP layer answers 401 for it.
 
 - :class:`JwtVerifier`: PyJWT's ``PyJWKClient`` fetches and caches the JWKS (``JWKS_CACHE_S``; a key id it has not
-  seen fetches it again); ``jwt.decode`` checks the signature with an allowed algorithm only, ``exp`` (required),
-  ``nbf``, ``iss`` and ``aud`` (RFC 8707: the resource, this server's ``/mcp`` URL, unless configured otherwise).
+  seen fetches it again, at most once per ``JWKS_REFETCH_COOLDOWN_S``: PyJWT 2.14's cooldown, so tokens with made-up
+  key ids cannot make this server hammer the authorization server); ``jwt.decode`` checks the signature with an
+  allowed algorithm only, ``exp`` (required), ``nbf``, ``iss`` and ``aud`` (RFC 8707: the resource, this server's
+  ``/mcp`` URL, unless configured otherwise).
 - :class:`IntrospectionVerifier`: POSTs the token to the introspection endpoint with the server's client credentials
   (HTTP basic), accepts only ``active`` answers whose ``aud`` names this server and whose ``exp`` lies ahead, and
   caches them by the token's SHA-256 for ``INTROSPECTION_CACHE_S`` at most.
@@ -29,7 +31,8 @@ import jwt
 
 from mvsep_mcp import policy
 from mvsep_mcp.hosted.api_keys import ApiKeyVerifier
-from mvsep_mcp.hosted.identity import Principal
+from mvsep_mcp.hosted.identity import Principal, shown_name
+from mvsep_mcp.hosted.settings import HostedSettingError
 
 log = logging.getLogger(__name__)
 
@@ -65,16 +68,28 @@ def _principal(claims: dict[str, Any], issuer: str, audience: str) -> Principal 
     if not isinstance(client_id, str) or not client_id:
         return None
     exp = claims.get("exp")
-    return Principal(issuer=str(claims.get("iss") or issuer), subject=str(subject) if subject else "",
+    subject_text = str(subject) if subject else ""
+    return Principal(issuer=str(claims.get("iss") or issuer), subject=subject_text,
                      client_id=client_id, scopes=scopes_of(claims),
-                     expires_at=int(exp) if isinstance(exp, (int, float)) else None, audience=audience)
+                     expires_at=int(exp) if isinstance(exp, (int, float)) else None, audience=audience,
+                     name=shown_name(claims, subject_text or client_id))
+
+
+PYJWT_WITH_COOLDOWN = (2, 14)  # PyJWKClient's cooldown_duration: made-up key ids refetch the JWKS only so often
+
+
+def _pyjwt_version() -> tuple[int, ...]:
+    return tuple(int(part) for part in jwt.__version__.split(".")[:2] if part.isdigit())
 
 
 class JwtVerifier:
     def __init__(self, jwks_url: str, *, issuer: str, audience: str, algorithms: Sequence[str]) -> None:
+        if _pyjwt_version() < PYJWT_WITH_COOLDOWN:
+            raise HostedSettingError(f"Signing in with JWTs needs PyJWT 2.14 or later (this is {jwt.__version__}): "
+                                     f"pip install 'mvsep-mcp[hosted]'.")
         self.issuer, self.audience, self.algorithms = issuer, audience, list(algorithms)
-        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=int(policy.JWKS_CACHE_S),
-                                     timeout=int(policy.JWKS_TIMEOUT_S))
+        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=policy.JWKS_CACHE_S,
+                                     timeout=policy.JWKS_TIMEOUT_S, cooldown_duration=policy.JWKS_REFETCH_COOLDOWN_S)
 
     @staticmethod
     def looks_like_jwt(token: str) -> bool:

@@ -5,10 +5,14 @@ and signed downloads.
   (readiness: a proxy sends work here). ``GET /metrics``: Prometheus text (needs ``prometheus_client``). Expose
   these to the monitoring network only (the compose file's proxy does not route them).
 - ``GET|POST /account/link/{ticket}``: the page where a user pastes their MVSep API token (hosted mode), or, when
-  one is linked already, replaces it or unlinks it (``action=unlink``: the sealed token is deleted). The ticket in
-  the URL is one-time and expires; the forms carry a CSRF token bound to the ticket (HMAC with the server key) and
-  a cross-site POST (``Origin`` or ``Sec-Fetch-Site``) is refused. The page loads nothing, runs no script and
-  may not be framed (CSP, ``X-Frame-Options``), is never cached and sends no referrer.
+  one is linked already, replaces it or unlinks it (``action=unlink``: the sealed token is deleted). It names the
+  user the ticket was made for (as the authorization server named them) and asks them to confirm that is who they
+  are; a request signed in as another user is refused. The ticket in the URL expires and works once: using it
+  revokes the user's other tickets. A POST is checked before its body is read: the ticket, a cross-site origin
+  (``Origin`` or ``Sec-Fetch-Site``), and the CSRF value in the form's address (HMAC of the ticket with the server
+  key); only then is the form read, URL-encoded, at most ``LINK_FORM_MAX_BYTES`` and ``LINK_FORM_MAX_FIELDS``. The
+  page loads nothing, runs no script and may not be framed (CSP, ``X-Frame-Options``), is never cached and sends no
+  referrer.
 - ``GET /files/{signed}/{name}``: one file of a user's storage, for a URL signed by the server (``signing``).
 """
 
@@ -20,19 +24,22 @@ import html
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import Scope
 
+from mvsep_mcp import policy
 from mvsep_mcp.hosted.errors import LinkInvalid
+from mvsep_mcp.hosted.paths import DOWNLOAD_PREFIX, LINK_PATH
 from mvsep_mcp.hosted.storage import file_inside, user_root
-from mvsep_mcp.logs import register_secret
 
 if TYPE_CHECKING:
     from mvsep_mcp.hosted.accounts import HostedAccounts
+    from mvsep_mcp.jobs.journal.linked import LinkTicket
     from mvsep_mcp.session import Session
 
 log = logging.getLogger(__name__)
@@ -78,10 +85,12 @@ def health_routes(current_session: CurrentSession, metrics: Callable[[], bytes] 
     return routes
 
 
-def hosted_routes(current_session: CurrentSession, csrf_key: bytes) -> list[Route]:
-    """The link page and the downloads (hosted mode: the [hosted] extra is there, checked at start)."""
-    from mvsep_mcp.hosted.accounts import LINK_PATH, HostedAccounts
-    from mvsep_mcp.hosted.signing import DOWNLOAD_PREFIX
+def hosted_routes(current_session: CurrentSession, csrf_key: bytes,
+                  principal_of: Callable[[Scope], str | None] = lambda _scope: None) -> list[Route]:
+    """The link page and the downloads (hosted mode: the [hosted] extra is there, checked at start).
+    ``principal_of``: the signed-in user of a request, when it carries a bearer token (a link opened with another
+    user's sign-in is refused)."""
+    from mvsep_mcp.hosted.accounts import HostedAccounts
 
     def users() -> HostedAccounts | None:
         session = current_session()
@@ -90,40 +99,51 @@ def hosted_routes(current_session: CurrentSession, csrf_key: bytes) -> list[Rout
     def csrf_for(ticket: str) -> str:
         return hmac.new(csrf_key, f"link\0{ticket}".encode(), hashlib.sha256).hexdigest()
 
-    async def form(hosted: HostedAccounts, ticket: str, *, error: str | None = None) -> HTMLResponse:
-        return _form(LINK_PATH + ticket, csrf_for(ticket), linked=await hosted.is_linked(ticket), error=error)
+    async def form(hosted: HostedAccounts, ticket: str, found: LinkTicket, *, error: str | None = None) -> Response:
+        action = f"{LINK_PATH}{ticket}?{urlencode({'csrf': csrf_for(ticket)})}"
+        return _form(action, found.shown_as, linked=await hosted.is_linked(found.user_key), error=error)
 
     async def link_page(request: Request) -> Response:
+        """Every check that needs no body comes first (the ticket, whose page it is, the origin, the CSRF value in the
+        form's address); only then is the small form read."""
         hosted = users()
         if hosted is None:
             return PlainTextResponse("The server is starting; try again in a moment.", status_code=503)
         ticket = request.path_params["ticket"]
+        found = await hosted.ticket(ticket)
+        if found is None:
+            return _page("Link expired", "<p>This link has expired or was used already. Ask your assistant to "
+                         "run the tool again: its answer carries a fresh link.</p>", status=410)
+        opener = principal_of(request.scope)
+        if opener is not None and opener != found.user_key:
+            return _page("Not your link", "<p>This link was made for another user of this server. Ask your own "
+                         "assistant for a link of yours.</p>", status=403)
         if request.method == "GET":
-            if not await hosted.ticket_is_valid(ticket):
-                return _page("Link expired", "<p>This link has expired or was used already. Ask your assistant to "
-                             "run the tool again: its answer carries a fresh link.</p>", status=410)
-            return await form(hosted, ticket)
+            return await form(hosted, ticket, found)
         if _cross_site(request, hosted.settings.base_url):
             return _page("Refused", "<p>This form can only be sent from its own page.</p>", status=403)
-        fields = await request.form()
-        token, csrf = str(fields.get("token") or "").strip(), str(fields.get("csrf") or "")
-        if not hmac.compare_digest(csrf, csrf_for(ticket)):
+        if not hmac.compare_digest(request.query_params.get("csrf", ""), csrf_for(ticket)):
             return _page("Refused", "<p>This form is not the one this server made. Open the link again.</p>",
                          status=403)
-        if token and len(token) <= MAX_TOKEN_CHARS:  # only from the page this server made for a real ticket
-            register_secret(token)
+        fields = await _small_form(request)
+        if isinstance(fields, Response):
+            return fields
+        if fields.get("confirm") != "yes":
+            return await form(hosted, ticket, found, error=f"Tick the box to confirm that you are {found.shown_as}.")
         if fields.get("action") == "unlink":
             return await unlink(hosted, ticket)
+        token = fields.get("token", "").strip()
         if not token or len(token) > MAX_TOKEN_CHARS:
-            return await form(hosted, ticket, error="Paste the API token from https://mvsep.com/user-api.")
+            return await form(hosted, ticket, found, error="Paste the API token from https://mvsep.com/user-api.")
         try:
             name = await hosted.link(ticket, token)
         except LinkInvalid as exc:
-            if await hosted.ticket_is_valid(ticket):
-                return await form(hosted, ticket, error=exc.user_text())
+            if await hosted.ticket(ticket) is not None:
+                return await form(hosted, ticket, found, error=exc.user_text())
             return _page("Link expired", f"<p>{html.escape(exc.user_text())}</p>", status=410)
-        return _page("Linked", f"<p>Your MVSep account <b>{html.escape(name)}</b> is linked. Go back to your "
-                     f"assistant and run the request again.</p>")
+        return _page("Linked", f"<p>Your MVSep account <b>{html.escape(name)}</b> is linked to "
+                     f"<b>{html.escape(found.shown_as)}</b> on this server. Go back to your assistant and run the "
+                     f"request again.</p>")
 
     async def unlink(hosted: HostedAccounts, ticket: str) -> Response:
         try:
@@ -153,6 +173,24 @@ def hosted_routes(current_session: CurrentSession, csrf_key: bytes) -> list[Rout
     ]
 
 
+async def _small_form(request: Request) -> dict[str, str] | Response:
+    """The link page's form, read only up to ``LINK_FORM_MAX_BYTES`` and ``LINK_FORM_MAX_FIELDS`` (URL-encoded, as
+    its page sends it: no multipart, so nothing is ever written to a temporary file)."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":
+        return PlainTextResponse("This form takes application/x-www-form-urlencoded only.", status_code=415)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > policy.LINK_FORM_MAX_BYTES:
+            return PlainTextResponse("Request body too large", status_code=413, headers={"Connection": "close"})
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=policy.LINK_FORM_MAX_FIELDS)
+    except (UnicodeDecodeError, ValueError):
+        return PlainTextResponse("This is not the form of this page.", status_code=400)
+    return dict(pairs)
+
+
 def _cross_site(request: Request, base_url: str) -> bool:
     """A POST sent from another site's page: its ``Origin`` is not ours, or the browser says so."""
     if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
@@ -175,20 +213,24 @@ button{{margin-top:1rem;padding:.5rem 1.2rem;font:inherit}} .error{{color:#a00}}
     return HTMLResponse(document, status_code=status, headers=PAGE_HEADERS)
 
 
-def _form(action: str, csrf: str, *, linked: bool, error: str | None = None) -> HTMLResponse:
+def _form(action: str, shown_as: str, *, linked: bool, error: str | None = None) -> HTMLResponse:
     shown = f'<p class="error">{html.escape(error)}</p>' if error else ""
+    who = html.escape(shown_as or "the user this link was made for")
+    confirm = (f'<p><label><input type="checkbox" name="confirm" value="yes" required> I am <b>{who}</b>'
+               f'</label></p>')
     unlink = f"""<p>An MVSep account is linked to you on this server. Paste another token below to replace it, or
-remove it.</p><form method="post" action="{html.escape(action)}">
-<input type="hidden" name="csrf" value="{html.escape(csrf)}"><input type="hidden" name="action" value="unlink">
+remove it.</p><form method="post" action="{html.escape(action)}">{confirm}
+<input type="hidden" name="action" value="unlink">
 <button type="submit">Unlink account</button></form>""" if linked else ""
-    body = f"""{unlink}<p>Link your MVSep account to this server. Copy your API token from
-<a href="https://mvsep.com/user-api" rel="noreferrer noopener" target="_blank">mvsep.com/user-api</a> and paste it
-here. It is checked with MVSep, stored encrypted, and used only for your own jobs; your assistant never sees it.</p>
+    body = f"""<p>This page links an MVSep account to <b>{who}</b>, as your sign-in names you. If that is not you,
+close it: someone may have sent you their link.</p>{unlink}<p>Link your MVSep account to this server. Copy your API
+token from <a href="https://mvsep.com/user-api" rel="noreferrer noopener" target="_blank">mvsep.com/user-api</a> and
+paste it here. It is checked with MVSep, stored encrypted, and used only for your own jobs; your assistant never sees
+it.</p>
 {shown}<form method="post" action="{html.escape(action)}" autocomplete="off">
 <label for="token">MVSep API token</label>
 <input type="password" id="token" name="token" required maxlength="{MAX_TOKEN_CHARS}" autofocus>
-<input type="hidden" name="csrf" value="{html.escape(csrf)}">
+{confirm}
 <button type="submit">Link account</button></form>
 <p><small>This page works once and expires soon.</small></p>"""
     return _page("Link your MVSep account", body, status=400 if error else 200)
-

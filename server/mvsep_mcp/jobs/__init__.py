@@ -5,7 +5,7 @@ downloads and resumes MVSep jobs.
 from mvsep_mcp.jobs import Journal, JobRunner, JobSpec, JobState
 
 journal = Journal(default_journal_path())
-runner = JobRunner(journal)
+runner = JobRunner(journal, sessions_after_job=hook)   # hook: jobs.ports.SessionsAfterJob (DAW sessions)
 await runner.attach_account(account_key, client)       # client: mvsep_mcp.mvsep.MVSepClient
 task_group.start_soon(runner.run)                      # or: await runner.start(task_group)
 [record] = await runner.submit([JobSpec(...)])         # returns at once, state "queued"
@@ -43,7 +43,7 @@ from mvsep_mcp.jobs.models import (
     OutputFile,
     ProgressUpdate,
 )
-from mvsep_mcp.jobs.ports import JobsClient
+from mvsep_mcp.jobs.ports import JobsClient, SessionsAfterJob
 from mvsep_mcp.jobs.runner import JobRunner, ProgressCallback
 from mvsep_mcp.jobs.stats import RunnerStats
 
@@ -68,6 +68,7 @@ __all__ = [
     "ProgressUpdate",
     "ResultExpired",
     "RunnerStats",
+    "SessionsAfterJob",
     "SqliteJournal",
     "account_limit",
     "default_journal_path",

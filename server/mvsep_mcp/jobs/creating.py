@@ -21,9 +21,9 @@ from pydantic import ValidationError
 from mvsep_mcp.errors import UserError
 from mvsep_mcp.jobs.models import JobRecord, JobState
 from mvsep_mcp.jobs.ports import JobsClient
+from mvsep_mcp.jobs.recovery import again_text
 from mvsep_mcp.mvsep import errors as mvsep_errors
 from mvsep_mcp.mvsep.separation_request import SeparationRequest
-from mvsep_mcp.policy import RESULT_RETENTION_HOURS
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def build_request(record: JobRecord) -> SeparationRequest:
     values: dict[str, Any] = {"sep_type": spec.sep_type, "options": dict(spec.options),
                               "output_format": spec.output_format, "is_demo": spec.is_demo}
     if spec.kind == "file":
-        values["audiofile"] = Path(spec.input_path or "")
+        values["audiofile"] = Path(spec.upload_path or "")
     elif spec.kind == "url":
         values["url"] = spec.url
         if spec.remote_type:
@@ -121,17 +121,18 @@ def unanswered_polls_message(record: JobRecord, exc: BaseException, seconds: flo
     reason = exc.message.rstrip(".") if isinstance(exc, UserError) else str(exc)
     return (
         f"MVSep gave no usable answer about job {record.id} for {seconds / 60:.0f} minutes (last: {reason}), so this "
-        f"server stopped following it. It may still finish on MVSep: check your separation history, and use "
-        f"fetch_job_results on this job within {RESULT_RETENTION_HOURS} hours to download its files."
+        f"server stopped following it. It may still finish on MVSep: {again_text(record)} (it follows this job's "
+        f"result, it does not start another)."
     )
 
 
-def download_failed_message(record: JobRecord, exc: BaseException) -> str:
+def download_failed_message(record: JobRecord, exc: BaseException, *, recoverable: bool) -> str:
     reason = exc.message.rstrip(".") if isinstance(exc, UserError) else str(exc)
+    if recoverable:
+        return f"Downloading the results of job {record.id} failed ({reason}); {again_text(record)}."
     return (
-        f"Downloading the results of job {record.id} failed ({reason}); the result stays on MVSep for about "
-        f"{RESULT_RETENTION_HOURS} hours: refetch the job (fetch_job_results) into a writable output folder to try "
-        f"again, or submit the file again if MVSep keeps sending the wrong file."
+        f"Downloading the results of job {record.id} failed ({reason}): MVSep did not serve the files it made, so "
+        f"submit the file again to run the job anew (that creates a new job)."
     )
 
 

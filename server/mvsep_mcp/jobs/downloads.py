@@ -2,7 +2,11 @@
 
 Whatever MVSep sends as a stem label or file name, the destination goes through ``render_relative_path`` and
 ``safe_destination`` (nothing lands outside the output root); files are written to a temporary name and committed
-without overwriting; a failed file leaves nothing behind and is tried again on the runner's next pass.
+without overwriting; a failed file leaves nothing behind and is tried again on the runner's next pass, unless trying
+again cannot help (:func:`is_permanent`: a disk that refused the bytes, a folder that cannot be used).
+
+A stem's save fails when anything writing it fails: the download (every byte counted), its tags, its BWF chunk. Only
+a stem mutagen cannot tag (a format limit, not the disk) is kept untagged, with a warning in the manifest.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import anyio.to_thread
 
 from mvsep_mcp.daw import DawError, Provenance, StreamFacts, UnreadableAudio, align_stem, read_stream_facts
 from mvsep_mcp.daw.bwf import write_provenance
+from mvsep_mcp.jobs.disk import causes, disk_errno
 from mvsep_mcp.jobs.errors import JobError
 from mvsep_mcp.jobs.models import JobRecord, JobSpec, OutputFile
 from mvsep_mcp.jobs.ports import JobsClient
@@ -41,21 +46,31 @@ from mvsep_mcp.media.manifest import (
 from mvsep_mcp.media.naming import NamingFields, render_relative_path, safe_destination
 from mvsep_mcp.media.tags import TrackTags, read_tags, tags_from_getid3, write_stem_tags
 from mvsep_mcp.media.verify import StemRejected, verify_audio
+from mvsep_mcp.mvsep import errors as mvsep_errors
 from mvsep_mcp.mvsep.formats import FORMAT_BY_CODE
 
 log = logging.getLogger(__name__)
 
-# a failed file that trying again cannot fix: a name or path we refuse, a folder we cannot write
-_PERMANENT_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENAMETOOLONG, errno.ENOTDIR})
+# a failed file that trying again cannot fix, besides a disk that refused it: a name or path we refuse
+_PERMANENT_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.ENOTDIR})
+_GONE_STATUSES = frozenset({404, 410})
 
 
 def is_permanent(exc: BaseException) -> bool:
     """Whether trying the download again cannot help (a rejected file or a network fault can be retried)."""
     if isinstance(exc, StemRejected):
         return False
-    if isinstance(exc, JobError | MediaError | ValueError):
+    if isinstance(exc, JobError | MediaError | ValueError) or disk_errno(exc) is not None:
         return True
     return isinstance(exc, OSError) and exc.errno in _PERMANENT_ERRNOS
+
+
+def keeps_result(exc: BaseException) -> bool:
+    """Whether MVSep's result is still worth fetching after this failure: it failed on this side (the disk, the
+    folder) or on the way, not because MVSep served something else than the stem (or nothing at all)."""
+    if isinstance(exc, StemRejected | mvsep_errors.UntrustedHostError):
+        return False
+    return not (isinstance(exc, mvsep_errors.APIError) and exc.status_code in _GONE_STATUSES)
 _KNOWN_STEM_SUFFIXES = ("vocals", "instrumental", "instrum", "bass", "drums", "other", "piano", "guitar")
 
 
@@ -98,6 +113,8 @@ def song_tags(record: JobRecord, mvsep_tags: Any) -> TrackTags:
             tags = read_tags(Path(path))
         except Exception as exc:  # an unreadable input must not block its stems
             log.info("job %s: cannot read the input's tags (%s)", record.id, exc)
+    if spec.chain is not None and spec.chain.after is not None:
+        return tags  # MVSep read the stem this chain step uploaded: its tags are ours, not the song's
     try:
         return tags.filled_from(tags_from_getid3(mvsep_tags or {}))
     except Exception as exc:
@@ -106,7 +123,7 @@ def song_tags(record: JobRecord, mvsep_tags: Any) -> TrackTags:
 
 
 def fallback_title(record: JobRecord) -> str:
-    name = record.spec.source_name
+    name = record.spec.song_name
     if name:
         return name.rsplit(".", 1)[0] if "." in name else name
     return record.hash or record.id
@@ -128,7 +145,7 @@ def destination_for(spec: JobSpec, tags: TrackTags, stem: str, ext: str, *, job_
         model=spec.model_name or f"model {spec.sep_type}",
         ext=ext,
         format=ext,
-        input=spec.source_name or fallback,
+        input=spec.song_name or fallback,
         hash=job_hash,
         date=tags.date,
         track=tags.track,
@@ -161,7 +178,9 @@ def plan_files(record: JobRecord, files: list[Any]) -> list[FileTask]:
             continue
         download = getattr(item, "download", None)
         size = getattr(item, "size", None)
-        tasks.append(FileTask(url=url, stem=stem_label(getattr(item, "type", None), download, index),
+        label = stem_label(getattr(item, "type", None), download, index)
+        chain = record.spec.chain
+        tasks.append(FileTask(url=url, stem=chain.stem_label(label) if chain is not None else label,
                               ext=file_ext(url, download, record.spec.output_format), index=index,
                               announced_size=str(size) if size is not None else None))
     return tasks
@@ -216,7 +235,8 @@ async def fetch_one(
         alignment = await anyio.to_thread.run_sync(lambda: align_stem(
             Path(source) if source else None, temps.tagging, daw_ready=record.spec.daw_ready,
             input_facts=input_facts, in_place=True))
-        digest = await anyio.to_thread.run_sync(_tag, record, task, tags, temps.tagging)
+        warnings = list(verified.warnings)
+        digest = await anyio.to_thread.run_sync(_tag, record, task, tags, temps.tagging, warnings)
         if digest is None:
             digest = await anyio.to_thread.run_sync(sha256_file, temps.tagging)
         size = temps.tagging.stat().st_size
@@ -228,7 +248,7 @@ async def fetch_one(
         raise
     return OutputFile(stem=task.stem, path=str(committed), size=size, sha256=digest, url=task.url,
                       format=verified.format, duration_s=verified.duration_s,
-                      mtime_ns=committed.stat().st_mtime_ns, alignment=alignment.as_manifest())
+                      mtime_ns=committed.stat().st_mtime_ns, alignment=alignment.as_manifest(), warnings=warnings)
 
 
 def input_path(record: JobRecord) -> str | None:
@@ -249,16 +269,20 @@ def input_stream_facts(record: JobRecord) -> StreamFacts | None:
         return None
 
 
-def _tag(record: JobRecord, task: FileTask, tags: TrackTags, path: Path) -> str | None:
-    """Tags (and, in a WAV, BWF provenance) on a verified stem; a stem that cannot take them is still the stem.
+def _tag(record: JobRecord, task: FileTask, tags: TrackTags, path: Path, warnings: list[str]) -> str | None:
+    """Tags (and, in a WAV, BWF provenance) on a verified stem. A stem whose format cannot take them is still the stem
+    (said in ``warnings``); a disk that refuses the writes fails the stem's save (the error propagates).
 
     Returns the finished file's SHA-256 when writing the provenance already hashed it (a WAV rewritten), else None.
     """
     model = record.spec.model_name or f"MVSep model {record.spec.sep_type}"
     try:
         write_stem_tags(path, tags, stem=task.stem, model=model, fmt=task.ext, fallback_title=fallback_title(record))
-    except Exception as exc:  # verified audio that mutagen cannot tag is still the stem MVSep made
+    except Exception as exc:  # verified audio that mutagen cannot tag is still the stem MVSep made…
+        if _written_by_disk(exc):
+            raise  # …but a tag half written by a full disk is a broken file
         log.warning("job %s: could not tag the %s stem (%s)", record.id, task.stem, exc)
+        warnings.append(f"not tagged: {exc}")
     if task.ext == "wav":
         provenance = Provenance(song=tags.title or fallback_title(record), stem=task.stem, model=model,
                                 job=record.hash or record.id)
@@ -267,10 +291,28 @@ def _tag(record: JobRecord, task: FileTask, tags: TrackTags, path: Path) -> str 
             # else the file is rewritten and hashed as it is written
             rewritten = write_provenance(path, provenance, digest=digest, durable=False, in_place=True)
         except DawError as exc:
+            if _written_by_disk(exc):
+                raise
             log.warning("job %s: could not write BWF provenance into the %s stem (%s)", record.id, task.stem, exc)
+            warnings.append(f"no BWF provenance: {exc}")
             return None
         return digest.hexdigest() if rewritten else None
     return None
+
+
+def chain_fields(record: JobRecord) -> dict[str, Any]:
+    """A chain step's manifest names the chain that made its stems: every model, render id and options, the stem
+    each later step separated, and the jobs (nothing for a job outside a chain)."""
+    chain = record.spec.chain
+    if chain is None:
+        return {}
+    steps = [*chain.steps[:-1], chain.steps[-1].model_copy(update={"job_id": record.id})]
+    return {"chain": [step.model_dump(exclude_none=True) for step in steps]}
+
+
+def _written_by_disk(exc: BaseException) -> bool:
+    """Whether the disk failed under ``exc`` (an OSError in its chain): the file may be half written."""
+    return any(isinstance(c, OSError) for c in causes(exc))
 
 
 def manifest_folder(record: JobRecord) -> Path:
@@ -308,10 +350,11 @@ def write_job_manifest(record: JobRecord, result_data: Any, tags: TrackTags,
             "job_id": record.id,  # extras: the journal's id, the kind of input, the job whose result was reused
             "kind": spec.kind,
             "reused_from": record.reused_from,
+            **chain_fields(record),
         }),
         input=ManifestInput.model_validate({
             "path": source,
-            "name": spec.source_name or strip_secrets(spec.url) or "(no input file)",
+            "name": spec.song_name or strip_secrets(spec.url) or "(no input file)",
             "size": input_size,
             "sha256": spec.input_sha256,
             "duration_s": spec.input_duration_s,
@@ -329,6 +372,7 @@ def write_job_manifest(record: JobRecord, result_data: Any, tags: TrackTags,
                 sha256=o.sha256,
                 duration_s=o.duration_s,
                 **({"alignment": o.alignment} if o.alignment else {}),
+                **({"warnings": o.warnings} if o.warnings else {}),
             )
             for o in record.outputs
         ],

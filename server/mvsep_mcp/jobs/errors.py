@@ -1,14 +1,5 @@
-"""Errors of the jobs package; each message is a sentence that names the fix.
-
-```
-JobError                     anything the journal or the runner refuses
-├── JobNotFound              no job with that id for this account
-├── JobNotCancellable        already processing / uploading / finished
-├── ResultExpired            MVSep no longer keeps the result (about 72 hours)
-├── AccountNotAttached       the runner has no MVSep client for that account
-└── JournalUnavailable       the job database cannot be reached (PostgreSQL down, wrong URL, extra not installed)
-```
-"""
+"""Errors of the jobs package (``JobError`` and its subclasses, drawn in ARCHITECTURE.md, "Error tree"); each
+message is a sentence that names the fix."""
 
 from __future__ import annotations
 
@@ -20,6 +11,8 @@ class JobError(UserError):
 
 
 class JobNotFound(JobError, LookupError):
+    """No job with that id for this account."""
+
     def __init__(self, job_id: str) -> None:
         super().__init__(
             f"No job {job_id!r} exists for this account; list the jobs to see their ids."
@@ -36,6 +29,8 @@ class ResultExpired(JobError):
 
 
 class AccountNotAttached(JobError):
+    """The runner has no MVSep client for that account."""
+
     def __init__(self) -> None:
         super().__init__(
             "No MVSep client is attached for this account; set an API token and restart the server."
@@ -44,3 +39,8 @@ class AccountNotAttached(JobError):
 
 class JournalUnavailable(JobError):
     """The journal's database cannot be reached or used right now (the text names where, never a password)."""
+
+
+class CannotSave(JobError):
+    """The output folder cannot take a job's files: no room, a quota, read-only, not allowed. Trying again cannot
+    help, so it is said at once (one sentence naming the folder and the room needed), never retried."""

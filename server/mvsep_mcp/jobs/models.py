@@ -17,6 +17,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import PurePath
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -51,6 +52,42 @@ TERMINAL_STATES = frozenset({JobState.COMPLETED, JobState.FAILED, JobState.CANCE
 NON_TERMINAL_STATES = frozenset(set(JobState) - TERMINAL_STATES)
 
 
+class ChainStep(BaseModel):
+    """One model of a chain (``separate_audio`` with ``then``), as the manifest names it."""
+
+    model: str
+    model_id: int  # the render_id sent as sep_type
+    options: dict[str, str] = Field(default_factory=dict)
+    from_stem: str | None = None  # the stem of the step before that this step separates (None: the first step)
+    job_id: str | None = None  # the job that runs it (a job's own step, the last, carries none)
+
+
+class ChainLink(BaseModel):
+    """A job's place in a chain of models run in one request: each later step separates a stem of the step before.
+
+    Every step is recorded when the request is; a later step waits (queued, nothing sent) until the step before has
+    completed, then uploads that step's stem from disk (``upload_path``).
+    """
+
+    steps: list[ChainStep]  # the chain up to this job, its own step last
+    after: str | None = None  # the job of the step before (None: this is the first step)
+    after_key: str | None = None  # that job's request key: this job's own is made from it (the same chain reuses)
+    upload_path: str | None = None  # the step before's stem, set once that job completed: what this job uploads
+    taken: list[str] = Field(default_factory=list)  # the stems earlier steps made (set with upload_path)
+
+    @property
+    def waiting(self) -> bool:
+        """Whether the job still waits for the step before (nothing can be sent yet)."""
+        return self.after is not None and self.upload_path is None
+
+    def stem_label(self, label: str) -> str:
+        """A stem's label in the chain's folder: a later step's stem an earlier step also made (a four-stem model's
+        "Vocals" from an instrumental) is told apart by the stem it came from ("Vocals from Instrumental")."""
+        if self.after is None or label.casefold() not in {t.casefold() for t in self.taken}:
+            return label
+        return f"{label} from {self.steps[-1].from_stem}"
+
+
 class JobSpec(BaseModel):
     """Everything needed to run one job. Paths are absolute strings; options are ``{add_optN: key}``."""
 
@@ -80,18 +117,31 @@ class JobSpec(BaseModel):
     daw_session: list[str] = Field(default_factory=list)  # session files to write beside the stems: dawproject, rpp
     reference_sha256: str | None = None  # matchering's second input, part of the request key
     input_tags: dict[str, Any] = Field(default_factory=dict)  # a JSON summary; the runner re-reads the real tags
+    chain: ChainLink | None = None  # a step of a chain of models (its stems land beside the song's other stems)
 
     @property
-    def source_name(self) -> str | None:
-        """The file name MVSep slugs into the job hash (the upload's name, or the URL's last segment)."""
-        from pathlib import PurePath
-        from urllib.parse import urlsplit
-
-        if self.kind == "url" and self.url:
+    def song_name(self) -> str | None:
+        """The song's file name (the upload's, or the URL's last segment); a chain's later step keeps its song's."""
+        if self.url and (self.kind == "url" or not self.input_path):
             tail = urlsplit(self.url).path.rstrip("/").rsplit("/", 1)[-1]
             return tail or None
         path = self.target_path if self.kind == "matchering" else self.input_path
         return PurePath(path).name if path else None
+
+    @property
+    def source_name(self) -> str | None:
+        """The file name MVSep slugs into the job hash: the upload's (a chain step's: the stem it separates)."""
+        if self.chain is not None and self.chain.upload_path:
+            return PurePath(self.chain.upload_path).name
+        return self.song_name
+
+    @property
+    def upload_path(self) -> str | None:
+        """The file a ``file`` job uploads: its input, or for a chain's later step the stem of the step before
+        (None while that step has not completed)."""
+        if self.chain is not None and self.chain.after is not None:
+            return self.chain.upload_path
+        return self.input_path
 
 
 class OutputFile(BaseModel):
@@ -106,6 +156,7 @@ class OutputFile(BaseModel):
     duration_s: float | None = None
     mtime_ns: int | None = None  # when it was committed: unchanged size and mtime mean an unchanged file
     alignment: dict[str, Any] | None = None  # how it lines up with the input (mvsep_mcp.daw.StemAlignment)
+    warnings: list[str] = Field(default_factory=list)  # what disagreed without making it unusable (in the manifest)
 
 
 class JobRecord(BaseModel):
@@ -138,10 +189,15 @@ class JobRecord(BaseModel):
     reused_from: str | None = None  # id of the job whose MVSep result (or files) this one reuses
     refetch: bool = False  # created by refetch(): never creates on MVSep, always downloads
     result_gone: bool = False  # MVSep answered not_found for this job's hash: never reuse it
+    # failed on this side only (saving the files, or no answer to polls): MVSep holds (or may still finish) the
+    # result, so an identical request follows this job's hash again instead of creating a new job
+    recoverable: bool = False
+    waits_for: str | None = None  # an identical job into the same folder: its files become this job's when it ends
     partials: list[str] = Field(default_factory=list)  # temporary files of unfinished downloads (removed at the end)
     upload: UploadProgress | None = None  # how far the latest create got (None: before this was recorded)
     cancel_refused: str | None = None  # why the latest cancellation was refused (a task's status shows it)
     sessions: list[str] = Field(default_factory=list)  # DAW session files written beside the stems when asked
+    made: list[str] = Field(default_factory=list)  # files made from the stems since (DJ stems, practice mixes)
 
     @property
     def account_key(self) -> str:
@@ -154,7 +210,11 @@ class JobRecord(BaseModel):
     def phase(self) -> str:
         """A short human text of where the job is, for progress messages."""
         state = self.state
+        if state is JobState.QUEUED and self.spec.chain is not None and self.spec.chain.waiting:
+            return f"waiting for the step before (job {self.spec.chain.after})"
         if state is JobState.QUEUED:
+            if self.waits_for:
+                return f"waiting for job {self.waits_for} (the same request into the same folder) to share its files"
             return "queued locally: waiting for a free slot on the account"
         if state is JobState.SUBMITTING:
             return "uploading to MVSep"

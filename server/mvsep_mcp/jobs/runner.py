@@ -1,15 +1,14 @@
-"""The background job runner: submit within the account's limit, poll, download, resume after a restart.
+"""The background job runner's public face: submit, wait, cancel, refetch; accounts attached; started and stopped.
 
-One ``JobRunner`` runs as a single task (``start(task_group)`` in the server's lifespan, or ``await run()``). Its loop
-is a scheduler: on every change (or when the next poll / retry is due) it looks at the journal's unfinished jobs of
-each attached account and starts at most one piece of work per job (create, reconcile, poll or download: the
-:class:`JobWorker`) as a child task. Everything is written to the journal first, so a new runner on the same journal
-picks up where the last one stopped, and never creates a job twice.
+One ``JobRunner`` per process (``start(task_group)`` in the server's lifespan, or ``await run()``) runs its
+:class:`Scheduler` as a single task: the loop that holds each account's lease and starts the :class:`JobWorker`'s
+create, reconcile, poll or download of every job that is due. Everything is written to the journal first, so a new
+runner on the same journal picks up where the last one stopped, and never creates a job twice.
 
 Collaborators: :class:`JobChanges` (journal writes that wake everyone), :class:`JobTimers` (when each job is due),
-:class:`JobWorker` (the work), :class:`AccountSlot` per attached account (client, limit, create back-off).
-Callers use ``submit`` (returns at once), ``wait`` (until jobs finish or a time budget runs out), ``cancel``,
-``refetch``, ``get`` and ``list``, each scoped to an account key.
+:class:`JobWorker` (the work), :class:`Scheduler` (what runs when, the accounts attached, reuse). Callers use
+``submit`` (returns at once), ``wait`` (until jobs finish or a time budget runs out), ``cancel``, ``refetch``, ``get``
+and ``list``, each scoped to an account key.
 """
 
 from __future__ import annotations
@@ -17,35 +16,33 @@ from __future__ import annotations
 import builtins
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Literal
 
 import anyio
 from anyio.abc import TaskGroup
 
-from mvsep_mcp.jobs import partials
+from mvsep_mcp.jobs import chains
 from mvsep_mcp.jobs.changes import JobChanges
-from mvsep_mcp.jobs.concurrency import AccountSlot, account_limit, in_flight_count
-from mvsep_mcp.jobs.errors import AccountNotAttached, JobError, JobNotCancellable, JournalUnavailable, ResultExpired
+from mvsep_mcp.jobs.concurrency import account_limit, in_flight_count
+from mvsep_mcp.jobs.errors import JobError, JobNotCancellable, ResultExpired
 from mvsep_mcp.jobs.journal import JobJournal, request_key_for
 from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, JobRecord, JobSpec, JobState, ProgressUpdate
-from mvsep_mcp.jobs.pacing import StatusBudget, kind_of
+from mvsep_mcp.jobs.pacing import kind_of
 from mvsep_mcp.jobs.polling import expired_message
-from mvsep_mcp.jobs.ports import JobsClient
+from mvsep_mcp.jobs.ports import JobsClient, SessionsAfterJob
 from mvsep_mcp.jobs.progress import job_fraction, progress_text
-from mvsep_mcp.jobs.reuse import reusable_files
+from mvsep_mcp.jobs.scheduler import Scheduler
 from mvsep_mcp.jobs.stats import RunnerStats
 from mvsep_mcp.jobs.timers import JobTimers, RunnerTimings
 from mvsep_mcp.jobs.worker import JobWorker
 from mvsep_mcp.mvsep import errors as mvsep_errors
 from mvsep_mcp.mvsep.models import FAILED_STATUSES
-from mvsep_mcp.policy import FREE_CONCURRENT_JOBS, JOURNAL_RECHECK_S, PACE_EARLY_BUDGET_SHARE, PROGRESS_STEP
+from mvsep_mcp.policy import FREE_CONCURRENT_JOBS, JOURNAL_RECHECK_S, PROGRESS_STEP
 
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[ProgressUpdate], Awaitable[None]]
-Work = Callable[[AccountSlot, JobRecord], Awaitable[None]]
 
 
 class JobRunner:
@@ -55,11 +52,14 @@ class JobRunner:
         self,
         journal: JobJournal,
         *,
+        sessions_after_job: SessionsAfterJob,
         clock: Callable[[], float] = time.time,
         retry_delay: float | None = None,
         **timings: Any,
     ) -> None:
-        """``timings`` override :class:`RunnerTimings` fields; ``retry_delay`` sets every retry pause at once."""
+        """``sessions_after_job`` writes the DAW session files a request asked for once its job's files are saved (the
+        session's hook); ``timings`` override :class:`RunnerTimings` fields; ``retry_delay`` sets every retry pause at
+        once."""
         if retry_delay is not None:
             for name in ("reconcile_retry", "download_retry", "create_backoff"):
                 timings.setdefault(name, retry_delay)
@@ -76,15 +76,11 @@ class JobRunner:
         self.journal = journal
         self.clock = clock
         self.stats = RunnerStats()
-        self.owner = uuid.uuid4().hex  # this runner's name in the journal's leases
         self.changes = JobChanges(journal)
         self.timers = JobTimers(clock)
-        self.worker = JobWorker(self.changes, self.timers, self.timings, self.stats, clock)
-        self._accounts: dict[str, AccountSlot] = {}
-        self._resumed: set[str] = set()  # accounts whose lease we hold and whose leftovers we resumed
-        self._lease_renewed_at: dict[str, float] = {}
-        self._busy: dict[str, str] = {}  # job id -> account key, while work on the job is under way
-        self._cancel_scope: anyio.CancelScope | None = None
+        self.worker = JobWorker(self.changes, self.timers, self.timings, self.stats, clock,
+                                sessions_after_job=sessions_after_job)
+        self.scheduler = Scheduler(self.changes, self.timers, self.worker, self.timings, self.stats, clock)
 
     # --- accounts ------------------------------------------------------------------------------------------------
 
@@ -97,232 +93,41 @@ class JobRunner:
                 log.warning("cannot read the account's plan (%s); assuming %d job at a time", exc,
                             FREE_CONCURRENT_JOBS)
                 concurrency = FREE_CONCURRENT_JOBS
-        previous = self._accounts.get(account_key)
-        slot = AccountSlot(account_key, client, max(1, int(concurrency)), backoff_initial=self.timings.create_backoff,
-                           status_budget=StatusBudget(self.timings.status_rate))
-        if previous is not None:
-            slot.status_budget = previous.status_budget  # the same account: the same requests already sent
-        self._accounts[account_key] = slot
-        self.changes.notify()  # the loop resumes the account's jobs once it holds the account's lease
+        self.scheduler.attach(account_key, client, max(1, int(concurrency)))
 
     def detach_account(self, account_key: str) -> bool:
         """Forget an account's client and give its lease up; ``False`` (nothing changed) while work on one of its
         jobs is under way. The caller checks that the account has no unfinished job and closes the client."""
-        if account_key in self._busy.values():
-            return False
-        self._accounts.pop(account_key, None)
-        self._lease_renewed_at.pop(account_key, None)
-        if account_key in self._resumed:
-            self._resumed.discard(account_key)
-            try:
-                self.journal.release_lease(account_key, self.owner)
-            except Exception as exc:  # the database away for a moment: the lease lapses by itself
-                log.debug("could not release the lease of %s: %s", account_key, exc)
-        return True
+        return self.scheduler.detach(account_key)
 
     def attached(self, account_key: str, client: JobsClient) -> bool:
         """Whether ``client`` is the one the runner works ``account_key``'s jobs with."""
-        slot = self._accounts.get(account_key)
+        slot = self.scheduler.accounts.get(account_key)
         return slot is not None and slot.client is client
 
     def concurrency(self, account_key: str) -> int:
-        return self._slot(account_key).limit
-
-    def _slot(self, account_key: str) -> AccountSlot:
-        slot = self._accounts.get(account_key)
-        if slot is None:
-            raise AccountNotAttached()
-        return slot
+        return self.scheduler.slot(account_key).limit
 
     # --- lifecycle -----------------------------------------------------------------------------------------------
 
     @property
     def running(self) -> bool:
-        return self._cancel_scope is not None
+        return self.scheduler.running
 
     async def start(self, task_group: TaskGroup) -> None:
-        """Start the loop in ``task_group`` (returns once it runs)."""
+        """Start the scheduler in ``task_group`` (returns once it runs)."""
         await task_group.start(self._run_started)
 
     async def _run_started(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
         await self.run(task_status=task_status)
 
     async def run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
-        """Run until ``stop()`` (or cancellation): resume, then schedule work on every change."""
-        if self.running:
-            raise JobError("The job runner is already running; start it only once per process.")
-        try:
-            async with anyio.create_task_group() as tg:
-                self._cancel_scope = tg.cancel_scope
-                task_status.started()
-                while True:
-                    changed = self.changes.event()
-                    try:
-                        delay = self._schedule(tg)
-                    except JournalUnavailable as exc:  # a shared database away for a moment: look again soon
-                        log.warning("%s", exc)
-                        delay = self.timings.lease_renew
-                    with anyio.move_on_after(delay):
-                        await changed.wait()
-        finally:
-            for account_key in list(self._resumed):
-                try:
-                    self.journal.release_lease(account_key, self.owner)
-                except Exception as exc:  # a closed journal: the lease lapses by itself
-                    log.debug("could not release the lease of %s: %s", account_key, exc)
-            self._cancel_scope = None
-            self._busy.clear()
-            self._resumed.clear()
+        """Run the scheduler until ``stop()`` (or cancellation): resume, then schedule work on every change."""
+        await self.scheduler.run(task_status=task_status)
 
     def stop(self) -> None:
-        """Stop the loop and its in-progress work (journal rows stay as they are, ready to resume)."""
-        if self._cancel_scope is not None:
-            self._cancel_scope.cancel()
-
-    def _resume(self, account_key: str) -> None:
-        """Jobs left ``submitting`` by a previous run become ``uncertain`` (reconciled from history, never re-sent),
-        except those whose upload had not reached its last bytes: MVSep cannot have them, so they are queued again."""
-        if account_key in self._resumed:
-            return
-        self._resumed.add(account_key)
-        removed = partials.tidy(self.journal, account_key, self.clock())
-        if removed:
-            log.info("removed %d temporary file(s) of ended downloads", removed)
-        for record in self.journal.list(account_key, states=[JobState.SUBMITTING]):
-            if record.upload == "sending":
-                log.info("job %s was being uploaded when the server stopped: sending it again", record.id)
-                self.journal.update(record.id, expect=[JobState.SUBMITTING], state=JobState.QUEUED,
-                                    submitted_at=None, upload=None)
-                continue
-            log.info("job %s was being submitted when the server stopped: checking MVSep's history", record.id)
-            self.journal.update(record.id, expect=[JobState.SUBMITTING], state=JobState.UNCERTAIN)
-
-    # --- scheduling ----------------------------------------------------------------------------------------------
-
-    def _schedule(self, tg: TaskGroup) -> float:
-        """Start every piece of work that is due; return the seconds until the next one."""
-        now = self.clock()
-        next_due = now + self.timings.idle_wake
-        work_for: dict[JobState, Work] = {JobState.UNCERTAIN: self.worker.reconcile, JobState.ACTIVE: self.worker.poll,
-                                          JobState.DOWNLOADING: self.worker.download}
-        for account_key, slot in list(self._accounts.items()):
-            next_due = min(next_due, now + self.timings.lease_renew)
-            if not self._hold_lease(account_key, now):
-                continue  # another live server process works on this account's jobs
-            self._resume(account_key)
-            records = self.journal.list(account_key, states=NON_TERMINAL_STATES, order="oldest")
-            for record in sorted(records, key=lambda r: self.timers.due_at(r.id)):
-                work = work_for.get(record.state)
-                if record.id in self._busy or work is None:
-                    continue
-                due = self.timers.due_at(record.id)
-                if due > now:
-                    next_due = min(next_due, due)
-                    continue
-                if self._asks_status(record):
-                    if self._skip_early_look(slot, record, now):
-                        next_due = min(next_due, self.timers.due_at(record.id))
-                        continue
-                    allowed = slot.status_budget.allowed_at(now)
-                    if allowed > now:  # the account's status budget is spent: the most overdue job goes first
-                        next_due = min(next_due, allowed)
-                        continue
-                    slot.status_budget.spend(now)
-                self._spawn(tg, work, slot, record)
-            next_due = min(next_due, self._schedule_creates(tg, slot, records, now))
-        return max(0.0, next_due - now)
-
-    def _skip_early_look(self, slot: AccountSlot, record: JobRecord, now: float) -> bool:
-        """An early look is the first poll to go when the account's status budget runs low (the job is then asked
-        about at its expected end, and a later job of the kind is looked at early instead)."""
-        budget = slot.status_budget
-        if budget.spent(now) < budget.per_minute * PACE_EARLY_BUDGET_SHARE:
-            return False
-        delay = self.timers.pace.skip_early_look(record.id, kind_of(record), now)
-        if delay is None:
-            return False
-        self.timers.later(record.id, delay)
-        return True
-
-    def _asks_status(self, record: JobRecord) -> bool:
-        """Whether the work on this job starts with a status request (counted in the account's budget)."""
-        return record.state is JobState.ACTIVE or (
-            record.state is JobState.DOWNLOADING and record.id not in self.timers.results)
-
-    def _hold_lease(self, account_key: str, now: float) -> bool:
-        """Hold the account's lease, writing to the journal only once per renewal interval (not on every pass)."""
-        renewed = self._lease_renewed_at.get(account_key)
-        if account_key in self._resumed and renewed is not None and now - renewed < self.timings.lease_renew:
-            return True
-        if self.journal.hold_lease(account_key, self.owner, ttl=self.timings.lease_ttl):
-            self._lease_renewed_at[account_key] = now
-            return True
-        if account_key in self._resumed:  # lost it (we stalled past the ttl): stop starting new work
-            log.warning("another server process took over this account's jobs")
-            self._resumed.discard(account_key)
-        return False
-
-    def _schedule_creates(self, tg: TaskGroup, slot: AccountSlot, records: list[JobRecord], now: float) -> float:
-        queued = [r for r in records if r.state is JobState.QUEUED and r.id not in self._busy]
-        if not queued:
-            return now + self.timings.idle_wake
-        if slot.next_create_at > now:
-            return slot.next_create_at
-        in_flight = in_flight_count(records)
-        pending_keys = {r.request_key for r in records if r.state in (JobState.SUBMITTING, JobState.UNCERTAIN)}
-        for record in queued:
-            if in_flight >= slot.limit:
-                break
-            if record.request_key in pending_keys:
-                continue  # an identical request is being created: reuse its result once it has a hash
-            if self._reuse_into(record) is not None:
-                continue
-            claimed = self.changes.update(record.id, expect=[JobState.QUEUED], state=JobState.SUBMITTING,
-                                          submitted_at=self.clock(), error=None, upload="sending")
-            if claimed is None:
-                continue
-            pending_keys.add(record.request_key)
-            in_flight += 1
-            self._spawn(tg, self.worker.create, slot, claimed)
-        return now + self.timings.idle_wake
-
-    def _spawn(self, tg: TaskGroup, work: Work, slot: AccountSlot, record: JobRecord) -> None:
-        self._busy[record.id] = slot.account_key
-
-        async def guarded() -> None:
-            try:
-                await work(slot, record)
-            except Exception:  # one job's surprise must not stop the others
-                log.exception("job %s: unexpected error in %s", record.id, getattr(work, "__name__", work))
-                self.timers.later(record.id, self.timings.poll_interval_max)
-            finally:
-                self._busy.pop(record.id, None)
-                self.changes.notify()
-
-        tg.start_soon(guarded)
-
-    # --- reuse ---------------------------------------------------------------------------------------------------
-
-    def _reuse_into(self, record: JobRecord) -> JobRecord | None:
-        """Point a queued job at an earlier identical job's files or MVSep result, if one is still there."""
-        spec, now = record.spec, self.clock()
-        files_from = reusable_files(self.journal, spec, record.request_key, exclude=record.id,
-                                    rehash=self.timings.rehash_reused)
-        if files_from is not None:
-            self.journal.set_outputs(record.id, files_from.outputs)
-            self.stats.reused_files += 1
-            return self.changes.update(
-                record.id, expect=[JobState.QUEUED], state=JobState.COMPLETED, reused_from=files_from.id,
-                hash=files_from.hash, remote_hash=files_from.remote_hash, submitted_at=files_from.submitted_at,
-                finished_at=now, mvsep_status="done", files_total=len(files_from.outputs),
-                manifest_path=files_from.manifest_path)
-        source = self.journal.find_reusable(spec.account_key, record.request_key, now)
-        if source is None or source.id == record.id:
-            return None
-        self.stats.reused_results += 1
-        return self.changes.update(record.id, expect=[JobState.QUEUED], state=JobState.ACTIVE, reused_from=source.id,
-                                   hash=source.hash, remote_hash=source.remote_hash,
-                                   submitted_at=source.submitted_at, mvsep_status=None)
+        """Stop the scheduler and its in-progress work (journal rows stay as they are, ready to resume)."""
+        self.scheduler.stop()
 
     # --- the caller-facing API -----------------------------------------------------------------------------------
 
@@ -331,7 +136,7 @@ class JobRunner:
         records = []
         for spec in specs:
             record = self.journal.add(spec, request_key=request_key_for(spec))
-            records.append(self._reuse_into(record) or record)
+            records.append(self.scheduler.reuse_into(record) or record)
         self.changes.notify()
         return records
 
@@ -384,7 +189,7 @@ class JobRunner:
         now = self.clock()
         waits = []
         for record in records:
-            if record.is_terminal:
+            if record.is_terminal or chains.is_waiting(record):  # a chain step waits on the step before's timing
                 continue
             if record.state is JobState.ACTIVE and record.id in self.timers.next_at:
                 waits.append(max(0.0, self.timers.due_at(record.id) - now))
@@ -403,7 +208,9 @@ class JobRunner:
         if until == "finished" or record.state is JobState.SUBMITTING:
             return False
         if record.state is JobState.QUEUED:
-            slot = self._accounts.get(record.account_key)
+            if record.waits_for:
+                return True  # the identical job it waits for is the one being submitted
+            slot = self.scheduler.accounts.get(record.account_key)
             if slot is None:
                 return False
             others = self.journal.list(record.account_key, states=NON_TERMINAL_STATES)
@@ -438,7 +245,7 @@ class JobRunner:
                 raise JobNotCancellable(f"Job {job_id} changed state while cancelling; look at it again.")
             self.timers.forget(job_id)
             return cancelled
-        slot = self._slot(account_key)
+        slot = self.scheduler.slot(account_key)
         self.stats.cancels_sent += 1
         ok = await slot.client.cancel_separation(job_hash or "")
         if not ok:

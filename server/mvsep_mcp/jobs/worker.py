@@ -7,7 +7,6 @@ learnt to the journal (through :class:`JobChanges`, which wakes everyone) and se
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -15,13 +14,14 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from mvsep_mcp.daw import DawError
-from mvsep_mcp.jobs import creating, downloads, partials
+from mvsep_mcp.jobs import chains, creating, disk, downloads, partials
 from mvsep_mcp.jobs.changes import JobChanges
 from mvsep_mcp.jobs.concurrency import AccountSlot, in_flight_count
+from mvsep_mcp.jobs.errors import CannotSave
 from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, JobRecord, JobState
 from mvsep_mcp.jobs.pacing import kind_of
 from mvsep_mcp.jobs.polling import expired_message, interpret
+from mvsep_mcp.jobs.ports import SessionsAfterJob
 from mvsep_mcp.jobs.reconcile import find_in_history
 from mvsep_mcp.jobs.stats import RunnerStats
 from mvsep_mcp.jobs.timers import JobTimers, RunnerTimings
@@ -47,13 +47,17 @@ class JobWorker:
         timings: RunnerTimings,
         stats: RunnerStats,
         clock: Callable[[], float],
+        *,
+        sessions_after_job: SessionsAfterJob,
     ) -> None:
+        """``sessions_after_job`` writes the DAW session files a request asked for once its job's files are saved."""
         self.changes = changes
         self.journal = changes.journal
         self.timers = timers
         self.timings = timings
         self.stats = stats
         self.clock = clock
+        self.sessions_after_job = sessions_after_job
         self._download_slots = anyio.Semaphore(max(1, timings.download_concurrency))
         self._jobs_downloading = 0
 
@@ -201,6 +205,7 @@ class JobWorker:
         if now - since >= self.timings.poll_failure_budget:
             self.timers.forget(record.id)
             self.changes.update(record.id, expect=[JobState.ACTIVE], state=JobState.FAILED, finished_at=now,
+                                recoverable=True,  # it may still finish on MVSep: the same request follows it again
                                 error=creating.unanswered_polls_message(record, exc, now - since))
             return
         log.info("job %s: poll failed (%s); trying again later", record.id, exc)
@@ -247,6 +252,11 @@ class JobWorker:
         tags = await anyio.to_thread.run_sync(downloads.song_tags, record, result.data.tags)
         facts = await anyio.to_thread.run_sync(downloads.input_stream_facts, record)
         tasks = downloads.plan_files(record, list(result.data.files))
+        need = disk.needed_bytes(t.announced_size for t in tasks)
+        no_room = await anyio.to_thread.run_sync(disk.room_problem, record, need)
+        if no_room is not None:  # nothing is fetched that the folder cannot hold
+            self._download_failed(record, [no_room], need)
+            return
         errors: list[BaseException] = []
 
         async def fetch(task: downloads.FileTask) -> None:
@@ -273,7 +283,7 @@ class JobWorker:
             for task in tasks:
                 files_tg.start_soon(fetch, task)
         if errors:
-            self._download_failed(record, errors)
+            self._download_failed(record, errors, need)
             return
         current = self.journal.get(record.id)
         if current.partials:
@@ -281,10 +291,10 @@ class JobWorker:
         try:
             manifest_path = await anyio.to_thread.run_sync(downloads.write_job_manifest, current, result.data, tags,
                                                            facts)
-        except Exception as exc:
-            log.warning("job %s: could not write the manifest (%s)", record.id, exc)
-            manifest_path = None
-        manifest = str(manifest_path) if manifest_path else None
+        except Exception as exc:  # the job's save failed (its stems stay recorded: a retry writes only the manifest)
+            self._download_failed(record, [exc], need)
+            return
+        manifest = str(manifest_path)
         sessions = await self._write_sessions(current.model_copy(update={"state": JobState.COMPLETED,
                                                                          "manifest_path": manifest}))
         self.timers.forget(record.id)
@@ -295,18 +305,8 @@ class JobWorker:
         """The DAW session files the request asked for, beside the stems (a failure leaves the stems as they are)."""
         if not done.spec.daw_session:
             return []
-        # imported here: daw.from_jobs and daw.recorded read the journal's models, so importing either of them first
-        # runs this package's __init__, and so this module, while they are half loaded
-        from mvsep_mcp.daw import from_jobs, recorded
-
-        formats = [f for f in from_jobs.SESSION_FORMATS if f in done.spec.daw_session]
-        try:
-            written = await anyio.to_thread.run_sync(functools.partial(from_jobs.session_after_job, done, formats))
-        except (DawError, OSError) as exc:
-            log.warning("job %s: could not write the DAW session (%s)", done.id, exc)
-            return []
-        await anyio.to_thread.run_sync(recorded.record_in_manifests, written, [done])
-        return [str(p) for p in written.paths]
+        earlier = chains.earlier_steps(self.journal.get, done)  # a chain's steps before: their stems too
+        return await anyio.to_thread.run_sync(self.sessions_after_job, done, earlier)
 
     async def _refetch_file_list(self, slot: AccountSlot, record: JobRecord) -> SeparationResult | None:
         """After a restart the file list is asked for again; None when the job is not (or no longer) downloadable."""
@@ -329,23 +329,29 @@ class JobWorker:
         self.timers.results[record.id] = result
         return result
 
-    def _download_failed(self, record: JobRecord, errors: list[BaseException]) -> None:
+    def _download_failed(self, record: JobRecord, errors: list[BaseException], need: int | None) -> None:
         """A failed file is tried again (with a fresh file list from MVSep) a bounded number of times; a failure
-        that trying again cannot fix (a folder that cannot take the file) ends the job at once."""
+        that trying again cannot fix (a disk that refused the bytes, a folder that cannot take the file) ends the job
+        at once, with one sentence (``need``: the bytes the job's files were announced at, for a full disk). A job
+        whose result MVSep still holds is left ``recoverable``: the same request again fetches it without a create."""
         attempts = self.timers.failed_once_more(record.id)
         log.warning("job %s: %d download(s) failed (attempt %d): %s", record.id, len(errors), attempts, errors[0])
         self.timers.results.pop(record.id, None)  # ask MVSep again next time: file URLs may have changed
         permanent = [e for e in errors if downloads.is_permanent(e)]
-        if attempts >= DOWNLOAD_MAX_ATTEMPTS or permanent:
-            reason = (permanent or errors)[0]
-            self.timers.forget(record.id)
-            failed = self.changes.update(record.id, expect=[JobState.DOWNLOADING], state=JobState.FAILED,
-                                         finished_at=self.clock(),
-                                         error=creating.download_failed_message(record, reason))
-            if failed is not None and failed.partials:
-                partials.remove(self.journal, failed)
-        else:
+        if attempts < DOWNLOAD_MAX_ATTEMPTS and not permanent:
             self.timers.later(record.id, self.timings.download_retry)
+            return
+        reason = (permanent or errors)[0]
+        self.timers.forget(record.id)
+        current = self.journal.get(record.id)
+        if current.partials:  # first: the room they take is free again when the sentence says what is free
+            partials.remove(self.journal, current)
+        recoverable = all(downloads.keeps_result(e) for e in errors)
+        said = reason if isinstance(reason, CannotSave) else disk.save_problem(reason, record, need)
+        self.changes.update(record.id, expect=[JobState.DOWNLOADING], state=JobState.FAILED, finished_at=self.clock(),
+                            recoverable=recoverable,
+                            error=said.message if said is not None else
+                            creating.download_failed_message(record, reason, recoverable=recoverable))
 
     def _count_bytes(self, size: int) -> None:
         self.stats.bytes_downloaded += size

@@ -1,13 +1,5 @@
-"""Errors of the media package, each with a message that is a sentence naming the fix.
-
-```
-MediaError                 anything about audio files, names or paths on disk
-├── UnsupportedAudio       mutagen (and PyAV, when installed) cannot read the file as audio
-├── TemplateError          a naming template has unknown placeholders or no {stem}
-├── OutsideOutputRoot      a destination would land outside the output root
-└── PathTooLong            the output root alone leaves no room for a file name
-```
-"""
+"""Errors of the media package (``MediaError`` and its subclasses, drawn in ARCHITECTURE.md, "Error tree"), each
+with a message that is a sentence naming the fix."""
 
 from __future__ import annotations
 

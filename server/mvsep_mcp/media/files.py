@@ -20,6 +20,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+from mvsep_mcp import system
 from mvsep_mcp.media.errors import MediaError
 from mvsep_mcp.policy import HASH_CHUNK_BYTES
 
@@ -82,20 +83,24 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def candidate_names(desired: Path) -> Iterator[Path]:
-    """``desired``, then ``Name (2).ext``, ``Name (3).ext``… (the order ``commit_file`` tries), made as needed."""
+def candidate_names(desired: Path, suffix: str | None = None) -> Iterator[Path]:
+    """``desired``, then ``Name (2).ext``, ``Name (3).ext``… (the order ``commit_file`` tries), made as needed;
+    ``suffix``: the end of the name the number goes before (``.stem.mp4``; default: the last extension)."""
     yield desired
-    stem, suffix = desired.stem, desired.suffix
+    if suffix is None or not desired.name.endswith(suffix):
+        suffix = desired.suffix
+    stem = desired.name[: len(desired.name) - len(suffix)] if suffix else desired.name
     for n in range(2, MAX_COLLISION_SUFFIX + 1):
         yield desired.with_name(f"{stem} ({n}){suffix}")
 
 
 def _fsync(path: Path) -> None:
     """Flush a file or folder to disk, best effort (Windows cannot open folders, and needs write access to flush)."""
-    if os.name == "nt" and path.is_dir():
+    windows = system.is_windows()
+    if windows and path.is_dir():
         return
     try:
-        fd = os.open(path, os.O_RDWR if os.name == "nt" else os.O_RDONLY)
+        fd = os.open(path, os.O_RDWR if windows else os.O_RDONLY)
     except OSError:
         return
     try:
@@ -128,10 +133,11 @@ def _place_exclusive(tmp: Path, target: Path) -> bool:
     return True
 
 
-def commit_file(tmp: Path, desired: Path) -> Path:
+def commit_file(tmp: Path, desired: Path, suffix: str | None = None) -> Path:
     """Move the finished ``tmp`` to ``desired`` (or ``desired (2)``… when taken) and return where it landed.
 
     Never overwrites anything; creates missing parent folders; safe against concurrent commits to the same name.
+    ``suffix``: a name ending the number goes before (``Song (2).stem.mp4``), as ``candidate_names`` takes.
     """
     tmp, desired = Path(tmp), Path(desired)
     if not tmp.is_file():
@@ -139,7 +145,7 @@ def commit_file(tmp: Path, desired: Path) -> Path:
     ensure_dir(desired.parent)
     _fsync(tmp)
     use_links = True
-    for target in candidate_names(desired):
+    for target in candidate_names(desired, suffix):
         if use_links:
             try:
                 os.link(tmp, target)

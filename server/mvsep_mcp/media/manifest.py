@@ -7,7 +7,8 @@ model, options, output format and the MVSep host — never a token: URLs are red
 
 A DAW session written for the job (``.dawproject``, ``.rpp``) is listed under ``sessions`` (``ManifestSession``: its
 path relative to the manifest, kind, size, SHA-256 and the stems it references); ``update_sessions`` adds or updates
-those entries in a written manifest, by path (a session written again updates its entry), atomically.
+those entries in a written manifest, by path (a session written again updates its entry), atomically. DJ stems and
+practice mixes made from the stems are listed the same way under ``made`` (``ManifestMade``, ``update_made``).
 
 Default file name: ``"<Title> - <model> (mvsep).json"`` (title from the input's tags, else the input's name; cut to fit
 the path limits), and like every file the project writes it never overwrites: a second run gives ``… (mvsep) (2).json``.
@@ -135,17 +136,35 @@ class ManifestSessionStem(_Lenient):
     path: str
 
 
-class ManifestSession(_Lenient):
-    """A DAW session file written for the job: ``kind`` (``dawproject``, ``rpp``), where it is (relative to the
-    manifest's folder, and absolute), size, SHA-256, the stems it references and the original mix (when it has one)."""
+class _ManifestFile(_Lenient):
+    """A file written for the job after its stems: its kind, where it is (relative to the manifest's folder, and
+    absolute), size and SHA-256."""
 
     kind: str
     path: str
     absolute_path: str
     size: int
     sha256: str
+
+
+class ManifestSession(_ManifestFile):
+    """A DAW session file written for the job: ``kind`` ``dawproject`` or ``rpp``, the stems it references and the
+    original mix (when it has one)."""
+
     stems: list[ManifestSessionStem] = Field(default_factory=list)
     mix: str | None = None
+
+
+class ManifestMade(_ManifestFile):
+    """A file made from the job's stems after it completed: ``kind`` ``dj_stems`` (a ``.stem.mp4``) or ``mix`` (a
+    practice mix), its format, the stems it is made of, the gain a mix was lowered by so as not to clip (1.0: not
+    lowered) and how any track was made."""
+
+    format: str
+    stems: list[str] = Field(default_factory=list)
+    gain: float | None = None
+    gain_db: float | None = None
+    notes: list[str] = Field(default_factory=list)
 
 
 class Manifest(_Lenient):
@@ -158,6 +177,7 @@ class Manifest(_Lenient):
     outputs: list[ManifestOutput] = Field(default_factory=list)
     cost: int | None = None  # credits charged or estimated
     sessions: list[ManifestSession] = Field(default_factory=list)  # DAW session files that use the job's stems
+    made: list[ManifestMade] = Field(default_factory=list)  # DJ stems and practice mixes made from the stems
 
     def default_name(self, folder_len: int = 0) -> str:
         """``"<Title> - <model> (mvsep).json"``, cut (title first, then model) to fit the name and path limits."""
@@ -223,8 +243,18 @@ def without_server_paths(data: bytes) -> bytes:
 def update_sessions(path: Path, entries: list[ManifestSession]) -> Manifest:
     """Add ``entries`` to the manifest at ``path`` (an entry with the same ``path`` is replaced, not repeated) and
     rewrite it atomically in place; returns the manifest as written. ``MediaError`` when it is not a manifest."""
+    return _update_entries(path, "sessions", entries)
+
+
+def update_made(path: Path, entries: list[ManifestMade]) -> Manifest:
+    """``update_sessions`` for the files made from the job's stems (``made``)."""
+    return _update_entries(path, "made", entries)
+
+
+def _update_entries(path: Path, field: str, entries: list[ManifestSession] | list[ManifestMade]) -> Manifest:
     manifest = read_manifest(path)
-    kept = [s for s in manifest.sessions if s.path not in {e.path for e in entries}]
-    updated = manifest.model_copy(update={"sessions": [*kept, *entries]})
+    paths = {e.path for e in entries}
+    kept = [e for e in getattr(manifest, field) if e.path not in paths]
+    updated = manifest.model_copy(update={field: [*kept, *entries]})
     replace_file(Path(path), (updated.model_dump_json(indent=2) + "\n").encode("utf-8"))
     return updated

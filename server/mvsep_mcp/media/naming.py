@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, ConfigDict
 
+from mvsep_mcp import system
 from mvsep_mcp.media.errors import OutsideOutputRoot, PathTooLong, TemplateError
 from mvsep_mcp.media.probe import AUDIO_SUFFIXES
 from mvsep_mcp.policy import MAX_NAME_CHARS, MAX_PATH_CHARS, NAME_MAX_BYTES
@@ -290,7 +291,7 @@ def safe_destination(root: Path, relative: PurePosixPath | str) -> Path:
     parts = [p for p in re.split(r"[/\\]", text) if p not in ("", ".")]
     if not parts or any(p.strip() == ".." for p in parts):
         raise OutsideOutputRoot(refusal)
-    if os.name == "nt" and any(":" in p for p in parts):  # alternate data streams, drive-relative names
+    if system.is_windows() and any(":" in p for p in parts):  # alternate data streams, drive-relative names
         raise OutsideOutputRoot(refusal)
     base = Path(root).expanduser().resolve()
     target = base.joinpath(*parts).resolve()

@@ -196,17 +196,22 @@ def write_stem_tags(
     model: str,
     fmt: str | None = None,
     fallback_title: str | None = None,
+    keep_title: bool = False,
+    comment: str | None = None,
 ) -> None:
     """Tag the stem file ``path`` with the song's ``tags``, title "<Title> (<stem>)" and the model's name.
 
     ``fmt`` ("mp3", "flac", "m4a", "wav", "ogg"…) skips content detection (use it for ``.part`` files if known).
     Without a song title the title comes from ``fallback_title``, else from the file name (a temp name is undone).
+    ``keep_title``: the song's title as it is (a DJ stem file is the song); ``comment``: the comment when the song
+    has none (default: "<stem> stem separated by MVSep (<model>)").
     Raises ``UnsupportedAudio`` for files that cannot carry tags (the stem itself stays usable).
     """
     path = Path(path)
     audio = _open(path, fmt)
-    title = stem_title(_base_title(path, tags, fallback_title), stem)
-    comment = tags.comment or f"{stem} stem separated by MVSep ({model})"
+    base = _base_title(path, tags, fallback_title)
+    title = base if keep_title else stem_title(base, stem)
+    comment = tags.comment or comment or f"{stem} stem separated by MVSep ({model})"
     if isinstance(audio, (MP3, WAVE, AIFF)):
         if audio.tags is None:
             audio.add_tags()

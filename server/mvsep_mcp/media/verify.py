@@ -1,16 +1,21 @@
 """Is a downloaded file the audio that was promised? Checked before it may become a stem.
 
 A file passes when it is not text (JSON, HTML, XML: what error pages are made of), mutagen reads it as the promised
-format, its size agrees with the size MVSep announced (a text such as ``"5.84 MB"``), and its duration is close to
-the input's. Otherwise :class:`StemRejected` says what arrived instead, in words a user can act on.
+format, its audio runs whole to its end (:mod:`mvsep_mcp.media.complete`: a file cut short keeps a header that
+promises the whole length), and its duration is close to the input's. Otherwise :class:`StemRejected` says what
+arrived instead, in words a user can act on.
+
+The size MVSep announced (a text such as ``"5.84 MB"``) is only a hint: complete audio of the right length whose size
+disagrees with it is kept, with a warning (``VerifiedAudio.warnings``, written into the manifest).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from mvsep_mcp.media.complete import Incomplete, complete_audio
 from mvsep_mcp.media.errors import MediaError, UnsupportedAudio
 from mvsep_mcp.media.probe import probe
 from mvsep_mcp.policy import STEM_DURATION_SLACK_FRACTION, STEM_DURATION_SLACK_S, STEM_SIZE_SLACK_FRACTION
@@ -40,6 +45,7 @@ class VerifiedAudio:
     sample_rate: int | None
     channels: int | None
     size: int
+    warnings: tuple[str, ...] = field(default_factory=tuple)  # what disagreed without making the file unusable
 
 
 def what_arrived(path: Path) -> str:
@@ -69,6 +75,15 @@ def parse_size_text(text: str | None) -> tuple[float, int] | None:
     return number, 0 if unit.startswith("BYTE") else _UNITS.get(unit[0] if unit[0] != "B" else "", 0)
 
 
+def announced_bytes(text: str | None) -> int | None:
+    """The most bytes MVSep's size text can mean (``"5.84 MB"``: 1024-based units), or None when unreadable."""
+    parsed = parse_size_text(text)
+    if parsed is None:
+        return None
+    number, power = parsed
+    return int(number * 1024**power)
+
+
 def size_agrees(actual: int, announced: str | None) -> bool:
     """Whether ``actual`` bytes fit MVSep's rounded size text, under either 1000- or 1024-based units."""
     parsed = parse_size_text(announced)
@@ -93,7 +108,8 @@ def verify_audio(
     announced_size: str | None = None,
     expected_duration: float | None = None,
 ) -> VerifiedAudio:
-    """Check ``path`` is ``ext`` audio matching what MVSep announced; raises :class:`StemRejected` otherwise."""
+    """Check ``path`` is whole ``ext`` audio of the expected length; raises :class:`StemRejected` otherwise (a size
+    other than ``announced_size`` is a warning in the result)."""
     path = Path(path)
     promised = f"the {label} file ({ext})"
     head = what_arrived(path)
@@ -106,13 +122,17 @@ def verify_audio(
     accepted = ACCEPTED_FORMATS.get(ext.lower(), frozenset({ext.lower()}))
     if info.format not in accepted:
         raise StemRejected(f"{promised} arrived as {info.format} audio instead")
-    if not size_agrees(info.size_bytes, announced_size):
-        raise StemRejected(f"{promised} has {info.size_bytes} bytes where MVSep announced {announced_size}")
+    try:
+        complete_audio(path, info.format)
+    except Incomplete as exc:
+        raise StemRejected(f"{promised} is incomplete: {exc.message}") from None
     if expected_duration and info.duration_s is not None:
         slack = max(STEM_DURATION_SLACK_S, STEM_DURATION_SLACK_FRACTION * expected_duration)
         if abs(info.duration_s - expected_duration) > slack:
             raise StemRejected(
                 f"{promised} lasts {info.duration_s:.1f} s where the input lasts {expected_duration:.1f} s"
             )
+    warnings = () if size_agrees(info.size_bytes, announced_size) else (
+        f"{info.size_bytes} bytes where MVSep announced {announced_size}: kept, the audio is complete",)
     return VerifiedAudio(format=info.format, duration_s=info.duration_s, sample_rate=info.sample_rate,
-                         channels=info.channels, size=info.size_bytes)
+                         channels=info.channels, size=info.size_bytes, warnings=warnings)

@@ -4,16 +4,25 @@ The token is never sent (result files are public static URLs). Only hosts that `
 and redirects are followed by hand so that every hop is checked too. When ``dest`` already holds N bytes the request
 asks for ``bytes=N-``: a 206 whose ``Content-Range`` starts at N is appended, a 200 restarts the file from 0, a 416
 means the file was already complete (when the sizes agree) or restarts it.
+
+Every byte is counted as it goes to disk: an unbuffered write on a full disk may take only part of a piece and say so
+in its return value, so the rest is written again until the disk refuses with an ``OSError`` (``ENOSPC``, ``EDQUOT``,
+``EFBIG``…, raised as it is: a disk problem is never retried here). A write that takes nothing raises
+:class:`ShortWrite`, and so does a file whose size on disk differs from the bytes received once the body is written.
+``open_file`` (tests inject a writer that takes less than it is given) opens the file.
 """
 
 from __future__ import annotations
 
+import errno
 import inspect
 import logging
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Protocol
 
 import anyio
 import httpx
@@ -29,12 +38,47 @@ logger = logging.getLogger("mvsep_mcp.mvsep")
 
 Progress = Callable[[int, "int | None"], Any]  # (bytes on disk, expected total or None); may be async
 
+
+class Sink(Protocol):
+    """What a download writes to: an unbuffered file (``write`` answers how many bytes the disk took)."""
+
+    def write(self, data: memoryview, /) -> int | None: ...
+
+    def __enter__(self) -> Sink: ...
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None,
+                 /) -> object: ...
+
+
+OpenFile = Callable[[Path, str], Sink]  # (path, "wb" or "ab") -> an unbuffered binary file
+
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.IGNORECASE)
 _UNSATISFIED_RANGE = re.compile(r"bytes\s+\*/(\d+)", re.IGNORECASE)
 
 
 class _Truncated(Exception):
     """The body ended before the announced length: resume like a network failure."""
+
+
+class ShortWrite(OSError):
+    """The disk took fewer bytes than it was given: ``ENOSPC`` when a write took nothing (a full disk or quota),
+    ``EIO`` when the file's size on disk is not the number of bytes received (the partial file is removed)."""
+
+
+def open_unbuffered(path: Path, mode: str) -> Sink:
+    """The file a download writes to: unbuffered, so every write's count is the disk's answer."""
+    return open(path, mode, buffering=0)  # noqa: SIM115 - the caller closes it
+
+
+def write_all(handle: Sink, data: bytes) -> None:
+    """Write every byte of ``data``, again and again while the file takes part of it; ``ShortWrite`` (``ENOSPC``)
+    when a write takes nothing (the disk's own error, when it raises one, propagates as it is)."""
+    view = memoryview(data)
+    while view:
+        written = handle.write(view)
+        if not written:
+            raise ShortWrite(errno.ENOSPC, f"the disk took no more bytes ({len(view)} of {len(data)} unwritten)")
+        view = view[written:]
 
 
 def _url_for_errors(url: str) -> str:
@@ -50,11 +94,13 @@ async def _report(progress: Progress | None, done: int, total: int | None) -> No
 
 
 async def download(
-    engine: Engine, url: str, dest: Path, hosts: DownloadHosts, progress: Progress | None = None
+    engine: Engine, url: str, dest: Path, hosts: DownloadHosts, progress: Progress | None = None,
+    open_file: OpenFile = open_unbuffered,
 ) -> int:
     """Stream ``url`` into ``dest`` (appending to a partial file when the server supports ranges); total bytes.
 
-    Raises ``UntrustedHostError`` (before anything is sent) for a URL or redirect outside ``hosts``.
+    Raises ``UntrustedHostError`` (before anything is sent) for a URL or redirect outside ``hosts``, and the disk's
+    ``OSError`` (or :class:`ShortWrite`) at once when the file cannot take the bytes.
     """
     dest = Path(dest)
     _check_host(url, hosts)
@@ -70,7 +116,7 @@ async def download(
         engine.stats.requests["download"] += 1
         failure: Exception | None = None
         try:
-            done = await _attempt(engine, url, dest, have, headers, hosts, progress)
+            done = await _attempt(engine, url, dest, have, headers, hosts, progress, open_file)
         except (httpx.TransportError, _Truncated) as exc:
             failure = exc
         except errors.APIError as exc:
@@ -109,6 +155,7 @@ def _check_host(url: str, hosts: DownloadHosts) -> None:
 async def _send(engine: Engine, url: str, headers: dict[str, str], hosts: DownloadHosts) -> httpx.Response:
     """GET ``url``, following redirects by hand so that every hop's host is checked before it is asked."""
     for _ in range(DOWNLOAD_MAX_REDIRECTS + 1):
+        engine.check_open()
         request = engine.client.build_request("GET", url, headers=headers)
         response = await engine.client.send(request, stream=True, follow_redirects=False)
         if not response.is_redirect:
@@ -129,6 +176,7 @@ async def _attempt(
     headers: dict[str, str],
     hosts: DownloadHosts,
     progress: Progress | None,
+    open_file: OpenFile,
 ) -> int:
     response = await _send(engine, url, headers, hosts)
     try:
@@ -156,7 +204,7 @@ async def _attempt(
         else:
             length = response.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() and "Content-Encoding" not in response.headers else None
-        done = await _stream_to(response, dest, start, total, engine, progress)
+        done = await _stream_to(response, dest, start, total, engine, progress, open_file)
         if total is not None and done < total:
             raise _Truncated(f"{done} of {total} bytes")
         return done
@@ -165,25 +213,30 @@ async def _attempt(
 
 
 async def _stream_to(response: httpx.Response, dest: Path, start: int, total: int | None, engine: Engine,
-                     progress: Progress | None) -> int:
+                     progress: Progress | None, open_file: OpenFile = open_unbuffered) -> int:
     """Write the body as it arrives, piece by piece, straight to the file: no copies, no thread hop per piece.
 
     Local writes of network-sized pieces take microseconds, far less than the network takes to bring them, so they
-    are made on the event loop. What arrived before a break stays on disk: the next attempt resumes after it.
+    are made on the event loop. What arrived before a break stays on disk: the next attempt resumes after it. Once
+    the body is written, the file on disk must hold exactly the bytes received (see the module docstring).
     """
     done, reported = start, start
-    with open(dest, "ab" if start else "wb", buffering=0) as handle:  # noqa: ASYNC230 - see the docstring
+    with open_file(dest, "ab" if start else "wb") as handle:
         await _report(progress, done, total)
         async for piece in response.aiter_bytes():
-            handle.write(piece)
+            write_all(handle, piece)
             done += len(piece)
             engine.stats.bytes_downloaded += len(piece)
             if done - reported >= DOWNLOAD_CHUNK_BYTES:
                 reported = done
                 await _report(progress, done, total)
+    on_disk = os.stat(dest).st_size
+    if on_disk != done:
+        os.unlink(dest)  # not a prefix to resume from
+        raise ShortWrite(errno.EIO, f"{on_disk} bytes on disk where {done} were received")
     if done != reported:
         await _report(progress, done, total)
     return done
 
 
-__all__ = ["download", "Progress"]
+__all__ = ["OpenFile", "Progress", "ShortWrite", "Sink", "download", "open_unbuffered", "write_all"]

@@ -78,6 +78,9 @@ def transport_error(exc: Exception, *, method: str, path: str, redactor: Redacto
                                  method=method, path=path)
 
 
+CLOSED = "Cannot send a request, as the client has been closed."  # httpx's own words, for a shared pool too
+
+
 class Engine:
     def __init__(
         self,
@@ -96,6 +99,11 @@ class Engine:
         self.sleep = sleep
         self.stats = stats
         self.redactor = Redactor(self.token)
+        self.closed = False  # its client let go (a shared pool stays open for the others): nothing more is sent
+
+    def check_open(self) -> None:
+        if self.closed:
+            raise RuntimeError(CLOSED)
 
     def _build(
         self,
@@ -107,6 +115,7 @@ class Engine:
         auth: Auth,
         on_body_sent: Callable[[], None] | None = None,
     ) -> httpx.Request:
+        self.check_open()
         query = {k: str(v) for k, v in (params or {}).items() if v is not None}
         form = dict(fields or {})
         if auth == "required" and not self.token:

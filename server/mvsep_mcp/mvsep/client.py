@@ -21,7 +21,7 @@ from mvsep_mcp.mvsep import errors, models
 from mvsep_mcp.mvsep._download import Progress, download
 from mvsep_mcp.mvsep._engine import CreateContext, Engine, RequestStats
 from mvsep_mcp.mvsep._envelope import extract_message
-from mvsep_mcp.mvsep._transport import shared_tls_context
+from mvsep_mcp.mvsep._transport import shared_pool, shared_tls_context
 from mvsep_mcp.mvsep.hosts import DownloadHosts
 from mvsep_mcp.mvsep.retry import Idempotency, RetryPolicy
 from mvsep_mcp.mvsep.separation_request import SeparationRequest
@@ -81,11 +81,17 @@ class MVSepClient:
         sleep: Callable[[float], Awaitable[Any]] = anyio.sleep,
         retry_policy: RetryPolicy | None = None,
         download_hosts: Sequence[str] = (),
+        http: httpx.AsyncClient | None = None,
     ) -> None:
-        """``download_hosts``: mirrors (host names or ``*.domain``) files may come from besides the base URL's site."""
+        """``download_hosts``: mirrors (host names or ``*.domain``) files may come from besides the base URL's site.
+        ``http``: a client shared with others (:func:`shared_client`: one pool for a server's accounts), which this
+        one uses and never closes; by default a client of its own."""
         # the environment's proxies apply when no transport is given (httpx's own rule), as for any httpx client
-        self._http = httpx.AsyncClient(transport=transport, verify=shared_tls_context() if transport is None else True,
-                                       timeout=timeout or DEFAULT_TIMEOUT, headers={"Accept": "application/json"})
+        self._owns_http = http is None
+        self._closed = False
+        self._http = http or httpx.AsyncClient(
+            transport=transport, verify=shared_tls_context() if transport is None else True,
+            timeout=timeout or DEFAULT_TIMEOUT, headers={"Accept": "application/json"})
         self.stats = RequestStats()
         policy = retry_policy or RetryPolicy(max_retries=max_retries)
         self._engine = Engine(token=token, base_url=base_url, client=self._http, policy=policy, sleep=sleep,
@@ -114,11 +120,13 @@ class MVSepClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        self._closed = self._engine.closed = True
+        if self._owns_http:
+            await self._http.aclose()
 
     @property
     def closed(self) -> bool:
-        return self._http.is_closed
+        return self._closed or self._http.is_closed
 
     # --- parsing helpers ------------------------------------------------------------------------
 
@@ -334,3 +342,8 @@ class MVSepClient:
         ``UntrustedHostError``, before anything is sent). ``progress(done_bytes, total_bytes_or_None)`` may be async.
         """
         return await download(self._engine, url, Path(dest_path), self.download_hosts, progress)
+
+
+def shared_client() -> httpx.AsyncClient:
+    """The HTTP client (one bounded connection pool) that a server's ``MVSepClient``s share: pass it as ``http``."""
+    return shared_pool(DEFAULT_TIMEOUT)

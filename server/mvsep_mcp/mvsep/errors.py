@@ -1,20 +1,7 @@
 """The exceptions raised by the MVSep client.
 
-```
-MVSepError
-├── MissingTokenError              a call needs an API token and none is configured
-├── TransportError                 no usable answer: nothing is known of what the server did
-│   ├── ConnectError               could not connect (DNS, refused, TLS, connect/pool timeout)
-│   └── TimeoutError               connected, but the answer did not come (or stopped) in time
-├── AmbiguousCreateError           a create was sent and no answer came: the job may exist (never re-sent automatically)
-├── UntrustedHostError             a file URL (or a redirect) points outside MVSep's site and the allowed mirrors
-└── APIError                       MVSep answered with an error: .status_code, .message (MVSep's own text), .body
-    ├── BadRequestError            400 and other 4xx (bad option, premium-only model, concurrency limit, ...)
-    ├── AuthenticationError        401 / "invalid token" whatever the status
-    ├── RateLimitError             429, .retry_after seconds
-    ├── ServerError                5xx (including HTML / non-JSON gateway pages)
-    └── InvalidResponseError       a 2xx whose body is not the JSON shape expected
-```
+``MVSepError`` and its subclasses (drawn in ARCHITECTURE.md, "Error tree"): transport failures (nothing is known
+of what the server did) and answers of MVSep (``APIError``, one subclass per kind of status) on separate branches.
 
 Every error carries the request as ``.method`` and ``.path`` (the endpoint path, never the query string) and its text
 has the API token redacted (``api_token=***``): the client builds them through :mod:`mvsep_mcp.mvsep._redact`.

@@ -13,6 +13,7 @@ Every refusal is a :class:`PlanError` (or a catalogue / media error) whose messa
 
 from __future__ import annotations
 
+from mvsep_mcp.planning.chains import PlannedStep, ThenStep, then_steps
 from mvsep_mcp.planning.consent import (
     Decision,
     confirmation_needed,
@@ -42,6 +43,9 @@ __all__ = [
     "NotEnoughCredits",
     "Plan",
     "PlanError",
+    "PlannedStep",
+    "ThenStep",
+    "then_steps",
     "PlannedInput",
     "SubmissionRefused",
     "absolute_path",

@@ -39,6 +39,8 @@ def cost_sentence(plan: Plan) -> str:
     what = f"{files} file{'s' if files != 1 else ''}"
     if seconds:
         what += f", {seconds / 60:.1f} minutes"
+    if plan.then:
+        what += f", each through {len(plan.then) + 1} models"
     total, balance = plan.total_credits, plan.balance
     if total is None:
         return f"{what}: the cost of URL inputs is known only afterwards (balance {balance or 0:g} credits)"
@@ -47,7 +49,8 @@ def cost_sentence(plan: Plan) -> str:
 
 
 def consent_question(plan: Plan) -> str:
-    return f"{plan.algorithm.name} on {cost_sentence(plan)}. Spend the credits and start?"
+    models = plan.models_text if plan.then else plan.algorithm.name
+    return f"{models} on {cost_sentence(plan)}. Spend the credits and start?"
 
 
 def confirmation_needed(plan: Plan, tool: str) -> str:

@@ -16,7 +16,7 @@ TOOL_FOR_WIDGET: dict[str, tuple[str, str]] = {  # the tool (and its toolset) th
     "no_upload": ("generate_from_text", "studio"),
     "matchering_upload": ("master_audio", "studio"),
 }
-_TAKES = {"no_upload": "no audio upload", "matchering_upload": "a target and a reference file"}
+TAKES = {"no_upload": "no audio upload", "matchering_upload": "a target and a reference file"}
 
 
 def model_widget(algorithm: Algorithm) -> Widget:
@@ -43,7 +43,7 @@ def choose_model(
     if actual != widget:
         tool, toolset = TOOL_FOR_WIDGET[actual]
         raise PlanError(
-            f"{algorithm.name} (model {algorithm.render_id}) takes {_TAKES.get(actual, 'one audio file')}: "
+            f"{algorithm.name} (model {algorithm.render_id}) takes {TAKES.get(actual, 'one audio file')}: "
             f"use {tool} for it (toolset {toolset})."
         )
     return algorithm

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import errno
 import os
-import sys
 import tempfile
-from pathlib import Path, PurePath
+from pathlib import Path, PureWindowsPath
 
+from mvsep_mcp import system
 from mvsep_mcp.catalog.facts import output_labels
 from mvsep_mcp.jobs.downloads import destination_for
 from mvsep_mcp.jobs.models import JobSpec
@@ -34,8 +34,8 @@ _SAMPLE_HASH = "20260101000000-0123456789-a-long-song-name-as-mvsep-slugs-it.fla
 
 def is_system_location(path: Path) -> bool:
     """``/``, ``/etc``, ``/proc``… (or a drive root, ``C:\\Windows``, ``C:\\Program Files``…) or inside one."""
-    if sys.platform == "win32" or ":" in str(path)[:3]:
-        parts = [p.lower().rstrip("\\/") for p in PurePath(path).parts]
+    if system.is_windows() or ":" in str(path)[:3]:
+        parts = [p.lower().rstrip("\\/") for p in PureWindowsPath(path).parts]
         return len(parts) <= 1 or (len(parts) >= 2 and parts[1] in _WINDOWS_INSIDE)
     text = "/" + str(path).strip("/")
     return text in _SYSTEM_EXACT or any(text == f or text.startswith(f + "/") for f in _SYSTEM_INSIDE)
@@ -85,6 +85,6 @@ def check_file_names(specs: list[JobSpec], algorithm: Algorithm) -> None:
     for spec in specs:
         ext = FORMAT_BY_CODE[spec.output_format].ext if spec.output_format in FORMAT_BY_CODE else "flac"
         tags = TrackTags.model_validate({k: v for k, v in spec.input_tags.items() if k != "cover"})
-        fallback = (spec.source_name or "untitled").rsplit(".", 1)[0]
+        fallback = (spec.song_name or "untitled").rsplit(".", 1)[0]
         for stem in stems:
             destination_for(spec, tags, stem, ext, job_hash=_SAMPLE_HASH, fallback=fallback)

@@ -14,15 +14,16 @@ from pathlib import Path
 
 import anyio.to_thread
 
-from mvsep_mcp.catalog import estimate_cost
+from mvsep_mcp.catalog import CostEstimate, estimate_cost
 from mvsep_mcp.config import Settings
 from mvsep_mcp.hosted.errors import NotOnThisServer
 from mvsep_mcp.hosted.storage import check_quota
-from mvsep_mcp.jobs.models import JobSpec
+from mvsep_mcp.jobs.models import ChainLink, ChainStep, JobRecord, JobSpec
 from mvsep_mcp.media.naming import validate_template
 from mvsep_mcp.mvsep.formats import FORMAT_BY_CODE
 from mvsep_mcp.mvsep.models import Algorithm, UserInfo
 from mvsep_mcp.mvsep.separation_request import RemoteType
+from mvsep_mcp.planning.chains import PlannedStep, ThenStep, check_stem_uploads, plan_steps
 from mvsep_mcp.planning.errors import NotEnoughCredits, PlanError
 from mvsep_mcp.planning.inputs import (
     PlannedInput,
@@ -54,29 +55,49 @@ class Plan:
     is_demo: bool = False
     daw_ready: bool = DAW_READY_DEFAULT
     daw_session: tuple[str, ...] = ()  # session files to write once a job is done (dawproject, rpp)
+    then: tuple[PlannedStep, ...] = ()  # a chain: each later step runs on a stem of the step before
 
     @property
     def output_format_name(self) -> str:
         return FORMAT_BY_CODE[self.output_format].name
 
     @property
+    def models_text(self) -> str:
+        """"BS Roformer (model 40)"; a chain: "… (model 40), then Demucs4 HT (model 20) for its Other stem"."""
+        text = f"{self.algorithm.name} (model {self.algorithm.render_id})"
+        for step in self.then:
+            text += f", then {step.algorithm.name} (model {step.algorithm.render_id}) for its {step.from_stem} stem"
+        return text
+
+    def step_estimates(self, item: PlannedInput) -> list[CostEstimate | None]:
+        """The cost of each later step of the chain for one input (a stem is as long as its input)."""
+        return [estimate_cost(s.algorithm, s.options, item.duration_s) if item.duration_s else None
+                for s in self.then]
+
+    def input_credits(self, item: PlannedInput) -> int | None:
+        """What one input costs, every step of the chain included; None when its duration is unknown."""
+        costs = [item.estimate, *self.step_estimates(item)]
+        return sum(c.credits for c in costs if c is not None) if None not in costs else None
+
+    @property
     def total_credits(self) -> int | None:
         """Sum of the estimates, or None when some input's duration is unknown (a URL, a text prompt)."""
-        credits = [i.estimate.credits for i in self.inputs if i.estimate is not None]
-        return sum(credits) if len(credits) == len(self.inputs) else None
+        credits = [self.input_credits(i) for i in self.inputs]
+        return sum(c for c in credits if c is not None) if None not in credits else None
 
     def check_upload_sizes(self) -> None:
-        """Refuse a file larger than MVSep takes in one upload (more with premium mode on)."""
+        """Refuse a file larger than MVSep takes in one upload (more with premium mode on), a chain's stems too."""
         limit = MAX_UPLOAD_BYTES_PREMIUM if self.spends_credits else MAX_UPLOAD_BYTES_FREE
+        plan_kind = "" if self.spends_credits else " without premium"
         for item in self.inputs:
             for file in (item, item.reference):
                 if file is not None and file.size_bytes is not None and file.size_bytes > limit:
-                    plan_kind = "" if self.spends_credits else " without premium"
                     raise PlanError(
                         f"{Path(file.source).name} is {file.size_bytes / 2**20:.0f} MB, more than the "
                         f"{limit / 2**20:.0f} MB MVSep takes in one upload{plan_kind}: convert it to FLAC or MP3, "
                         f"or cut it into parts."
                     )
+        check_stem_uploads(self.then, self.inputs, self.output_format, limit, plan_kind)
 
     def check_credits(self) -> None:
         """Refuse a plan whose estimate exceeds the balance when it spends credits."""
@@ -114,12 +135,38 @@ class Plan:
                 input_sha256=item.sha256,
                 input_duration_s=item.duration_s,
                 daw_ready=self.daw_ready,
-                daw_session=list(self.daw_session),
+                daw_session=[] if self.then else list(self.daw_session),  # a chain's last step writes the session
                 reference_sha256=item.reference.sha256 if item.reference else None,
                 input_tags=dict(item.tags),
+                chain=ChainLink(steps=[ChainStep(model=self.algorithm.name, model_id=self.algorithm.render_id,
+                                                 options=dict(self.options))]) if self.then else None,
             )
             for item in self.inputs
         ]
+
+    def step_specs(self, before: Sequence[JobRecord], number: int) -> list[JobSpec]:
+        """The jobs of the chain's step ``number`` (2: the first after the request's own model), one per job of the
+        step before: the same song, destination and batch, uploading that job's stem once it has completed."""
+        step = self.then[number - 2]
+        specs = []
+        for parent in before:
+            link = parent.spec.chain
+            assert link is not None, "a chain's first step carries its chain"
+            duration = parent.spec.input_duration_s
+            steps = [*link.steps[:-1], link.steps[-1].model_copy(update={"job_id": parent.id}),
+                     ChainStep(model=step.algorithm.name, model_id=step.algorithm.render_id,
+                               options=dict(step.options), from_stem=step.from_stem)]
+            specs.append(parent.spec.model_copy(update={
+                "kind": "file",
+                "remote_type": None,
+                "sep_type": step.algorithm.render_id,
+                "model_name": step.algorithm.name,
+                "options": dict(step.options),
+                "estimated_cost": estimate_cost(step.algorithm, step.options, duration).credits if duration else None,
+                "daw_session": list(self.daw_session) if number == len(self.then) + 1 else [],
+                "chain": ChainLink(steps=steps, after=parent.id, after_key=parent.request_key),
+            }))
+        return specs
 
 
 @dataclass(frozen=True)
@@ -133,6 +180,7 @@ class _Basis:
     name_template: str
     user: UserInfo
     daw_ready: bool
+    then: tuple[PlannedStep, ...] = ()
 
     def plan(self, inputs: list[PlannedInput], **extra: object) -> Plan:
         priced = [
@@ -142,9 +190,13 @@ class _Basis:
         plan = Plan(algorithm=self.algorithm, options=self.options, output_format=self.output_format,
                     output_root=self.output_root, name_template=self.name_template, inputs=priced,
                     spends_credits=bool(self.user.premium_enabled), balance=self.user.premium_minutes,
-                    daw_ready=self.daw_ready, **extra)  # type: ignore[arg-type]
+                    daw_ready=self.daw_ready, then=self.then, **extra)  # type: ignore[arg-type]
         plan.check_upload_sizes()
-        check_file_names(plan.specs(account_key="", base_url=""), self.algorithm)
+        specs = plan.specs(account_key="", base_url="")
+        check_file_names(specs, self.algorithm)
+        for step in plan.then:  # a chain's stems land in the same folders, named by their own models
+            check_file_names([s.model_copy(update={"model_name": step.algorithm.name}) for s in specs],
+                             step.algorithm)
         plan.check_credits()
         return plan
 
@@ -159,10 +211,12 @@ async def _basis(
     output_dir: str | None,
     name_template: str | None,
     account: Account | None,
+    then: Sequence[ThenStep] = (),
 ) -> _Basis:
     catalog, kind, user = await session.catalog_and_account(account)
     algorithm = choose_model(catalog, model, kind, widget)
     resolved = check_options(algorithm, options, kind)
+    steps = plan_steps(catalog, kind, algorithm, resolved, then) if then else ()
     settings: Settings = session.settings
     code = output_format_code(output_format or settings.output_format)
     if account is not None and account.home is not None:  # hosted: the user's own folder, never one they name
@@ -177,7 +231,7 @@ async def _basis(
     template = name_template or settings.name_template
     validate_template(template)
     await anyio.to_thread.run_sync(check_output_folder, root)
-    return _Basis(algorithm, resolved, code, root, template, user, settings.daw_ready)
+    return _Basis(algorithm, resolved, code, root, template, user, settings.daw_ready, steps)
 
 
 async def plan_separation(
@@ -194,16 +248,18 @@ async def plan_separation(
     is_demo: bool = False,
     daw_session: Sequence[str] = (),
     account: Account | None = None,
+    then: Sequence[ThenStep] = (),
 ) -> Plan:
     """Separate local files, folders or URLs with one model; ``daw_session``: session files to write beside each
-    job's stems once it is done; ``account``: whose (default: the session's)."""
+    job's stems once it is done; ``account``: whose (default: the session's); ``then``: later steps of a chain, each
+    on a stem of the step before (see :mod:`mvsep_mcp.planning.chains`)."""
     if account is not None and account.home is not None:
         local = [item for item in inputs if item and item.strip() and not is_url(item)]
         if local:
             raise NotOnThisServer(f"This is a hosted server: it does not read files on its own disk ({local[0]!r}). "
                                   f"Give each song as an http(s) URL that MVSep can download.")
     basis = await _basis(session, model=model, options=options, widget="single_upload", output_format=output_format,
-                         output_dir=output_dir, name_template=name_template, account=account)
+                         output_dir=output_dir, name_template=name_template, account=account, then=then)
     planned = await describe_sources(expand_inputs(inputs, recursive=recursive), session.hashes.sha256)
     return basis.plan(planned, remote_type=remote_type, is_demo=is_demo, daw_session=tuple(daw_session))
 

@@ -1,10 +1,14 @@
 """The job journal: every job committed before anything is sent to MVSep, behind one interface and two databases.
 
 - :class:`JobJournal` (``interface``): what the runner needs, a ``typing.Protocol``.
+- ``SqlJournal`` (``sql``): every statement and all the logic, written once over a small ``Dialect`` (``dialect``:
+  what SQLite and PostgreSQL spell differently, connections and one transaction helper); hosted mode's rows
+  (``linked``) on the same footing.
 - :class:`SqliteJournal` (``sqlite``): one file, the default (stdio users, one machine). ``Journal`` is its old name.
 - ``PostgresJournal`` (``postgres``, the ``[postgres]`` extra): one database shared by replicas, chosen by
   ``MVSEP_DATABASE_URL``; imported only when asked for, so psycopg stays optional.
-- ``migrations``: the numbered schema steps of both; ``keys``: job ids and request keys.
+- ``migrations``: the numbered schema steps of both; ``keys``: job ids and request keys; ``salvage``: a damaged
+  SQLite file set aside.
 
 ``open_journal(database_url, path)`` picks the backend.
 """

@@ -35,8 +35,17 @@ def request_key(
 
 
 def request_key_for(spec: JobSpec) -> str:
-    """The request key of a spec; a file job without ``input_sha256`` gets a unique key (never reused)."""
-    if spec.kind == "url" and spec.url:
+    """The request key of a spec; a file job without ``input_sha256`` gets a unique key (never reused).
+
+    A chain's later step is the step before's request plus the stem it separates: the same chain asked again is the
+    same request (its stems are reused like any job's), whatever MVSep's bytes of the stem in between.
+    """
+    chain = spec.chain
+    if chain is not None and chain.after is not None:
+        if not chain.after_key or chain.after_key.startswith("unique:"):
+            return "unique:" + secrets.token_hex(16)
+        source = f"chain:{chain.after_key}|{chain.steps[-1].from_stem}"
+    elif spec.kind == "url" and spec.url:
         source = f"url:{spec.url}|{spec.remote_type or 'direct'}"
     elif spec.kind == "text":
         source = "text"  # the prompt is in the options

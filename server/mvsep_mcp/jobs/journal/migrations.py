@@ -22,6 +22,10 @@ class Migration:
     sqlite: tuple[str, ...]
     postgres: tuple[str, ...]
 
+    def statements(self, dialect: str) -> tuple[str, ...]:
+        """This step's statements for the database of that dialect (``sqlite`` or ``postgres``)."""
+        return self.sqlite if dialect == "sqlite" else self.postgres
+
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -145,6 +149,12 @@ MIGRATIONS: tuple[Migration, ...] = (
                 kept_at DOUBLE PRECISION NOT NULL
             )""",
         ),
+    ),
+    Migration(
+        4,
+        "hosted mode: whom a link ticket was made for, as the authorization server named them (the page shows it)",
+        sqlite=("ALTER TABLE link_tickets ADD COLUMN shown_as TEXT NOT NULL DEFAULT ''",),
+        postgres=("ALTER TABLE link_tickets ADD COLUMN IF NOT EXISTS shown_as TEXT NOT NULL DEFAULT ''",),
     ),
 )
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 from mutagen.mp4 import MP4, MP4FreeForm
-from mvsep_mcp.daw.facts import MP3_DECODER_DELAY, UnreadableAudio, mp3_limits, read_stream_facts
 from mvsep_mcp.daw.mp4box import read_audio_timing
+from mvsep_mcp.daw.stream_facts import MP3_DECODER_DELAY, UnreadableAudio, mp3_limits, read_stream_facts
 
 from tests.daw.conftest import FRAMES, RATE, song_file, write_m4a, write_mp3, write_pcm
 
