@@ -1,4 +1,6 @@
-"""The session's DAW hook for the runner (``sessions_after_job``): the session files a request asked for, or none."""
+"""The session's DAW hook for the runner (``sessions_after_job``): the session files a request asked for, or none; and
+the session across account switches: an earlier account is kept while it has unfinished jobs, let go (its client
+closed) once it has none, and taken back rather than opened twice (issue 16: a server that runs for days)."""
 
 from __future__ import annotations
 
@@ -6,10 +8,15 @@ import logging
 from pathlib import Path
 
 import pytest
-from mvsep_mcp.session import sessions_after_job
+from mvsep_mcp.config import load_settings
+from mvsep_mcp.session import Session, sessions_after_job
 
 from tests.daw.conftest import FRAMES, write_pcm
 from tests.daw.test_from_jobs import record
+from tests.jobs.fake_mvsep import BASE
+from tests.jobs.helpers import input_file, make_spec
+
+TOKEN_A, TOKEN_B = "a" * 30, "b" * 30
 
 
 def song(tmp_path: Path) -> tuple[Path, dict[str, Path]]:
@@ -41,3 +48,21 @@ def test_a_session_that_cannot_be_written_leaves_the_stems_and_says_why_in_the_l
         assert sessions_after_job(done, []) == []
     assert "job ja: could not write the DAW session" in caplog.text
     assert stems["Instrumental"].is_file() and not list((tmp_path / "out").glob("*.rpp"))
+
+
+async def test_switching_accounts_lets_the_idle_ones_go_and_takes_a_kept_one_back(tmp_path: Path) -> None:
+    env = {"MVSEP_BASE_URL": BASE, "MVSEP_DATA_DIR": str(tmp_path / "data"), "MVSEP_OUTPUT_DIR": str(tmp_path / "out"),
+           "MVSEP_CONFIG": str(tmp_path / "absent.toml"), "MVSEP_CREDENTIALS": str(tmp_path / "credentials.json")}
+    session = Session(load_settings({}, env))
+    try:
+        first_a = await session.use_token(TOKEN_A, source="test")
+        b = await session.use_token(TOKEN_B, source="test")
+        assert first_a.client.closed and not session.runner.attached(first_a.key, first_a.client)  # nothing to finish
+        session.journal.add(make_spec(tmp_path, input_file(tmp_path), account_key=b.key))  # B has a job to finish
+        a = await session.use_token(TOKEN_A, source="test")
+        assert a is not first_a and not a.client.closed
+        assert not b.client.closed and session.runner.attached(b.key, b.client)  # kept for its job
+        assert await session.use_token(TOKEN_B, source="test") is b  # taken back, not opened a second time
+        assert a.client.closed
+    finally:
+        await session.aclose()

@@ -3,7 +3,8 @@
     mvsep-mcp [serve]      run the MCP server (stdio by default; --transport http for streamable HTTP)
     mvsep-mcp sandbox      run the local MVSep-compatible sandbox API (no token or network needed)
     mvsep-mcp demo         a real separation through the MCP server over stdio against the sandbox
-    mvsep-mcp bench        measure speed against the sandbox, as ratios to references (--quick: about a minute)
+    mvsep-mcp bench        measure speed against the sandbox, as ratios to references (--quick: about a minute;
+                           --soak: one server for hundreds of requests over a simulated week)
     mvsep-mcp login        store your MVSep API token (owner-only), from a prompt: never through the model
     mvsep-mcp doctor       check the setup (token, credits, MVSep, output folder, journal; hosted: sign-in), a line each
     mvsep-mcp faults       the fault suite against the sandbox: every fault, crash point, fuzzing and load, as a table
@@ -63,6 +64,16 @@ def _log_flag_parent() -> argparse.ArgumentParser:
     return parent
 
 
+def _speed(value: str) -> float:
+    try:
+        speed = float(value)
+    except ValueError:
+        speed = 0.0
+    if not speed > 0 or speed == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number (got {value!r})")
+    return speed
+
+
 def resolve_log_level(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> tuple[str, str | None]:
     """The level from the flag, else ``MVSEP_LOG_LEVEL``, else INFO; with a warning for an unusable variable."""
     flag = getattr(args, "log_level", None)
@@ -110,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8765)
     sandbox.add_argument("--fast", action="store_true", help="jobs finish in seconds instead of realistic minutes")
+    sandbox.add_argument("--speed", type=_speed, default=1.0, metavar="X",
+                         help="run the sandbox's clock X times as fast as real time (jobs, the 72-hour retention, "
+                              "rate limits): 720 makes a real second twelve sandbox minutes")
     sandbox.add_argument("--faults", metavar="SPEC", help="inject faults, e.g. 'get:status=502:count=2,files:vanish' "
                          "(env MVSEP_SANDBOX_FAULTS; see README 'Fault injection')")
 
@@ -129,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="comma-separated: startup, upload, short, files, batches, verify")
     bench.add_argument("--long-job-s", type=float, help="length of the long job (default 150 s; quick 20 s)")
     bench.add_argument("--keep", action="store_true", help="keep the work folder (inputs, stems, server logs)")
+    bench.add_argument("--soak", action="store_true", help="one server for 300 requests over a simulated week: per "
+                       "100 requests, latency, status requests, memory, descriptors, threads, journal and log")
+    bench.add_argument("--requests", type=int, metavar="N", help="with --soak: how many (default 300; quick 24)")
 
     login = sub.add_parser("login", help="store your MVSep API token (owner-only file)", parents=[log_flag])
     login.add_argument("--email", help="sign in with email and password instead of pasting a token")
@@ -206,7 +223,8 @@ def _sandbox_command(command: str, args: argparse.Namespace) -> int:
         return 2
     if command == "sandbox":
         try:
-            run_sandbox(args.host, args.port, job_timing=JobTiming.fast() if args.fast else None, faults=args.faults)
+            run_sandbox(args.host, args.port, job_timing=JobTiming.fast() if args.fast else None, faults=args.faults,
+                        speed=args.speed)
         except FaultSpecError as exc:
             sys.stderr.write(f"mvsep-mcp sandbox: --faults: {exc}\n")
             return 2

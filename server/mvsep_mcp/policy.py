@@ -43,6 +43,16 @@ POLL_QUEUE_SHARE = 0.5  # with an estimate, ask again after this share of the ti
 POLL_LEARNING_WEIGHT = 0.5  # weight of the newest observation in the learnt queue and processing times
 POLL_GUESS_S_PER_POSITION = 5.0  # a queue place's wait until one has been seen to move (then learnt)
 POLL_AIM_MARGIN_S = 0.2  # a poll aimed at a job's expected end comes this much after it
+# the learnt length of a kind of job (mvsep_mcp/jobs/lengths.py): it follows recent jobs up and down within these
+PACE_MARGIN_SHARE = 0.1  # a settled estimate is this close to recent jobs' lengths (and an early look this early)…
+PACE_MARGIN_MIN_S = 0.5  # …or this close, whichever is more (a poll's own timing is not finer than this)
+PACE_STEP_MAX = 0.25  # one job moves the estimate by at most this share of it: one outlier moves it only a little
+PACE_STEP_GROWTH = 2.0  # …each further job surprising the same way doubles it (and the early look's lead): a real
+#                         change is followed within a few jobs
+PACE_SETTLED_SHARE = 0.5  # a job that moves the estimate less than this share of the margin needs no extra early look
+PACE_EARLY_EVERY = 4  # every so many jobs of a kind is also looked at before its expected end, so the estimate can fall
+PACE_EARLY_LEAD_MAX_SHARE = 0.75  # an early look never comes sooner than a quarter of the expected length
+PACE_EARLY_BUDGET_SHARE = 0.8  # …and is given up (the next job gets it) once the account spent this share of its budget
 UNKNOWN_STATUS_MAX_S = 600.0  # an unknown status is "not finished" only for this long
 POLL_GONE_CONFIRMATIONS = 3  # "not found" (or HTTP 404/410) this many times in a row before a job is given up
 POLL_GONE_RECHECK_S = 2.0  # …asked again this soon (a job MVSep has just created may briefly be unknown)

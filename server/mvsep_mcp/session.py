@@ -4,7 +4,7 @@ A :class:`Session` is built once per server (the MCP lifespan, a CLI command or 
 An :class:`Account` is what a token buys: a client with that token, a non-reversible key for the journal, and a
 short-lived cache of what MVSep says about the account. Nothing here assumes one user per process: the runner and the
 journal are keyed by account key, and switching the token never strands the jobs of the previous one (the runner keeps
-their client until they end).
+their client until they end; then, at the next switch, it is closed).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from mvsep_mcp.daw import DawError, from_jobs, recorded
 from mvsep_mcp.errors import UserError
 from mvsep_mcp.hosted.identity import User
 from mvsep_mcp.hosted.presenting import Presenter
-from mvsep_mcp.jobs import JobRecord, JobRunner, account_limit, open_journal
+from mvsep_mcp.jobs import NON_TERMINAL_STATES, JobRecord, JobRunner, account_limit, open_journal
 from mvsep_mcp.logs import register_secret
 from mvsep_mcp.media.hash_cache import HashCache
 from mvsep_mcp.memory import limit_malloc_arenas
@@ -185,20 +185,36 @@ class Session:
     async def use_token(self, token: str, *, source: str) -> Account:
         """Start using ``token`` (from settings at start-up, or after a login).
 
-        The previous account's client stays attached to the runner, so its unfinished jobs finish with the token
-        they were created with; it is closed when the session closes.
+        The previous account's client stays attached to the runner while the account has unfinished jobs, so they
+        finish with the token they were created with; earlier accounts with none are let go (their clients closed),
+        and an account used again while it is still kept is taken back rather than opened a second time.
         """
         key = account_key_for(token, self.settings.base_url)
         if self.account is not None and self.account.key == key:
             return self.account
         register_secret(token)  # configured, or given by MVSep at a sign-in: trusted
-        account = await self.open_account(token, key)
+        kept = next((a for a in self._retired if a.key == key), None)
+        if kept is not None:
+            self._retired.remove(kept)
+        account = kept or await self.open_account(token, key)
         if self.account is not None:
             self._retired.append(self.account)
         self.account = account
         if source != self.settings.token_source:
             self.settings = self.settings.model_copy(update={"token_source": source})
+        await self._let_go_of_idle_accounts()
         return account
+
+    async def _let_go_of_idle_accounts(self) -> None:
+        """Close the clients of earlier accounts with no unfinished job (each holds connections: a server that
+        switches accounts for days would otherwise keep them all open)."""
+        for account in list(self._retired):
+            if self.journal.list(account.key, states=NON_TERMINAL_STATES, limit=1):
+                continue
+            if not self.runner.detach_account(account.key):
+                continue  # work on one of its jobs is under way
+            self._retired.remove(account)
+            await account.client.aclose()
 
     async def open_account(self, token: str, key: str, home: Path | None = None) -> Account:
         """An :class:`Account` for ``token`` whose jobs the runner works under ``key`` (hosted mode: the user's own

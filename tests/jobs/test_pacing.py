@@ -6,8 +6,9 @@ from pathlib import Path
 
 import anyio
 import pytest
+from mvsep_mcp.jobs.lengths import LengthEstimate
 from mvsep_mcp.jobs.pacing import WINDOW_S, PaceBook, PollLimits, StatusBudget
-from mvsep_mcp.policy import POLL_GUESS_S_PER_POSITION
+from mvsep_mcp.policy import PACE_EARLY_EVERY, POLL_GUESS_S_PER_POSITION
 
 from tests.jobs.fake_mvsep import FakeMVSep
 from tests.jobs.helpers import ACCOUNT, input_file, make_runner, make_spec, running
@@ -31,25 +32,40 @@ def test_a_young_running_job_is_asked_often_an_old_one_every_few_seconds() -> No
 
 def test_the_length_of_a_kind_of_job_is_learnt_and_polls_aim_at_the_expected_end() -> None:
     book = PaceBook()
+    assert book.first_delay("j1", KIND, 0.0, LIMITS) == LIMITS.first  # nothing known yet
     delay(book, "processing", 1.0)
     delay(book, "processing", 39.0)
     book.saw("j1", KIND, "done", None, 41.0, created_at=0.0)  # ended between 39 and 41 s after its create
-    assert book.processing_s[KIND] == book.total_s[KIND] == 40.0
+    assert book.processing_s[KIND] == book.lengths[KIND].expected == 40.0
     assert book.first_delay("j9", KIND, 100.0, LIMITS) == LIMITS.queued_max  # never longer than a queued pause
-    assert PaceBook(total_s={KIND: 3.0}).first_delay("j9", KIND, 0.0, LIMITS) == 3.2  # just after its end
     assert delay(book, "processing", 10.0, job="j2") == LIMITS.running_max  # 30 s still expected: capped
     assert delay(book, "processing", 36.0, job="j2") == 2.0  # 4 s still expected: ask in half of that
     assert delay(book, "processing", 41.0, job="j2") == 0.4  # just past the expected end: ask again soon
+    short = PaceBook(lengths={KIND: LengthEstimate(expected=3.0, unsettled=False)})
+    assert short.first_delay("j9", KIND, 0.0, LIMITS) == 3.2  # just after its end
 
 
-def test_a_batch_follows_one_probe_then_asks_each_job_at_its_own_end() -> None:
-    book = PaceBook()
-    assert book.first_delay("a", KIND, 0.0, LIMITS) == LIMITS.first  # the probe
-    assert book.first_delay("b", KIND, 0.5, LIMITS) == LIMITS.queued_max  # followers wait for what it teaches
-    assert book.first_delay("c", KIND, 1.0, LIMITS) == LIMITS.queued_max
-    book.saw("a", KIND, "processing", None, 1.8, created_at=0.0)
-    due = book.saw("a", KIND, "done", None, 2.2, created_at=0.0)  # ended about 2 s after its create
-    assert due == pytest.approx({"b": 0.5, "c": 1.0})  # 2 s after each one's create, plus the margin
+def test_a_job_this_runner_did_not_create_teaches_nothing_about_job_length() -> None:
+    """A reused or refetched MVSep result, a job resumed after a restart or taken over from another process: "done"
+    at its first poll, long after its create, says nothing about how long jobs take."""
+    book = PaceBook(lengths={KIND: LengthEstimate(expected=2.0)})
+    book.saw("old", KIND, "processing", None, 500.0, created_at=0.0)
+    book.saw("old", KIND, "done", None, 520.0, created_at=0.0)
+    assert book.lengths[KIND].expected == 2.0 and KIND not in book.processing_s
+    # a reused result that MVSep no longer had: the job is created afresh, and that create teaches as any other
+    book.first_delay("old", KIND, 600.0, LIMITS)
+    book.saw("old", KIND, "processing", None, 603.0, created_at=0.0)
+    book.saw("old", KIND, "done", None, 604.0, created_at=0.0)
+    assert book.lengths[KIND].expected == 2.5  # a step (a quarter) towards "between 3 and 4 s"
+
+
+def test_a_planned_early_look_is_followed_by_the_look_at_the_expected_end() -> None:
+    book = PaceBook(lengths={KIND: LengthEstimate(expected=10.0)})  # just learnt: the next job is looked at early
+    assert book.first_delay("j1", KIND, 0.0, LIMITS) == 9.0  # a margin before the expected end
+    book.saw("j1", KIND, "processing", None, 9.0, created_at=0.0)
+    assert book.next_delay("j1", KIND, "processing", None, None, 9.0, LIMITS) == pytest.approx(1.2)
+    book.saw("j1", KIND, "done", None, 10.2, created_at=0.0)  # as expected: the estimate stays, settled
+    assert book.lengths[KIND].expected == 10.0 and book.first_delay("j2", KIND, 20.0, LIMITS) == 10.2
 
 
 def test_chunks_give_the_expected_end_of_a_long_file() -> None:
@@ -88,3 +104,31 @@ async def test_the_runner_never_asks_more_than_the_budget_allows(tmp_path: Path)
         await runner.submit([make_spec(tmp_path, input_file(tmp_path))])
         await anyio.sleep(1.5)  # at the test's fast pauses this would be well over a hundred polls
     assert fake.gets == 3
+
+
+async def test_an_early_look_is_given_up_when_the_status_budget_runs_low(tmp_path: Path) -> None:
+    fake = FakeMVSep(statuses=["processing"] * 1000)
+    runner = make_runner(tmp_path, status_rate=5)
+    await runner.attach_account(ACCOUNT, fake, concurrency=1)
+    kind = (ACCOUNT, 40)
+    book = runner.timers.pace
+    book.lengths[kind] = LengthEstimate(expected=0.02)  # just learnt: the next job is looked at early
+    budget = runner.scheduler.slot(ACCOUNT).status_budget
+    for _ in range(4):  # four of the minute's five status requests spent
+        budget.spend(runner.clock())
+    async with running(runner):
+        [record] = await runner.submit([make_spec(tmp_path, input_file(tmp_path))])
+        await runner.wait(ACCOUNT, [record.id], timeout=10, until="submitted")
+        assert book.jobs[record.id].looked_early  # planned at the create
+        await anyio.sleep(0.3)  # long past both looks (the test's schedule is a hundred times faster)
+    assert fake.gets == 1  # the look at the expected end, not the early one
+    assert not book.jobs[record.id].looked_early and book.lengths[kind].since_early == PACE_EARLY_EVERY - 1
+
+
+def test_only_a_planned_early_look_not_yet_made_can_be_given_up() -> None:
+    book = PaceBook(lengths={KIND: LengthEstimate(expected=10.0)})
+    book.first_delay("j1", KIND, 0.0, LIMITS)  # early look at 9 s, then at 10.2 s
+    assert book.skip_early_look("j1", KIND, 9.0) == pytest.approx(1.2)
+    assert book.skip_early_look("j1", KIND, 10.2) is None  # the look at the expected end is no early look
+    book.first_delay("j2", KIND, 20.0, LIMITS)  # so the next job is looked at early
+    assert book.jobs["j2"].looked_early

@@ -1,6 +1,7 @@
-"""Processes as the benchmark sees them: resident memory, child processes, the machine (Linux ``/proc``).
+"""Processes as the benchmark sees them: resident memory, threads, open files, child processes, the machine (Linux
+``/proc``).
 
-Written by hand on ``/proc`` rather than adding psutil to the dependencies for three small reads; on a system without
+Written by hand on ``/proc`` rather than adding psutil to the dependencies for a few small reads; on a system without
 ``/proc`` these return ``None`` or empty sets and the memory figures print ``n/a``.
 """
 
@@ -15,6 +16,7 @@ MB = 1024 * 1024
 
 
 def _status_kb(pid: int, field: str) -> int | None:
+    """A number field of ``/proc/<pid>/status`` (in kB for the memory fields)."""
     try:
         text = Path(f"/proc/{pid}/status").read_text(encoding="ascii", errors="replace")
     except OSError:
@@ -35,6 +37,19 @@ def peak_rss_mb(pid: int) -> float | None:
     """The high-water mark of ``pid``'s resident set, in MiB."""
     kb = _status_kb(pid, "VmHWM")
     return kb / 1024 if kb is not None else None
+
+
+def thread_count(pid: int) -> int | None:
+    """Threads of ``pid`` now."""
+    return _status_kb(pid, "Threads")
+
+
+def fd_count(pid: int) -> int | None:
+    """Open file descriptors of ``pid`` now."""
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return None
 
 
 def children(pid: int) -> set[int]:

@@ -8,13 +8,16 @@ Two things differ from the plain sandbox, both so that the service, not the clie
 - uploads are accepted up to 4 GiB (MVSep's own limit is 200 MB), so that the upload figure can use a file large
   enough to show memory growth.
 
-Job timings are set per account (``set_timing``), since scenarios of different accounts run at the same time.
+Job timings are set per account (``set_timing``), since scenarios of different accounts run at the same time, or per
+job (``plan_timing``: the account's next create gets it). The soak runs the service's clock faster (``speed``), moves
+it on between jobs, and restarts the service on the same address with every job kept (``restart``).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from pathlib import Path
 
 from mvsep_mcp.sandbox import JobTiming, SandboxServer, SandboxState
@@ -31,21 +34,26 @@ class BenchState(SandboxState):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.account_timing: dict[str, JobTiming] = {}
+        self.planned_timing: dict[str, deque[JobTiming]] = {}
+        self.created_real: dict[str, float] = {}  # job hash -> time.time() of its create
 
     def upload_limit(self, request: CreateRequest) -> int:
         return BENCH_UPLOAD_LIMIT
 
     def create_job(self, request: CreateRequest, input_name: str, staged: Path, reference: Path | None = None) -> Job:
         job = super().create_job(request, input_name, staged, reference)
-        job.timing = self.account_timing.get(job.token, job.timing)  # before anyone knows the job's hash
+        planned = self.planned_timing.get(job.token)
+        # before anyone knows the job's hash
+        job.timing = planned.popleft() if planned else self.account_timing.get(job.token, job.timing)
+        self.created_real[job.hash] = time.time()
         return job
 
 
 class BenchService:
     """``with BenchService(root) as service:`` the sandbox runs; ``service.base_url`` is its API."""
 
-    def __init__(self, root: Path) -> None:
-        self.state = BenchState(storage_dir=root / "sandbox")
+    def __init__(self, root: Path, *, speed: float = 1.0) -> None:
+        self.state = BenchState(storage_dir=root / "sandbox", speed=speed)
         self.server = SandboxServer(self.state)
         self.done_at: dict[str, float] = {}  # job hash -> time.time() when the service first had it done
         self.labels: dict[str, str] = {}  # token -> account label
@@ -87,6 +95,18 @@ class BenchService:
             self._lazy.add(token)
         return token
 
+    def plan_timing(self, token: str, timing: JobTiming) -> None:
+        """The account's next create gets ``timing`` (then the ones planned after it, then the account's own)."""
+        self.state.planned_timing.setdefault(token, deque()).append(timing)
+
+    def restart(self, pause_s: float) -> None:
+        """The service goes away for ``pause_s`` seconds (connections refused) and comes back on the same address with
+        every job and file as it was; its clock runs on meanwhile. Blocking."""
+        port = self.server.port
+        self.server.stop()
+        time.sleep(pause_s)
+        self.server = SandboxServer(self.state, port=port).start()
+
     def concurrency(self, premium: bool) -> int:
         return self.state.premium_concurrent_jobs if premium else self.state.free_concurrent_jobs
 
@@ -122,6 +142,14 @@ class BenchService:
 
     def status_request_times(self, token: str) -> list[float]:
         return sorted(r.started for path in STATUS_PATHS for r in self.state.traffic.records(path, token=token))
+
+    def status_request_times_of(self, job_hash: str) -> list[float]:
+        """When the status requests about one job arrived (``time.time()`` values, in order)."""
+        return sorted(r.started for path in STATUS_PATHS for r in self.state.traffic.records(path, job_hash=job_hash))
+
+    def status_requests(self, since: float, until: float | None = None) -> int:
+        """Status requests of every account that arrived between ``since`` and ``until`` (``time.time()`` values)."""
+        return sum(len(self.state.traffic.records(path, since=since, until=until)) for path in STATUS_PATHS)
 
     def upload_bytes(self, since: float, until: float | None = None) -> int:
         return self.state.traffic.bytes_in("/api/separation/create", since=since, until=until)

@@ -28,6 +28,7 @@ from mvsep_mcp.jobs.concurrency import account_limit, in_flight_count
 from mvsep_mcp.jobs.errors import JobError, JobNotCancellable, ResultExpired
 from mvsep_mcp.jobs.journal import JobJournal, request_key_for
 from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, JobRecord, JobSpec, JobState, ProgressUpdate
+from mvsep_mcp.jobs.pacing import kind_of
 from mvsep_mcp.jobs.polling import expired_message
 from mvsep_mcp.jobs.ports import JobsClient, SessionsAfterJob
 from mvsep_mcp.jobs.progress import job_fraction, progress_text
@@ -199,7 +200,7 @@ class JobRunner:
     def _progress(self, records: Iterable[JobRecord]) -> float:
         now = self.clock()
         pace = self.timers.pace
-        return sum(job_fraction(r, now, pace.processing_s.get((r.account_key, r.spec.sep_type))) for r in records)
+        return sum(job_fraction(r, now, pace.processing_s.get(kind_of(r))) for r in records)
 
     def _settled(self, record: JobRecord, until: str) -> bool:
         if record.is_terminal:

@@ -25,12 +25,13 @@ from mvsep_mcp.jobs.changes import JobChanges
 from mvsep_mcp.jobs.concurrency import AccountSlot, in_flight_count
 from mvsep_mcp.jobs.errors import AccountNotAttached, JobError, JobNotFound, JournalUnavailable
 from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, JobRecord, JobState
-from mvsep_mcp.jobs.pacing import StatusBudget
+from mvsep_mcp.jobs.pacing import StatusBudget, kind_of
 from mvsep_mcp.jobs.ports import JobsClient
 from mvsep_mcp.jobs.reuse import leader_into_same_folder, output_unchanged, reusable_files, same_destination
 from mvsep_mcp.jobs.stats import RunnerStats
 from mvsep_mcp.jobs.timers import JobTimers, RunnerTimings
 from mvsep_mcp.jobs.worker import JobWorker
+from mvsep_mcp.policy import PACE_EARLY_BUDGET_SHARE
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +170,9 @@ class Scheduler:
                     next_due = min(next_due, due)
                     continue
                 if self._asks_status(record):
+                    if self._skip_early_look(slot, record, now):
+                        next_due = min(next_due, self.timers.due_at(record.id))
+                        continue
                     allowed = slot.status_budget.allowed_at(now)
                     if allowed > now:  # the account's status budget is spent: the most overdue job goes first
                         next_due = min(next_due, allowed)
@@ -177,6 +181,18 @@ class Scheduler:
                 self._spawn(tg, work, slot, record)
             next_due = min(next_due, self._schedule_creates(tg, slot, records, now))
         return max(0.0, next_due - now)
+
+    def _skip_early_look(self, slot: AccountSlot, record: JobRecord, now: float) -> bool:
+        """An early look is the first poll to go when the account's status budget runs low (the job is then asked
+        about at its expected end, and a later job of the kind is looked at early instead)."""
+        budget = slot.status_budget
+        if budget.spent(now) < budget.per_minute * PACE_EARLY_BUDGET_SHARE:
+            return False
+        delay = self.timers.pace.skip_early_look(record.id, kind_of(record), now)
+        if delay is None:
+            return False
+        self.timers.later(record.id, delay)
+        return True
 
     def _asks_status(self, record: JobRecord) -> bool:
         """Whether the work on this job starts with a status request (counted in the account's budget)."""

@@ -19,6 +19,7 @@ from mvsep_mcp.jobs.changes import JobChanges
 from mvsep_mcp.jobs.concurrency import AccountSlot, in_flight_count
 from mvsep_mcp.jobs.errors import CannotSave
 from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, JobRecord, JobState
+from mvsep_mcp.jobs.pacing import kind_of
 from mvsep_mcp.jobs.polling import expired_message, interpret
 from mvsep_mcp.jobs.ports import SessionsAfterJob
 from mvsep_mcp.jobs.reconcile import find_in_history
@@ -32,9 +33,6 @@ from mvsep_mcp.policy import DOWNLOAD_MAX_ATTEMPTS, RECONCILE_ATTEMPTS
 GONE_HTTP_STATUSES = frozenset({404, 410})  # a status address that answers these no longer knows the job
 
 
-def _kind(record: JobRecord) -> tuple[str, int]:
-    """Jobs of one account and model take about as long as each other (what polling learns is kept per kind)."""
-    return record.account_key, record.spec.sep_type
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +74,8 @@ class JobWorker:
         if outcome.kind == "created":
             slot.create_succeeded()
             update(record.id, expect=[JobState.SUBMITTING], **outcome.fields)
-            created = record.submitted_at if record.submitted_at is not None else now
-            self.timers.later(record.id, self.timers.pace.first_delay(record.id, _kind(record), created,
+            # the job exists on MVSep from the create's answer on (the upload before it is not the job's length)
+            self.timers.later(record.id, self.timers.pace.first_delay(record.id, kind_of(record), now,
                                                                       self.timings.poll_limits))
         elif outcome.kind == "uncertain":
             update(record.id, expect=[JobState.SUBMITTING], state=JobState.UNCERTAIN, **outcome.fields)
@@ -164,7 +162,7 @@ class JobWorker:
             unknown_for = now - self.timers.unknown_since.setdefault(record.id, now)
         outcome = interpret(record, result, unknown_for=unknown_for, unknown_max=self.timings.unknown_status_max)
         data = result.data
-        for other, delay in self.timers.pace.saw(record.id, _kind(record), status, data.current_order, now,
+        for other, delay in self.timers.pace.saw(record.id, kind_of(record), status, data.current_order, now,
                                                  record.submitted_at).items():
             self.timers.later(other, delay)  # jobs that waited to learn how long this kind of job takes
         fields = dict(outcome.fields)
@@ -184,7 +182,7 @@ class JobWorker:
             self.timers.next_at.pop(record.id, None)
         elif outcome.keep_polling:
             chunks = (data.finished_chunks or 0, data.all_chunks or 0) if status == "distributing" else None
-            delay = (self.timers.pace.next_delay(record.id, _kind(record), status, data.current_order, chunks, now,
+            delay = (self.timers.pace.next_delay(record.id, kind_of(record), status, data.current_order, chunks, now,
                                                  self.timings.poll_limits)
                      if status in KNOWN_STATUSES else self.timings.poll_interval)
             self.timers.later(record.id, delay)

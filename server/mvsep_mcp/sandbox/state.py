@@ -1,9 +1,10 @@
 """Everything the sandbox knows, as plain Python: clock, accounts, catalogue, jobs, quality checker, news, faults.
 
 The HTTP layer (``app.py``) is a thin translation of requests into calls on ``SandboxState``; tests may drive the state
-directly too (``state.clock.advance(hours=73)``, ``state.add_account(...)``, ``state.timing = JobTiming.fast()``,
-``state.faults.append(...)`` or ``state.inject("get:status=502:count=2")``, ``state.rate_limiter.limit = 5``) and read
-what reached it (``state.traffic``: request log, requests per Host header, bytes served, jobs created per account).
+directly too (``state.clock.advance(hours=73)``, ``state.clock.set_speed(720)``, ``state.add_account(...)``,
+``state.timing = JobTiming.fast()``, ``state.faults.append(...)`` or ``state.inject("get:status=502:count=2")``,
+``state.rate_limiter.limit = 5``) and read what reached it (``state.traffic``: request log, requests per Host header,
+bytes served, jobs created per account).
 """
 
 from __future__ import annotations
@@ -48,18 +49,38 @@ FIRST_JOB_ID = 1_100_001  # MVSep-like ids; job number N (as fault rules count j
 
 
 class Clock:
-    """Wall-clock time plus an adjustable offset: ``advance(hours=72)`` moves every job forward."""
+    """Wall-clock time, run ``speed`` times as fast (1: real time), plus an adjustable offset: ``advance(hours=72)``
+    moves every job forward at once; ``speed=720`` makes a real second twelve sandbox minutes, so that a week of
+    MVSep (jobs, the 72-hour retention, rate limits) passes in 14 real minutes."""
 
-    def __init__(self) -> None:
-        self._offset = 0.0
+    def __init__(self, speed: float = 1.0) -> None:
+        if not speed > 0:
+            raise ValueError(f"the sandbox clock's speed must be positive (got {speed!r})")
+        self._speed = float(speed)
+        self._origin = time.time()  # real time at which the current speed took effect
+        self._offset = 0.0  # sandbox time at the origin, less the origin
         self._lock = threading.Lock()
 
+    @property
+    def speed(self) -> float:
+        return self._speed
+
     def now(self) -> float:
-        return time.time() + self._offset
+        real = time.time()
+        return self._origin + (real - self._origin) * self._speed + self._offset
 
     def advance(self, hours: float = 0.0, *, seconds: float = 0.0) -> None:
         with self._lock:
             self._offset += hours * 3600.0 + seconds
+
+    def set_speed(self, speed: float) -> None:
+        """Run at ``speed`` from now on; sandbox time goes on from where it is (it never jumps)."""
+        if not speed > 0:
+            raise ValueError(f"the sandbox clock's speed must be positive (got {speed!r})")
+        with self._lock:
+            real = time.time()
+            current = self._origin + (real - self._origin) * self._speed + self._offset
+            self._origin, self._offset, self._speed = real, current - real, float(speed)
 
 
 class CreateError(Exception):
@@ -94,6 +115,7 @@ class SandboxState:
     audio_backend: ModuleType | Any | None = None  # mvsep_mcp.sandbox.audio unless a test passes a stand-in
     # stems a few ms long or short and MP3s without a gapless header, as real outputs (None: exact stems)
     misalignment: Misalignment | None = field(default_factory=Misalignment)
+    speed: float = 1.0  # the clock runs this many times as fast as real time (jobs' timings are in sandbox seconds)
 
     def __post_init__(self) -> None:
         self._owns_storage = self.storage_dir is None
@@ -102,7 +124,7 @@ class SandboxState:
         self.storage_dir = Path(self.storage_dir)
         for sub in ("processed", "temp", "staging"):
             (self.storage_dir / sub).mkdir(parents=True, exist_ok=True)
-        self.clock = Clock()
+        self.clock = Clock(self.speed)
         self.lock = threading.RLock()
         self.accounts = AccountBook.with_defaults(date_text(self.clock.now()))
         self.catalog = Catalog.load()
