@@ -12,8 +12,9 @@ from mvsep_mcp.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", ROOT / "ARCHITECTURE.md", ROOT / "CONTRIBUTING.md"]
-SOURCE_FILES = {p.name for base in ("server", "tools", ".ci") for p in (ROOT / base).rglob("*.py")}
-SOURCE_DIRS = {p.name for base in ("server", "tools") for p in (ROOT / base).rglob("*") if p.is_dir()}
+SOURCES = ("server", "tools", "testbench")
+SOURCE_FILES = {p.name for base in (*SOURCES, ".ci") for p in (ROOT / base).rglob("*.py")}
+SOURCE_DIRS = {p.name for base in SOURCES for p in (ROOT / base).rglob("*") if p.is_dir()}
 
 
 def _text(doc: Path) -> str:
@@ -56,7 +57,7 @@ def test_named_modules_exist(doc: Path) -> None:
 def test_named_files_and_folders_exist(doc: Path) -> None:
     text = _text(doc)
     files = set(re.findall(r"\b([a-z_][a-z0-9_]*\.py)\b", text))
-    paths = set(re.findall(r"\b((?:server|tools|tests)/[\w./-]*\w)", text))
+    paths = set(re.findall(r"\b((?:server|tools|testbench|tests)/[\w./-]*\w)", text))
     folders = set(re.findall(r"^\s+([a-z_]+)/\s", text, flags=re.MULTILINE))
     assert sorted(f for f in files if f not in SOURCE_FILES and not any((ROOT / "tests").rglob(f))) == []
     paths -= {"tools/list", "tools/call"}  # MCP methods, not folders
@@ -94,7 +95,7 @@ def _error_classes() -> dict[str, tuple[str | None, str]]:
     import mvsep_mcp_tools
     from mvsep_mcp.errors import UserError
 
-    for package in (mvsep_mcp, mvsep_mcp_tools):
+    for package in (mvsep_mcp, mvsep_mcp_tools):  # the product's tree (the test bench's errors are its own)
         for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
             if not info.name.endswith("__main__"):
                 importlib.import_module(info.name)
@@ -124,7 +125,8 @@ def test_the_module_map_names_every_package_and_top_level_module() -> None:
     block = _text(ROOT / "ARCHITECTURE.md").split("## Module map", 1)[1].split("```", 2)[1]
     named = set(re.findall(r"\b([a-z_]+)/", block)) | set(re.findall(r"\b(\w+\.py)\b", block))
     missing = []
-    for root in (ROOT / "server" / "mvsep_mcp", ROOT / "tools" / "mvsep_mcp_tools"):
+    for root in (ROOT / "server" / "mvsep_mcp", ROOT / "tools" / "mvsep_mcp_tools",
+                 ROOT / "testbench" / "mvsep_mcp_testbench"):
         packages = {p.parent.relative_to(root).parts[-1] + "/" for p in root.rglob("__init__.py") if p.parent != root}
         modules = {p.name for p in root.glob("*.py")}
         missing += sorted(name for name in packages if name[:-1] not in named)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from mvsep_mcp import cli
-from mvsep_mcp.sandbox import SANDBOX_FREE_TOKEN, JobTiming, SandboxServer, SandboxState
-from mvsep_mcp.sandbox.accounts import SANDBOX_PASSWORD
+from mvsep_mcp_testbench.sandbox import SANDBOX_FREE_TOKEN, JobTiming, SandboxServer, SandboxState
+from mvsep_mcp_testbench.sandbox.accounts import SANDBOX_PASSWORD
 
 
 @pytest.fixture(scope="module")

@@ -82,10 +82,11 @@ async def test_debug_logs_go_to_stderr_and_an_unknown_toolset_does_not_stop_the_
     )
 
 
-@pytest.mark.parametrize("command", ["sandbox", "demo", "faults"])
-def test_sandbox_commands_without_the_extra_name_the_install_command(command: str) -> None:
-    """Simulate an install without the [sandbox] extra: its modules cannot be imported in the child."""
-    blocked = ", ".join(repr(name) for name in sorted(cli.SANDBOX_EXTRA_MODULES))
+@pytest.mark.parametrize("command", ["sandbox", "demo", "bench", "faults"])
+def test_testbench_commands_without_their_extra_name_the_install_command(command: str) -> None:
+    """Simulate an install without the command's extra: its modules cannot be imported in the child."""
+    extra = cli.TESTBENCH_EXTRAS[command]
+    blocked = ", ".join(repr(name) for name in sorted(cli.EXTRA_MODULES[extra]))
     code = (
         "import sys\n"
         f"for name in ({blocked}):\n"
@@ -97,9 +98,22 @@ def test_sandbox_commands_without_the_extra_name_the_install_command(command: st
     assert done.returncode == 2
     assert done.stdout == ""
     missing = re.fullmatch(
-        rf"`mvsep-mcp {command}` needs the sandbox extra \((\w+) is missing\): install it with "
-        r"pip install 'mvsep-mcp\[sandbox\]' \(in a checkout: \.venv/bin/pip install -e '\.\[sandbox\]'\)\.\n",
+        rf"`mvsep-mcp {command}` needs the {extra} extra \((\w+) is missing\): install it with "
+        rf"pip install 'mvsep-mcp\[{extra}\]' \(in a checkout: \.venv/bin/pip install -e '\.\[{extra}\]'\)\.\n",
         done.stderr,
     )
     assert missing is not None, done.stderr
-    assert missing.group(1) in cli.SANDBOX_EXTRA_MODULES
+    assert missing.group(1) in cli.EXTRA_MODULES[extra]
+
+
+def test_the_product_package_holds_no_test_bench() -> None:
+    """The installed ``mvsep_mcp`` holds the product alone: the sandbox, the fault suite, the benchmark and the demo
+    are ``mvsep_mcp_testbench``, which the product never imports (the CLI's test-bench commands aside, at run)."""
+    import mvsep_mcp
+
+    folder = Path(mvsep_mcp.__file__).parent
+    assert not [p for p in ("sandbox", "faults", "bench", "demo.py") if (folder / p).exists()]
+    code = ("import sys, mvsep_mcp.app, mvsep_mcp.cli, mvsep_mcp.serving.http_server\n"
+            "print(sorted(m for m in sys.modules if m.startswith('mvsep_mcp_testbench')))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=MAX_STARTUP_S)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

@@ -9,7 +9,13 @@ import pytest
 from mvsep_mcp import cli
 from mvsep_mcp.doctor import run_doctor
 from mvsep_mcp.jobs import Journal
-from mvsep_mcp.sandbox import SANDBOX_FREE_TOKEN, SANDBOX_PREMIUM_TOKEN, JobTiming, SandboxServer, SandboxState
+from mvsep_mcp_testbench.sandbox import (
+    SANDBOX_FREE_TOKEN,
+    SANDBOX_PREMIUM_TOKEN,
+    JobTiming,
+    SandboxServer,
+    SandboxState,
+)
 
 CHECKS = ["settings", "mvsep", "token", "premium", "credits", "output", "journal", "toolsets"]
 

@@ -12,9 +12,9 @@ from mvsep_mcp.config import load_settings
 from mvsep_mcp.session import Session, sessions_after_job
 
 from tests.daw.conftest import FRAMES, write_pcm
-from tests.daw.test_from_jobs import record
 from tests.jobs.fake_mvsep import BASE
 from tests.jobs.helpers import input_file, make_spec
+from tests.results.test_sessions import record
 
 TOKEN_A, TOKEN_B = "a" * 30, "b" * 30
 

@@ -15,8 +15,8 @@ from mvsep_mcp_tools import extensions, register_all
 
 from mvsep_mcp import __version__, policy
 from mvsep_mcp.config import Settings
-from mvsep_mcp.hosting import prepare
 from mvsep_mcp.logs import protect_logs, register_secret
+from mvsep_mcp.serving.http_server import prepare
 from mvsep_mcp.session import Session
 
 # Lists are the same for every caller and change only with the settings a server starts with; reads (a job's files,
@@ -37,7 +37,7 @@ Never invent file paths: inputs must be absolute paths (or ~/…) or http(s) URL
 
 def create_server(settings: Settings, *, on_stopped: Callable[[], None] | None = None) -> MCPServer[Session]:
     """The MCP server with the toolsets ``settings`` enables, resources and prompts; ``on_stopped()`` runs once its
-    session is closed (``mvsep_mcp.stopping``: the process may then exit)."""
+    session is closed (``mvsep_mcp.serving.stopping``: the process may then exit)."""
     if settings.token is not None:
         register_secret(settings.token.get_secret_value())
 

@@ -31,15 +31,21 @@ from mvsep_mcp import __version__
 from mvsep_mcp.config import ALL_TOOLSETS, ConfigError, is_unset, load_settings
 from mvsep_mcp.logs import setup_logging
 from mvsep_mcp.mvsep.formats import DEFAULT_FORMAT, FORMAT_NAMES
-from mvsep_mcp.policy import FAULTS_FUZZ_EXAMPLES
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DEFAULT_LOG_LEVEL = "INFO"
 # what the `sandbox` extra brings (pyproject.toml): missing, `sandbox` and `demo` say how to install it
-SANDBOX_EXTRA_MODULES = frozenset({"numpy", "soundfile", "av", "starlette", "uvicorn", "multipart", "python_multipart"})
-SANDBOX_EXTRA_HELP = (
-    "`mvsep-mcp {command}` needs the sandbox extra ({module} is missing): install it with "
-    "pip install 'mvsep-mcp[sandbox]' (in a checkout: .venv/bin/pip install -e '.[sandbox]')."
+# The test bench's commands (mvsep_mcp_testbench, imported only when one runs) and the extra each needs: a module of
+# that extra's that is missing is answered with the install line, never a traceback.
+TESTBENCH_EXTRAS = {"sandbox": "sandbox", "demo": "sandbox", "bench": "sandbox", "faults": "faults"}
+EXTRA_MODULES = {
+    "sandbox": frozenset({"numpy", "soundfile", "av", "starlette", "uvicorn", "multipart", "python_multipart"}),
+    "faults": frozenset({"numpy", "soundfile", "av", "starlette", "uvicorn", "multipart", "python_multipart",
+                         "hypothesis", "cryptography", "itsdangerous", "prometheus_client", "jwt"}),
+}
+EXTRA_HELP = (
+    "`mvsep-mcp {command}` needs the {extra} extra ({module} is missing): install it with "
+    "pip install 'mvsep-mcp[{extra}]' (in a checkout: .venv/bin/pip install -e '.[{extra}]')."
 )
 
 
@@ -160,8 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
                             parents=[log_flag])
     faults.add_argument("--only", metavar="GROUPS", help="comma-separated: faults, destinations, disks, journal, "
                         "accounts, load, crash, fuzz, abuse (default: all)")
-    faults.add_argument("--fuzz-examples", type=int, default=FAULTS_FUZZ_EXAMPLES, metavar="N",
-                        help=f"fuzzed argument sets per tool (default {FAULTS_FUZZ_EXAMPLES})")
+    faults.add_argument("--fuzz-examples", type=int, default=None, metavar="N",
+                        help="fuzzed argument sets per tool (default: the suite's own)")
     faults.add_argument("--seed", type=int, help="fuzz with this seed instead of the same examples every run")
 
     keys = sub.add_parser("keys", help="a hosted server's API keys (stored hashed) and server key", parents=[log_flag])
@@ -186,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "serve":
             return _serve(args)
         if command in ("sandbox", "demo", "bench", "faults"):
-            return _sandbox_command(command, args)
+            return _testbench_command(command, args)
         if command == "login":
             return _login(args)
         if command == "keys":
@@ -203,23 +209,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
-def _sandbox_command(command: str, args: argparse.Namespace) -> int:
-    """``sandbox``, ``demo``, ``bench`` and ``faults`` need the ``sandbox`` extra, which a bundle or a plain install
-    leaves out."""
+def _testbench_command(command: str, args: argparse.Namespace) -> int:
+    """``sandbox``, ``demo``, ``bench`` and ``faults`` run the test bench (``mvsep_mcp_testbench``), imported only
+    now: it needs extras (``TESTBENCH_EXTRAS``) that a bundle or a plain install leaves out."""
+    extra = TESTBENCH_EXTRAS[command]
     try:
         if command == "sandbox":
-            from mvsep_mcp.sandbox import FaultSpecError, JobTiming, run_sandbox
+            from mvsep_mcp_testbench.sandbox import FaultSpecError, JobTiming, run_sandbox
         elif command == "bench":
-            from mvsep_mcp.bench.run import run_bench
+            from mvsep_mcp_testbench.bench.run import run_bench
         elif command == "faults":
-            from mvsep_mcp.faults_report.report import run_report
+            from mvsep_mcp_testbench.faults.report import run_report
         else:
-            from mvsep_mcp.demo import run_demo
+            from mvsep_mcp_testbench.demo import run_demo
     except ModuleNotFoundError as exc:
         module = (exc.name or "").split(".")[0]
-        if module not in SANDBOX_EXTRA_MODULES:
+        if module not in EXTRA_MODULES[extra] and module != "mvsep_mcp_testbench":
             raise
-        sys.stderr.write(SANDBOX_EXTRA_HELP.format(command=command, module=module) + "\n")
+        sys.stderr.write(EXTRA_HELP.format(command=command, extra=extra, module=module) + "\n")
         return 2
     if command == "sandbox":
         try:
@@ -241,11 +248,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = load_settings(_flags(args) if args.command else {})
     if getattr(args, "transport", "stdio") == "http":
-        from mvsep_mcp.hosting import serve_http
+        from mvsep_mcp.serving.http_server import serve_http
 
         serve_http(create_server(settings), settings, host=args.host, port=args.port)
         return 0
-    from mvsep_mcp.stopping import serve_stdio
+    from mvsep_mcp.serving.stopping import serve_stdio
 
     return serve_stdio(lambda on_stopped: create_server(settings, on_stopped=on_stopped))
 

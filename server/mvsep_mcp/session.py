@@ -25,11 +25,10 @@ import anyio.to_thread
 from mvsep_mcp import policy
 from mvsep_mcp.catalog import AccountKind, Catalog, CatalogCache, Leaderboards, cache_path_for
 from mvsep_mcp.config import Settings, store_token
-from mvsep_mcp.daw import DawError, from_jobs, recorded
 from mvsep_mcp.errors import UserError
 from mvsep_mcp.hosted.identity import User
 from mvsep_mcp.hosted.presenting import Presenter
-from mvsep_mcp.jobs import NON_TERMINAL_STATES, JobRecord, JobRunner, account_limit, open_journal
+from mvsep_mcp.jobs import NON_TERMINAL_STATES, JobRunner, account_limit, open_journal
 from mvsep_mcp.logs import register_secret
 from mvsep_mcp.media.hash_cache import HashCache
 from mvsep_mcp.memory import limit_malloc_arenas
@@ -37,24 +36,11 @@ from mvsep_mcp.mvsep import MVSepClient
 from mvsep_mcp.mvsep.client import shared_client
 from mvsep_mcp.mvsep.errors import APIError, MissingTokenError, MVSepError
 from mvsep_mcp.mvsep.models import Algorithm, UserInfo
+from mvsep_mcp.results.recorded import sessions_after_job
 
 log = logging.getLogger(__name__)
 
 CATALOG_SCOPES = ("single_upload", "no_upload", "matchering_upload")  # every model, not just uploads
-
-
-def sessions_after_job(done: JobRecord, earlier: list[JobRecord]) -> list[str]:
-    """The runner's hook (``jobs.ports.SessionsAfterJob``): the DAW session files a completed job's request asked
-    for, beside its stems (with those of a chain's ``earlier`` steps) and listed in their manifests; none when they
-    cannot be written (the stems stay as they are)."""
-    formats = [f for f in from_jobs.SESSION_FORMATS if f in done.spec.daw_session]
-    try:
-        written = from_jobs.session_after_job(done, formats, earlier=earlier)
-    except (DawError, OSError) as exc:
-        log.warning("job %s: could not write the DAW session (%s)", done.id, exc)
-        return []
-    recorded.record_in_manifests(written, [*earlier, done])
-    return [str(p) for p in written.paths]
 
 
 def account_key_for(token: str, base_url: str) -> str:
@@ -101,7 +87,7 @@ class Account:
 
 
 class UserAccounts(Protocol):
-    """Hosted mode's accounts: each authenticated user's own (``mvsep_mcp.hosted.accounts.HostedAccounts``)."""
+    """Hosted mode's accounts: each authenticated user's own (``mvsep_mcp.serving.users.HostedAccounts``)."""
 
     async def account_for(self, user: User, header_token: str | None) -> Account:
         """The user's account: from ``header_token`` (one request's), else the one they linked; raises a

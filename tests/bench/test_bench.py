@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
-from mvsep_mcp.bench.baseline import long_job_split, todays_status_requests
-from mvsep_mcp.bench.figures import COLUMNS, Figure, Target, table
-from mvsep_mcp.bench.inputs import sparse_wav
-from mvsep_mcp.bench.jobs import _max_per_window
-from mvsep_mcp.bench.run import FIGURE_KEYS
+from mvsep_mcp_testbench.bench.baseline import long_job_split, todays_status_requests
+from mvsep_mcp_testbench.bench.figures import COLUMNS, Figure, Target, table
+from mvsep_mcp_testbench.bench.job_figures import _max_per_window
+from mvsep_mcp_testbench.bench.run import FIGURE_KEYS
+from mvsep_mcp_testbench.bench.songs import sparse_wav
 
 QUICK_TIMEOUT_S = 400
 
@@ -101,9 +101,9 @@ def test_service_times_jobs_per_account_and_records_when_they_finish(tmp_path: P
     import time
 
     import httpx
-    from mvsep_mcp.bench.inputs import song
-    from mvsep_mcp.bench.service import BenchService
-    from mvsep_mcp.sandbox import JobTiming
+    from mvsep_mcp_testbench.bench.service import BenchService
+    from mvsep_mcp_testbench.bench.songs import song
+    from mvsep_mcp_testbench.sandbox import JobTiming
 
     track = song(tmp_path / "in", "Timed", seconds=1.0)
     with BenchService(tmp_path) as service:

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from mvsep_mcp.bench.soak import Request, Sample, SoakParams
-from mvsep_mcp.bench.soak_report import COLUMNS, blocks, soak_figures
+from mvsep_mcp_testbench.bench.soak import Request, Sample, SoakParams
+from mvsep_mcp_testbench.bench.soak_report import COLUMNS, blocks, soak_figures
 
 QUICK_TIMEOUT_S = 400
 

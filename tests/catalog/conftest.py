@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from mvsep_mcp.catalog import Catalog
 from mvsep_mcp.mvsep.models import Algorithm
+from mvsep_mcp_testbench.sandbox.algorithms import DATA_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
-CATALOG_2026 = ROOT / "server" / "mvsep_mcp" / "sandbox" / "data" / "algorithms.json"
+CATALOG_2026 = DATA_DIR / "algorithms.json"
 CATALOG_2024 = ROOT / "tests" / "fixtures" / "recorded" / "algorithms-200-1.json"
 
 

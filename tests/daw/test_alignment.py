@@ -12,7 +12,7 @@ from mutagen.id3 import TIT2
 from mutagen.wave import WAVE
 from mvsep_mcp.daw import align_stem, read_stream_facts
 from mvsep_mcp.daw.bwf import Provenance, write_provenance
-from mvsep_mcp.sandbox.audio import OUTPUT_FORMATS, Misalignment, render_stems
+from mvsep_mcp_testbench.sandbox.audio import OUTPUT_FORMATS, Misalignment, render_stems
 from wavinfo import WavInfoReader
 
 from tests.audio_factory import Song, png_cover, tag_audio

@@ -20,7 +20,7 @@ from mcp.client.client import Client
 from mcp.client.extension import advertise
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from mvsep_mcp.app import create_server
-from mvsep_mcp.sandbox import JobTiming, SandboxServer, SandboxState
+from mvsep_mcp_testbench.sandbox import JobTiming, SandboxServer, SandboxState
 from mvsep_mcp_tools.player import PLAYER_URI
 
 from tests import programs

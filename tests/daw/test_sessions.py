@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 from mvsep_mcp.daw import SessionError, StemFile, build_session, stem_colour, stem_file, write_dawproject, write_rpp
+from mvsep_mcp.daw.daw_session import MIX_TRACK_NAME, stem_type
 from mvsep_mcp.daw.reaper import reaper_colour, rpp_quote
-from mvsep_mcp.daw.session import MIX_TRACK_NAME, stem_type
 
 from tests.daw.conftest import DATA, FRAMES, RATE, write_m4a, write_mp3, write_pcm
 

@@ -21,9 +21,9 @@ import anyio
 import pytest
 from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters
-from mvsep_mcp.faults_report.stdio import stdio_server
-from mvsep_mcp.sandbox import JobTiming, SandboxServer, SandboxState
-from mvsep_mcp.sandbox.state import CreateError, CreateRequest
+from mvsep_mcp_testbench.faults.stdio import stdio_server
+from mvsep_mcp_testbench.sandbox import JobTiming, SandboxServer, SandboxState
+from mvsep_mcp_testbench.sandbox.state import CreateError, CreateRequest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 POLL_INTERVAL = "0.05"
@@ -186,7 +186,7 @@ class Session:
 async def run_server(params: StdioServerParameters, stderr_path: Path) -> AsyncIterator[Session]:
     """Launch the server over stdio (legacy handshake, as Claude Desktop does), stderr appended to ``stderr_path``.
 
-    The spawned process is captured (the fault suite's launcher, ``faults_report.stdio``) so a test can kill it.
+    The spawned process is captured (the fault suite's launcher, ``faults.stdio``) so a test can kill it.
     """
     async with stdio_server(params, stderr_path) as server:
         yield Session(server.client, server.process)

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from mvsep_mcp.sandbox import SANDBOX_FREE_TOKEN, SANDBOX_PREMIUM_TOKEN, JobTiming, SandboxServer
-from mvsep_mcp.sandbox.faults import FaultRule
+from mvsep_mcp_testbench.sandbox import SANDBOX_FREE_TOKEN, SANDBOX_PREMIUM_TOKEN, JobTiming, SandboxServer
+from mvsep_mcp_testbench.sandbox.faults import FaultRule
 
 from tests.programs import posix_only
 

@@ -8,8 +8,8 @@ import os
 import signal
 from pathlib import Path
 
-from mvsep_mcp.sandbox import SANDBOX_PREMIUM_TOKEN
-from mvsep_mcp.sandbox.faults import FaultRule
+from mvsep_mcp_testbench.sandbox import SANDBOX_PREMIUM_TOKEN
+from mvsep_mcp_testbench.sandbox.faults import FaultRule
 
 from .conftest import (
     ServerEnv,

@@ -4,7 +4,7 @@ missing input file with a near name suggested."""
 from __future__ import annotations
 
 import pytest
-from mvsep_mcp.sandbox import SANDBOX_PREMIUM_TOKEN, SandboxServer
+from mvsep_mcp_testbench.sandbox import SANDBOX_PREMIUM_TOKEN, SandboxServer
 
 from .conftest import ServerEnv, count_creates, files_under, make_input, run_server, text_of
 

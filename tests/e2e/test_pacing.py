@@ -19,8 +19,8 @@ from typing import Any
 import anyio
 import pytest
 from mcp.client.client import Client
-from mvsep_mcp.bench.service import BenchService
-from mvsep_mcp.sandbox import JobTiming
+from mvsep_mcp_testbench.bench.service import BenchService
+from mvsep_mcp_testbench.sandbox import JobTiming
 
 from tests.http_server import serving_http
 

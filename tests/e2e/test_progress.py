@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mvsep_mcp.sandbox import SANDBOX_PREMIUM_TOKEN
+from mvsep_mcp_testbench.sandbox import SANDBOX_PREMIUM_TOKEN
 
 from .conftest import ServerEnv, make_input, run_server
 

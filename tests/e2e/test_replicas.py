@@ -25,7 +25,7 @@ import httpx
 import psycopg
 import pytest
 from mcp.client.client import Client
-from mvsep_mcp.sandbox import SANDBOX_PREMIUM_TOKEN, JobTiming, SandboxServer
+from mvsep_mcp_testbench.sandbox import SANDBOX_PREMIUM_TOKEN, JobTiming, SandboxServer
 
 from tests.postgres import free_port
 from tests.programs import posix_only

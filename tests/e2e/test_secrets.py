@@ -8,7 +8,7 @@ import string
 from pathlib import Path
 
 import pytest
-from mvsep_mcp.sandbox import SandboxServer
+from mvsep_mcp_testbench.sandbox import SandboxServer
 
 from .conftest import ServerEnv, make_input, run_server, text_of
 

@@ -11,7 +11,7 @@ from typing import Any
 import mutagen
 import pytest
 from mvsep_mcp.media import read_tags
-from mvsep_mcp.sandbox import SANDBOX_PREMIUM_TOKEN, SandboxServer
+from mvsep_mcp_testbench.sandbox import SANDBOX_PREMIUM_TOKEN, SandboxServer
 
 from .conftest import CreateLog, ServerEnv, count_creates, make_input, run_server
 

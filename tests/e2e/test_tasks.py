@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from mcp.client.client import Client
 from mcp.client.extension import ClientExtension
-from mvsep_mcp.sandbox import SANDBOX_PREMIUM_TOKEN, SandboxServer
+from mvsep_mcp_testbench.sandbox import SANDBOX_PREMIUM_TOKEN, SandboxServer
 
 from tests.http_server import serving_http
 from tests.tasks_client import TasksClient

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from mvsep_mcp import policy
-from mvsep_mcp.faults_report.abuse import MB, ROWS, Sizes, run_abuse
+from mvsep_mcp_testbench.faults.abuse import MB, ROWS, Sizes, run_abuse
 
 pytestmark = pytest.mark.timeout(300)
 SIZES = Sizes(link_body=30 * MB, mcp_body=60 * MB, sessions=300, header_tokens=300, tickets=5)

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 from mcp_types import CallToolResult, TextContent
-from mvsep_mcp.faults_report import checks
 from mvsep_mcp.jobs import JobSpec, JobState
 from mvsep_mcp.jobs.models import JobRecord
 from mvsep_mcp.media.files import temp_path_for
-from mvsep_mcp.sandbox.samples import make_audio
+from mvsep_mcp_testbench.faults import checks
+from mvsep_mcp_testbench.sandbox.samples import make_audio
 
 
 def job(state: JobState, job_hash: str, finished_at: float | None = None) -> JobRecord:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from mvsep_mcp.faults_report.crash import PHASES, POINTS, CrashPoint, point_named, run_crash
+from mvsep_mcp_testbench.faults.crash import PHASES, POINTS, CrashPoint, point_named, run_crash
 
 
 def test_every_phase_has_a_kill_and_downloads_a_stop() -> None:

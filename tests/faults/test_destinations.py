@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mvsep_mcp.faults_report.destinations import DESTINATIONS, run_destinations
+from mvsep_mcp_testbench.faults.destinations import DESTINATIONS, run_destinations
 
 
 async def test_no_credit_is_spent_on_a_destination_that_cannot_take_the_files(tmp_path: Path) -> None:

@@ -1,12 +1,12 @@
 """Disks that cannot take the stems (full, a file-size limit, turned read-only, deleted): one sentence and no retry,
-then the same request again creates nothing and the stems arrive (``mvsep_mcp.faults_report.disks``)."""
+then the same request again creates nothing and the stems arrive (``mvsep_mcp_testbench.faults.disks``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from mvsep_mcp.faults_report.disks import CASES, namespace_command, run_disk_case, writable_again
+from mvsep_mcp_testbench.faults.disks import CASES, namespace_command, run_disk_case, writable_again
 
 
 @pytest.mark.parametrize("case", CASES)

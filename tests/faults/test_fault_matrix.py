@@ -1,5 +1,5 @@
 """Every fault kind of the sandbox against a single job and a batch, through the real server: the properties of the
-issue's "Done when" hold for each (``mvsep_mcp.faults_report.matrix`` has the cases; ``mvsep-mcp faults`` prints the
+issue's "Done when" hold for each (``mvsep_mcp_testbench.faults.matrix`` has the cases; ``mvsep-mcp faults`` prints the
 same rows as a table)."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from mvsep_mcp.faults_report.matrix import CASES, FaultCase, run_case
-from mvsep_mcp.sandbox.faults import FAULT_KINDS
+from mvsep_mcp_testbench.faults.matrix import CASES, FaultCase, run_case
+from mvsep_mcp_testbench.sandbox.faults import FAULT_KINDS
 
 
 def test_every_fault_kind_runs_against_a_single_job_and_a_batch() -> None:

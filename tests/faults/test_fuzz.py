@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mvsep_mcp.faults_report.fuzz import run_fuzz
+from mvsep_mcp_testbench.faults.fuzz import run_fuzz
 from mvsep_mcp_tools import TOOLSETS
 
 from tests.tools.test_tools_list import tool_list

@@ -1,11 +1,11 @@
-"""The journal under strain (``mvsep_mcp.faults_report.journals``): two server processes asked for the same song at
+"""The journal under strain (``mvsep_mcp_testbench.faults.journals``): two server processes asked for the same song at
 once create it once into one set of files; a damaged journal does not stop the server, which says so."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from mvsep_mcp.faults_report.journals import run_damaged, run_two_processes
+from mvsep_mcp_testbench.faults.journals import run_damaged, run_two_processes
 
 
 async def test_two_processes_on_one_journal(tmp_path: Path) -> None:

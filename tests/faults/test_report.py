@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from mvsep_mcp import cli
-from mvsep_mcp.faults_report.checks import PROPERTIES, Row
-from mvsep_mcp.faults_report.report import GROUPS, format_table, summary
+from mvsep_mcp_testbench.faults.checks import PROPERTIES, Row
+from mvsep_mcp_testbench.faults.report import GROUPS, format_table, summary
 
 
 def test_the_table_has_a_column_per_property_and_counts_findings() -> None:

@@ -30,8 +30,8 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mvsep_mcp.app import create_server
 from mvsep_mcp.config import Settings, load_settings
-from mvsep_mcp.hosting import http_app
-from mvsep_mcp.sandbox import JobTiming, SandboxServer, SandboxState
+from mvsep_mcp.serving.http_server import http_app
+from mvsep_mcp_testbench.sandbox import JobTiming, SandboxServer, SandboxState
 
 ALL = "mvsep:read mvsep:separate mvsep:account"
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}

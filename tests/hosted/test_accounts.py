@@ -11,14 +11,14 @@ from pathlib import Path
 
 import anyio
 import pytest
-from mvsep_mcp.hosted import accounts
-from mvsep_mcp.hosted.accounts import HostedAccounts
 from mvsep_mcp.hosted.errors import AccountNotLinked
 from mvsep_mcp.hosted.header_tokens import HeaderTokens
 from mvsep_mcp.hosted.identity import User
 from mvsep_mcp.hosted.usage import request_scope
 from mvsep_mcp.hosted.vault import ServerKey
 from mvsep_mcp.jobs.models import JobState
+from mvsep_mcp.serving import users as accounts
+from mvsep_mcp.serving.users import HostedAccounts
 from mvsep_mcp.session import Session
 
 from tests.jobs.test_journal import spec

@@ -22,7 +22,7 @@ import anyio
 from mcp.client.client import Client
 from mvsep_mcp.app import create_server
 from mvsep_mcp.config import ConfigError, load_settings
-from mvsep_mcp.hosting import http_app
+from mvsep_mcp.serving.http_server import http_app
 
 root = sys.argv[1]
 env = {"MVSEP_OUTPUT_DIR": root + "/out", "MVSEP_DATA_DIR": root + "/data", "MVSEP_CONFIG": root + "/none.toml",

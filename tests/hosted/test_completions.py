@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from mcp_types import PromptReference, ResourceTemplateReference
-from mvsep_mcp.sandbox import SandboxServer
+from mvsep_mcp_testbench.sandbox import SandboxServer
 
 from tests.http_server import free_port
 

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from mvsep_mcp import policy
 from mvsep_mcp.config import load_settings
-from mvsep_mcp.sandbox import SandboxServer
+from mvsep_mcp_testbench.sandbox import SandboxServer
 
 from tests.http_server import free_port
 

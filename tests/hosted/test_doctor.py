@@ -8,7 +8,7 @@ from pathlib import Path
 from mvsep_mcp.doctor import run_doctor
 from mvsep_mcp.hosted.api_keys import add_key
 from mvsep_mcp.hosted.vault import new_server_key
-from mvsep_mcp.sandbox import SandboxServer
+from mvsep_mcp_testbench.sandbox import SandboxServer
 
 from tests.hosted.conftest import Issuer
 

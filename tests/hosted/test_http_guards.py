@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from mvsep_mcp.faults_report.abuse_server import McpSession, raw_post, zeros
 from mvsep_mcp.hosted.api_keys import add_key
-from mvsep_mcp.sandbox import SandboxServer
+from mvsep_mcp_testbench.faults.abuse_server import McpSession, raw_post, zeros
+from mvsep_mcp_testbench.sandbox import SandboxServer
 
 from tests.http_server import free_port
 

@@ -17,7 +17,7 @@ import anyio
 import httpx
 import pytest
 from mvsep_mcp.hosted.identity import User
-from mvsep_mcp.sandbox import SandboxServer
+from mvsep_mcp_testbench.sandbox import SandboxServer
 
 from tests.http_server import free_port
 

@@ -14,7 +14,7 @@ import pytest
 from mvsep_mcp import cli
 from mvsep_mcp.hosted.api_keys import add_key, read_keys
 from mvsep_mcp.logs import REQUEST_ID, JsonFormatter, RedactingFilter, redact
-from mvsep_mcp.sandbox import SandboxServer
+from mvsep_mcp_testbench.sandbox import SandboxServer
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.http_server import free_port
@@ -90,7 +90,7 @@ async def test_every_response_and_log_line_carries_the_request_id(
 
 
 def test_capability_urls_are_logged_without_their_secret() -> None:
-    from mvsep_mcp.hosting import _loggable
+    from mvsep_mcp.serving.http_server import _loggable
 
     assert _loggable("/files/eyJzaWduZWQ.abc/song.flac") == "/files/***/song.flac"
     assert _loggable("/account/link/T1cket-xyz") == "/account/link/***"
@@ -115,7 +115,7 @@ def test_bearer_tokens_never_reach_a_log() -> None:
 
 
 async def test_readiness_fails_before_the_server_runs() -> None:
-    from mvsep_mcp.hosted.web import health_routes
+    from mvsep_mcp.serving.pages import health_routes
     from starlette.applications import Starlette
 
     app = Starlette(routes=health_routes(lambda: None, None))

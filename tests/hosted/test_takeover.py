@@ -13,8 +13,8 @@ import anyio
 import httpx
 import psycopg
 import pytest
-from mvsep_mcp.hosted import accounts
-from mvsep_mcp.sandbox import JobTiming, SandboxServer, SandboxState
+from mvsep_mcp.serving import users as accounts
+from mvsep_mcp_testbench.sandbox import JobTiming, SandboxServer, SandboxState
 
 from tests.http_server import free_port
 

@@ -20,7 +20,7 @@ from mcp import types
 from mvsep_mcp.hosted.identity import User
 from mvsep_mcp.hosted.storage import sweep
 from mvsep_mcp.logs import redact
-from mvsep_mcp.sandbox import SandboxServer
+from mvsep_mcp_testbench.sandbox import SandboxServer
 
 from tests.http_server import free_port
 

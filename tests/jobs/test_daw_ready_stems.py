@@ -14,7 +14,7 @@ import soundfile
 from mvsep_mcp.daw import read_stream_facts
 from mvsep_mcp.jobs import JobRunner, JobState, Journal
 from mvsep_mcp.mvsep import FORMAT_BY_CODE, MVSepClient
-from mvsep_mcp.sandbox import SANDBOX_PREMIUM_TOKEN, JobTiming, SandboxServer, SandboxState
+from mvsep_mcp_testbench.sandbox import SANDBOX_PREMIUM_TOKEN, JobTiming, SandboxServer, SandboxState
 
 from tests.audio_factory import Song, make_audio
 from tests.jobs.helpers import ACCOUNT, FAST, finish, make_spec, no_sessions, running

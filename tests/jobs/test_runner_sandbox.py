@@ -11,7 +11,7 @@ import pytest
 from mutagen import File as MutagenFile
 from mvsep_mcp.jobs import JobRunner, JobState
 from mvsep_mcp.mvsep import MVSepClient
-from mvsep_mcp.sandbox import SANDBOX_FREE_TOKEN, JobTiming, SandboxServer, SandboxState
+from mvsep_mcp_testbench.sandbox import SANDBOX_FREE_TOKEN, JobTiming, SandboxServer, SandboxState
 
 from tests.audio_factory import Song, make_audio
 from tests.conftest import OpenJournal

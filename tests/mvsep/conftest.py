@@ -10,9 +10,10 @@ from typing import Any
 import httpx
 import pytest
 from mvsep_mcp.mvsep import MVSepClient
+from mvsep_mcp_testbench.sandbox.algorithms import DATA_DIR
 
 RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "recorded"
-CATALOGUE_2026 = Path(__file__).resolve().parents[2] / "server" / "mvsep_mcp" / "sandbox" / "data" / "algorithms.json"
+CATALOGUE_2026 = DATA_DIR / "algorithms.json"
 BASE_URL = "http://127.0.0.1:9/api"
 TOKEN = "SandboxFree0000000000000000001"  # the sandbox's documented free-account test token
 

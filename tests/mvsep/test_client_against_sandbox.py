@@ -22,7 +22,7 @@ import anyio.lowlevel
 import httpx
 import pytest
 from mvsep_mcp.mvsep import MVSepClient, SeparationRequest, errors, models
-from mvsep_mcp.sandbox import (
+from mvsep_mcp_testbench.sandbox import (
     SANDBOX_FREE_TOKEN,
     SANDBOX_PREMIUM_TOKEN,
     FaultRule,
@@ -30,7 +30,7 @@ from mvsep_mcp.sandbox import (
     SandboxServer,
     SandboxState,
 )
-from mvsep_mcp.sandbox.accounts import SANDBOX_FREE_EMAIL, SANDBOX_PASSWORD, SANDBOX_PREMIUM_EMAIL
+from mvsep_mcp_testbench.sandbox.accounts import SANDBOX_FREE_EMAIL, SANDBOX_PASSWORD, SANDBOX_PREMIUM_EMAIL
 
 from tests.audio_factory import Song, make_audio
 

@@ -15,10 +15,11 @@ from mvsep_mcp.catalog import AccountKind, Catalog
 from mvsep_mcp.config import load_settings
 from mvsep_mcp.mvsep.models import Algorithm, UserInfo
 from mvsep_mcp.session import Account, Session
+from mvsep_mcp_testbench.sandbox.algorithms import DATA_DIR
 
 from tests.jobs.fake_mvsep import BASE, FakeMVSep
 
-DATA = Path(__file__).resolve().parents[2] / "server" / "mvsep_mcp" / "sandbox" / "data"
+DATA = DATA_DIR
 ACCOUNT = "acct-plan"
 
 

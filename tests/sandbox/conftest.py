@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from mvsep_mcp.sandbox import JobTiming, SandboxServer, SandboxState  # noqa: E402
+from mvsep_mcp_testbench.sandbox import JobTiming, SandboxServer, SandboxState  # noqa: E402
 
 from tests.audio_factory import Song, make_audio  # noqa: E402
 

@@ -13,7 +13,7 @@ from mutagen.flac import FLAC
 from mutagen.mp3 import MP3, BitrateMode
 from mutagen.mp4 import MP4
 from mutagen.wave import WAVE
-from mvsep_mcp.sandbox.audio import (
+from mvsep_mcp_testbench.sandbox.audio import (
     OUTPUT_FORMATS,
     OutputFormat,
     RenderedStem,
@@ -23,7 +23,7 @@ from mvsep_mcp.sandbox.audio import (
     read_getid3_tags,
     render_stems,
 )
-from mvsep_mcp.sandbox.audio_split import assign_bands, residual_index
+from mvsep_mcp_testbench.sandbox.audio_split import assign_bands, residual_index
 
 from tests.audio_factory import FORMATS, Song, make_audio, write_audio
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 from mvsep_mcp.daw.stream_facts import read_stream_facts
-from mvsep_mcp.sandbox import SANDBOX_PREMIUM_TOKEN, SandboxServer
-from mvsep_mcp.sandbox.audio import Misalignment, decode, render_stems
-from mvsep_mcp.sandbox.audio_misalign import LengthChangingWriter
+from mvsep_mcp_testbench.sandbox import SANDBOX_PREMIUM_TOKEN, SandboxServer
+from mvsep_mcp_testbench.sandbox.audio import Misalignment, decode, render_stems
+from mvsep_mcp_testbench.sandbox.audio_misalign import LengthChangingWriter
 
 from tests.audio_factory import make_audio
 from tests.sandbox.conftest import create, poll

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from mvsep_mcp.sandbox import SANDBOX_FREE_TOKEN, SANDBOX_PREMIUM_TOKEN, FaultRule, SandboxServer
-from mvsep_mcp.sandbox.jobs import JobTiming
+from mvsep_mcp_testbench.sandbox import SANDBOX_FREE_TOKEN, SANDBOX_PREMIUM_TOKEN, FaultRule, SandboxServer
+from mvsep_mcp_testbench.sandbox.separations import JobTiming
 
 from tests.sandbox.conftest import create, poll, recorded
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from mvsep_mcp import cli
-from mvsep_mcp.sandbox import FaultRule, FaultSpecError, parse_faults
-from mvsep_mcp.sandbox.fault_spec import FILES_PATTERN, format_rule, parse_rule
-from mvsep_mcp.sandbox.faults import DEFAULT_FAIL_MESSAGE, FaultList, RequestFacts
+from mvsep_mcp_testbench.sandbox import FaultRule, FaultSpecError, parse_faults
+from mvsep_mcp_testbench.sandbox.fault_spec import FILES_PATTERN, format_rule, parse_rule
+from mvsep_mcp_testbench.sandbox.faults import DEFAULT_FAIL_MESSAGE, FaultList, RequestFacts
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -12,8 +12,14 @@ from typing import Any
 
 import httpx
 import pytest
-from mvsep_mcp.sandbox import SANDBOX_FREE_TOKEN, SANDBOX_PREMIUM_TOKEN, FaultRule, SandboxServer, SandboxState
-from mvsep_mcp.sandbox.fault_wire import PHP_WARNING, WRONG_BODY_HTML, WRONG_BODY_JSON
+from mvsep_mcp_testbench.sandbox import (
+    SANDBOX_FREE_TOKEN,
+    SANDBOX_PREMIUM_TOKEN,
+    FaultRule,
+    SandboxServer,
+    SandboxState,
+)
+from mvsep_mcp_testbench.sandbox.fault_wire import PHP_WARNING, WRONG_BODY_HTML, WRONG_BODY_JSON
 
 from tests.sandbox.conftest import POLL_LIMIT_S, POLL_S, create, poll
 
@@ -324,7 +330,7 @@ def _ipv6_loopback() -> bool:
 
 @pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback")
 def test_foreign_host_ipv6(tmp_path: Path, song: Path) -> None:
-    from mvsep_mcp.sandbox import JobTiming
+    from mvsep_mcp_testbench.sandbox import JobTiming
 
     state = SandboxState(storage_dir=tmp_path / "v6", timing=JobTiming.fast())
     with SandboxServer(state, faults="files:foreign_host=[::1]:count=all", also_ipv6=True) as server, \

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from mvsep_mcp.sandbox import SANDBOX_FREE_TOKEN, SANDBOX_PREMIUM_TOKEN, SandboxServer
-from mvsep_mcp.sandbox.audio import OUTPUT_FORMATS
-from mvsep_mcp.sandbox.jobs import JobTiming
+from mvsep_mcp_testbench.sandbox import SANDBOX_FREE_TOKEN, SANDBOX_PREMIUM_TOKEN, SandboxServer
+from mvsep_mcp_testbench.sandbox.audio import OUTPUT_FORMATS
+from mvsep_mcp_testbench.sandbox.separations import JobTiming
 
 from tests.audio_factory import make_audio
 from tests.sandbox.conftest import create, poll

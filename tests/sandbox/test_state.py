@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from mvsep_mcp.sandbox.jobs import Job, JobTiming
-from mvsep_mcp.sandbox.state import Clock, SandboxState
+from mvsep_mcp_testbench.sandbox.separations import Job, JobTiming
+from mvsep_mcp_testbench.sandbox.state import Clock, SandboxState
 
 
 def test_a_fast_clock_runs_speed_times_as_fast_and_never_jumps_when_the_speed_changes(

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import httpx
-from mvsep_mcp.sandbox import SANDBOX_FREE_TOKEN, FaultRule, SandboxServer
+from mvsep_mcp_testbench.sandbox import SANDBOX_FREE_TOKEN, FaultRule, SandboxServer
 
 from tests.sandbox.conftest import create
 

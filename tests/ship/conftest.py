@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from mvsep_mcp.config import ALL_TOOLSETS
-from mvsep_mcp.sandbox import SANDBOX_PREMIUM_TOKEN, JobTiming, SandboxServer, SandboxState
+from mvsep_mcp_testbench.sandbox import SANDBOX_PREMIUM_TOKEN, JobTiming, SandboxServer, SandboxState
 
 from tests.http_server import serving_http
 from tests.ship import external

@@ -12,7 +12,7 @@ from pathlib import Path
 import dockerfile
 from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
-from mvsep_mcp.sandbox import SANDBOX_PREMIUM_TOKEN, SandboxServer
+from mvsep_mcp_testbench.sandbox import SANDBOX_PREMIUM_TOKEN, SandboxServer
 
 from tests.ship import external
 from tests.ship.conftest import ROOT

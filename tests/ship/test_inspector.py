@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from mvsep_mcp.sandbox import SandboxServer
+from mvsep_mcp_testbench.sandbox import SandboxServer
 
 from tests.ship import external
 from tests.ship.conftest import make_song, separate_one, server_env

@@ -40,7 +40,8 @@ def test_the_sdist_carries_the_manifest_readme_and_licence(dist: Path) -> None:
     print(f"sdist: {len(names)} entries")
     for required in ("manifest.json", "server.json", "icon.png", ".mcpbignore", "README.md", "LICENSE",
                      "pyproject.toml", "Dockerfile", "server/mvsep_mcp/__main__.py",
-                     "server/mvsep_mcp/sandbox/data/algorithms.json", "tools/mvsep_mcp_tools/separation.py",
+                     "testbench/mvsep_mcp_testbench/sandbox/data/algorithms.json",
+                     "tools/mvsep_mcp_tools/separation.py",
                      "tools/mvsep_mcp_tools/stem_player.html"):
         assert required in names, required
     assert not [n for n in names if n.startswith(("tests", ".ci", ".venv")) or "__pycache__" in n or n.endswith(".pyc")]
@@ -55,9 +56,10 @@ def test_the_wheel_carries_what_runs(dist: Path) -> None:
         metadata = archive.read(f"{info}/METADATA").decode()
     print(f"wheel: {wheel.stat().st_size} bytes, {len(names)} files")
     tops = {name.split("/")[0] for name in names}
-    assert tops == {"mvsep_mcp", "mvsep_mcp_tools", info}
+    assert tops == {"mvsep_mcp", "mvsep_mcp_tools", "mvsep_mcp_testbench", info}  # the product and its test bench
+    assert not [n for n in names if n.startswith("mvsep_mcp/") and n.split("/")[1] in ("sandbox", "faults", "bench")]
     for required in ("mvsep_mcp/__main__.py", "mvsep_mcp/cli.py", "mvsep_mcp/doctor.py", "mvsep_mcp/policy.py",
-                     "mvsep_mcp/sandbox/data/algorithms.json", "mvsep_mcp_tools/separation.py",
+                     "mvsep_mcp_testbench/sandbox/data/algorithms.json", "mvsep_mcp_tools/separation.py",
                      "mvsep_mcp_tools/stem_player.html", f"{info}/licenses/LICENSE"):
         assert required in names, required
     assert "mvsep-mcp = mvsep_mcp.cli:main" in entry_points
@@ -67,6 +69,7 @@ def test_the_wheel_carries_what_runs(dist: Path) -> None:
     assert base and not base & SANDBOX_ONLY, base  # the server alone pulls in nothing only the sandbox uses
     assert any(_name(r) == "av" and 'extra == "m4a"' in r for r in requires)  # M4A waveforms (daw.decode)
     assert any(r.startswith("mvsep-mcp[m4a]") and 'extra == "sandbox"' in r for r in requires)
+    assert any(_name(r) == "hypothesis" and 'extra == "faults"' in r for r in requires)  # the fault suite's own
     assert "License-Expression: MIT" in metadata
 
 

@@ -21,7 +21,7 @@ import pytest
 from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mvsep_mcp.cli import build_parser
-from mvsep_mcp.sandbox import SANDBOX_PREMIUM_TOKEN, SandboxServer
+from mvsep_mcp_testbench.sandbox import SANDBOX_PREMIUM_TOKEN, SandboxServer
 
 from tests.programs import posix_only
 from tests.ship import external

@@ -22,7 +22,7 @@ from typing import Any
 
 from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
-from mvsep_mcp.sandbox import SandboxServer
+from mvsep_mcp_testbench.sandbox import SandboxServer
 
 from tests.ship import external
 from tests.ship.test_server_json import schema_errors, server_json

@@ -11,7 +11,13 @@ import pytest
 from mcp.client.client import Client
 from mvsep_mcp.app import create_server
 from mvsep_mcp.config import Settings, load_settings
-from mvsep_mcp.sandbox import SANDBOX_FREE_TOKEN, SANDBOX_PREMIUM_TOKEN, JobTiming, SandboxServer, SandboxState
+from mvsep_mcp_testbench.sandbox import (
+    SANDBOX_FREE_TOKEN,
+    SANDBOX_PREMIUM_TOKEN,
+    JobTiming,
+    SandboxServer,
+    SandboxState,
+)
 
 MODES = ("auto", "legacy")
 

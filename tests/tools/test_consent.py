@@ -10,7 +10,7 @@ import pytest
 from mcp import types
 from mcp.client.client import Client
 from mvsep_mcp.app import create_server
-from mvsep_mcp.sandbox import SandboxServer
+from mvsep_mcp_testbench.sandbox import SandboxServer
 
 from tests.audio_factory import make_audio
 

@@ -16,7 +16,7 @@ from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from mcp_types import ResourceLink
 from mvsep_mcp.app import create_server
 from mvsep_mcp.media.manifest import read_manifest
-from mvsep_mcp.sandbox import SandboxServer
+from mvsep_mcp_testbench.sandbox import SandboxServer
 from mvsep_mcp_tools.player import PLAYER_URI
 
 from tests.audio_factory import Song, make_audio

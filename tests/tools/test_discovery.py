@@ -8,7 +8,7 @@ from pathlib import Path
 from mcp.client.client import Client
 from mvsep_mcp import policy
 from mvsep_mcp.app import create_server
-from mvsep_mcp.sandbox import SandboxServer
+from mvsep_mcp_testbench.sandbox import SandboxServer
 
 from .conftest import make_settings
 

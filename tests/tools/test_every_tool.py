@@ -10,8 +10,8 @@ from typing import Any
 
 import anyio
 from mcp.client.client import Client
-from mvsep_mcp.sandbox import JobTiming, SandboxServer
-from mvsep_mcp.sandbox.accounts import SANDBOX_PASSWORD
+from mvsep_mcp_testbench.sandbox import JobTiming, SandboxServer
+from mvsep_mcp_testbench.sandbox.accounts import SANDBOX_PASSWORD
 
 from tests.audio_factory import make_audio
 

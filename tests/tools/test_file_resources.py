@@ -14,7 +14,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import AudioContent, BlobResourceContents, ResourceLink, TextResourceContents
 from mcp_types.jsonrpc import INVALID_PARAMS
 from mvsep_mcp.app import create_server
-from mvsep_mcp.sandbox import SandboxServer
+from mvsep_mcp_testbench.sandbox import SandboxServer
 
 from tests.audio_factory import make_audio
 

@@ -15,7 +15,7 @@ from mcp_types import ResourceLink
 from mvsep_mcp.app import create_server
 from mvsep_mcp.daw.ni_stems import read_stem_manifest
 from mvsep_mcp.media.manifest import read_manifest
-from mvsep_mcp.sandbox import SandboxServer
+from mvsep_mcp_testbench.sandbox import SandboxServer
 
 from tests import ffmpeg
 from tests.audio_factory import Song, make_audio

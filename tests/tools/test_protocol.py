@@ -19,7 +19,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
 from mcp_types import EmptyResult, Request, RequestParams, SetLevelRequest, SetLevelRequestParams
 from mcp_types.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND
-from mvsep_mcp.sandbox import SANDBOX_PREMIUM_TOKEN, SandboxServer
+from mvsep_mcp_testbench.sandbox import SANDBOX_PREMIUM_TOKEN, SandboxServer
 
 from tests.http_server import serving_http
 

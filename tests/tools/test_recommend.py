@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mcp.client.client import Client
 from mvsep_mcp.app import create_server
-from mvsep_mcp.sandbox import SANDBOX_FREE_TOKEN, SandboxServer
+from mvsep_mcp_testbench.sandbox import SANDBOX_FREE_TOKEN, SandboxServer
 
 from .conftest import make_settings, text_of
 

@@ -10,7 +10,7 @@ from mcp_types import ResourceLink
 from mvsep_mcp.app import create_server
 from mvsep_mcp.media.files import sha256_file
 from mvsep_mcp.media.manifest import read_manifest
-from mvsep_mcp.sandbox import SandboxServer
+from mvsep_mcp_testbench.sandbox import SandboxServer
 
 from tests.audio_factory import make_audio
 

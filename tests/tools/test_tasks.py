@@ -14,7 +14,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult
 from mvsep_mcp.app import create_server
 from mvsep_mcp.config import Settings
-from mvsep_mcp.sandbox import JobTiming, SandboxServer, SandboxState
+from mvsep_mcp_testbench.sandbox import JobTiming, SandboxServer, SandboxState
 
 from tests.audio_factory import make_audio
 from tests.tasks_client import ANY_DICT, TaskRef, TasksCancel, TasksClient, TasksGet

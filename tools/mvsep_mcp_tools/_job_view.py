@@ -16,11 +16,11 @@ from pathlib import Path, PurePath
 from urllib.parse import quote
 
 from mcp_types import ResourceLink
-from mvsep_mcp.daw.from_jobs import SESSION_FORMATS, SESSION_MIME
 from mvsep_mcp.daw.ni_stems import NI_STEMS_MIME
 from mvsep_mcp.jobs.models import JobRecord, JobState, OutputFile
-from mvsep_mcp.jobs.stored import audio_mime
 from mvsep_mcp.mvsep.formats import MIME_BY_EXT
+from mvsep_mcp.results.sessions import SESSION_FORMATS, SESSION_MIME
+from mvsep_mcp.results.stored import audio_mime
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 

@@ -29,8 +29,8 @@ from mvsep_mcp.hosted.calls import TOOL_CALLS
 from mvsep_mcp.hosted.errors import HostedError
 from mvsep_mcp.hosted.usage import request_scope
 from mvsep_mcp.jobs import JobNotFound
-from mvsep_mcp.jobs.stored import StoredFileMissing
 from mvsep_mcp.mvsep.errors import AuthenticationError
+from mvsep_mcp.results.stored import StoredFileMissing
 from pydantic import BaseModel, ConfigDict, Field
 
 from mvsep_mcp_tools._arguments import argument_sentences

@@ -12,10 +12,10 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import AudioContent, CallToolResult
 from mvsep_mcp import policy
 from mvsep_mcp.daw import DawError
-from mvsep_mcp.daw.player import stem_preview
 from mvsep_mcp.daw.preview import PREVIEW_MIME
 from mvsep_mcp.jobs.models import NON_TERMINAL_STATES, TERMINAL_STATES, JobRecord, JobState, ProgressUpdate
 from mvsep_mcp.policy import PREVIEW_SECONDS
+from mvsep_mcp.results.stem_player import stem_preview
 from pydantic import Field
 
 from mvsep_mcp_tools._caller import account_of, session_of

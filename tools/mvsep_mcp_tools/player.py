@@ -22,10 +22,10 @@ import anyio
 from mcp.server.apps import Apps, client_supports_apps
 from mcp.server.mcpserver import Context, MCPServer
 from mvsep_mcp.daw.peaks import peaks_text
-from mvsep_mcp.daw.player import PlayerView, player_view, stem_preview
 from mvsep_mcp.daw.preview import PREVIEW_MIME
 from mvsep_mcp.jobs.models import JobRecord
 from mvsep_mcp.policy import PREVIEW_SECONDS
+from mvsep_mcp.results.stem_player import PlayerView, player_view, stem_preview
 
 from mvsep_mcp_tools._caller import account_of, session_of
 from mvsep_mcp_tools._registration import ToolOutput, resource

@@ -1,7 +1,7 @@
 """Resources: the catalogue, one model, one job (as JSON), and a job's saved files: each stem (the audio, whole), each
 file made from the stems (DJ stems, practice mixes: ``files/<file name>``), its manifest and its DAW session files
 (``.dawproject`` as a blob, ``.rpp`` as text), read through ``resources/read`` while they are the files that were
-saved and within the size a read carries (``jobs.stored``)."""
+saved and within the size a read carries (``results.stored``)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from urllib.parse import unquote
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mvsep_mcp.catalog import describe
-from mvsep_mcp.daw.from_jobs import SESSION_MIME
-from mvsep_mcp.jobs.stored import read_file, read_manifest, read_session
 from mvsep_mcp.media.manifest import without_server_paths
+from mvsep_mcp.results.sessions import SESSION_MIME
+from mvsep_mcp.results.stored import read_file, read_manifest, read_session
 
 from mvsep_mcp_tools._caller import account_of, session_of
 from mvsep_mcp_tools._job_view import MADE_MIME, MANIFEST_TEMPLATE, SESSION_TEMPLATE, STEM_TEMPLATE, job_view
@@ -68,7 +68,7 @@ def register(server: MCPServer[Any], current_session: Callable[[], Session]) -> 
         return job_view(session_of(ctx).runner.get(account.key, job_id)).model_dump_json()
 
     async def stored(ctx: Context[Any, Any], job_id: str, read: Callable[..., bytes], *args: str) -> bytes:
-        """A file of the caller's job, read by ``read(record, *args)`` (``jobs.stored``) off the event loop; a
+        """A file of the caller's job, read by ``read(record, *args)`` (``results.stored``) off the event loop; a
         refusal names the server's folder only where results show paths."""
         account = await account_of(ctx)
         record = session_of(ctx).runner.get(account.key, unquote(job_id))

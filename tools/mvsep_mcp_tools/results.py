@@ -11,15 +11,15 @@ from typing import Annotated, Any, Literal
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
-from mvsep_mcp.daw.from_jobs import SESSION_FORMATS, SessionFormat, StemPick, WrittenSession, sessions_from_jobs
-from mvsep_mcp.daw.made import MadeFile, make_dj_stems, make_mix, record_made
 from mvsep_mcp.daw.ni_stems import STEM_NAMES
-from mvsep_mcp.daw.recorded import record_sessions
 from mvsep_mcp.hosted.errors import NotOnThisServer
 from mvsep_mcp.hosted.storage import check_quota
 from mvsep_mcp.jobs.chains import earlier_steps
 from mvsep_mcp.mvsep import OutputFormatName
 from mvsep_mcp.planning import absolute_path
+from mvsep_mcp.results.made import MadeFile, make_dj_stems, make_mix, record_made
+from mvsep_mcp.results.recorded import record_sessions
+from mvsep_mcp.results.sessions import SESSION_FORMATS, SessionFormat, StemPick, WrittenSession, sessions_from_jobs
 from pydantic import BaseModel, Field
 from pydantic.json_schema import SkipJsonSchema
 

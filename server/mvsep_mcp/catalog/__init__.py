@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from .access import ACCESS_LABELS, AccountKind, access_error, access_label, can_use, check_access
 from .cache import CatalogCache, cache_path_for, default_cache_dir
-from .catalog import Catalog, SearchPage, SortKey
 from .describe import FieldDetails, ModelDetails, OptionDetails, describe
 from .errors import AccessDenied, CatalogError, InvalidOption, NoEvidence, UnknownModel
 from .leaderboard import Leaderboards, Ranking, Recommended, recommend
 from .options import resolve_options
 from .pricing import AppliedRule, CostEstimate, base_credits, estimate_cost
+from .search import Catalog, SearchPage, SortKey
 
 __all__ = [
     "ACCESS_LABELS",

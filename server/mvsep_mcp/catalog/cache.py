@@ -36,7 +36,7 @@ from mvsep_mcp.mvsep.errors import MVSepError
 from mvsep_mcp.mvsep.models import Algorithm
 from mvsep_mcp.policy import CATALOG_TTL_S
 
-from .catalog import Catalog
+from .search import Catalog
 
 logger = logging.getLogger(__name__)
 

@@ -37,11 +37,11 @@ from pydantic import BaseModel, Field
 
 from mvsep_mcp.catalog.access import AccountKind, access_label, can_use
 from mvsep_mcp.catalog.cache import DiskCache, cache_path_for
-from mvsep_mcp.catalog.catalog import Catalog
 from mvsep_mcp.catalog.errors import InvalidOption, NoEvidence
 from mvsep_mcp.catalog.facts import is_active
 from mvsep_mcp.catalog.options import resolve_options
 from mvsep_mcp.catalog.pricing import estimate_cost
+from mvsep_mcp.catalog.search import Catalog
 from mvsep_mcp.catalog.text import loose
 from mvsep_mcp.mvsep.models import Algorithm, Leaderboard, QualityEntry
 from mvsep_mcp.policy import LEADERBOARD_MAX_PAGES, LEADERBOARD_PAGE_SIZE, LEADERBOARD_TTL_S

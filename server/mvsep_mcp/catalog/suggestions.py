@@ -17,8 +17,8 @@ from collections.abc import Callable
 from mvsep_mcp.mvsep.models import Algorithm
 from mvsep_mcp.policy import CATALOG_FUZZY_CUTOFF
 
-from .catalog import Catalog, haystack, similarity
 from .facts import is_active, rating_score, usage
+from .search import Catalog, haystack, similarity
 from .text import fold, loose
 
 

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from mvsep_mcp.daw.alignment import AlignmentStatus, StemAlignment, align_stem
 from mvsep_mcp.daw.bwf import Provenance, write_provenance
+from mvsep_mcp.daw.daw_session import DawSession, SessionTrack, StemFile, build_session, stem_colour, stem_file
 from mvsep_mcp.daw.dawproject import write_dawproject
 from mvsep_mcp.daw.errors import DawError, NotAWave, SessionError
 from mvsep_mcp.daw.reaper import write_rpp
-from mvsep_mcp.daw.session import DawSession, SessionTrack, StemFile, build_session, stem_colour, stem_file
 from mvsep_mcp.daw.stream_facts import StreamFacts, UnreadableAudio, mp3_limits, read_stream_facts
 
 __all__ = [

@@ -21,7 +21,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from mvsep_mcp.daw.session import (
+from mvsep_mcp.daw.daw_session import (
     MAX_TEMPO_BPM,
     MIN_TEMPO_BPM,
     DawSession,

@@ -16,8 +16,8 @@ import time
 import uuid
 from pathlib import Path
 
+from mvsep_mcp.daw.daw_session import DawSession, SessionTrack, relative_media_path
 from mvsep_mcp.daw.errors import SessionError
-from mvsep_mcp.daw.session import DawSession, SessionTrack, relative_media_path
 from mvsep_mcp.media.files import commit_file, ensure_dir, temp_path_for
 
 SUFFIX = ".rpp"

@@ -13,7 +13,7 @@ from typing import Any
 
 import mutagen
 
-from mvsep_mcp.daw.session import MAX_TEMPO_BPM, MIN_TEMPO_BPM
+from mvsep_mcp.daw.daw_session import MAX_TEMPO_BPM, MIN_TEMPO_BPM
 
 log = logging.getLogger(__name__)
 

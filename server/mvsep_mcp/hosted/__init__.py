@@ -1,6 +1,6 @@
 """Hosted for many users: one server (or several replicas) that many people reach over streamable HTTP.
 
-Free of MCP like the rest of the domain; the HTTP and MCP wiring is :mod:`mvsep_mcp.hosting`.
+Free of MCP like the rest of the domain; the HTTP and MCP wiring is :mod:`mvsep_mcp.serving.http_server`.
 
 - ``settings``: ``MVSEP_AUTH_*``, ``MVSEP_HOSTED``, ``MVSEP_PUBLIC_URL``, the server key, quota and retention.
 - ``identity``, ``scopes``: who a verified token is (a non-reversible user key) and what it may do.

@@ -1,6 +1,6 @@
 """The public paths beside ``/mcp`` whose URLs are capabilities: whoever holds one may use it, so no log shows them.
 
-- ``LINK_PATH`` + a one-time ticket: the page where a user links their MVSep token (``hosted.web``).
+- ``LINK_PATH`` + a one-time ticket: the page where a user links their MVSep token (``serving.pages``).
 - ``DOWNLOAD_PREFIX`` + a signed token + the file's name: one file of a user's storage (``hosted.signing``).
 """
 
